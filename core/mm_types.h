@@ -1,0 +1,254 @@
+/*
+ * mm_types.h - the types of the buddy page allocator, and nothing else.
+ *
+ * Vocabulary (the kernel's, see include/linux/mmzone.h and mm_types.h):
+ *
+ *   page         a 4 KiB page of the heap; pfn = address >> PAGE_SHIFT. In
+ *                user space "physical" and virtual addresses are the same, so
+ *                page_address(page) is pfn << PAGE_SHIFT.
+ *   struct page  the out-of-line descriptor of one page (64 bytes).
+ *   order        a block of 2^order pages, naturally aligned; 0..MAX_PAGE_ORDER.
+ *   buddy        the block that, with a block of the same order, makes the
+ *                aligned block of the next order: pfn ^ (1 << order).
+ *   pageblock    2 MiB (order 9) unit that carries a migrate type.
+ *   migrate type what the pages of a pageblock are used for: in user space
+ *                nothing migrates, so the types group allocations by
+ *                expected lifetime (see enum migratetype).
+ *   section      128 MiB of address space mapped from the OS at once and
+ *                onlined into one zone (SPARSEMEM's mem_section).
+ *   zone         a pool of sections with one buddy free area (NORMAL, or
+ *                LOW32 for memory below 4 GiB).
+ *   node         a pglist_data: the zones of one NUMA node.
+ */
+#ifndef BUDDY_MM_TYPES_H
+#define BUDDY_MM_TYPES_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <urcu/list.h>
+
+#include "buddymalloc.h"
+
+/* ---------------------------------------------------------------- sizes */
+
+#define PAGE_SHIFT		12
+#define PAGE_SIZE		(1UL << PAGE_SHIFT)
+
+#define MAX_PAGE_ORDER		BUDDY_MAX_PAGE_ORDER	/* 4 MiB blocks */
+#define NR_PAGE_ORDERS		(MAX_PAGE_ORDER + 1)
+#define MAX_ORDER_NR_PAGES	(1UL << MAX_PAGE_ORDER)
+
+#define pageblock_order	9			/* 2 MiB: the THP size */
+#define pageblock_nr_pages	(1UL << pageblock_order)
+
+#define SECTION_SIZE_BITS	27			/* 128 MiB */
+#define PFN_SECTION_SHIFT	(SECTION_SIZE_BITS - PAGE_SHIFT)
+#define PAGES_PER_SECTION	(1UL << PFN_SECTION_SHIFT)
+#define PAGEBLOCKS_PER_SECTION	(PAGES_PER_SECTION / pageblock_nr_pages)
+#define SECTION_SIZE		(1UL << SECTION_SIZE_BITS)
+
+/* x86-64 user space is 47 bits: 2^20 sections, an 8 MiB table in .bss. */
+#define MAX_PHYSMEM_BITS	47
+#define NR_MEM_SECTIONS		(1UL << (MAX_PHYSMEM_BITS - SECTION_SIZE_BITS))
+
+/* ------------------------------------------------------- migrate types */
+
+/*
+ * The kernel's migrate types, read as lifetimes (DESIGN.md):
+ *   UNMOVABLE    long-lived objects (the default);
+ *   MOVABLE      short-lived objects: when they die, whole pageblocks empty
+ *                and can go back to the OS;
+ *   RECLAIMABLE  caches that may be dropped under pressure;
+ *   HIGHATOMIC   a small reserve of pageblocks for the allocator's own
+ *                metadata (allocations with __GFP_HIGHATOMIC);
+ *   ISOLATE      pageblocks being handed back to the OS: never allocated from.
+ * The first MIGRATE_PCPTYPES types are the ones ordinary allocations ask for.
+ */
+enum migratetype {
+	MIGRATE_UNMOVABLE,
+	MIGRATE_MOVABLE,
+	MIGRATE_RECLAIMABLE,
+	MIGRATE_PCPTYPES,
+	MIGRATE_HIGHATOMIC = MIGRATE_PCPTYPES,
+	MIGRATE_ISOLATE,
+	MIGRATE_TYPES
+};
+
+/* ------------------------------------------------------------ gfp flags */
+
+typedef unsigned int gfp_t;
+
+/* The public flags keep the kernel's meaning and these names inside. */
+#define __GFP_MOVABLE		BUDDY_GFP_MOVABLE
+#define __GFP_RECLAIMABLE	BUDDY_GFP_RECLAIMABLE
+#define __GFP_LOW32		BUDDY_GFP_LOW32
+#define __GFP_ZERO		BUDDY_GFP_ZERO
+#define __GFP_NOWAIT		BUDDY_GFP_NOWAIT
+/* Internal only: the allocator's own metadata, served from the reserve. */
+#define __GFP_HIGHATOMIC	0x100u
+
+#define GFP_MOVABLE_MASK	(__GFP_MOVABLE | __GFP_RECLAIMABLE)
+#define GFP_PUBLIC_MASK		(__GFP_MOVABLE | __GFP_RECLAIMABLE | \
+				 __GFP_LOW32 | __GFP_ZERO | __GFP_NOWAIT)
+
+/* ---------------------------------------------------------- struct page */
+
+/* page->flags bits. */
+enum pageflags {
+	PG_buddy = 1u << 0,	/* head of a free block on a free list */
+	PG_head  = 1u << 1,	/* head of an allocated block */
+	PG_slab  = 1u << 2,	/* the allocated block is a slab (set by slab/) */
+};
+
+/*
+ * The descriptor of one page. Descriptors live out of line, one array per
+ * section (mem_section::mem_map), and start zeroed: a page nobody has touched
+ * has flags == 0, which reads as "inside some block, not a head".
+ *
+ * Which fields mean what:
+ *   PG_buddy:  order = order of the free block; migratetype = the free list
+ *              it is on (usually its pageblock's type, not always: a page
+ *              stolen singly keeps its pageblock's type); lru links it into
+ *              zone->free_area[order].free_list[migratetype].
+ *   PG_head:   nr_pages = pages in the allocation (an exact allocation is not
+ *              a power of two); order = the order it was allocated with
+ *              (get_order(nr_pages)); migratetype = the type that was asked
+ *              for. lru and slab belong to the owner of the allocation.
+ *   neither:   a page inside a free block or an allocation; no field is
+ *              meaningful.
+ * Invariant: a page never has PG_buddy and PG_head at once.
+ */
+struct page {
+	uint32_t flags;
+	uint8_t order;
+	uint8_t migratetype;
+	uint16_t __pad;
+	uint32_t nr_pages;
+	uint32_t __pad2;
+	struct cds_list_head lru;
+	/* Owned by slab/ while PG_slab is set; the core never reads these. */
+	struct {
+		void *cache;
+		void *freelist;
+		uint32_t inuse;
+		uint32_t objects;
+		uintptr_t private;
+	} slab;
+};
+
+_Static_assert(sizeof(struct page) == 64, "struct page must stay 64 bytes");
+
+/* -------------------------------------------------------------- sections */
+
+struct zone;
+
+/*
+ * One onlined section: 128 MiB of heap and the metadata describing it. The
+ * header and mem_map share one mapping aligned to SECTION_META_ALIGN, so a
+ * struct page finds its section by masking its own address (page_to_pfn()
+ * needs no lookup). Once published in the section table, start_pfn, zone and
+ * mem_map never change. pageblock_flags is written under zone->lock and read
+ * without it on the free path's fast check (a stale read only picks a
+ * different free list; the merge itself runs under the lock).
+ *
+ * abandoned: set in a child process that gave up the heap it inherited
+ * (core_fork_child(true), see fork.c) and never cleared. The section is no
+ * longer on its zone's list; its blocks stay mapped and readable, and frees
+ * of them do nothing. Written while the child runs alone, read without locks.
+ */
+struct mem_section {
+	unsigned long start_pfn;
+	unsigned long section_nr;
+	struct zone *zone;
+	struct mem_section *zone_next;	/* the zone's sections, newest first */
+	bool abandoned;			/* inherited across fork, given up */
+	uint8_t pageblock_flags[PAGEBLOCKS_PER_SECTION]; /* migrate type each */
+	/* mem_map starts at the next page of the mapping. */
+	struct page *mem_map;
+};
+
+#define SECTION_META_HEADER	PAGE_SIZE
+#define SECTION_MEM_MAP_SIZE	(PAGES_PER_SECTION * sizeof(struct page))
+#define SECTION_META_SIZE	(SECTION_META_HEADER + SECTION_MEM_MAP_SIZE)
+#define SECTION_META_ALIGN	(4UL << 20)	/* > SECTION_META_SIZE, power of 2 */
+
+_Static_assert(sizeof(struct mem_section) <= SECTION_META_HEADER, "header fits");
+_Static_assert(SECTION_META_SIZE <= SECTION_META_ALIGN, "metadata fits");
+
+/* ----------------------------------------------------------------- zones */
+
+struct free_area {
+	struct cds_list_head free_list[MIGRATE_TYPES];
+	unsigned long nr_free;		/* blocks of this order, all types */
+};
+
+enum zone_type {
+	ZONE_LOW32,	/* every page below 4 GiB (the kernel's ZONE_DMA32) */
+	ZONE_NORMAL,
+	MAX_NR_ZONES
+};
+
+/*
+ * A zone. Locking: every field below "protected by lock" changes only with
+ * zone->lock held; functions named __foo expect it held, foo takes it.
+ * The read-mostly fields above it are set at init.
+ *
+ * Invariants, with the lock held:
+ *   nr_free_pages == sum over orders o and types t of
+ *                    len(free_area[o].free_list[t]) << o
+ *   free_area[o].nr_free == sum over t of len(free_area[o].free_list[t])
+ *   nr_free_type[t] == sum over o of len(free_area[o].free_list[t]) << o
+ *   present_pages == nr_sections * PAGES_PER_SECTION
+ *   no free block of order o < MAX_PAGE_ORDER has a free buddy of order o,
+ *   except across a HIGHATOMIC or ISOLATE pageblock boundary.
+ */
+struct zone {
+	/* read-mostly */
+	const char *name;
+	enum zone_type zone_idx;
+	int node;
+	unsigned long max_sections;	/* 0: no limit but address space */
+
+	pthread_mutex_t lock;
+	/* protected by lock */
+	struct free_area free_area[NR_PAGE_ORDERS];
+	unsigned long nr_free_pages;
+	unsigned long nr_free_type[MIGRATE_TYPES];
+	unsigned long nr_reserved_highatomic;
+	unsigned long present_pages;
+	unsigned long nr_sections;
+	struct mem_section *sections;	/* list through zone_next */
+	unsigned long low32_hint;	/* LOW32: next address to try mapping at */
+};
+
+#define MAX_NUMNODES	8
+
+/* The zonelist of a node: zones to try, best first, NULL-terminated. */
+struct zonelist {
+	struct zone *zones[MAX_NUMNODES * MAX_NR_ZONES + 1];
+};
+
+/* A NUMA node. */
+typedef struct pglist_data {
+	int node_id;
+	struct zone node_zones[MAX_NR_ZONES];
+	struct zonelist node_zonelist;
+} pg_data_t;
+
+/* ----------------------------------------------------------- allocation */
+
+/* What the allocation path carries from step to step (mm/internal.h). */
+struct alloc_context {
+	struct zonelist *zonelist;
+	enum zone_type highest_zoneidx;	/* the highest zone the caller may use */
+	int migratetype;
+	unsigned int alloc_flags;
+};
+
+/* alloc_flags */
+#define ALLOC_HIGHATOMIC	0x01u	/* may use and create the reserve */
+
+#endif /* BUDDY_MM_TYPES_H */

@@ -1,0 +1,91 @@
+/*
+ * sparse.c - sections (the kernel's SPARSEMEM): the heap is a set of 128 MiB
+ * sections mapped from the OS as it grows (memory hot-add), each with an
+ * out-of-line array of page descriptors. A flat table indexed by section
+ * number maps any address to its section in O(1) without locks.
+ */
+#include <stdint.h>
+
+#include "internal.h"
+
+/*
+ * The section table: 2^20 pointers (8 MiB) in .bss. The OS backs it lazily,
+ * so only the entries near sections in use ever become resident. Entries go
+ * from NULL to a section once, with a release store after the section is
+ * fully set up; readers pair it with an acquire load (__pfn_to_section()).
+ */
+struct mem_section *mem_section[NR_MEM_SECTIONS];
+
+struct page *virt_to_page(const void *addr)
+{
+	unsigned long pfn = (uintptr_t)addr >> PAGE_SHIFT;
+	struct mem_section *ms = __pfn_to_section(pfn);
+
+	if (!ms)
+		return NULL;
+	return &ms->mem_map[pfn - ms->start_pfn];
+}
+
+/*
+ * Map the descriptors of a section. Header and mem_map share one mapping
+ * aligned to SECTION_META_ALIGN so page_section() is a mask. The OS hands
+ * the mapping over zeroed and commits it page by page on first touch, so
+ * descriptors cost memory only once pages near them are used.
+ */
+static struct mem_section *alloc_section_meta(unsigned long start_pfn,
+					      struct zone *zone)
+{
+	struct mem_section *ms;
+
+	ms = os_map_aligned(SECTION_META_SIZE, SECTION_META_ALIGN, false, NULL);
+	if (!ms)
+		return NULL;
+	ms->start_pfn = start_pfn;
+	ms->section_nr = pfn_to_section_nr(start_pfn);
+	ms->zone = zone;
+	ms->mem_map = (struct page *)((char *)ms + SECTION_META_HEADER);
+	/* New memory comes online movable, as the kernel's does. */
+	for (unsigned long i = 0; i < PAGEBLOCKS_PER_SECTION; i++)
+		ms->pageblock_flags[i] = MIGRATE_MOVABLE;
+	return ms;
+}
+
+bool __online_section(struct zone *zone)
+{
+	struct mem_section *ms;
+	unsigned long start_pfn;
+	void *mem;
+
+	if (zone->max_sections && zone->nr_sections >= zone->max_sections)
+		return false;
+
+	mem = os_map_aligned(SECTION_SIZE, SECTION_SIZE,
+			     zone->zone_idx == ZONE_LOW32, &zone->low32_hint);
+	if (!mem)
+		return false;
+	start_pfn = (uintptr_t)mem >> PAGE_SHIFT;
+	if (pfn_to_section_nr(start_pfn) >= NR_MEM_SECTIONS) {
+		/* Beyond the 47-bit table: the kernel gave us a 5-level address. */
+		os_unmap(mem, SECTION_SIZE);
+		return false;
+	}
+	ms = alloc_section_meta(start_pfn, zone);
+	if (!ms) {
+		os_unmap(mem, SECTION_SIZE);
+		return false;
+	}
+
+	publish_section(ms->section_nr, ms);
+	ms->zone_next = zone->sections;
+	zone->sections = ms;
+	zone->nr_sections++;
+	zone->present_pages += PAGES_PER_SECTION;
+
+	/* Max-order blocks have no buddy to merge with: each goes straight on
+	 * the free list. */
+	for (unsigned long pfn = start_pfn; pfn < start_pfn + PAGES_PER_SECTION;
+	     pfn += MAX_ORDER_NR_PAGES)
+		__add_to_free_list(pfn_to_page(pfn), zone, MAX_PAGE_ORDER,
+				   MIGRATE_MOVABLE, true);
+	return true;
+}

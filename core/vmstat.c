@@ -1,0 +1,99 @@
+/*
+ * vmstat.c - the allocator's state in the layouts of the kernel's
+ * /proc/buddyinfo and /proc/pagetypeinfo (mm/vmstat.c), so that tools and
+ * eyes used to those files read ours the same way.
+ *
+ * Each zone is read under its lock into a snapshot and printed after the
+ * lock is dropped: the output callback may do anything, even allocate.
+ */
+#include "internal.h"
+#include "seq_buf.h"
+
+struct zone_snapshot {
+	unsigned long nr_free[NR_PAGE_ORDERS];
+	unsigned long type_free[MIGRATE_TYPES][NR_PAGE_ORDERS];
+	unsigned long blocks[MIGRATE_TYPES];
+};
+
+static void take_snapshot(struct zone *zone, struct zone_snapshot *snap)
+{
+	zone_lock(zone);
+	for (unsigned int order = 0; order < NR_PAGE_ORDERS; order++) {
+		struct free_area *area = &zone->free_area[order];
+
+		snap->nr_free[order] = area->nr_free;
+		for (int mt = 0; mt < MIGRATE_TYPES; mt++) {
+			struct cds_list_head *pos;
+			unsigned long n = 0;
+
+			cds_list_for_each(pos, &area->free_list[mt])
+				n++;
+			snap->type_free[mt][order] = n;
+		}
+	}
+	for (int mt = 0; mt < MIGRATE_TYPES; mt++)
+		snap->blocks[mt] = 0;
+	for (struct mem_section *ms = zone->sections; ms; ms = ms->zone_next)
+		for (unsigned long i = 0; i < PAGEBLOCKS_PER_SECTION; i++)
+			snap->blocks[ms->pageblock_flags[i]]++;
+	zone_unlock(zone);
+}
+
+void buddyinfo_show(struct seq_buf *s)
+{
+	buddy_core_init();
+	for_each_zone(zone) {
+		struct zone_snapshot snap;
+
+		if (!populated_zone(zone))
+			continue;
+		take_snapshot(zone, &snap);
+		seq_buf_printf(s, "Node %d, zone %8s ", zone->node, zone->name);
+		for (unsigned int order = 0; order < NR_PAGE_ORDERS; order++)
+			seq_buf_printf(s, "%6lu ", snap.nr_free[order]);
+		seq_buf_putc(s, '\n');
+	}
+}
+
+void pagetypeinfo_show(struct seq_buf *s)
+{
+	buddy_core_init();
+	seq_buf_printf(s, "Page block order: %d\n", pageblock_order);
+	seq_buf_printf(s, "Pages per block:  %lu\n", pageblock_nr_pages);
+	seq_buf_putc(s, '\n');
+
+	seq_buf_printf(s, "%-43s ", "Free pages count per migrate type at order");
+	for (int order = 0; order < NR_PAGE_ORDERS; order++)
+		seq_buf_printf(s, "%6d ", order);
+	seq_buf_putc(s, '\n');
+	for_each_zone(zone) {
+		struct zone_snapshot snap;
+
+		if (!populated_zone(zone))
+			continue;
+		take_snapshot(zone, &snap);
+		for (int mt = 0; mt < MIGRATE_TYPES; mt++) {
+			seq_buf_printf(s, "Node %4d, zone %8s, type %12s ",
+				       zone->node, zone->name, migratetype_name(mt));
+			for (unsigned int order = 0; order < NR_PAGE_ORDERS; order++)
+				seq_buf_printf(s, "%6lu ", snap.type_free[mt][order]);
+			seq_buf_putc(s, '\n');
+		}
+	}
+
+	seq_buf_printf(s, "\n%-23s", "Number of blocks type ");
+	for (int mt = 0; mt < MIGRATE_TYPES; mt++)
+		seq_buf_printf(s, "%12s ", migratetype_name(mt));
+	seq_buf_putc(s, '\n');
+	for_each_zone(zone) {
+		struct zone_snapshot snap;
+
+		if (!populated_zone(zone))
+			continue;
+		take_snapshot(zone, &snap);
+		seq_buf_printf(s, "Node %d, zone %8s ", zone->node, zone->name);
+		for (int mt = 0; mt < MIGRATE_TYPES; mt++)
+			seq_buf_printf(s, "%12lu ", snap.blocks[mt]);
+		seq_buf_putc(s, '\n');
+	}
+}

@@ -1,0 +1,106 @@
+/*
+ * buddymalloc.h - public extension API of libbuddymalloc.
+ *
+ * The malloc family itself is exported under its standard names; this header
+ * adds what a kernel-style allocator can offer beyond it: a page API with
+ * gfp-style flags, and the allocator's state in the layouts of
+ * /proc/buddyinfo and /proc/pagetypeinfo.
+ */
+#ifndef BUDDYMALLOC_H
+#define BUDDYMALLOC_H
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+ * Allocation flags, modelled on the kernel's gfp flags.
+ *
+ * Lifetime (the migrate type): 0 asks for long-lived memory (UNMOVABLE),
+ * BUDDY_GFP_MOVABLE for short-lived memory, BUDDY_GFP_RECLAIMABLE for caches
+ * the program could drop. Memory of one lifetime is grouped into the same
+ * 2 MiB pageblocks, so that when short-lived memory dies whole pageblocks
+ * empty. Setting both lifetime bits is invalid.
+ */
+#define BUDDY_GFP_MOVABLE	0x01u	/* short-lived */
+#define BUDDY_GFP_RECLAIMABLE	0x02u	/* a cache that may be dropped */
+#define BUDDY_GFP_LOW32		0x04u	/* every byte below 4 GiB */
+#define BUDDY_GFP_ZERO		0x08u	/* zero the memory */
+#define BUDDY_GFP_NOWAIT	0x10u	/* never wait for reclaim; fail instead */
+
+/* The largest order the page API serves: 2^10 pages, 4 MiB with 4 KiB pages. */
+#define BUDDY_MAX_PAGE_ORDER	10
+
+/*
+ * Allocate 2^order contiguous pages, aligned to their size.
+ * Returns NULL with errno = ENOMEM on failure (or EINVAL for a bad order or
+ * flags).
+ */
+void *buddymalloc_alloc_pages(unsigned int order, unsigned int gfp_flags);
+
+/*
+ * Free pages from buddymalloc_alloc_pages(); order must be the one they were
+ * allocated with. A pointer that is not such an allocation is reported on
+ * stderr and the process aborts (with BUDDYMALLOC_CONF=bad_free:report the
+ * call is ignored instead).
+ */
+void buddymalloc_free_pages(void *addr, unsigned int order);
+
+/*
+ * Allocate size bytes rounded up to whole pages, aligned to the next power of
+ * two of that many pages; the pages past the rounded size go straight back to
+ * the allocator (the kernel's alloc_pages_exact). size may be at most
+ * 2^BUDDY_MAX_PAGE_ORDER pages.
+ */
+void *buddymalloc_alloc_pages_exact(size_t size, unsigned int gfp_flags);
+
+/* Free an allocation of buddymalloc_alloc_pages_exact() of the same size. */
+void buddymalloc_free_pages_exact(void *addr, size_t size);
+
+/*
+ * Print the allocator's state. write_cb receives NUL-terminated text pieces;
+ * with write_cb NULL the text goes to stderr. opts NULL or "" prints
+ * "buddyinfo" and "pagetypeinfo"; otherwise only the reports named in it:
+ * "summary" (bytes in use and held, as malloc_stats() prints them),
+ * "buddyinfo", "pagetypeinfo".
+ * Safe to call at any time, from any thread; it never calls malloc, and
+ * write_cb is called with no allocator lock held.
+ */
+void buddymalloc_stats_print(void (*write_cb)(void *opaque, const char *text),
+			     void *opaque, const char *opts);
+
+/*
+ * Read and write settings and statistics by name, as jemalloc's mallctl:
+ *
+ *   "version"            const char *  read-only
+ *   "opt.<key>"          every BUDDYMALLOC_CONF key: bool for true/false
+ *                        keys, size_t for sizes, const char * for keys that
+ *                        take a name ("opt.bad_free": "abort" or "report");
+ *                        writable, except keys that only work at start-up
+ *                        ("opt.max_memory")
+ *   "stats.<field>"      size_t, read-only: small_allocated (bytes in live
+ *                        small objects), small_slab_bytes (bytes of slabs),
+ *                        large_allocated (live page-sized allocations),
+ *                        huge_allocated and nr_huge (live direct mappings),
+ *                        heap_bytes (heap onlined from the OS), free_bytes
+ *                        (on the buddy free lists), allocated (small +
+ *                        large + huge)
+ *
+ * To read, pass oldp and *oldlenp == the value's size; to write, newp and
+ * newlen == the value's size (both at once: the old value is read first).
+ * oldp NULL with oldlenp set stores the value's size in *oldlenp. Returns 0,
+ * or ENOENT for an unknown name, EINVAL for a wrong size or value (*oldlenp
+ * is then set to the right size), EPERM for a read-only name.
+ *
+ * BUDDYMALLOC_CONF=help lists the keys, their values and what they do.
+ */
+int buddymalloc_mallctl(const char *name, void *oldp, size_t *oldlenp,
+			void *newp, size_t newlen);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* BUDDYMALLOC_H */
