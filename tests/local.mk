@@ -1,0 +1,373 @@
+# tests/local.mk - the test suite (included by the top Makefile.am).
+#
+# Every test speaks TAP (tests/include/tap.h for C, plain echo for shell) and
+# runs under automake's tap-driver.sh, so "make check" counts every test
+# point, not just every program.
+#
+# Adding a unit test (tests/unit/NAME.c, linked with the core built with
+# -DBUDDY_TEST_HOOKS and the TAP library):
+#
+#	UNIT_TESTS += tests/unit/NAME
+#	tests_unit_NAME_CPPFLAGS = $(UNIT_CPPFLAGS)
+#	tests_unit_NAME_LDADD = $(UNIT_LDADD)
+#
+# (automake takes tests/unit/NAME.c as the source by default.) A test that
+# needs settings gets a sibling shell script that exports them and runs the
+# binary; list the script in TESTS and EXTRA_DIST, the binary in
+# check_PROGRAMS.
+#
+# Slow tests: build them with check_PROGRAMS but list them in REGTESTS, not
+# TESTS; "make regtest" runs them (as liburcu does), so "make check" stays
+# quick. The model-based test of the page allocator belongs in TESTS.
+
+# --- the TAP library ---------------------------------------------------
+
+check_LTLIBRARIES += tests/lib/libtap.la
+tests_lib_libtap_la_SOURCES = tests/lib/tap.c
+tests_lib_libtap_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/include
+noinst_HEADERS += tests/include/tap.h
+
+# --- what unit tests use -------------------------------------------------
+
+UNIT_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/core \
+	-I$(top_srcdir)/tests/include -DBUDDY_TEST_HOOKS
+UNIT_LDADD = core/libbuddycore_test.la tests/lib/libtap.la $(PTHREAD_LIBS)
+
+# Unit test programs; each is built by "make check" and run as a test.
+UNIT_TESTS =
+
+# The harness's own test; it needs only the TAP library.
+UNIT_TESTS += tests/unit/tap_selftest
+tests_unit_tap_selftest_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_tap_selftest_LDADD = tests/lib/libtap.la
+
+# --- script tests --------------------------------------------------------
+
+# Only the public symbols leave libbuddymalloc.so.
+SCRIPT_TESTS = tests/exports.sh
+EXTRA_DIST += tests/exports.allow
+
+# The page-API demo of the quick start runs and ends with every page free.
+SCRIPT_TESTS += tests/page_demo.sh
+
+EXTRA_DIST += $(SCRIPT_TESTS)
+
+# --- wiring --------------------------------------------------------------
+
+check_PROGRAMS += $(UNIT_TESTS)
+TESTS += $(UNIT_TESTS) $(SCRIPT_TESTS)
+
+# Programs (no extension) and .sh scripts both go through the TAP driver.
+TEST_EXTENSIONS = .sh
+LOG_DRIVER = env AM_TAP_AWK='$(AWK)' $(SHELL) $(top_srcdir)/build-aux/tap-driver.sh
+SH_LOG_DRIVER = $(LOG_DRIVER)
+SH_LOG_COMPILER = $(SHELL)
+
+# What script tests may rely on.
+AM_TESTS_ENVIRONMENT += \
+	top_srcdir='$(top_srcdir)'; export top_srcdir; \
+	top_builddir='$(top_builddir)'; export top_builddir; \
+	NM='$(NM)'; export NM;
+
+# make regtest: the slow tests (REGTESTS), through the same harness.
+regtest:
+	$(MAKE) $(AM_MAKEFLAGS) check TESTS="$(REGTESTS)"
+.PHONY: regtest
+
+# --- unit tests of core/ (issue 2) ---------------------------------------
+#
+# One program per component of core/, as jemalloc's test/unit mirrors src/.
+# Each links the model's checker (model_check.c), an independent reading of
+# the buddy invariants, so that every test ends by proving the state whole.
+# model.c is the randomized model-based test (BUDDY_MODEL_OPS operations,
+# seed BUDDY_TEST_SEED or TEST_SEED); checker_fails.c proves both checkers
+# fail on a broken invariant. page_api.c tests the public page API and
+# reports of include/buddymalloc.h through the shipped libbuddymalloc.la
+# (which replaces malloc in that program; it does not link the test core).
+
+UNIT_CORE_SOURCES = tests/unit/model_check.c tests/unit/model_check.h \
+	tests/unit/unit_util.h
+
+UNIT_TESTS += tests/unit/free_area
+tests_unit_free_area_SOURCES = tests/unit/free_area.c $(UNIT_CORE_SOURCES)
+tests_unit_free_area_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_free_area_LDADD = $(UNIT_LDADD)
+
+UNIT_TESTS += tests/unit/split_merge
+tests_unit_split_merge_SOURCES = tests/unit/split_merge.c $(UNIT_CORE_SOURCES)
+tests_unit_split_merge_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_split_merge_LDADD = $(UNIT_LDADD)
+
+UNIT_TESTS += tests/unit/fallback
+tests_unit_fallback_SOURCES = tests/unit/fallback.c $(UNIT_CORE_SOURCES)
+tests_unit_fallback_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_fallback_LDADD = $(UNIT_LDADD)
+
+UNIT_TESTS += tests/unit/pageblock
+tests_unit_pageblock_SOURCES = tests/unit/pageblock.c $(UNIT_CORE_SOURCES)
+tests_unit_pageblock_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_pageblock_LDADD = $(UNIT_LDADD)
+
+UNIT_TESTS += tests/unit/exact
+tests_unit_exact_SOURCES = tests/unit/exact.c $(UNIT_CORE_SOURCES)
+tests_unit_exact_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_exact_LDADD = $(UNIT_LDADD)
+
+UNIT_TESTS += tests/unit/sparse
+tests_unit_sparse_SOURCES = tests/unit/sparse.c $(UNIT_CORE_SOURCES)
+tests_unit_sparse_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_sparse_LDADD = $(UNIT_LDADD)
+
+UNIT_TESTS += tests/unit/vmstat
+tests_unit_vmstat_SOURCES = tests/unit/vmstat.c tests/unit/layout.c \
+	tests/unit/layout.h $(UNIT_CORE_SOURCES)
+tests_unit_vmstat_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_vmstat_LDADD = $(UNIT_LDADD)
+EXTRA_DIST += tests/unit/data/buddyinfo.txt tests/unit/data/pagetypeinfo.txt
+# vmstat and page_api compare our layouts with the kernel's, copied into
+# data/ from the live /proc files.
+AM_TESTS_ENVIRONMENT += \
+	BUDDY_TEST_DATA='$(top_srcdir)/tests/unit/data'; export BUDDY_TEST_DATA;
+
+UNIT_TESTS += tests/unit/model
+tests_unit_model_SOURCES = tests/unit/model.c $(UNIT_CORE_SOURCES)
+tests_unit_model_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_model_LDADD = $(UNIT_LDADD)
+
+UNIT_TESTS += tests/unit/checker_fails
+tests_unit_checker_fails_SOURCES = tests/unit/checker_fails.c \
+	$(UNIT_CORE_SOURCES)
+tests_unit_checker_fails_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_checker_fails_LDADD = $(UNIT_LDADD)
+
+UNIT_TESTS += tests/unit/page_api
+tests_unit_page_api_SOURCES = tests/unit/page_api.c tests/unit/layout.c \
+	tests/unit/layout.h
+tests_unit_page_api_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/include
+tests_unit_page_api_LDADD = libbuddymalloc.la tests/lib/libtap.la
+
+
+# --- unit tests of core/ additions (issue 3) ------------------------------
+# huge.c (direct mappings), resize_pages_exact/alloc_pages_exact_aligned,
+# release_free_pages (malloc_trim), core_fork_* (fork and abandon).
+
+UNIT_TESTS += tests/unit/huge
+tests_unit_huge_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_huge_LDADD = $(UNIT_LDADD)
+
+UNIT_TESTS += tests/unit/resize
+tests_unit_resize_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_resize_LDADD = $(UNIT_LDADD)
+
+UNIT_TESTS += tests/unit/trim
+tests_unit_trim_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_trim_LDADD = $(UNIT_LDADD)
+
+UNIT_TESTS += tests/unit/fork_child
+tests_unit_fork_child_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_fork_child_LDADD = $(UNIT_LDADD)
+
+
+# --- preload tests (issue 3) ---------------------------------------------
+# conf: the BUDDYMALLOC_CONF parser of preload/conf.c, called directly
+# (compiled into the test with the test core; no malloc replacement).
+# bad_free: double, invalid and interior frees and reallocs, each in a
+# re-executed child, checking the exact line on stderr and the outcome for
+# the default, bad_free:abort and bad_free:report (linked with the real
+# libbuddymalloc.la, so its malloc is ours).
+
+PRELOAD_TEST_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/slab \
+	-I$(top_srcdir)/preload
+
+UNIT_TESTS += tests/preload/conf
+tests_preload_conf_SOURCES = tests/preload/conf.c preload/conf.c
+tests_preload_conf_CPPFLAGS = $(PRELOAD_TEST_CPPFLAGS)
+tests_preload_conf_LDADD = $(UNIT_LDADD)
+
+UNIT_TESTS += tests/preload/bad_free
+tests_preload_bad_free_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/include
+tests_preload_bad_free_LDADD = libbuddymalloc.la tests/lib/libtap.la
+tests_preload_bad_free_LDFLAGS = -no-install
+
+
+# =========================================================================
+# API, stress and real-program tests (issue 3)
+# =========================================================================
+#
+# tests/api/NAME.c (the public malloc API) and tests/stress/NAME.c (threads,
+# fork, thread exit) are each built twice and run twice:
+#
+#   tests/api/NAME                  linked with libbuddymalloc.la, so its
+#                                   malloc is ours; run as it is;
+#   tests/api/preload/NAME.preload  linked with nothing of ours; run by
+#                                   tests/api/run-preloaded.sh under
+#                                   LD_PRELOAD=$BUDDYMALLOC_SO.
+#
+# (likewise tests/stress/NAME and tests/stress/preload/NAME.preload.) Every
+# program starts with test_served_by_buddymalloc (tests/api/api_util.c),
+# which fails unless our allocator really served it, so neither build can
+# pass on glibc's malloc by mistake. To validate the tests themselves
+# against glibc or another allocator, run them with BUDDY_TEST_ANY_MALLOC=1
+# (that check then skips), e.g. the preloaded half against jemalloc:
+#
+#	make check TESTS="$(API_PRELOAD_TESTS)" BUDDY_TEST_ANY_MALLOC=1 \
+#		BUDDYMALLOC_SO=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2
+#
+# tests/programs/NAME.sh run real programs (python3, sqlite3, gcc, git,
+# sort, perl, shell tools) with and without the library and compare their
+# output; see tests/programs/lib.sh. A missing program is a TAP SKIP.
+#
+# Adding an API or stress test NAME: list it in API_LINKED_TESTS and
+# API_PRELOAD_TESTS and give both builds their three lines below.
+
+API_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/include \
+	-I$(top_srcdir)/tests/api
+# -no-install: a real binary with an rpath to .libs, not a libtool wrapper.
+API_LINKED_LDADD = libbuddymalloc.la tests/api/libapiutil.la \
+	tests/lib/libtap.la $(PTHREAD_LIBS)
+API_PLAIN_LDADD = tests/api/libapiutil.la tests/lib/libtap.la $(PTHREAD_LIBS)
+
+check_LTLIBRARIES += tests/api/libapiutil.la
+tests_api_libapiutil_la_SOURCES = tests/api/api_util.c tests/api/api_util.h
+tests_api_libapiutil_la_CPPFLAGS = $(API_CPPFLAGS)
+
+API_LINKED_TESTS = \
+	tests/api/sizes \
+	tests/api/align \
+	tests/api/calloc \
+	tests/api/overflow \
+	tests/api/realloc \
+	tests/api/introspect \
+	tests/api/symbols \
+	tests/stress/threads \
+	tests/stress/fork \
+	tests/stress/thread_exit
+
+API_PRELOAD_TESTS = \
+	tests/api/preload/sizes.preload \
+	tests/api/preload/align.preload \
+	tests/api/preload/calloc.preload \
+	tests/api/preload/overflow.preload \
+	tests/api/preload/realloc.preload \
+	tests/api/preload/introspect.preload \
+	tests/api/preload/symbols.preload \
+	tests/stress/preload/threads.preload \
+	tests/stress/preload/fork.preload \
+	tests/stress/preload/thread_exit.preload
+
+tests_api_sizes_SOURCES = tests/api/sizes.c
+tests_api_sizes_CPPFLAGS = $(API_CPPFLAGS)
+tests_api_sizes_LDADD = $(API_LINKED_LDADD)
+tests_api_sizes_LDFLAGS = -no-install
+tests_api_preload_sizes_preload_SOURCES = tests/api/sizes.c
+tests_api_preload_sizes_preload_CPPFLAGS = $(API_CPPFLAGS)
+tests_api_preload_sizes_preload_LDADD = $(API_PLAIN_LDADD)
+
+tests_api_align_SOURCES = tests/api/align.c
+tests_api_align_CPPFLAGS = $(API_CPPFLAGS)
+tests_api_align_LDADD = $(API_LINKED_LDADD)
+tests_api_align_LDFLAGS = -no-install
+tests_api_preload_align_preload_SOURCES = tests/api/align.c
+tests_api_preload_align_preload_CPPFLAGS = $(API_CPPFLAGS)
+tests_api_preload_align_preload_LDADD = $(API_PLAIN_LDADD)
+
+tests_api_calloc_SOURCES = tests/api/calloc.c
+tests_api_calloc_CPPFLAGS = $(API_CPPFLAGS)
+tests_api_calloc_LDADD = $(API_LINKED_LDADD)
+tests_api_calloc_LDFLAGS = -no-install
+tests_api_preload_calloc_preload_SOURCES = tests/api/calloc.c
+tests_api_preload_calloc_preload_CPPFLAGS = $(API_CPPFLAGS)
+tests_api_preload_calloc_preload_LDADD = $(API_PLAIN_LDADD)
+
+tests_api_overflow_SOURCES = tests/api/overflow.c
+tests_api_overflow_CPPFLAGS = $(API_CPPFLAGS)
+tests_api_overflow_LDADD = $(API_LINKED_LDADD)
+tests_api_overflow_LDFLAGS = -no-install
+tests_api_preload_overflow_preload_SOURCES = tests/api/overflow.c
+tests_api_preload_overflow_preload_CPPFLAGS = $(API_CPPFLAGS)
+tests_api_preload_overflow_preload_LDADD = $(API_PLAIN_LDADD)
+
+tests_api_realloc_SOURCES = tests/api/realloc.c
+tests_api_realloc_CPPFLAGS = $(API_CPPFLAGS)
+tests_api_realloc_LDADD = $(API_LINKED_LDADD)
+tests_api_realloc_LDFLAGS = -no-install
+tests_api_preload_realloc_preload_SOURCES = tests/api/realloc.c
+tests_api_preload_realloc_preload_CPPFLAGS = $(API_CPPFLAGS)
+tests_api_preload_realloc_preload_LDADD = $(API_PLAIN_LDADD)
+
+tests_api_introspect_SOURCES = tests/api/introspect.c
+tests_api_introspect_CPPFLAGS = $(API_CPPFLAGS)
+tests_api_introspect_LDADD = $(API_LINKED_LDADD)
+tests_api_introspect_LDFLAGS = -no-install
+tests_api_preload_introspect_preload_SOURCES = tests/api/introspect.c
+tests_api_preload_introspect_preload_CPPFLAGS = $(API_CPPFLAGS)
+tests_api_preload_introspect_preload_LDADD = $(API_PLAIN_LDADD)
+
+tests_api_symbols_SOURCES = tests/api/symbols.c
+tests_api_symbols_CPPFLAGS = $(API_CPPFLAGS)
+tests_api_symbols_LDADD = $(API_LINKED_LDADD)
+tests_api_symbols_LDFLAGS = -no-install
+tests_api_preload_symbols_preload_SOURCES = tests/api/symbols.c
+tests_api_preload_symbols_preload_CPPFLAGS = $(API_CPPFLAGS)
+tests_api_preload_symbols_preload_LDADD = $(API_PLAIN_LDADD)
+
+tests_stress_threads_SOURCES = tests/stress/threads.c
+tests_stress_threads_CPPFLAGS = $(API_CPPFLAGS)
+tests_stress_threads_LDADD = $(API_LINKED_LDADD)
+tests_stress_threads_LDFLAGS = -no-install
+tests_stress_preload_threads_preload_SOURCES = tests/stress/threads.c
+tests_stress_preload_threads_preload_CPPFLAGS = $(API_CPPFLAGS)
+tests_stress_preload_threads_preload_LDADD = $(API_PLAIN_LDADD)
+
+tests_stress_fork_SOURCES = tests/stress/fork.c
+tests_stress_fork_CPPFLAGS = $(API_CPPFLAGS)
+tests_stress_fork_LDADD = $(API_LINKED_LDADD)
+tests_stress_fork_LDFLAGS = -no-install
+tests_stress_preload_fork_preload_SOURCES = tests/stress/fork.c
+tests_stress_preload_fork_preload_CPPFLAGS = $(API_CPPFLAGS)
+tests_stress_preload_fork_preload_LDADD = $(API_PLAIN_LDADD)
+
+tests_stress_thread_exit_SOURCES = tests/stress/thread_exit.c
+tests_stress_thread_exit_CPPFLAGS = $(API_CPPFLAGS)
+tests_stress_thread_exit_LDADD = $(API_LINKED_LDADD)
+tests_stress_thread_exit_LDFLAGS = -no-install
+tests_stress_preload_thread_exit_preload_SOURCES = tests/stress/thread_exit.c
+tests_stress_preload_thread_exit_preload_CPPFLAGS = $(API_CPPFLAGS)
+tests_stress_preload_thread_exit_preload_LDADD = $(API_PLAIN_LDADD)
+
+check_PROGRAMS += $(API_LINKED_TESTS) $(API_PRELOAD_TESTS)
+TESTS += $(API_LINKED_TESTS) $(API_PRELOAD_TESTS)
+
+# NAME.preload runs through run-preloaded.sh, under the same TAP driver.
+TEST_EXTENSIONS += .preload
+PRELOAD_LOG_DRIVER = $(LOG_DRIVER)
+PRELOAD_LOG_COMPILER = $(SHELL) $(top_srcdir)/tests/api/run-preloaded.sh
+EXTRA_DIST += tests/api/run-preloaded.sh
+
+# The library to preload; a BUDDYMALLOC_SO from the environment wins.
+AM_TESTS_ENVIRONMENT += \
+	BUDDYMALLOC_SO=$${BUDDYMALLOC_SO:-'$(abs_top_builddir)/.libs/libbuddymalloc.so'}; \
+	export BUDDYMALLOC_SO;
+
+# Real programs, with and without the library.
+PROGRAM_TESTS = \
+	tests/programs/python.sh \
+	tests/programs/python_testsuite.sh \
+	tests/programs/sqlite3.sh \
+	tests/programs/gcc.sh \
+	tests/programs/git.sh \
+	tests/programs/sort.sh \
+	tests/programs/perl.sh \
+	tests/programs/shell_tools.sh
+
+TESTS += $(PROGRAM_TESTS)
+EXTRA_DIST += $(PROGRAM_TESTS) \
+	tests/programs/lib.sh \
+	tests/programs/alloc_heavy.py \
+	tests/programs/workload.sql
+
+# --- unit tests of slab/ (issue 3) ----------------------------------------
+
+UNIT_TESTS += tests/unit/slab
+tests_unit_slab_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/slab
+tests_unit_slab_LDADD = slab/libbuddyslab.la $(UNIT_LDADD)
