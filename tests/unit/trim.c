@@ -1,0 +1,194 @@
+/*
+ * trim.c - release_free_pages(), malloc_trim's core: every free page goes
+ * back to the OS (the resident set shrinks, measured in /proc/self/statm),
+ * allocated pages keep their contents, and the memory works afterwards.
+ */
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "unit_util.h"
+
+#define MiB	(1UL << 20)
+
+/* Resident pages of this process: the second field of /proc/self/statm. */
+static unsigned long rss_pages(void)
+{
+	char buf[256];
+	unsigned long size = 0, resident = 0;
+	int fd = open("/proc/self/statm", O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	if (sscanf(buf, "%lu %lu", &size, &resident) != 2)
+		return 0;
+	return resident;
+}
+
+static unsigned long free_pages_all_zones(void)
+{
+	unsigned long n = 0;
+
+	for (int idx = 0; idx < MAX_NR_ZONES; idx++) {
+		struct zone_counts c;
+
+		zone_counts(zone_of((enum zone_type)idx), &c);
+		n += c.nr_free_pages;
+	}
+	return n;
+}
+
+static bool all_zero(const void *p, size_t size)
+{
+	const unsigned long *w = p;
+
+	for (size_t i = 0; i < size / sizeof(*w); i++)
+		if (w[i])
+			return false;
+	return true;
+}
+
+TEST_BEGIN(test_release_nothing)
+{
+	/* No section yet in this fresh process: nothing to release. */
+	expect_lu_eq(release_free_pages(), 0);
+	expect_lu_eq(core_check_diag(), 0);
+}
+TEST_END
+
+#define NR_BIG	16	/* 16 max-order blocks: 64 MiB */
+
+/*
+ * 64 MiB touched and freed stays resident (free pages are kept for
+ * reuse); release_free_pages() gives it back, and the next allocations
+ * read zero and work.
+ */
+TEST_BEGIN(test_release_lowers_rss)
+{
+	struct page *blocks[NR_BIG];
+	const size_t block = PAGE_SIZE << MAX_PAGE_ORDER;
+	const unsigned long want = (60 * MiB) >> PAGE_SHIFT;
+	unsigned long touched, freed, released, after;
+
+	for (int i = 0; i < NR_BIG; i++) {
+		blocks[i] = alloc_pages(__GFP_MOVABLE, MAX_PAGE_ORDER);
+		assert_ptr_not_null(blocks[i]);
+		memset(page_address(blocks[i]), 0xa5, block);
+	}
+	touched = rss_pages();
+	for (int i = 0; i < NR_BIG; i++)
+		assert_true(free_pages_checked(blocks[i], MAX_PAGE_ORDER));
+	freed = rss_pages();
+	released = release_free_pages();
+	after = rss_pages();
+	test_diag("resident pages: touched %lu, freed %lu, released %lu -> %lu",
+		  touched, freed, released, after);
+	expect_lu_ge(freed + 256, touched, "freeing alone keeps the pages");
+	expect_lu_ge(released, (unsigned long)NR_BIG << MAX_PAGE_ORDER,
+		     "pages reported released");
+	expect_lu_eq(released, free_pages_all_zones(), "every free page");
+	expect_lu_ge(freed, after + want, "the resident set shrank by 60 MiB");
+	expect_lu_eq(core_check_diag(), 0, "after release");
+
+	/* The memory still works, and reads as zero after the release. */
+	for (int i = 0; i < NR_BIG; i++) {
+		blocks[i] = alloc_pages(__GFP_MOVABLE, MAX_PAGE_ORDER);
+		assert_ptr_not_null(blocks[i]);
+		expect_true(all_zero(page_address(blocks[i]), block),
+			    "block %d reads zero", i);
+		memset(page_address(blocks[i]), i, block);
+	}
+	for (int i = 0; i < NR_BIG; i++) {
+		unsigned char *p = page_address(blocks[i]);
+
+		expect_d_eq(p[0], i);
+		expect_d_eq(p[block - 1], i);
+		assert_true(free_pages_checked(blocks[i], MAX_PAGE_ORDER));
+	}
+	expect_lu_eq(core_check_diag(), 0, "after reuse");
+	expect_pristine(zone_normal(), "after reuse");
+}
+TEST_END
+
+/*
+ * Free pages among allocated ones (single pages, every other one) are
+ * released too, each as its own range; the allocated ones between them
+ * keep their contents. Exact and LOW32 allocations are held across the
+ * release as well.
+ */
+#define NR_SMALL	2048
+
+TEST_BEGIN(test_release_between_allocations)
+{
+	static struct page *pages[NR_SMALL];
+	unsigned long touched, after, released, free_before;
+	void *exact, *low;
+
+	exact = alloc_pages_exact(37 * PAGE_SIZE, 0);
+	low = alloc_pages_exact(5 * PAGE_SIZE, __GFP_LOW32);
+	assert_ptr_not_null(exact);
+	assert_ptr_not_null(low);
+	memset(exact, 0x3c, 37 * PAGE_SIZE);
+	memset(low, 0x4d, 5 * PAGE_SIZE);
+	for (int i = 0; i < NR_SMALL; i++) {
+		pages[i] = alloc_pages(__GFP_MOVABLE, 0);
+		assert_ptr_not_null(pages[i]);
+		memset(page_address(pages[i]), 0x11, PAGE_SIZE);
+	}
+	for (int i = 0; i < NR_SMALL; i += 2) {
+		assert_true(free_pages_checked(pages[i], 0));
+		pages[i] = NULL;
+	}
+	touched = rss_pages();
+	free_before = free_pages_all_zones();
+	released = release_free_pages();
+	after = rss_pages();
+	test_diag("resident pages %lu -> %lu, released %lu", touched, after,
+		  released);
+	expect_lu_eq(released, free_before, "every free page, every order");
+	expect_lu_ge(touched, after + NR_SMALL / 2 * 9 / 10,
+		     "the freed single pages left the resident set");
+
+	for (int i = 1; i < NR_SMALL; i += 2) {
+		const unsigned char *p = page_address(pages[i]);
+
+		if (p[0] != 0x11 || p[PAGE_SIZE - 1] != 0x11) {
+			test_fail("allocated page %d lost its contents", i);
+			break;
+		}
+	}
+	for (size_t i = 0; i < 37 * PAGE_SIZE; i += 512)
+		if (((unsigned char *)exact)[i] != 0x3c) {
+			test_fail("exact allocation lost its contents at %zu", i);
+			break;
+		}
+	for (size_t i = 0; i < 5 * PAGE_SIZE; i += 512)
+		if (((unsigned char *)low)[i] != 0x4d) {
+			test_fail("LOW32 allocation lost its contents at %zu", i);
+			break;
+		}
+	expect_lu_eq(core_check_diag(), 0, "after release");
+
+	for (int i = 1; i < NR_SMALL; i += 2)
+		assert_true(free_pages_checked(pages[i], 0));
+	expect_true(free_pages_exact_checked(exact, 37 * PAGE_SIZE));
+	expect_true(free_pages_exact_checked(low, 5 * PAGE_SIZE));
+	expect_pristine(zone_normal(), "at the end");
+	expect_pristine(zone_low32(), "at the end");
+	/* A second release finds the same free pages, all of them. */
+	expect_lu_eq(release_free_pages(), free_pages_all_zones());
+}
+TEST_END
+
+int main(void)
+{
+	return test_run(test_release_nothing,
+			test_release_lowers_rss,
+			test_release_between_allocations,
+			NULL);
+}
