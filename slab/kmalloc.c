@@ -1,0 +1,266 @@
+/*
+ * kmalloc.c - the kmalloc family (slab.h): which allocator serves a size,
+ * and finding the owner of a pointer again.
+ *
+ *   size <= 32 KiB        a slab object of the size class (slab.c);
+ *   size <= 4 MiB         whole pages from the buddy allocator, the tail past
+ *                         the last page given back (alloc_pages_exact);
+ *   larger                a direct mapping (the core's huge.c).
+ *
+ * A pointer is looked up through the core's section table: in the heap, its
+ * page descriptor says slab (PG_slab) or page allocation (PG_head); outside
+ * the heap, only the huge table can know it.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "slab_internal.h"
+
+#define KMALLOC_MAX_PAGE_SIZE	(MAX_ORDER_NR_PAGES << PAGE_SHIFT)
+
+/* Bytes in live page allocations (the slabs' pages not included). */
+static unsigned long large_allocated;
+
+static inline gfp_t lifetime(gfp_t gfp)
+{
+	return gfp & GFP_MOVABLE_MASK;
+}
+
+static inline struct kmem_cache *kmalloc_cache(size_t size, gfp_t gfp)
+{
+	return &kmem_caches[gfp_migratetype(gfp)][size_to_class(size)];
+}
+
+static void *slab_alloc_zeroed(struct kmem_cache *cache, gfp_t gfp)
+{
+	void *p = slab_alloc(cache);
+
+	if (p && (gfp & __GFP_ZERO))
+		memset(p, 0, cache->size);
+	return p;
+}
+
+/* A page allocation aligned to 2^align_order pages, or a direct mapping. */
+static void *kmalloc_large(size_t size, size_t align, gfp_t gfp)
+{
+	gfp_t flags = lifetime(gfp) | (gfp & __GFP_ZERO);
+	void *p;
+
+	if (size <= KMALLOC_MAX_PAGE_SIZE && align <= KMALLOC_MAX_PAGE_SIZE) {
+		unsigned int align_order = 0;
+
+		if (align > PAGE_SIZE)
+			align_order = (unsigned int)__builtin_ctzl(align) - PAGE_SHIFT;
+		p = alloc_pages_exact_aligned(size, align_order, flags);
+		if (p)
+			uatomic_add(&large_allocated,
+				    virt_to_page(p)->nr_pages << PAGE_SHIFT);
+		return p;
+	}
+	return huge_alloc(size, align < PAGE_SIZE ? PAGE_SIZE : align, flags);
+}
+
+void *kmalloc(size_t size, gfp_t gfp)
+{
+	if (likely(size <= KMALLOC_MAX_CACHE_SIZE)) {
+		if (unlikely(!CMM_LOAD_SHARED(slab_ready)))
+			slab_init();
+		return slab_alloc_zeroed(kmalloc_cache(size, gfp), gfp);
+	}
+	return kmalloc_large(size, 0, gfp);
+}
+
+/*
+ * Objects of a class whose size is a multiple of align are aligned to it:
+ * slabs start on a page boundary and objects follow at multiples of the
+ * size. So small alignments take the first such class that fits; larger
+ * ones become page allocations aligned by the buddy order.
+ */
+void *kmalloc_aligned(size_t size, size_t align, gfp_t gfp)
+{
+	if (align <= KMALLOC_MIN_SIZE)
+		return kmalloc(size, gfp);
+	if (align <= PAGE_SIZE && size <= KMALLOC_MAX_CACHE_SIZE) {
+		unsigned int class = size_to_class(size < align ? align : size);
+
+		for (; class < NR_SIZE_CLASSES; class++)
+			if (kmalloc_size[class] % align == 0)
+				break;
+		if (class < NR_SIZE_CLASSES) {
+			if (unlikely(!CMM_LOAD_SHARED(slab_ready)))
+				slab_init();
+			return slab_alloc_zeroed(
+				&kmem_caches[gfp_migratetype(gfp)][class], gfp);
+		}
+	}
+	return kmalloc_large(size, align, gfp);
+}
+
+/* ------------------------------------------------------------- lookup */
+
+enum kobj_kind { KOBJ_SMALL, KOBJ_LARGE, KOBJ_HUGE };
+
+struct kobj {
+	enum kobj_kind kind;
+	struct page *page;	/* SMALL, LARGE */
+	struct slab *slab;	/* SMALL */
+	size_t size;		/* usable bytes */
+	bool abandoned;		/* inherited by a child that abandoned the heap */
+};
+
+/*
+ * What p is, without locks: valid for a live block the caller owns, which
+ * nobody else may free meanwhile. A dead or foreign p gets INVALID or
+ * DOUBLE; kfree() repeats the check under the lock that matters.
+ */
+static enum kfree_result kobj_lookup(const void *p, struct kobj *o)
+{
+	struct page *page = virt_to_page(p);
+
+	if (!page) {
+		o->kind = KOBJ_HUGE;
+		o->size = huge_usable_size(p);
+		o->abandoned = false;
+		return o->size ? KFREE_OK : KFREE_INVALID;
+	}
+	o->page = page;
+	o->abandoned = page_abandoned(page);
+	o->slab = page_slab(page);
+	if (o->slab) {
+		o->kind = KOBJ_SMALL;
+		o->size = o->slab->cache->size;
+		if (slab_object_live(o->slab, p))
+			return KFREE_OK;
+		return slab_object_slot(o->slab, p) ? KFREE_DOUBLE : KFREE_INVALID;
+	}
+	o->kind = KOBJ_LARGE;
+	if (p != page_address(page))
+		return KFREE_INVALID;
+	if (page->flags & PG_head) {
+		o->size = (size_t)page->nr_pages << PAGE_SHIFT;
+		return KFREE_OK;
+	}
+	/* The first page of a free block: most likely freed before. */
+	return (page->flags & PG_buddy) ? KFREE_DOUBLE : KFREE_INVALID;
+}
+
+enum kfree_result kfree(void *p)
+{
+	struct kobj o;
+	enum kfree_result res = kobj_lookup(p, &o);
+
+	if (res != KFREE_OK)
+		return res;
+	if (o.abandoned)
+		return KFREE_OK;	/* the inherited heap is never reused */
+	switch (o.kind) {
+	case KOBJ_SMALL:
+		return slab_free(o.slab, p);
+	case KOBJ_LARGE:
+		if (!free_pages_exact_checked(p, o.size))
+			return KFREE_DOUBLE;	/* freed by another thread meanwhile */
+		uatomic_add(&large_allocated, -(long)o.size);
+		return KFREE_OK;
+	case KOBJ_HUGE:
+		return huge_free(p) ? KFREE_OK : KFREE_DOUBLE;
+	}
+	return KFREE_INVALID;
+}
+
+size_t ksize(const void *p)
+{
+	struct kobj o;
+
+	return kobj_lookup(p, &o) == KFREE_OK ? o.size : 0;
+}
+
+/* ------------------------------------------------------------ realloc */
+
+/* Can the block stay where it is? Small blocks stay while the new size
+ * needs the same class; shrinking to a smaller class moves, so that memory
+ * follows live data. Page allocations resize in place when the pages after
+ * them are free. */
+static bool krealloc_in_place(void *p, const struct kobj *o, size_t size)
+{
+	switch (o->kind) {
+	case KOBJ_SMALL:
+		return size <= KMALLOC_MAX_CACHE_SIZE &&
+		       kmalloc_size[size_to_class(size)] == o->size;
+	case KOBJ_LARGE:
+		if (size <= KMALLOC_MAX_CACHE_SIZE || size > KMALLOC_MAX_PAGE_SIZE ||
+		    !resize_pages_exact(p, o->size, size))
+			return false;
+		uatomic_add(&large_allocated,
+			    (long)(virt_to_page(p)->nr_pages << PAGE_SHIFT) -
+			    (long)o->size);
+		return true;
+	case KOBJ_HUGE:
+		return false;
+	}
+	return false;
+}
+
+void *krealloc(void *p, size_t size, gfp_t gfp, enum kfree_result *res)
+{
+	struct kobj o;
+	void *q;
+
+	*res = kobj_lookup(p, &o);
+	if (*res != KFREE_OK)
+		return NULL;
+	if (!o.abandoned && krealloc_in_place(p, &o, size))
+		return p;
+	if (!o.abandoned && o.kind == KOBJ_HUGE && size > KMALLOC_MAX_PAGE_SIZE)
+		return huge_realloc(p, size);
+
+	q = kmalloc(size, gfp);
+	if (!q)
+		return NULL;
+	memcpy(q, p, size < o.size ? size : o.size);
+	*res = kfree(p);
+	return q;
+}
+
+/* ------------------------------------------------------ trim, stats, fork */
+
+bool kmem_trim(void)
+{
+	slab_shrink();
+	return release_free_pages() != 0;
+}
+
+void kmem_stats(struct kmem_stats *st)
+{
+	unsigned long heap_pages = 0, free_pages = 0;
+
+	slab_stats(&st->small_allocated, &st->small_slab_bytes);
+	st->large_allocated = uatomic_read(&large_allocated);
+	huge_stats(&st->huge_allocated, &st->nr_huge);
+	buddy_core_init();
+	for_each_zone(zone) {
+		heap_pages += CMM_LOAD_SHARED(zone->present_pages);
+		free_pages += CMM_LOAD_SHARED(zone->nr_free_pages);
+	}
+	st->heap_bytes = heap_pages << PAGE_SHIFT;
+	st->free_bytes = free_pages << PAGE_SHIFT;
+}
+
+void kmem_fork_prepare(void)
+{
+	slab_fork_prepare();
+	core_fork_prepare();
+}
+
+void kmem_fork_parent(void)
+{
+	core_fork_parent();
+	slab_fork_parent();
+}
+
+void kmem_fork_child(bool abandon)
+{
+	core_fork_child(abandon);
+	slab_fork_child(abandon);
+	if (abandon)
+		large_allocated = 0;
+}

@@ -1,0 +1,82 @@
+/*
+ * slab.h - the object layer's interface to preload/: every allocation the
+ * malloc family makes goes through these calls (the kernel's kmalloc
+ * family). Small sizes come from slab caches; sizes above the largest class
+ * are page allocations from the core; sizes above the largest buddy block
+ * are direct mappings (the core's huge.c). None of these names is exported
+ * from the shared library, and none of them ever calls malloc.
+ *
+ * Contract for every call here:
+ *   - failure returns NULL with errno = ENOMEM, nothing else changed;
+ *   - every returned block is 16-byte aligned, and distinct from every
+ *     other live block, size 0 included;
+ *   - the calls are thread-safe and may be called before any constructor.
+ */
+#ifndef BUDDY_SLAB_H
+#define BUDDY_SLAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "mm_types.h"
+
+/* What a free or realloc found at the pointer it was given. */
+enum kfree_result {
+	KFREE_OK,
+	KFREE_INVALID,	/* not a block we returned, or inside one */
+	KFREE_DOUBLE,	/* a block we returned that is already free */
+};
+
+/* size bytes (size 0 gets the smallest class). gfp: lifetime bits only. */
+void *kmalloc(size_t size, gfp_t gfp);
+
+/* size bytes aligned to align, a power of two (any: 1 up to what the OS
+ * can map; below 16 counts as 16). Validation of odd alignments is the
+ * caller's (glibc's rules differ per function). */
+void *kmalloc_aligned(size_t size, size_t align, gfp_t gfp);
+
+/* Free p (not NULL). On anything but KFREE_OK nothing was changed. */
+enum kfree_result kfree(void *p);
+
+/* Resize p (not NULL) to size (> 0), in place when possible, keeping
+ * min(old, new) bytes. On NULL: *res says why (KFREE_OK: out of memory,
+ * errno = ENOMEM, p is untouched; otherwise p is invalid). */
+void *krealloc(void *p, size_t size, gfp_t gfp, enum kfree_result *res);
+
+/* Usable bytes of the live block p; 0 if p is not a live block of ours. */
+size_t ksize(const void *p);
+
+/* Give free memory back to the OS; returns true if any was released. */
+bool kmem_trim(void);
+
+/* Totals for mallinfo2/malloc_stats/malloc_info. Approximate while other
+ * threads allocate, exact when they do not. */
+struct kmem_stats {
+	size_t small_allocated;	/* bytes in live small blocks (class sizes) */
+	size_t small_slab_bytes;	/* bytes of pages held by slabs */
+	size_t large_allocated;	/* bytes in live page allocations */
+	size_t huge_allocated;	/* bytes in live direct mappings */
+	size_t nr_huge;		/* live direct mappings */
+	size_t heap_bytes;	/* bytes of address space onlined from the OS */
+	size_t free_bytes;	/* free bytes on the buddy free lists */
+};
+void kmem_stats(struct kmem_stats *st);
+
+/*
+ * fork(): prepare takes every lock of the slab layer and the core, in a
+ * fixed order; parent releases them; child makes them usable again.
+ *
+ * A fork from a signal handler that interrupted this thread inside the
+ * allocator cannot take the locks this thread holds, and the state under
+ * them may be half-updated. The caller (preload/) knows that case (its
+ * per-thread depth counter is non-zero), calls neither prepare nor parent,
+ * and calls kmem_fork_child(true) in the child: the child abandons the
+ * inherited heap. Its blocks stay readable and writable, ksize() and
+ * krealloc() still work on them, kfree() of them does nothing, and new
+ * allocations come from fresh memory.
+ */
+void kmem_fork_prepare(void);
+void kmem_fork_parent(void);
+void kmem_fork_child(bool abandon);
+
+#endif /* BUDDY_SLAB_H */

@@ -1,0 +1,235 @@
+/*
+ * slab.c - unit tests of slab/: size classes, slab caches and the kmalloc
+ * family, each ending with the core's own consistency check.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tap.h"
+
+#include "internal.h"
+#include "slab_internal.h"
+
+static unsigned long violations(void)
+{
+	return check_all_zones(NULL);
+}
+
+TEST_BEGIN(test_size_classes)
+{
+	unsigned int prev = 0;
+
+	for (unsigned int i = 0; i < NR_SIZE_CLASSES; i++) {
+		expect_u_eq(kmalloc_size[i] % 16, 0, "class %u is a multiple of 16", i);
+		expect_u_gt(kmalloc_size[i], prev, "classes increase");
+		prev = kmalloc_size[i];
+	}
+	for (size_t size = 0; size <= KMALLOC_MAX_CACHE_SIZE; size++) {
+		unsigned int c = size_to_class(size);
+
+		if (c >= NR_SIZE_CLASSES) {
+			test_fail("class %u of %zu is out of range", c, size);
+			break;
+		}
+		assert_u_ge(kmalloc_size[c], size, "class of %zu fits", size);
+		if (c)
+			assert_u_lt(kmalloc_size[c - 1], size, "smallest class for %zu", size);
+		if (size > 128)
+			assert_zu_le((kmalloc_size[c] - size) * 5, kmalloc_size[c],
+				     "waste of %zu in class %u is at most 20%%", size,
+				     kmalloc_size[c]);
+	}
+}
+TEST_END
+
+TEST_BEGIN(test_every_class_distinct_and_aligned)
+{
+	enum { PER_CLASS = 300 };
+	static void *p[NR_SIZE_CLASSES][PER_CLASS];
+
+	for (unsigned int c = 0; c < NR_SIZE_CLASSES; c++)
+		for (int i = 0; i < PER_CLASS; i++) {
+			p[c][i] = kmalloc(kmalloc_size[c], 0);
+			assert_ptr_not_null(p[c][i], "class %u object %d", c, i);
+			expect_zu_eq((uintptr_t)p[c][i] % 16, 0, "16-byte aligned");
+			expect_zu_eq(ksize(p[c][i]), kmalloc_size[c], "ksize is the class");
+			memset(p[c][i], (int)(c + i), kmalloc_size[c]);
+		}
+	for (unsigned int c = 0; c < NR_SIZE_CLASSES; c++)
+		for (int i = 0; i < PER_CLASS; i++) {
+			unsigned char *b = p[c][i];
+
+			for (unsigned int k = 0; k < kmalloc_size[c]; k += 7)
+				if (b[k] != (unsigned char)(c + i)) {
+					test_fail("class %u object %d overwritten at %u", c, i, k);
+					break;
+				}
+			expect_d_eq(kfree(p[c][i]), KFREE_OK, "free");
+		}
+	expect_lu_eq(violations(), 0, "core consistent");
+}
+TEST_END
+
+TEST_BEGIN(test_bad_frees)
+{
+	char *p = kmalloc(100, 0), *big = kmalloc(100000, 0);
+	int on_stack;
+
+	assert_ptr_not_null(p, "small");
+	assert_ptr_not_null(big, "large");
+	expect_d_eq(kfree(p + 16), KFREE_INVALID, "interior of a small block");
+	expect_d_eq(kfree(big + PAGE_SIZE), KFREE_INVALID, "interior of a large block");
+	expect_d_eq(kfree(&on_stack), KFREE_INVALID, "a stack address");
+	expect_d_eq(kfree(p), KFREE_OK, "small");
+	expect_d_eq(kfree(p), KFREE_DOUBLE, "small again");
+	expect_d_eq(kfree(big), KFREE_OK, "large");
+	expect_d_eq(kfree(big), KFREE_DOUBLE, "large again");
+	expect_zu_eq(ksize(p), 0, "no size for a freed block");
+	expect_lu_eq(violations(), 0, "nothing corrupted");
+}
+TEST_END
+
+TEST_BEGIN(test_sizes_and_zeroing)
+{
+	static const size_t sizes[] = { 0, 1, 16, 17, 128, 129, 4096, 32768, 32769,
+		100000, 1 << 20, 4 << 20, (4 << 20) + 1, 20 << 20 };
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		unsigned char *p = kmalloc(sizes[i], 0), *z;
+		size_t usable;
+
+		assert_ptr_not_null(p, "size %zu", sizes[i]);
+		usable = ksize(p);
+		expect_zu_ge(usable, sizes[i] ? sizes[i] : 1, "usable size of %zu", sizes[i]);
+		memset(p, 0xa5, usable);
+		expect_d_eq(kfree(p), KFREE_OK, "free %zu", sizes[i]);
+		z = kmalloc(sizes[i], __GFP_ZERO);
+		assert_ptr_not_null(z, "zeroed %zu", sizes[i]);
+		for (size_t k = 0; k < sizes[i]; k++)
+			if (z[k]) {
+				test_fail("byte %zu of zeroed %zu is %u", k, sizes[i], z[k]);
+				break;
+			}
+		expect_d_eq(kfree(z), KFREE_OK, "free zeroed %zu", sizes[i]);
+	}
+	expect_lu_eq(violations(), 0, "core consistent");
+}
+TEST_END
+
+TEST_BEGIN(test_aligned)
+{
+	for (size_t align = 1; align <= (8 << 20); align <<= 1) {
+		static const size_t sizes[] = { 1, 100, 5000, 70000 };
+
+		for (size_t i = 0; i < 4; i++) {
+			void *p = kmalloc_aligned(sizes[i], align, 0);
+
+			assert_ptr_not_null(p, "size %zu align %zu", sizes[i], align);
+			expect_zu_eq((uintptr_t)p % (align < 16 ? 16 : align), 0,
+				     "size %zu align %zu", sizes[i], align);
+			expect_zu_ge(ksize(p), sizes[i], "usable");
+			memset(p, 1, sizes[i]);
+			expect_d_eq(kfree(p), KFREE_OK, "free");
+		}
+	}
+	expect_lu_eq(violations(), 0, "core consistent");
+}
+TEST_END
+
+static unsigned char pattern(size_t k)
+{
+	return (unsigned char)(k * 7 + 1);
+}
+
+TEST_BEGIN(test_realloc_chain)
+{
+	enum kfree_result res;
+	size_t size = 1, next;
+	unsigned char *p = kmalloc(size, 0);
+
+	assert_ptr_not_null(p, "first");
+	p[0] = pattern(0);
+	/* Grow small -> pages -> huge, then shrink back, checking contents. */
+	for (; size < (16 << 20); size = next) {
+		unsigned char *q;
+
+		next = size * 3 + 1;
+		q = krealloc(p, next, 0, &res);
+		assert_ptr_not_null(q, "grow to %zu", next);
+		expect_d_eq(res, KFREE_OK, "grow result");
+		for (size_t k = 0; k < size; k++)
+			if (q[k] != pattern(k)) {
+				test_fail("byte %zu lost growing %zu -> %zu", k, size, next);
+				break;
+			}
+		for (size_t k = size; k < next; k++)
+			q[k] = pattern(k);
+		p = q;
+	}
+	for (size /= 5; size >= 1; size /= 5) {
+		unsigned char *q = krealloc(p, size, 0, &res);
+
+		assert_ptr_not_null(q, "shrink to %zu", size);
+		expect_u_eq(q[size - 1], pattern(size - 1), "last byte kept at %zu", size);
+		expect_u_eq(q[0], pattern(0), "first byte kept at %zu", size);
+		p = q;
+	}
+	expect_d_eq(kfree(p), KFREE_OK, "free");
+	expect_lu_eq(violations(), 0, "core consistent");
+}
+TEST_END
+
+TEST_BEGIN(test_realloc_same_class_in_place)
+{
+	enum kfree_result res;
+	void *p = kmalloc(150, 0);
+
+	assert_ptr_not_null(p, "alloc");
+	expect_ptr_eq(krealloc(p, 160, 0, &res), p, "same class stays");
+	expect_ptr_eq(krealloc(p, 129, 0, &res), p, "same class stays");
+	expect_d_eq(kfree(p), KFREE_OK, "free");
+	p = kmalloc(100, 0);
+	expect_ptr_null(krealloc((char *)p + 16, 200, 0, &res), "interior realloc");
+	expect_d_eq(res, KFREE_INVALID, "reported invalid");
+	expect_d_eq(kfree(p), KFREE_OK, "free");
+}
+TEST_END
+
+TEST_BEGIN(test_empty_slabs_go_back)
+{
+	enum { N = 5000 };
+	static void *p[N];
+	unsigned long free_before, free_after;
+	struct zone *zone = &NODE_DATA(0)->node_zones[ZONE_NORMAL];
+
+	for (int i = 0; i < N; i++)
+		p[i] = kmalloc(48, 0);
+	zone_lock(zone);
+	free_before = zone->nr_free_pages;
+	zone_unlock(zone);
+	for (int i = 0; i < N; i++)
+		expect_d_eq(kfree(p[i]), KFREE_OK, "free");
+	slab_shrink();
+	zone_lock(zone);
+	free_after = zone->nr_free_pages;
+	zone_unlock(zone);
+	/* 5000 x 48 bytes is about 59 pages of slabs, all empty now. */
+	expect_lu_ge(free_after - free_before, 55, "empty slabs returned");
+	expect_lu_eq(violations(), 0, "core consistent");
+}
+TEST_END
+
+int main(void)
+{
+	return test_run(test_size_classes,
+			test_every_class_distinct_and_aligned,
+			test_bad_frees,
+			test_sizes_and_zeroing,
+			test_aligned,
+			test_realloc_chain,
+			test_realloc_same_class_in_place,
+			test_empty_slabs_go_back,
+			NULL);
+}
