@@ -36,6 +36,17 @@ static void violation_pfn(struct check_state *st, const char *what,
 	seq_buf_printf(st->s, "%s at pfn 0x%lx (%lu vs %lu)\n", what, pfn, a, b);
 }
 
+static void violation_pair(struct check_state *st, unsigned long pfn,
+			   unsigned long buddy_pfn, unsigned int order)
+{
+	st->violations++;
+	if (!st->s || st->violations > MAX_REPORTED)
+		return;
+	report_prefix(st);
+	seq_buf_printf(st->s, "free buddies left unmerged at pfn 0x%lx and 0x%lx (order %u)\n",
+		       pfn, buddy_pfn, order);
+}
+
 static bool pfn_in_zone(const struct zone *zone, unsigned long pfn)
 {
 	struct mem_section *ms = __pfn_to_section(pfn);
@@ -147,8 +158,7 @@ static void check_sections(struct check_state *st)
 					if ((buddy->flags & PG_buddy) &&
 					    buddy->order == order &&
 					    !unmerged_pair_allowed(pfn, buddy_pfn, order))
-						violation_pfn(st, "free buddies left unmerged",
-							      pfn, buddy_pfn, order);
+						violation_pair(st, pfn, buddy_pfn, order);
 				}
 			} else if (page->flags & PG_head) {
 				nr = page->nr_pages;

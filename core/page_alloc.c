@@ -416,12 +416,25 @@ static void __reserve_highatomic_pageblock(struct page *page,
 	}
 }
 
+/* How far an allocation that failed everywhere may dig into the reserve. */
+enum unreserve {
+	UNRESERVE_NONE,		/* first pass: leave the reserve alone */
+	UNRESERVE_KEEP_LAST,	/* give back all but the last pageblock */
+	UNRESERVE_ALL,		/* the allocation fails otherwise */
+};
+
 /*
- * An ordinary allocation has failed in a zone that cannot grow: give one
- * reserved pageblock that still has free pages back to migratetype.
+ * An ordinary allocation has failed in every zone, and none can grow: give
+ * one reserved pageblock that still has free pages back to migratetype.
+ * The last one is kept until nothing else is left (the kernel's "force").
  */
-static bool __unreserve_highatomic_pageblock(struct zone *zone, int migratetype)
+static bool __unreserve_highatomic_pageblock(struct zone *zone, int migratetype,
+					     enum unreserve how)
 {
+	if (how == UNRESERVE_NONE ||
+	    (how == UNRESERVE_KEEP_LAST &&
+	     zone->nr_reserved_highatomic <= pageblock_nr_pages))
+		return false;
 	for (unsigned int order = 0; order < NR_PAGE_ORDERS; order++) {
 		struct page *page = get_page_from_free_area(
 			&zone->free_area[order], MIGRATE_HIGHATOMIC);
@@ -476,12 +489,13 @@ static void __prep_new_page(struct page *page, unsigned int order,
 }
 
 /*
- * One zone: its free lists, else a new section, else (the zone cannot grow)
- * its highatomic reserve. Growing comes after fallback so that free memory
- * already resident is used first, as a kernel with fixed memory must.
+ * One zone: its free lists, else a new section, else (on the later passes,
+ * when no zone could serve or grow) its highatomic reserve. Growing comes
+ * after fallback so that free memory already resident is used first, as a
+ * kernel with fixed memory must.
  */
 static struct page *rmqueue(struct zone *zone, unsigned int order,
-			    const struct alloc_context *ac)
+			    const struct alloc_context *ac, enum unreserve how)
 {
 	struct page *page;
 
@@ -489,7 +503,8 @@ static struct page *rmqueue(struct zone *zone, unsigned int order,
 	page = __rmqueue(zone, order, ac->migratetype, ac->alloc_flags);
 	while (!page && __online_section(zone))
 		page = __rmqueue(zone, order, ac->migratetype, ac->alloc_flags);
-	while (!page && __unreserve_highatomic_pageblock(zone, ac->migratetype))
+	while (!page &&
+	       __unreserve_highatomic_pageblock(zone, ac->migratetype, how))
 		page = __rmqueue(zone, order, ac->migratetype, ac->alloc_flags);
 	if (page)
 		__prep_new_page(page, order, ac->migratetype);
@@ -498,14 +513,15 @@ static struct page *rmqueue(struct zone *zone, unsigned int order,
 }
 
 static struct page *get_page_from_freelist(unsigned int order,
-					   const struct alloc_context *ac)
+					   const struct alloc_context *ac,
+					   enum unreserve how)
 {
 	for (struct zone **z = ac->zonelist->zones; *z; z++) {
 		struct page *page;
 
 		if ((*z)->zone_idx > ac->highest_zoneidx)
 			continue;
-		page = rmqueue(*z, order, ac);
+		page = rmqueue(*z, order, ac, how);
 		if (page)
 			return page;
 	}
@@ -529,7 +545,12 @@ struct page *alloc_pages(gfp_t gfp, unsigned int order)
 	ac.migratetype = gfp_migratetype(gfp);
 	ac.alloc_flags = (gfp & __GFP_HIGHATOMIC) ? ALLOC_HIGHATOMIC : 0;
 
-	page = get_page_from_freelist(order, &ac);
+	page = get_page_from_freelist(order, &ac, UNRESERVE_NONE);
+	if (unlikely(!page) && !(ac.alloc_flags & ALLOC_HIGHATOMIC)) {
+		page = get_page_from_freelist(order, &ac, UNRESERVE_KEEP_LAST);
+		if (!page)
+			page = get_page_from_freelist(order, &ac, UNRESERVE_ALL);
+	}
 	if (unlikely(!page)) {
 		errno = ENOMEM;
 		return NULL;
@@ -549,7 +570,10 @@ bool free_pages_checked(struct page *page, unsigned int order)
 	if (order > MAX_PAGE_ORDER)
 		return false;
 	zone_lock(zone);
-	if (!(page->flags & PG_head) || page->nr_pages != (1u << order)) {
+	/* An exact allocation resized to 2^order pages may sit at any pfn;
+	 * only an aligned one may go back as one block. */
+	if (!(page->flags & PG_head) || page->nr_pages != (1u << order) ||
+	    (pfn & ((1UL << order) - 1))) {
 		zone_unlock(zone);
 		return false;
 	}

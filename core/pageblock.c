@@ -40,8 +40,11 @@ void change_pageblock_range(struct page *page, unsigned int order,
 /*
  * Walk the pageblock page by page, jumping over whole blocks: a free block
  * by its order, an allocation by its nr_pages. Pages with neither flag are
- * inside a block that started in an earlier pageblock. With move_to >= 0
- * every free block goes to that type's free list.
+ * inside a block that started in an earlier pageblock. Counts stop at the
+ * pageblock's end; a pageblock that lies inside a larger free block counts
+ * that block only from its first half. Callers pass pageblocks that hold an
+ * allocation or blocks below pageblock order, where neither case arises.
+ * With move_to >= 0 every free block goes to that type's free list.
  */
 static unsigned long walk_pageblock(struct zone *zone, struct page *page,
 				    int move_to, unsigned long *num_movable)
@@ -58,7 +61,7 @@ static unsigned long walk_pageblock(struct zone *zone, struct page *page,
 
 			if (move_to >= 0)
 				__move_to_free_list(p, zone, p->order, move_to);
-			free += nr;
+			free += nr < end - pfn ? nr : end - pfn;
 			pfn += nr;
 		} else if (p->flags & PG_head) {
 			unsigned long nr = p->nr_pages;
