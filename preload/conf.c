@@ -1,0 +1,514 @@
+/*
+ * conf.c - the options table and the BUDDYMALLOC_CONF parser.
+ *
+ * BUDDYMALLOC_CONF uses jemalloc's MALLOC_CONF syntax: "key:value,..." with
+ * no quoting. Every setting is one row of conf_options[]: its key, its type
+ * and accepted range, the variable it sets, a hook that passes it on (to the
+ * core's core_config, say), and its help text. The parser, the "help"
+ * listing and buddymalloc_mallctl("opt.<key>") all work from that table, so
+ * a new setting is one row (and a field to hold it).
+ *
+ * This runs on the first malloc, possibly from ld.so before libc is fully
+ * initialised: no malloc, no stdio, no locale, no getenv (environ is scanned
+ * by hand). Problems are reported one line each and never stop the program,
+ * unless abort_conf:true asks for that.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "preload.h"
+#include "seq_buf.h"
+
+/* The defaults: what a program gets without BUDDYMALLOC_CONF. */
+#define BUDDY_OPTS_DEFAULT {				\
+	.stats_print = false,				\
+	.bad_free = BAD_FREE_ABORT,			\
+	.max_memory = 0,				\
+	.abort_conf = false,				\
+}
+
+struct buddy_opts buddy_opts = BUDDY_OPTS_DEFAULT;
+static const struct buddy_opts default_opts = BUDDY_OPTS_DEFAULT;
+
+/* ----------------------------------------------------------- the table */
+
+static const char *const bad_free_choices[] = {
+	[BAD_FREE_ABORT] = "abort",
+	[BAD_FREE_REPORT] = "report",
+	NULL
+};
+
+/* max_memory: the cap on each zone, in whole sections (rounded up). */
+static void apply_max_memory(void)
+{
+	size_t bytes = buddy_opts.max_memory;
+	unsigned long sections = (bytes + SECTION_SIZE - 1) / SECTION_SIZE;
+
+	for (int idx = 0; idx < MAX_NR_ZONES; idx++)
+		core_config.zone_max_sections[idx] = sections;
+}
+
+/* The largest size any option takes: the whole 47-bit address space. */
+#define CONF_SIZE_MAX	(1UL << MAX_PHYSMEM_BITS)
+
+const struct conf_option conf_options[] = {
+	{
+		.name = "stats_print",
+		.type = CONF_BOOL,
+		.value = &buddy_opts.stats_print,
+		.help = "print a summary and the buddyinfo and pagetypeinfo "
+			"reports to stderr at exit",
+	},
+	{
+		.name = "bad_free",
+		.type = CONF_CHOICE,
+		.choices = bad_free_choices,
+		.value = &buddy_opts.bad_free,
+		.help = "on a double or invalid free: report and abort, or "
+			"report and ignore the call",
+	},
+	{
+		.name = "max_memory",
+		.type = CONF_SIZE,
+		.flags = CONF_BOOT,
+		.min = 0,
+		.max = CONF_SIZE_MAX,
+		.value = &buddy_opts.max_memory,
+		.apply = apply_max_memory,
+		.help = "heap limit of each zone, rounded up to whole 128m "
+			"sections (0: no limit); direct mappings of huge "
+			"blocks are not counted",
+	},
+	{
+		.name = "abort_conf",
+		.type = CONF_BOOL,
+		.value = &buddy_opts.abort_conf,
+		.help = "abort after reporting a problem in BUDDYMALLOC_CONF",
+	},
+};
+
+const size_t nr_conf_options = sizeof(conf_options) / sizeof(conf_options[0]);
+
+const struct conf_option *conf_find(const char *name, size_t len)
+{
+	for (size_t i = 0; i < nr_conf_options; i++)
+		if (strlen(conf_options[i].name) == len &&
+		    memcmp(conf_options[i].name, name, len) == 0)
+			return &conf_options[i];
+	return NULL;
+}
+
+void conf_reset(void)
+{
+	buddy_opts = default_opts;
+	for (size_t i = 0; i < nr_conf_options; i++)
+		if (conf_options[i].apply)
+			conf_options[i].apply();
+}
+
+/* ------------------------------------------------------------- values */
+
+static bool text_is(const char *text, size_t len, const char *word)
+{
+	return strlen(word) == len && memcmp(text, word, len) == 0;
+}
+
+static char lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+/* Decimal digits, then an optional k, m, g or t (powers of 1024), then an
+ * optional "b" or "ib": 4096, 64k, 512M, 1g, 2GiB. */
+static bool parse_size(const char *text, size_t len, size_t *out)
+{
+	size_t v = 0, i = 0;
+	unsigned int shift = 0;
+
+	if (len == 0)
+		return false;
+	for (; i < len && text[i] >= '0' && text[i] <= '9'; i++)
+		if (__builtin_mul_overflow(v, 10, &v) ||
+		    __builtin_add_overflow(v, (size_t)(text[i] - '0'), &v))
+			return false;
+	if (i == 0)
+		return false;
+	if (i < len) {
+		switch (lower(text[i])) {
+		case 'k': shift = 10; i++; break;
+		case 'm': shift = 20; i++; break;
+		case 'g': shift = 30; i++; break;
+		case 't': shift = 40; i++; break;
+		}
+		if (shift && i < len && lower(text[i]) == 'i')
+			i++;
+		if (i < len && lower(text[i]) == 'b')
+			i++;
+		if (i != len)
+			return false;
+	}
+	if (shift && v > (SIZE_MAX >> shift))
+		return false;
+	*out = v << shift;
+	return true;
+}
+
+bool conf_set_text(const struct conf_option *opt, const char *text, size_t len)
+{
+	size_t size;
+
+	switch (opt->type) {
+	case CONF_BOOL:
+		if (text_is(text, len, "true"))
+			*(bool *)opt->value = true;
+		else if (text_is(text, len, "false"))
+			*(bool *)opt->value = false;
+		else
+			return false;
+		break;
+	case CONF_SIZE:
+		if (!parse_size(text, len, &size) || size < opt->min ||
+		    size > opt->max)
+			return false;
+		*(size_t *)opt->value = size;
+		break;
+	case CONF_CHOICE:
+		for (unsigned int i = 0; opt->choices[i]; i++) {
+			if (text_is(text, len, opt->choices[i])) {
+				*(unsigned int *)opt->value = i;
+				goto done;
+			}
+		}
+		return false;
+	}
+done:
+	if (opt->apply)
+		opt->apply();
+	return true;
+}
+
+/* "true or false", "abort or report", "a size such as 512m or 4g". */
+static void expected_show(struct seq_buf *s, const struct conf_option *opt)
+{
+	switch (opt->type) {
+	case CONF_BOOL:
+		seq_buf_puts(s, "true or false");
+		break;
+	case CONF_SIZE:
+		seq_buf_puts(s, "a size in bytes with an optional k, m, g or t "
+			     "suffix, such as 512m");
+		if (opt->max == CONF_SIZE_MAX)
+			seq_buf_puts(s, ", at most 128t");
+		break;
+	case CONF_CHOICE:
+		for (unsigned int i = 0; opt->choices[i]; i++) {
+			if (i)
+				seq_buf_puts(s, opt->choices[i + 1] ? ", " : " or ");
+			seq_buf_puts(s, opt->choices[i]);
+		}
+		break;
+	}
+}
+
+/* ------------------------------------------------------------ warnings */
+
+static void warn_stderr(void *opaque, const char *line)
+{
+	os_write(2, line, strlen(line));
+}
+
+/* Text quoted in a warning: at most 64 bytes, unprintable bytes as '?'. */
+#define QUOTE_MAX	64
+
+static void quote_show(struct seq_buf *s, const char *text, size_t len)
+{
+	seq_buf_putc(s, '"');
+	for (size_t i = 0; i < len && i < QUOTE_MAX; i++) {
+		char c = text[i];
+
+		seq_buf_putc(s, c >= ' ' && c <= '~' ? c : '?');
+	}
+	if (len > QUOTE_MAX)
+		seq_buf_puts(s, "...");
+	seq_buf_putc(s, '"');
+}
+
+struct conf_ctx {
+	conf_warn_fn warn;
+	void *opaque;
+	unsigned int flags;
+	unsigned int problems;
+	struct seq_buf s;
+	char buf[256];
+};
+
+static void warn_begin(struct conf_ctx *ctx)
+{
+	seq_buf_init(&ctx->s, ctx->buf, sizeof(ctx->buf), NULL, NULL);
+	seq_buf_puts(&ctx->s, "buddymalloc: BUDDYMALLOC_CONF: ");
+}
+
+static void warn_end(struct conf_ctx *ctx)
+{
+	seq_buf_putc(&ctx->s, '\n');
+	ctx->warn(ctx->opaque, seq_buf_str(&ctx->s));
+	ctx->problems++;
+}
+
+/* ---------------------------------------------------------------- parse */
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static void trim(const char **text, size_t *len)
+{
+	while (*len && is_space(**text)) {
+		(*text)++;
+		(*len)--;
+	}
+	while (*len && is_space((*text)[*len - 1]))
+		(*len)--;
+}
+
+/* One "key:value" entry (already trimmed, not empty). */
+static void parse_entry(struct conf_ctx *ctx, const char *entry, size_t len)
+{
+	const char *colon = memchr(entry, ':', len);
+	const char *key = entry, *value;
+	size_t key_len = colon ? (size_t)(colon - entry) : len, value_len;
+	const struct conf_option *opt;
+
+	trim(&key, &key_len);
+	if (!colon && text_is(key, key_len, "help")) {
+		conf_print_help(ctx->warn, ctx->opaque);
+		return;
+	}
+	opt = conf_find(key, key_len);
+	if (!opt) {
+		warn_begin(ctx);
+		seq_buf_puts(&ctx->s, "unknown option ");
+		quote_show(&ctx->s, key, key_len);
+		warn_end(ctx);
+		return;
+	}
+	if (!colon) {
+		warn_begin(ctx);
+		seq_buf_puts(&ctx->s, "no value for ");
+		quote_show(&ctx->s, key, key_len);
+		seq_buf_puts(&ctx->s, " (expected ");
+		seq_buf_puts(&ctx->s, opt->name);
+		seq_buf_puts(&ctx->s, ":value, the value ");
+		expected_show(&ctx->s, opt);
+		seq_buf_putc(&ctx->s, ')');
+		warn_end(ctx);
+		return;
+	}
+	value = colon + 1;
+	value_len = len - (size_t)(value - entry);
+	trim(&value, &value_len);
+	if ((opt->flags & CONF_BOOT) && (ctx->flags & CONF_PARSE_LATE)) {
+		warn_begin(ctx);
+		quote_show(&ctx->s, key, key_len);
+		seq_buf_puts(&ctx->s, " came too late (the allocator was "
+			     "already in use); ignored");
+		warn_end(ctx);
+		return;
+	}
+	if (!conf_set_text(opt, value, value_len)) {
+		warn_begin(ctx);
+		seq_buf_puts(&ctx->s, "bad value ");
+		quote_show(&ctx->s, value, value_len);
+		seq_buf_puts(&ctx->s, " for ");
+		quote_show(&ctx->s, key, key_len);
+		seq_buf_puts(&ctx->s, " (expected ");
+		expected_show(&ctx->s, opt);
+		seq_buf_putc(&ctx->s, ')');
+		warn_end(ctx);
+	}
+}
+
+unsigned int conf_parse(const char *conf, unsigned int flags,
+			conf_warn_fn warn, void *opaque)
+{
+	struct conf_ctx ctx = {
+		.warn = warn ? warn : warn_stderr,
+		.opaque = opaque,
+		.flags = flags,
+	};
+	const char *p = conf;
+
+	if (!conf)
+		return 0;
+	while (*p) {
+		const char *entry = p;
+		size_t len;
+
+		while (*p && *p != ',')
+			p++;
+		len = (size_t)(p - entry);
+		trim(&entry, &len);
+		if (len)
+			parse_entry(&ctx, entry, len);
+		if (*p == ',')
+			p++;
+	}
+	return ctx.problems;
+}
+
+/* ----------------------------------------------------------------- help */
+
+static void value_show(struct seq_buf *s, const struct conf_option *opt)
+{
+	switch (opt->type) {
+	case CONF_BOOL:
+		seq_buf_puts(s, *(bool *)opt->value ? "true" : "false");
+		break;
+	case CONF_SIZE:
+		seq_buf_printf(s, "%zu", *(size_t *)opt->value);
+		break;
+	case CONF_CHOICE:
+		seq_buf_puts(s, opt->choices[*(unsigned int *)opt->value]);
+		break;
+	}
+}
+
+void conf_print_help(conf_warn_fn warn, void *opaque)
+{
+	char buf[512];
+	struct seq_buf s;
+
+	if (!warn)
+		warn = warn_stderr;
+	warn(opaque, "buddymalloc: BUDDYMALLOC_CONF=\"key:value,...\" "
+		     "takes these keys (current value in brackets):\n");
+	for (size_t i = 0; i < nr_conf_options; i++) {
+		const struct conf_option *opt = &conf_options[i];
+
+		seq_buf_init(&s, buf, sizeof(buf), NULL, NULL);
+		seq_buf_printf(&s, "  %-12s [", opt->name);
+		value_show(&s, opt);
+		seq_buf_puts(&s, "] ");
+		expected_show(&s, opt);
+		seq_buf_puts(&s, "\n      ");
+		seq_buf_puts(&s, opt->help);
+		if (opt->flags & CONF_BOOT)
+			seq_buf_puts(&s, " (start-up only)");
+		seq_buf_putc(&s, '\n');
+		warn(opaque, seq_buf_str(&s));
+	}
+}
+
+/* ------------------------------------------------------------ start-up */
+
+#define CONF_ENV	"BUDDYMALLOC_CONF"
+#define CONF_ENV_LEN	(sizeof(CONF_ENV) - 1)
+
+extern char **environ;
+
+static const char *environ_conf(void)
+{
+	for (char **e = environ; *e; e++)
+		if (strncmp(*e, CONF_ENV "=", CONF_ENV_LEN + 1) == 0)
+			return *e + CONF_ENV_LEN + 1;
+	return NULL;
+}
+
+/*
+ * BUDDYMALLOC_CONF from /proc/self/environ, for a call before libc has set
+ * environ: NUL-separated "NAME=value" entries, read in pieces and matched as
+ * they stream past, so its size does not matter. The value lands in
+ * proc_conf (a longer one is cut, with a warning). Returns false when the
+ * file cannot be read (no /proc); *conf is NULL if the variable is absent.
+ */
+static char proc_conf[4096];
+
+bool conf_proc_environ(const char **conf)
+{
+	static const char want[] = CONF_ENV "=";
+	char chunk[512];
+	size_t matched = 0, vlen = 0;
+	bool at_start = true, in_value = false, found = false, cut = false;
+	ssize_t n;
+	int fd;
+
+	*conf = NULL;
+	do
+		fd = open("/proc/self/environ", O_RDONLY | O_CLOEXEC);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0)
+		return false;
+	while (!found && (n = read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (ssize_t i = 0; i < n && !found; i++) {
+			char c = chunk[i];
+
+			if (in_value) {
+				if (c == '\0')
+					found = true;
+				else if (vlen < sizeof(proc_conf) - 1)
+					proc_conf[vlen++] = c;
+				else
+					cut = true;
+			} else if (c == '\0') {
+				at_start = true;
+				matched = 0;
+			} else if (at_start && c == want[matched]) {
+				if (++matched == sizeof(want) - 1)
+					in_value = true;
+			} else {
+				at_start = false;
+			}
+		}
+	}
+	close(fd);
+	if (in_value) {
+		proc_conf[vlen] = '\0';
+		*conf = proc_conf;
+		if (cut)
+			warn_stderr(NULL, "buddymalloc: BUDDYMALLOC_CONF: longer "
+				    "than 4095 bytes at start-up; cut\n");
+	}
+	return true;
+}
+
+static bool conf_done;
+
+bool conf_boot(bool late)
+{
+	const char *conf;
+	int saved_errno = errno;
+
+	if (conf_done)
+		return true;
+	/* Set-user-ID and similar programs ignore it, as glibc does
+	 * MALLOC_CHECK_: it can weaken the response to a bad free. */
+	if (getauxval(AT_SECURE)) {
+		conf_done = true;
+		return true;
+	}
+	if (environ) {
+		conf = environ_conf();
+	} else if (!conf_proc_environ(&conf)) {
+		errno = saved_errno;
+		return false;
+	}
+	conf_done = true;
+	errno = saved_errno;
+	if (conf && conf_parse(conf, late ? CONF_PARSE_LATE : 0, NULL, NULL) &&
+	    buddy_opts.abort_conf) {
+		warn_stderr(NULL, "buddymalloc: BUDDYMALLOC_CONF: abort_conf:true; "
+			    "aborting\n");
+		os_abort();
+	}
+	return true;
+}

@@ -1,0 +1,192 @@
+/*
+ * ctl.c - buddymalloc_mallctl: read and write settings and statistics by
+ * name, after jemalloc's mallctl.
+ *
+ * The namespace:
+ *   version            const char *   r-
+ *   opt.<key>          per type       rw for every key of BUDDYMALLOC_CONF
+ *                                     (conf.c's table), except start-up-only
+ *                                     keys (max_memory), which are r-
+ *   stats.<field>      size_t         r-   each field of struct kmem_stats,
+ *                                          and stats.allocated, their sum of
+ *                                          small, large and huge bytes
+ * Types of opt.<key>: bool for true/false keys, size_t for sizes, and
+ * const char * for keys taking a name (bad_free: "abort" or "report").
+ *
+ * Protocol (jemalloc's): oldp/oldlenp read the value, *oldlenp must be its
+ * size; newp/newlen write it, newlen must be its size. Returns 0, or ENOENT
+ * (no such name), EINVAL (wrong size or value; *oldlenp then holds the
+ * right size), EPERM (read-only). oldp NULL with oldlenp set only asks the
+ * size.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "buddymalloc.h"
+#include "internal.h"
+#include "preload.h"
+#include "slab.h"
+
+#ifndef PACKAGE_VERSION
+#define PACKAGE_VERSION	"unknown"
+#endif
+
+#define STATS_FIELD(name) { #name, offsetof(struct kmem_stats, name) }
+
+static const struct {
+	const char *name;
+	size_t offset;
+} stats_fields[] = {
+	STATS_FIELD(small_allocated),
+	STATS_FIELD(small_slab_bytes),
+	STATS_FIELD(large_allocated),
+	STATS_FIELD(huge_allocated),
+	STATS_FIELD(nr_huge),
+	STATS_FIELD(heap_bytes),
+	STATS_FIELD(free_bytes),
+};
+
+#define NR_STATS_FIELDS	(sizeof(stats_fields) / sizeof(stats_fields[0]))
+
+/* Copy a value of size len out through oldp/oldlenp. */
+static int ctl_read(void *oldp, size_t *oldlenp, const void *value, size_t len)
+{
+	if (!oldlenp)
+		return oldp ? EINVAL : 0;
+	if (!oldp) {
+		*oldlenp = len;
+		return 0;
+	}
+	if (*oldlenp != len) {
+		*oldlenp = len;
+		return EINVAL;
+	}
+	memcpy(oldp, value, len);
+	return 0;
+}
+
+static int ctl_version(void *oldp, size_t *oldlenp, void *newp)
+{
+	static const char *const version = PACKAGE_VERSION;
+
+	if (newp)
+		return EPERM;
+	return ctl_read(oldp, oldlenp, &version, sizeof(version));
+}
+
+static int ctl_stats(const char *field, void *oldp, size_t *oldlenp,
+		     void *newp)
+{
+	bool sum = strcmp(field, "allocated") == 0;
+	struct kmem_stats st;
+	size_t value, i = 0;
+
+	if (!sum) {
+		while (i < NR_STATS_FIELDS &&
+		       strcmp(field, stats_fields[i].name) != 0)
+			i++;
+		if (i == NR_STATS_FIELDS)
+			return ENOENT;
+	}
+	if (newp)
+		return EPERM;
+	if (!oldp)
+		return ctl_read(NULL, oldlenp, NULL, sizeof(size_t));
+	allocator_enter();
+	kmem_stats(&st);
+	allocator_leave();
+	if (sum)
+		value = st.small_allocated + st.large_allocated +
+			st.huge_allocated;
+	else
+		memcpy(&value, (char *)&st + stats_fields[i].offset,
+		       sizeof(value));
+	return ctl_read(oldp, oldlenp, &value, sizeof(value));
+}
+
+static size_t opt_size(const struct conf_option *opt)
+{
+	switch (opt->type) {
+	case CONF_BOOL:
+		return sizeof(bool);
+	case CONF_SIZE:
+		return sizeof(size_t);
+	case CONF_CHOICE:
+		return sizeof(const char *);
+	}
+	return 0;
+}
+
+static int ctl_opt(const char *key, void *oldp, size_t *oldlenp,
+		   void *newp, size_t newlen)
+{
+	const struct conf_option *opt = conf_find(key, strlen(key));
+	size_t len;
+	int err;
+
+	if (!opt)
+		return ENOENT;
+	len = opt_size(opt);
+	if (opt->type == CONF_CHOICE) {
+		const char *name = opt->choices[*(unsigned int *)opt->value];
+
+		err = ctl_read(oldp, oldlenp, &name, len);
+	} else {
+		err = ctl_read(oldp, oldlenp, opt->value, len);
+	}
+	if (err || !newp)
+		return err;
+	if (opt->flags & CONF_BOOT)
+		return EPERM;
+	if (newlen != len)
+		return EINVAL;
+	switch (opt->type) {
+	case CONF_BOOL: {
+		bool v;
+
+		memcpy(&v, newp, sizeof(v));
+		return conf_set_text(opt, v ? "true" : "false", v ? 4 : 5) ?
+		       0 : EINVAL;
+	}
+	case CONF_SIZE: {
+		size_t v;
+
+		memcpy(&v, newp, sizeof(v));
+		if (v < opt->min || v > opt->max)
+			return EINVAL;
+		*(size_t *)opt->value = v;
+		if (opt->apply)
+			opt->apply();
+		return 0;
+	}
+	case CONF_CHOICE: {
+		const char *v;
+
+		memcpy(&v, newp, sizeof(v));
+		if (!v)
+			return EINVAL;
+		return conf_set_text(opt, v, strlen(v)) ? 0 : EINVAL;
+	}
+	}
+	return EINVAL;
+}
+
+BUDDY_EXPORT int buddymalloc_mallctl(const char *name, void *oldp,
+				     size_t *oldlenp, void *newp, size_t newlen)
+{
+	if (!name)
+		return ENOENT;
+	buddy_boot();
+	if (strcmp(name, "version") == 0)
+		return ctl_version(oldp, oldlenp, newp);
+	if (strncmp(name, "opt.", 4) == 0) {
+		int err = ctl_opt(name + 4, oldp, oldlenp, newp, newlen);
+
+		if (!err && newp && buddy_opts.stats_print)
+			stderr_save();	/* for the report at exit */
+		return err;
+	}
+	if (strncmp(name, "stats.", 6) == 0)
+		return ctl_stats(name + 6, oldp, oldlenp, newp);
+	return ENOENT;
+}

@@ -1,0 +1,303 @@
+/*
+ * malloc.c - the malloc family, with glibc 2.36's semantics, over the
+ * kmalloc family of slab.h.
+ *
+ * Every allocation name glibc exports is defined here (the list is
+ * preload/exports.map), so that no glibc allocation code ever sees one of
+ * our pointers; the __libc_* names are aliases of the standard ones.
+ *
+ * glibc's rules, kept exactly (see glibc's malloc/malloc.c and its tests
+ * tst-malloc, tst-malloc-too-large, tst-free-errno, tst-memalign,
+ * tst-posix_memalign, tst-pvalloc, tst-reallocarray):
+ *   - every block is 16-byte aligned (MALLOC_ALIGNMENT), malloc(1) included;
+ *     malloc(0) returns a unique pointer;
+ *   - a size above PTRDIFF_MAX, or an overflowing calloc/reallocarray/
+ *     pvalloc size, fails with NULL and errno = ENOMEM; so does every
+ *     other failure;
+ *   - realloc(NULL, n) is malloc(n); realloc(p, 0) frees p, returns NULL;
+ *   - free() preserves errno;
+ *   - memalign and aligned_alloc (one function in 2.36): an alignment up to
+ *     16 is malloc; above SIZE_MAX / 2 + 1 is EINVAL; one that is not a
+ *     power of two is rounded up to the next power of two;
+ *   - posix_memalign: EINVAL unless the alignment is a power-of-two
+ *     multiple of sizeof(void *); ENOMEM returned, errno left alone;
+ *   - valloc(n) is memalign(page, n); pvalloc rounds n up to whole pages.
+ *
+ * The fast path of malloc is a size check, the boot check (one load), the
+ * depth counter (two TLS updates) and a call to kmalloc.
+ */
+#include <errno.h>
+#include <malloc.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "internal.h"
+#include "preload.h"
+#include "slab.h"
+
+#define MALLOC_ALIGNMENT	16
+
+/* Not declared by glibc 2.36's headers. */
+void cfree(void *p);
+void free_sized(void *p, size_t size);
+void free_aligned_sized(void *p, size_t alignment, size_t size);
+
+/* Every name exported here, with default visibility. */
+#define EXPORT_ALIAS(name, target) \
+	extern __typeof__(target) name \
+		__attribute__((alias(#target), copy(target), \
+			       visibility("default")))
+
+__attribute__((cold))
+static void *fail_enomem(void)
+{
+	errno = ENOMEM;
+	return NULL;
+}
+
+/* ------------------------------------------------------------- helpers */
+
+static inline void *do_malloc(size_t size, gfp_t gfp)
+{
+	void *p;
+
+	if (unlikely(size > PTRDIFF_MAX))
+		return fail_enomem();
+	buddy_boot();
+	allocator_enter();
+	p = kmalloc(size, gfp);
+	allocator_leave();
+	return p;
+}
+
+/* free() under the name of the call that asked for it. */
+static inline void do_free(void *p, const char *call)
+{
+	enum kfree_result res;
+	int saved_errno;
+
+	if (!p)
+		return;
+	saved_errno = errno;
+	allocator_enter();
+	res = kfree(p);
+	allocator_leave();
+	if (unlikely(res != KFREE_OK))
+		report_bad_pointer(call, p, res);
+	errno = saved_errno;
+}
+
+/* _mid_memalign: glibc's alignment rules, then kmalloc_aligned. */
+static void *do_memalign(size_t align, size_t size)
+{
+	void *p;
+
+	if (align <= MALLOC_ALIGNMENT)
+		return do_malloc(size, 0);
+	if (align > SIZE_MAX / 2 + 1) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (align & (align - 1))
+		align = (size_t)1 << (64 - __builtin_clzl(align));
+	if (size > PTRDIFF_MAX || align > PTRDIFF_MAX - size)
+		return fail_enomem();
+	buddy_boot();
+	allocator_enter();
+	p = kmalloc_aligned(size, align, 0);
+	allocator_leave();
+	return p;
+}
+
+/* -------------------------------------------------------------- malloc */
+
+BUDDY_EXPORT void *malloc(size_t size)
+{
+	return do_malloc(size, 0);
+}
+
+BUDDY_EXPORT void free(void *p)
+{
+	do_free(p, "free");
+}
+
+BUDDY_EXPORT void cfree(void *p)
+{
+	do_free(p, "cfree");
+}
+
+/* C23. The size is not checked (glibc 2.36 has no such call to compare
+ * with; a later hardening level may compare it with ksize()). */
+BUDDY_EXPORT void free_sized(void *p, size_t size)
+{
+	do_free(p, "free_sized");
+}
+
+BUDDY_EXPORT void free_aligned_sized(void *p, size_t alignment, size_t size)
+{
+	do_free(p, "free_aligned_sized");
+}
+
+/* Zeroed by the slab layer (__GFP_ZERO), which knows when fresh pages from
+ * the OS are zero already. */
+BUDDY_EXPORT void *calloc(size_t nmemb, size_t size)
+{
+	size_t bytes;
+
+	if (unlikely(__builtin_mul_overflow(nmemb, size, &bytes)))
+		return fail_enomem();
+	return do_malloc(bytes, __GFP_ZERO);
+}
+
+BUDDY_EXPORT void *realloc(void *p, size_t size)
+{
+	enum kfree_result res;
+	void *q;
+
+	if (!p)
+		return do_malloc(size, 0);
+	if (size == 0) {
+		/* glibc (REALLOC_ZERO_BYTES_FREES): free, return NULL. */
+		do_free(p, "realloc");
+		return NULL;
+	}
+	if (unlikely(size > PTRDIFF_MAX))
+		return fail_enomem();
+	buddy_boot();
+	allocator_enter();
+	q = krealloc(p, size, 0, &res);
+	allocator_leave();
+	if (unlikely(res != KFREE_OK)) {
+		/* p was not ours, or (q != NULL) another thread freed it while
+		 * it was being copied. With bad_free:report a realloc of a bad
+		 * pointer fails: NULL, errno = EINVAL, nothing changed. */
+		report_bad_pointer("realloc", p, res);
+		if (!q)
+			errno = EINVAL;
+	}
+	return q;
+}
+
+BUDDY_EXPORT void *reallocarray(void *p, size_t nmemb, size_t size)
+{
+	size_t bytes;
+
+	if (unlikely(__builtin_mul_overflow(nmemb, size, &bytes)))
+		return fail_enomem();
+	return realloc(p, bytes);
+}
+
+/* ------------------------------------------------------------ aligned */
+
+/* aligned_alloc is memalign in glibc 2.36 (the same function): no check
+ * that size is a multiple of the alignment, odd alignments rounded up. */
+BUDDY_EXPORT void *memalign(size_t alignment, size_t size)
+{
+	return do_memalign(alignment, size);
+}
+
+BUDDY_EXPORT void *aligned_alloc(size_t alignment, size_t size)
+{
+	return do_memalign(alignment, size);
+}
+
+BUDDY_EXPORT int posix_memalign(void **memptr, size_t alignment, size_t size)
+{
+	int saved_errno;
+	void *p;
+
+	if (alignment % sizeof(void *) != 0 || alignment == 0 ||
+	    ((alignment / sizeof(void *)) & (alignment / sizeof(void *) - 1)))
+		return EINVAL;
+	saved_errno = errno;
+	p = do_memalign(alignment, size);
+	errno = saved_errno;
+	if (!p)
+		return ENOMEM;
+	*memptr = p;
+	return 0;
+}
+
+BUDDY_EXPORT void *valloc(size_t size)
+{
+	return do_memalign(PAGE_SIZE, size);
+}
+
+/* Whole pages; pvalloc(0) gets one (glibc asks for a page-aligned byte). */
+BUDDY_EXPORT void *pvalloc(size_t size)
+{
+	size_t rounded;
+
+	if (unlikely(__builtin_add_overflow(size, PAGE_SIZE - 1, &rounded)))
+		return fail_enomem();
+	rounded &= ~(PAGE_SIZE - 1);
+	return do_memalign(PAGE_SIZE, rounded ? rounded : PAGE_SIZE);
+}
+
+/* --------------------------------------------------------------- misc */
+
+/* glibc does not check the pointer here; neither do we: 0 for NULL and for
+ * anything that is not a live block of ours. */
+BUDDY_EXPORT size_t malloc_usable_size(void *p)
+{
+	size_t size;
+
+	if (!p)
+		return 0;
+	allocator_enter();
+	size = ksize(p);
+	allocator_leave();
+	return size;
+}
+
+/* pad is ignored: free memory goes back to the OS in whole pages, and the
+ * heap has no "top" to keep padding at. 1 if anything was released. */
+BUDDY_EXPORT int malloc_trim(size_t pad)
+{
+	bool released;
+
+	buddy_boot();
+	allocator_enter();
+	released = kmem_trim();
+	allocator_leave();
+	return released;
+}
+
+/*
+ * glibc's tuning knobs mean nothing to a buddy allocator. Each parameter
+ * glibc knows is accepted and ignored, returning what glibc would (1, or 0
+ * for the values glibc rejects: M_MXFAST above 160, M_MMAP_THRESHOLD above
+ * 32 MiB). An unknown parameter returns 0 (glibc returns 1 and does
+ * nothing). Settings of ours are in BUDDYMALLOC_CONF and mallctl.
+ */
+BUDDY_EXPORT int mallopt(int param, int value)
+{
+	switch (param) {
+	case M_MXFAST:
+		return (size_t)value <= 80 * sizeof(size_t) / 4;
+	case M_MMAP_THRESHOLD:
+		return (size_t)value <= 32UL << 20;
+	case M_TRIM_THRESHOLD:
+	case M_TOP_PAD:
+	case M_MMAP_MAX:
+	case M_CHECK_ACTION:
+	case M_PERTURB:
+	case M_ARENA_TEST:
+	case M_ARENA_MAX:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+/* ----------------------------------------------------- glibc's aliases */
+
+EXPORT_ALIAS(__libc_malloc, malloc);
+EXPORT_ALIAS(__libc_free, free);
+EXPORT_ALIAS(__libc_calloc, calloc);
+EXPORT_ALIAS(__libc_realloc, realloc);
+EXPORT_ALIAS(__libc_reallocarray, reallocarray);
+EXPORT_ALIAS(__libc_memalign, memalign);
+EXPORT_ALIAS(__libc_valloc, valloc);
+EXPORT_ALIAS(__libc_pvalloc, pvalloc);
+EXPORT_ALIAS(__libc_mallopt, mallopt);

@@ -1,0 +1,200 @@
+/*
+ * preload.h - preload/'s cross-file interface, file by file: a table of
+ * contents of the layer that exports the malloc family.
+ *
+ *   malloc.c    the glibc malloc family over slab.h, with glibc's semantics
+ *   stats.c     mallinfo, mallinfo2, malloc_stats, malloc_info and the
+ *               buddymalloc_stats_print report
+ *   page_api.c  the page API of include/buddymalloc.h over the core
+ *   ctl.c       buddymalloc_mallctl: named settings and statistics
+ *   conf.c      the options table and the BUDDYMALLOC_CONF parser
+ *   init.c      bootstrap, fork handlers, the report at exit
+ *   report.c    one line about a bad pointer, then abort (or not); the
+ *               stderr that the report at exit goes to
+ *
+ * Only this layer knows libc's symbol names; everything it does not export
+ * is hidden (-fvisibility=hidden), and preload/exports.map lists exactly the
+ * exported names.
+ */
+#ifndef BUDDY_PRELOAD_H
+#define BUDDY_PRELOAD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <urcu/compiler.h>
+#include <urcu/uatomic.h>
+
+#include "mm_types.h"
+
+struct seq_buf;
+
+/* Exported names; everything else is hidden. */
+#define BUDDY_EXPORT	__attribute__((visibility("default")))
+
+#ifndef likely
+#define likely(x)	__builtin_expect(!!(x), 1)
+#define unlikely(x)	__builtin_expect(!!(x), 0)
+#endif
+
+/* ------------------------------------------------------------- init.c */
+
+/*
+ * The allocator depth of this thread: how many calls into slab/ or core/
+ * this thread is inside of. Non-zero in a signal handler that interrupted
+ * the allocator, which is how a fork() from such a handler is recognised
+ * (see the fork handlers in init.c and slab.h). Initial-exec TLS: reading it
+ * never calls __tls_get_addr, which may allocate.
+ *
+ * Per-thread state and thread exit: this counter, the fork-nesting bits in
+ * init.c and boot_self are all there is. They are static TLS without a
+ * destructor, valid until the thread is gone, so a free() from a TLS
+ * destructor running at thread exit, in any order, finds nothing torn down.
+ * A later per-thread or per-CPU object cache must keep this property: its
+ * state must survive (or be rebuilt by) calls made after its own clean-up ran
+ * (mimalloc#164, #809), e.g. by flushing to the shared heap in a destructor
+ * and then switching the thread to a "no cache" mode that frees directly.
+ */
+extern __thread unsigned int buddy_depth
+	__attribute__((tls_model("initial-exec")));
+
+/* Around every call into slab/ or core/ that may take a lock. The compiler
+ * barriers keep the counter's updates on their side of the call. */
+static inline void allocator_enter(void)
+{
+	buddy_depth++;
+	cmm_barrier();
+}
+
+static inline void allocator_leave(void)
+{
+	cmm_barrier();
+	buddy_depth--;
+}
+
+/*
+ * Bootstrap: BUDDYMALLOC_CONF is read on the first call into the allocator
+ * from any thread, before its first allocation, so that settings such as
+ * max_memory reach the core in time. It never allocates, takes no lock and
+ * calls no stdio, so it is safe before constructors and from ld.so's first
+ * malloc. Everything else below (slab/, core/) initialises itself lazily.
+ */
+enum boot_state { BOOT_NONE, BOOT_RUNNING, BOOT_DONE };
+extern int buddy_boot_state;
+void buddy_boot_slow(void);
+
+/* Cost: one load and a predicted branch once booted. */
+static inline void buddy_boot(void)
+{
+	if (unlikely(CMM_LOAD_SHARED(buddy_boot_state) != BOOT_DONE))
+		buddy_boot_slow();
+}
+
+/* ------------------------------------------------------------- conf.c */
+
+enum bad_free_action {
+	BAD_FREE_ABORT,		/* report, then abort (glibc's behaviour) */
+	BAD_FREE_REPORT,	/* report, then ignore the call */
+};
+
+/* The settings of the preload layer; the table in conf.c says which option
+ * writes which field, and the core's are in core_config. */
+struct buddy_opts {
+	bool stats_print;		/* stats_print */
+	unsigned int bad_free;		/* bad_free: enum bad_free_action */
+	size_t max_memory;		/* max_memory, bytes; 0: no limit */
+	bool abort_conf;		/* abort_conf */
+};
+
+extern struct buddy_opts buddy_opts;
+
+enum conf_type {
+	CONF_BOOL,	/* bool; "true" or "false" */
+	CONF_SIZE,	/* size_t; bytes with an optional k, m, g or t suffix */
+	CONF_CHOICE,	/* unsigned int; the index of a name in choices[] */
+};
+
+/* conf_option.flags */
+#define CONF_BOOT	0x1u	/* takes effect only before the first allocation */
+
+/* One setting: BUDDYMALLOC_CONF key, buddymalloc_mallctl("opt.<name>"). */
+struct conf_option {
+	const char *name;
+	enum conf_type type;
+	unsigned int flags;
+	size_t min, max;		/* CONF_SIZE: the accepted range */
+	const char *const *choices;	/* CONF_CHOICE: NULL-terminated */
+	void *value;			/* bool *, size_t * or unsigned int * */
+	void (*apply)(void);		/* called after the value changed */
+	const char *help;
+};
+
+extern const struct conf_option conf_options[];
+extern const size_t nr_conf_options;
+
+const struct conf_option *conf_find(const char *name, size_t len);
+
+/* Where warnings go: one NUL-terminated line each, with its '\n'. */
+typedef void (*conf_warn_fn)(void *opaque, const char *line);
+
+/* conf_parse() flags */
+#define CONF_PARSE_LATE	0x1u	/* the allocator is in use: CONF_BOOT
+				   options are refused with a warning */
+
+/*
+ * Parse "key:value,key:value" into the options. Spaces around keys and
+ * values are ignored, and so are empty entries (",,", a trailing comma).
+ * Each unknown key, bad value or entry without a value is one line to warn
+ * (NULL: stderr) and is otherwise ignored; returns how many there were.
+ * "help" prints the options table instead. Never allocates.
+ */
+unsigned int conf_parse(const char *conf, unsigned int flags,
+			conf_warn_fn warn, void *opaque);
+
+/* Set a value from its text, as conf_parse does for one entry; false if the
+ * text is not a valid value (nothing changed then). */
+bool conf_set_text(const struct conf_option *opt, const char *text, size_t len);
+
+/* The options and their defaults, as after start-up (for tests). */
+void conf_reset(void);
+
+/* Print the options table with help text through warn (NULL: stderr). */
+void conf_print_help(conf_warn_fn warn, void *opaque);
+
+/*
+ * Find BUDDYMALLOC_CONF and parse it, once: from environ, or from
+ * /proc/self/environ while environ is not set up yet (the first malloc can
+ * come from ld.so before libc's initialisation). false if neither was
+ * available; the constructor calls it again with late set.
+ */
+bool conf_boot(bool late);
+
+/* conf_boot's way without environ: BUDDYMALLOC_CONF as the process started
+ * with it, read from /proc/self/environ (at most 4095 bytes; longer is cut
+ * with a warning). *conf NULL if absent; false if the file is unreadable. */
+bool conf_proc_environ(const char **conf);
+
+/* ----------------------------------------------------------- report.c */
+
+enum kfree_result;
+
+/* One line "buddymalloc: free(): invalid pointer 0x..." naming call (without
+ * parentheses) and the address, then abort unless bad_free is "report". */
+void report_bad_pointer(const char *call, const void *addr,
+			enum kfree_result res);
+
+/* seq_buf flush callback writing to stderr (os_write). */
+void write_stderr(void *opaque, const char *text);
+
+/* For stats_print: keep a duplicate of stderr that survives the program
+ * closing fd 2, and write to it (to fd 2 if it is gone). */
+void stderr_save(void);
+void write_saved_stderr(void *opaque, const char *text);
+
+/* ------------------------------------------------------------ stats.c */
+
+/* The short summary of malloc_stats() and stats_print:true. */
+void malloc_summary_show(struct seq_buf *s);
+
+#endif /* BUDDY_PRELOAD_H */

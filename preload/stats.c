@@ -1,0 +1,269 @@
+/*
+ * stats.c - the allocator's state for the program: glibc's mallinfo,
+ * mallinfo2, malloc_stats and malloc_info over kmem_stats() and the zones,
+ * and buddymalloc_stats_print with the /proc layouts of core/vmstat.c.
+ *
+ * Numbers are read under the allocator's locks into locals, and printed
+ * after every lock is dropped: malloc_info prints with stdio to the
+ * caller's FILE, which may allocate.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "preload.h"
+#include "seq_buf.h"
+#include "slab.h"
+
+static void stats_read(struct kmem_stats *st)
+{
+	buddy_boot();
+	allocator_enter();
+	kmem_stats(st);
+	allocator_leave();
+}
+
+/* -------------------------------------------------------------- zones */
+
+/* One zone's free lists, copied under its lock. */
+struct zone_snapshot {
+	const char *name;
+	int node;
+	unsigned long present_pages;
+	unsigned long nr_free_pages;
+	unsigned long nr_free[NR_PAGE_ORDERS];
+};
+
+/* Snapshots of the populated zones; returns how many (at most max). */
+static unsigned int zones_read(struct zone_snapshot *snap, unsigned int max)
+{
+	unsigned int n = 0;
+
+	buddy_boot();
+	allocator_enter();
+	buddy_core_init();
+	for_each_zone(zone) {
+		if (n == max)
+			break;
+		zone_lock(zone);
+		if (populated_zone(zone)) {
+			snap[n].name = zone->name;
+			snap[n].node = zone->node;
+			snap[n].present_pages = zone->present_pages;
+			snap[n].nr_free_pages = zone->nr_free_pages;
+			for (unsigned int o = 0; o < NR_PAGE_ORDERS; o++)
+				snap[n].nr_free[o] = zone->free_area[o].nr_free;
+			n++;
+		}
+		zone_unlock(zone);
+	}
+	allocator_leave();
+	return n;
+}
+
+#define MAX_ZONES	(MAX_NUMNODES * MAX_NR_ZONES)
+
+/* ------------------------------------------------------------ mallinfo */
+
+/*
+ * glibc's fields, read for a buddy heap:
+ *   arena     bytes of heap onlined from the OS (whole sections);
+ *   ordblks   free blocks on the buddy free lists;
+ *   hblks     live direct mappings (allocations above 4 MiB);
+ *   hblkhd    bytes in them;
+ *   uordblks  bytes in live heap allocations (small objects at their class
+ *             size, page allocations in whole pages);
+ *   fordblks  arena - uordblks: free heap, on the free lists or in slabs;
+ *   keepcost  bytes on the buddy free lists (what malloc_trim can return);
+ *   smblks, usmblks, fsmblks: 0 (no fastbins; usmblks is 0 in glibc too).
+ * uordblks + hblkhd is the memory the program holds.
+ */
+BUDDY_EXPORT struct mallinfo2 mallinfo2(void)
+{
+	struct mallinfo2 mi = { 0 };
+	struct kmem_stats st;
+	size_t in_use;
+
+	stats_read(&st);
+	in_use = st.small_allocated + st.large_allocated;
+	mi.arena = st.heap_bytes;
+	for_each_zone(zone)
+		for (unsigned int o = 0; o < NR_PAGE_ORDERS; o++)
+			mi.ordblks += CMM_LOAD_SHARED(zone->free_area[o].nr_free);
+	mi.hblks = st.nr_huge;
+	mi.hblkhd = st.huge_allocated;
+	mi.uordblks = in_use;
+	mi.fordblks = st.heap_bytes > in_use ? st.heap_bytes - in_use : 0;
+	mi.keepcost = st.free_bytes;
+	return mi;
+}
+
+static int clamp_int(size_t v)
+{
+	return v > INT_MAX ? INT_MAX : (int)v;
+}
+
+/* The old int interface: each field clamped to INT_MAX rather than
+ * wrapped (glibc truncates). */
+BUDDY_EXPORT struct mallinfo mallinfo(void)
+{
+	struct mallinfo2 m2 = mallinfo2();
+	struct mallinfo mi = {
+		.arena = clamp_int(m2.arena),
+		.ordblks = clamp_int(m2.ordblks),
+		.smblks = clamp_int(m2.smblks),
+		.hblks = clamp_int(m2.hblks),
+		.hblkhd = clamp_int(m2.hblkhd),
+		.usmblks = clamp_int(m2.usmblks),
+		.fsmblks = clamp_int(m2.fsmblks),
+		.uordblks = clamp_int(m2.uordblks),
+		.fordblks = clamp_int(m2.fordblks),
+		.keepcost = clamp_int(m2.keepcost),
+	};
+
+	return mi;
+}
+
+/* glibc 2.33+ declares mallinfo deprecated; naming it here is no use. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+extern __typeof__(mallinfo) __libc_mallinfo
+	__attribute__((alias("mallinfo"), copy(mallinfo),
+		       visibility("default")));
+#pragma GCC diagnostic pop
+
+/* ------------------------------------------------ summary and reports */
+
+/* glibc's malloc_stats layout, with the parts of our heap. */
+void malloc_summary_show(struct seq_buf *s)
+{
+	struct kmem_stats st;
+	size_t in_use;
+
+	stats_read(&st);
+	in_use = st.small_allocated + st.large_allocated + st.huge_allocated;
+	seq_buf_printf(s, "buddymalloc (pid %d):\n", (int)getpid());
+	seq_buf_printf(s, "system bytes     = %12zu  (heap %zu, mmap %zu)\n",
+		       st.heap_bytes + st.huge_allocated, st.heap_bytes,
+		       st.huge_allocated);
+	seq_buf_printf(s, "in use bytes     = %12zu\n", in_use);
+	seq_buf_printf(s, "  small objects  = %12zu  (in %zu bytes of slabs)\n",
+		       st.small_allocated, st.small_slab_bytes);
+	seq_buf_printf(s, "  page blocks    = %12zu\n", st.large_allocated);
+	seq_buf_printf(s, "  mmap regions   = %12zu  (%zu bytes)\n",
+		       st.nr_huge, st.huge_allocated);
+	seq_buf_printf(s, "free bytes       = %12zu  (buddy free lists)\n",
+		       st.free_bytes);
+}
+
+/* NULL or "" asks for the /proc reports, not for the summary. */
+static bool wants(const char *opts, const char *report)
+{
+	if (!opts || !*opts)
+		return strcmp(report, "summary") != 0;
+	return strstr(opts, report) != NULL;
+}
+
+BUDDY_EXPORT void buddymalloc_stats_print(void (*write_cb)(void *, const char *),
+					  void *opaque, const char *opts)
+{
+	char buf[1024];
+	struct seq_buf s;
+	bool first = true;
+
+	buddy_boot();
+	seq_buf_init(&s, buf, sizeof(buf), write_cb ? write_cb : write_stderr,
+		     opaque);
+	if (wants(opts, "summary")) {
+		malloc_summary_show(&s);
+		first = false;
+	}
+	/* The reports lock each zone only while copying it (vmstat.c). */
+	allocator_enter();
+	if (wants(opts, "buddyinfo")) {
+		if (!first)
+			seq_buf_putc(&s, '\n');
+		buddyinfo_show(&s);
+		first = false;
+	}
+	if (wants(opts, "pagetypeinfo")) {
+		if (!first)
+			seq_buf_putc(&s, '\n');
+		pagetypeinfo_show(&s);
+	}
+	allocator_leave();
+	seq_buf_flush(&s);
+}
+
+/* A summary and the buddyinfo report, on stderr as glibc's. */
+BUDDY_EXPORT void malloc_stats(void)
+{
+	buddymalloc_stats_print(NULL, NULL, "summary,buddyinfo");
+}
+
+/*
+ * malloc_info: glibc's XML vocabulary, one <heap> per zone. Its <sizes> are
+ * the zone's buddy free lists: one <size> per order with free blocks (from
+ * and to are the block size, total the bytes, count the blocks). Totals:
+ * "rest" the free blocks of every zone, "mmap" the direct mappings; then
+ * "small" and "large" for the live heap allocations, which glibc does not
+ * have. options must be 0 (EINVAL otherwise, as glibc).
+ */
+BUDDY_EXPORT int malloc_info(int options, FILE *fp)
+{
+	struct zone_snapshot snap[MAX_ZONES];
+	unsigned long total_count = 0, total_bytes = 0;
+	struct kmem_stats st;
+	unsigned int nr;
+
+	if (options != 0)
+		return EINVAL;
+	stats_read(&st);
+	nr = zones_read(snap, MAX_ZONES);
+
+	/* Nothing below holds a lock: fprintf may allocate. */
+	fputs("<malloc version=\"1\">\n", fp);
+	for (unsigned int i = 0; i < nr; i++) {
+		unsigned long count = 0;
+
+		fprintf(fp, "<heap nr=\"%u\" node=\"%d\" zone=\"%s\">\n<sizes>\n",
+			i, snap[i].node, snap[i].name);
+		for (unsigned int o = 0; o < NR_PAGE_ORDERS; o++) {
+			unsigned long block = PAGE_SIZE << o;
+
+			if (!snap[i].nr_free[o])
+				continue;
+			fprintf(fp, "  <size from=\"%lu\" to=\"%lu\" total=\"%lu\" "
+				"count=\"%lu\"/>\n", block, block,
+				block * snap[i].nr_free[o], snap[i].nr_free[o]);
+			count += snap[i].nr_free[o];
+		}
+		fputs("</sizes>\n", fp);
+		fprintf(fp, "<total type=\"rest\" count=\"%lu\" size=\"%lu\"/>\n",
+			count, snap[i].nr_free_pages << PAGE_SHIFT);
+		fprintf(fp, "<system type=\"current\" size=\"%lu\"/>\n",
+			snap[i].present_pages << PAGE_SHIFT);
+		fprintf(fp, "<aspace type=\"total\" size=\"%lu\"/>\n",
+			snap[i].present_pages << PAGE_SHIFT);
+		fputs("</heap>\n", fp);
+		total_count += count;
+		total_bytes += snap[i].nr_free_pages << PAGE_SHIFT;
+	}
+	fprintf(fp, "<total type=\"rest\" count=\"%lu\" size=\"%lu\"/>\n",
+		total_count, total_bytes);
+	fprintf(fp, "<total type=\"mmap\" count=\"%zu\" size=\"%zu\"/>\n",
+		st.nr_huge, st.huge_allocated);
+	fprintf(fp, "<total type=\"small\" size=\"%zu\" slabs=\"%zu\"/>\n",
+		st.small_allocated, st.small_slab_bytes);
+	fprintf(fp, "<total type=\"large\" size=\"%zu\"/>\n", st.large_allocated);
+	fprintf(fp, "<system type=\"current\" size=\"%zu\"/>\n",
+		st.heap_bytes + st.huge_allocated);
+	fprintf(fp, "<aspace type=\"total\" size=\"%zu\"/>\n",
+		st.heap_bytes + st.huge_allocated);
+	fputs("</malloc>\n", fp);
+	return 0;
+}
