@@ -1,0 +1,99 @@
+/*
+ * api_util.h - what the API and stress tests (tests/api/, tests/stress/)
+ * share: the check that libbuddymalloc really serves malloc, a hang guard,
+ * content patterns, and a seeded random generator.
+ *
+ * Every API and stress program is built twice (tests/local.mk): linked with
+ * libbuddymalloc.la, and linked with nothing special and run under
+ * LD_PRELOAD by tests/api/run-preloaded.sh. Both builds start with
+ * test_served_by_buddymalloc(), so a build that silently ran on glibc's
+ * malloc fails instead of passing for the wrong reason.
+ *
+ * BUDDY_TEST_ANY_MALLOC=1 in the environment turns that one check into a
+ * skip, so the same programs can be run against glibc (or jemalloc, ...) to
+ * validate the tests themselves:
+ *
+ *	BUDDY_TEST_ANY_MALLOC=1 tests/api/preload/sizes.preload
+ */
+#ifndef BUDDY_TEST_API_UTIL_H
+#define BUDDY_TEST_API_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tap.h"
+
+/*
+ * TAP test: malloc, free, calloc and realloc resolve into libbuddymalloc.so,
+ * and holding 32 MiB of 1 MiB blocks raises the allocator's own count of
+ * allocated pages (pagetypeinfo: pageblocks x pages per block, minus free
+ * pages) by at least 90% of that. Cannot pass on glibc's malloc. Skipped when
+ * BUDDY_TEST_ANY_MALLOC is set. Name it first in test_run().
+ */
+void test_served_by_buddymalloc(void);
+
+/* True when BUDDY_TEST_ANY_MALLOC is set: the allocator may be anyone's. */
+bool api_any_malloc(void);
+
+/*
+ * Hang guard: after the given number of seconds the process prints
+ * "Bail out! ..." and exits with status 99, so a deadlock fails the test
+ * instead of stalling "make check". Uses a POSIX timer with SIGVTALRM, so
+ * the tests keep alarm() and SIGALRM for themselves. Not inherited by
+ * fork children. Generous values only: it is not a performance check.
+ */
+void api_watchdog(unsigned int seconds);
+
+/*
+ * Content patterns. Byte i of a block with key k is byte (i % 8) of the
+ * little-endian word pattern_word(k, i / 8), so blocks of different keys
+ * differ everywhere and a shifted copy does not match.
+ */
+void pattern_fill(void *p, size_t n, uint64_t key);
+/* Offset of the first byte that differs from the pattern, or n if none. */
+size_t pattern_check(const void *p, size_t n, uint64_t key);
+/* Offset of the first non-zero byte, or n if all are zero. */
+size_t zero_check(const void *p, size_t n);
+
+/* splitmix64: a seeded, thread-private generator (state in *s). */
+static inline uint64_t rng_next(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/* Uniform in [0, n), n > 0 (modulo bias is irrelevant here). */
+static inline uint64_t rng_below(uint64_t *s, uint64_t n)
+{
+	return rng_next(s) % n;
+}
+
+/* Address ranges [start, end) of live blocks, for overlap checks. */
+struct interval {
+	uintptr_t start;
+	uintptr_t end;
+	size_t index;		/* caller's index of the block */
+};
+
+/*
+ * Sorts v[0..n) by start and returns the number of overlapping neighbour
+ * pairs, printing the first few as TAP diagnostics.
+ */
+size_t intervals_overlaps(struct interval *v, size_t n);
+
+/*
+ * realloc and reallocarray called through pointers the compiler cannot see
+ * through, for tests that use the old block after a realloc that must fail
+ * (gcc's -Wuse-after-free cannot know it failed).
+ */
+extern void *(*volatile realloc_opaque)(void *, size_t);
+extern void *(*volatile reallocarray_opaque)(void *, size_t, size_t);
+
+/* Resident set size of this process in bytes (from /proc/self/statm). */
+size_t api_rss_bytes(void);
+
+#endif /* BUDDY_TEST_API_UTIL_H */

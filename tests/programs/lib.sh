@@ -1,0 +1,249 @@
+# lib.sh - what the real-program tests (tests/programs/*.sh) share; sourced,
+# not run. POSIX sh.
+#
+# A real-program test runs a workload twice: with glibc's malloc, then with
+# libbuddymalloc.so preloaded and BUDDYMALLOC_CONF=stats_print:true. For
+# each workload it reports three TAP points:
+#
+#   1. NAME: runs with glibc's malloc    the workload itself works (exit 0);
+#   2. NAME: same under libbuddymalloc   same exit status, identical stdout;
+#   3. NAME: served by libbuddymalloc    the allocator's report at exit, on
+#                                        the preloaded run's stderr, lists a
+#                                        zone holding memory ("Node 0, zone
+#                                        Normal ..."): our heap was used.
+#
+# A script looks like this:
+#
+#	. "${top_srcdir:-.}/tests/programs/lib.sh"
+#	prog_init sqlite3		# fixed environment, scratch dir $work
+#	need sqlite3			# 1..0 # SKIP when it is missing
+#	plan 3				# 3 TAP points per workload
+#	run_both_stdin sql "$top_srcdir/tests/programs/workload.sql" \
+#		sqlite3 -bail :memory:
+#	check_both sql
+#	finish
+#
+# run_both NAME COMMAND [ARGS...] runs COMMAND in a fresh directory for each
+# run ($work/NAME.glibc, $work/NAME.buddy), stdin from /dev/null (or from a
+# file: run_both_stdin NAME FILE COMMAND...), and keeps
+# NAME.{glibc,buddy}.{out,err,status} in $work. Before comparing,
+# check_both passes both stdouts through the shell function filter_output
+# if the script defines one (to drop timings, say).
+#
+# The environment is made deterministic: LC_ALL=C, TZ=UTC, HOME in $work,
+# fixed hash seeds for Python and Perl, no user or system git config, no
+# glibc malloc tunables. Every run is limited to BUDDY_PROGRAM_TIMEOUT
+# seconds (default 300) by timeout(1), a hang guard only: these runs take
+# seconds.
+#
+# Environment from "make check" (tests/local.mk): top_srcdir, top_builddir,
+# BUDDYMALLOC_SO (the library to preload).
+
+LC_ALL=C
+TZ=UTC
+export LC_ALL TZ
+unset LANG LANGUAGE MALLOC_CHECK_ MALLOC_PERTURB_ MALLOC_ARENA_MAX GLIBC_TUNABLES
+unset LD_PRELOAD BUDDYMALLOC_CONF
+
+top_srcdir=${top_srcdir:-.}
+top_builddir=${top_builddir:-.}
+
+tap_n=0
+tap_planned=0
+
+# plan N: the number of TAP points this script will report.
+plan() {
+	tap_planned=$1
+	echo "1..$1"
+}
+
+# skip_all REASON: the whole script is skipped.
+skip_all() {
+	echo "1..0 # SKIP $*"
+	exit 0
+}
+
+# bail REASON: the test cannot run at all (counts as an error).
+bail() {
+	echo "Bail out! $*"
+	exit 99
+}
+
+# ok DESCRIPTION / not_ok DESCRIPTION [DIAGNOSTIC-FILE...]
+ok() {
+	tap_n=$((tap_n + 1))
+	echo "ok $tap_n - $*"
+}
+
+not_ok() {
+	tap_n=$((tap_n + 1))
+	echo "not ok $tap_n - $1"
+	shift
+	for f in "$@"; do
+		test -s "$f" && sed 's/^/# /' "$f"
+	done
+	return 0
+}
+
+# diag TEXT: a diagnostic line.
+diag() {
+	printf '%s\n' "$*" | sed 's/^/# /'
+}
+
+# need COMMAND [DEBIAN-PACKAGE]: skip the whole script without COMMAND.
+need() {
+	command -v "$1" >/dev/null 2>&1 ||
+		skip_all "$1 not found${2:+ (Debian: $2)}"
+}
+
+# prog_init NAME: scratch directory $work (removed at exit), the library
+# in $so, a clean HOME.
+prog_init() {
+	so=${BUDDYMALLOC_SO:-$top_builddir/.libs/libbuddymalloc.so}
+	case $so in
+	/*) ;;
+	*) so=$(pwd)/$so ;;
+	esac
+	test -f "$so" || bail "$so not found (build the library first)"
+	case $top_srcdir in
+	/*) ;;
+	*) top_srcdir=$(cd "$top_srcdir" && pwd) ;;
+	esac
+
+	work=$(mktemp -d "${TMPDIR:-/tmp}/buddy-$1.XXXXXX") ||
+		bail "mktemp failed"
+	trap 'rm -rf "$work"' EXIT
+	trap 'exit 1' HUP INT TERM
+
+	HOME=$work/home
+	mkdir -p "$HOME"
+	export HOME
+	PYTHONHASHSEED=0
+	PYTHONDONTWRITEBYTECODE=1
+	PERL_HASH_SEED=0
+	PERL_PERTURB_KEYS=0
+	GIT_CONFIG_NOSYSTEM=1
+	export PYTHONHASHSEED PYTHONDONTWRITEBYTECODE PERL_HASH_SEED \
+		PERL_PERTURB_KEYS GIT_CONFIG_NOSYSTEM
+
+	timeout_cmd=
+	if command -v timeout >/dev/null 2>&1; then
+		timeout_cmd="timeout -k 10 ${BUDDY_PROGRAM_TIMEOUT:-300}"
+	fi
+}
+
+# run_one NAME KIND COMMAND...: one run, KIND glibc or buddy.
+run_one() {
+	name=$1 kind=$2
+	shift 2
+	dir=$work/$name.$kind
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	start=$(date +%s)
+	if test "$kind" = buddy; then
+		(cd "$dir" && exec $timeout_cmd env LD_PRELOAD="$so" \
+			BUDDYMALLOC_CONF=stats_print:true "$@") \
+			<"$work/$name.stdin" >"$work/$name.$kind.out" \
+			2>"$work/$name.$kind.err"
+	else
+		(cd "$dir" && exec $timeout_cmd "$@") \
+			<"$work/$name.stdin" >"$work/$name.$kind.out" \
+			2>"$work/$name.$kind.err"
+	fi
+	echo $? >"$work/$name.$kind.status"
+	echo $(($(date +%s) - start)) >"$work/$name.$kind.seconds"
+}
+
+# run_both NAME COMMAND [ARGS...]: the two runs, glibc's first, with
+# stdin from /dev/null.
+run_both() {
+	name=$1
+	shift
+	: >"$work/$name.stdin"
+	run_one "$name" glibc "$@"
+	run_one "$name" buddy "$@"
+}
+
+# run_both_stdin NAME FILE COMMAND [ARGS...]: the same, stdin from FILE.
+run_both_stdin() {
+	name=$1
+	cp "$2" "$work/$name.stdin" || bail "cannot read $2"
+	shift 2
+	run_one "$name" glibc "$@"
+	run_one "$name" buddy "$@"
+}
+
+# The zone lines of the allocator's exit report (buddyinfo "Node 0, zone
+# Normal  n0 n1 ...", pagetypeinfo "Node 0, zone Normal, type Movable ..."
+# and "Node 0, zone Normal  blocks..."): is any count after the zone (and
+# type) name non-zero? That needs memory onlined in a zone, which only
+# happens when our allocator served allocations.
+served_by_us() {
+	awk '/^Node +[0-9]+, zone +[^ ]+/ {
+		line = $0
+		sub(/^Node +[0-9]+, zone +[^ ,]+,?( type +[^ ]+)?/, "", line)
+		n = split(line, f, " ")
+		for (i = 1; i <= n; i++)
+			if (f[i] ~ /^[0-9]+$/ && f[i] + 0 > 0)
+				found = 1
+	}
+	END { exit !found }' "$1"
+}
+
+# check_both NAME [LABEL]: the three TAP points for one workload.
+check_both() {
+	name=$1
+	label=${2:-$1}
+	g=$work/$name.glibc b=$work/$name.buddy
+	gs=$(cat "$g.status") bs=$(cat "$b.status")
+
+	if command -v filter_output >/dev/null 2>&1; then
+		filter_output <"$g.out" >"$g.cmp"
+		filter_output <"$b.out" >"$b.cmp"
+	else
+		cp "$g.out" "$g.cmp"
+		cp "$b.out" "$b.cmp"
+	fi
+
+	if test "$gs" -eq 0; then
+		ok "$label: runs with glibc's malloc ($(cat "$g.seconds") s)"
+	else
+		tail -n 20 "$g.err" >"$work/diag"
+		not_ok "$label: runs with glibc's malloc (exit status $gs; 124 is a timeout)" \
+			"$work/diag"
+	fi
+
+	if test "$gs" = "$bs" && cmp -s "$g.cmp" "$b.cmp"; then
+		ok "$label: same output under libbuddymalloc ($(cat "$b.seconds") s)"
+	else
+		{
+			echo "exit status $gs with glibc, $bs with libbuddymalloc"
+			echo "stdout, glibc (-) vs libbuddymalloc (+):"
+			diff -u "$g.cmp" "$b.cmp" | head -n 40
+			echo "stderr under libbuddymalloc (end):"
+			tail -n 20 "$b.err"
+		} >"$work/diag"
+		not_ok "$label: same output under libbuddymalloc" "$work/diag"
+	fi
+
+	if served_by_us "$b.err"; then
+		ok "$label: served by libbuddymalloc (its report at exit)"
+	else
+		{
+			echo "no zone with memory in a stats_print report on stderr;"
+			echo "stderr under libbuddymalloc (end):"
+			tail -n 15 "$b.err"
+		} >"$work/diag"
+		not_ok "$label: served by libbuddymalloc (its report at exit)" \
+			"$work/diag"
+	fi
+}
+
+# finish: exit status 1 if any point failed or the plan was not met.
+finish() {
+	if test "$tap_n" -ne "$tap_planned"; then
+		echo "# planned $tap_planned tests, ran $tap_n"
+		exit 1
+	fi
+	exit 0
+}
