@@ -12,6 +12,8 @@ Programs:
   gcc     gcc -O2 -c on a generated C file (bench/programs/gen_large_c.py)
   redis   redis-server on a free 127.0.0.1 port, loaded by redis-benchmark
           (the client is not preloaded: it is the server we measure)
+  sort    sort -k2,2n -k1,1 of a generated text file (deterministic lines)
+  perl    perl bench/programs/hash_churn.pl: hashes, regexes, sorting
 """
 import hashlib
 import json
@@ -25,14 +27,16 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROGRAM_DIR = os.path.join(HERE, "programs")
 
-PROGRAMS = ["python", "sqlite", "gcc", "redis"]
+PROGRAMS = ["python", "sqlite", "gcc", "redis", "sort", "perl"]
 
 # Per mode: how big each program's job is.
 SCALE = {
     "quick": {"python_scale": 0.25, "sqlite_rows": 100000, "gcc_functions": 600,
-              "redis_requests": 200000, "redis_keys": 100000, "timeout": 120},
+              "redis_requests": 200000, "redis_keys": 100000, "sort_lines": 400000,
+              "perl_scale": 1, "timeout": 120},
     "full": {"python_scale": 1.0, "sqlite_rows": 400000, "gcc_functions": 2000,
-             "redis_requests": 1000000, "redis_keys": 200000, "timeout": 900},
+             "redis_requests": 1000000, "redis_keys": 200000, "sort_lines": 2000000,
+             "perl_scale": 4, "timeout": 900},
 }
 
 REDIS_TESTS = "set,get,lpush,lpop,sadd,hset"
@@ -61,7 +65,7 @@ def tool(name):
 def missing_tools():
     """Names of programs a run would need but this machine lacks."""
     need = {"python": "/usr/bin/python3", "sqlite": "sqlite3", "gcc": "gcc",
-            "redis": "redis-server"}
+            "redis": "redis-server", "sort": "sort", "perl": "perl"}
     out = {}
     for prog, exe in need.items():
         if not (os.path.isabs(exe) and os.access(exe, os.X_OK)) and tool(exe) is None:
@@ -78,7 +82,13 @@ def prepare(mode, work_dir):
     with open(big_c, "w") as f:
         subprocess.run(["python3", os.path.join(PROGRAM_DIR, "gen_large_c.py"),
                         str(SCALE[mode]["gcc_functions"])], stdout=f, check=True)
-    return {"big_c": big_c}
+    sort_in = os.path.join(work_dir, "sort.txt")
+    with open(sort_in, "w") as f:
+        x = 12345
+        for i in range(SCALE[mode]["sort_lines"]):
+            x = (x * 1103515245 + 12345) % 2147483648
+            f.write("w%07d %d %s\n" % (x % 9999991, x % 100003, "x" * (x % 61)))
+    return {"big_c": big_c, "sort_in": sort_in}
 
 
 def clean_env(extra=None):
@@ -158,7 +168,7 @@ def output_digest(path):
 
 
 def run_simple(ctx, prog, alloc, run_dir, verify):
-    """python, sqlite or gcc: one process tree, timed by runproc."""
+    """python, sqlite, gcc, sort or perl: one process tree, timed by runproc."""
     s = SCALE[ctx["mode"]]
     stdin = None
     env_extra = {}
@@ -172,6 +182,11 @@ def run_simple(ctx, prog, alloc, run_dir, verify):
     elif prog == "gcc":
         argv = ["gcc", "-O2", "-c", ctx["inputs"]["big_c"], "-o",
                 os.path.join(run_dir, "big.o")]
+    elif prog == "sort":
+        argv = ["sort", "-k2,2n", "-k1,1", ctx["inputs"]["sort_in"]]
+        env_extra["LC_ALL"] = "C"
+    elif prog == "perl":
+        argv = ["perl", os.path.join(PROGRAM_DIR, "hash_churn.pl"), str(s["perl_scale"])]
     else:
         raise ValueError(prog)
     return run_measured(ctx, prog, alloc, run_dir, verify, argv, env_extra, stdin)
