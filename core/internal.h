@@ -56,6 +56,15 @@ bool os_release(void *addr, size_t size);
 void os_write(int fd, const char *buf, size_t len);
 __attribute__((noreturn)) void os_abort(void);
 long os_page_size(void);
+/* CPUs the system may bring online (sysconf; may allocate). */
+long os_nr_cpus(void);
+/* The CPU this thread runs on now, or -1 (sched_getcpu). */
+int os_current_cpu(void);
+void os_yield(void);
+/* membarrier's rseq commands: register the process once, then restart
+ * every restartable sequence running on cpu (and fence it). */
+bool os_membarrier_register_rseq(void);
+bool os_membarrier_rseq_cpu(int cpu);
 
 /* ------------------------------------------------------------- sparse.c */
 /* Sections: the address -> section -> page-descriptor lookup, onlining. */

@@ -4,9 +4,12 @@
  * calls; everything above asks here.
  */
 #include <errno.h>
+#include <linux/membarrier.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -144,4 +147,32 @@ void os_abort(void)
 long os_page_size(void)
 {
 	return sysconf(_SC_PAGESIZE);
+}
+
+/* May allocate (glibc reads /sys): callers must tolerate a nested malloc. */
+long os_nr_cpus(void)
+{
+	return sysconf(_SC_NPROCESSORS_CONF);
+}
+
+int os_current_cpu(void)
+{
+	return sched_getcpu();
+}
+
+void os_yield(void)
+{
+	sched_yield();
+}
+
+bool os_membarrier_register_rseq(void)
+{
+	return syscall(__NR_membarrier,
+		       MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ, 0, 0) == 0;
+}
+
+bool os_membarrier_rseq_cpu(int cpu)
+{
+	return syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ,
+		       MEMBARRIER_CMD_FLAG_CPU, cpu) == 0;
 }

@@ -14,7 +14,6 @@
  */
 #include <errno.h>
 #include <pthread.h>
-#include <sched.h>
 
 #include "internal.h"
 #include "preload.h"
@@ -48,7 +47,7 @@ void buddy_boot_slow(void)
 		return;
 	/* Another thread is parsing a string; that takes microseconds. */
 	while (uatomic_read(&buddy_boot_state) != BOOT_DONE)
-		sched_yield();
+		os_yield();
 	cmm_smp_mb();
 }
 

@@ -10,10 +10,15 @@
  * A pointer is looked up through the core's section table: in the heap, its
  * page descriptor says slab (PG_slab) or page allocation (PG_head); outside
  * the heap, only the huge table can know it.
+ *
+ * Slab objects go through the per-CPU object caches (cpu_cache.c): kmalloc
+ * pops, kfree pushes after the cheap checks (slot, bitmap) that catch
+ * invalid and interior pointers before anything changes.
  */
 #include <errno.h>
 #include <string.h>
 
+#include "cpu_cache.h"
 #include "slab_internal.h"
 
 #define KMALLOC_MAX_PAGE_SIZE	(MAX_ORDER_NR_PAGES << PAGE_SHIFT)
@@ -26,14 +31,21 @@ static inline gfp_t lifetime(gfp_t gfp)
 	return gfp & GFP_MOVABLE_MASK;
 }
 
+/* gfp_migratetype() of core/zone.c, inline for the fast path: the
+ * lifetime bits are the migrate types (asserted there and here). */
+_Static_assert(__GFP_MOVABLE == MIGRATE_MOVABLE &&
+	       __GFP_RECLAIMABLE == MIGRATE_RECLAIMABLE,
+	       "gfp lifetime bits are the migrate types");
+
 static inline struct kmem_cache *kmalloc_cache(size_t size, gfp_t gfp)
 {
-	return &kmem_caches[gfp_migratetype(gfp)][size_to_class(size)];
+	return &kmem_caches[gfp & GFP_MOVABLE_MASK][size_to_class(size)];
 }
 
-static void *slab_alloc_zeroed(struct kmem_cache *cache, gfp_t gfp)
+static inline __attribute__((always_inline))
+void *slab_alloc_zeroed(struct kmem_cache *cache, gfp_t gfp)
 {
-	void *p = slab_alloc(cache);
+	void *p = cpu_cache_alloc(cache);
 
 	if (p && (gfp & __GFP_ZERO))
 		memset(p, 0, cache->size);
@@ -111,9 +123,13 @@ struct kobj {
 /*
  * What p is, without locks: valid for a live block the caller owns, which
  * nobody else may free meanwhile. A dead or foreign p gets INVALID or
- * DOUBLE; kfree() repeats the check under the lock that matters.
+ * DOUBLE; kfree() repeats the check under the lock that matters, or (a
+ * small object) in the per-CPU push. A small object freed to a per-CPU
+ * cache is still "live" in its slab's bitmap: with check_cached, the top
+ * of this CPU's cache is looked at too (kfree needs not: its push does).
  */
-static enum kfree_result kobj_lookup(const void *p, struct kobj *o)
+static enum kfree_result kobj_lookup(const void *p, struct kobj *o,
+				     bool check_cached)
 {
 	struct page *page = virt_to_page(p);
 
@@ -130,7 +146,9 @@ static enum kfree_result kobj_lookup(const void *p, struct kobj *o)
 		o->kind = KOBJ_SMALL;
 		o->size = o->slab->cache->size;
 		if (slab_object_live(o->slab, p))
-			return KFREE_OK;
+			return check_cached &&
+			       cpu_cache_recently_freed(o->slab->cache, p) ?
+			       KFREE_DOUBLE : KFREE_OK;
 		return slab_object_slot(o->slab, p) ? KFREE_DOUBLE : KFREE_INVALID;
 	}
 	o->kind = KOBJ_LARGE;
@@ -144,10 +162,37 @@ static enum kfree_result kobj_lookup(const void *p, struct kobj *o)
 	return (page->flags & PG_buddy) ? KFREE_DOUBLE : KFREE_INVALID;
 }
 
+static enum kfree_result kfree_slow(void *p);
+
+/*
+ * The fast path for a small object: the page descriptor, the slot check
+ * (an interior or foreign pointer is refused before anything changes), the
+ * bitmap check (a block that went back to its slab), then the push on this
+ * CPU's cache, which also catches an immediate double free. Everything
+ * else (large, huge, abandoned, not ours) goes the general way.
+ */
 enum kfree_result kfree(void *p)
 {
+	struct page *page = virt_to_page(p);
+	struct slab *slab;
+	long idx;
+
+	if (unlikely(!page || !(page->flags & PG_slab) || page_abandoned(page)))
+		return kfree_slow(p);
+	slab = page_slab(page);
+	idx = object_index(slab, p);
+	if (unlikely(idx < 0))
+		return KFREE_INVALID;
+	if (unlikely(object_is_free(slab, idx)))
+		return KFREE_DOUBLE;
+	return cpu_cache_free(slab->cache, p);
+}
+
+__attribute__((noinline))
+static enum kfree_result kfree_slow(void *p)
+{
 	struct kobj o;
-	enum kfree_result res = kobj_lookup(p, &o);
+	enum kfree_result res = kobj_lookup(p, &o, false);
 
 	if (res != KFREE_OK)
 		return res;
@@ -155,7 +200,7 @@ enum kfree_result kfree(void *p)
 		return KFREE_OK;	/* the inherited heap is never reused */
 	switch (o.kind) {
 	case KOBJ_SMALL:
-		return slab_free(o.slab, p);
+		return cpu_cache_free(o.slab->cache, p);
 	case KOBJ_LARGE:
 		if (!free_pages_exact_checked(p, o.size))
 			return KFREE_DOUBLE;	/* freed by another thread meanwhile */
@@ -171,7 +216,7 @@ size_t ksize(const void *p)
 {
 	struct kobj o;
 
-	return kobj_lookup(p, &o) == KFREE_OK ? o.size : 0;
+	return kobj_lookup(p, &o, true) == KFREE_OK ? o.size : 0;
 }
 
 /* ------------------------------------------------------------ realloc */
@@ -205,7 +250,7 @@ void *krealloc(void *p, size_t size, gfp_t gfp, enum kfree_result *res)
 	struct kobj o;
 	void *q;
 
-	*res = kobj_lookup(p, &o);
+	*res = kobj_lookup(p, &o, true);
 	if (*res != KFREE_OK)
 		return NULL;
 	if (!o.abandoned && krealloc_in_place(p, &o, size))

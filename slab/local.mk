@@ -5,12 +5,14 @@
 SLAB_SOURCES = \
 	slab/size_class.c \
 	slab/slab.c \
-	slab/kmalloc.c
+	slab/kmalloc.c \
+	slab/cpu_cache.c
 
 SLAB_HDRS = \
 	slab/slab.h \
 	slab/slab_internal.h \
-	slab/size_class.h
+	slab/size_class.h \
+	slab/cpu_cache.h
 
 noinst_LTLIBRARIES += slab/libbuddyslab.la
 slab_libbuddyslab_la_SOURCES = $(SLAB_SOURCES)

@@ -9,12 +9,15 @@
  * free is caught by its bit.
  *
  * Locking: cache->lock, then meta_lock, then the core's zone locks. This
- * layer is lock-based; per-CPU object caches in front of it come with a
- * later issue and must keep the same order.
+ * layer is lock-based; the per-CPU object caches in front of it
+ * (cpu_cache.c) come to it a batch at a time (slab_alloc_bulk,
+ * slab_free_bulk) and never hold a CPU's lock while taking cache->lock.
+ * Objects sitting in a per-CPU cache are "allocated" here.
  */
 #include <errno.h>
 #include <string.h>
 
+#include "cpu_cache.h"
 #include "slab_internal.h"
 
 struct kmem_cache kmem_caches[MIGRATE_PCPTYPES][NR_SIZE_CLASSES];
@@ -119,6 +122,9 @@ static void slab_init_once(void)
 		for (unsigned int i = 0; i < NR_SIZE_CLASSES; i++)
 			kmem_cache_init(&kmem_caches[mt][i], kmalloc_size[i], mt);
 	CMM_STORE_SHARED(slab_ready, true);
+	/* After slab_ready: its sysconf() may call malloc, which must find
+	 * the slab layer working (and the per-CPU caches not yet). */
+	cpu_cache_init();
 }
 
 void slab_init(void)
@@ -206,18 +212,15 @@ static struct slab *get_partial(struct kmem_cache *cache)
 	return slab;
 }
 
-void *slab_alloc(struct kmem_cache *cache)
+/* Take one object; NULL when out of memory. Caller holds cache->lock. */
+static void *__slab_alloc(struct kmem_cache *cache)
 {
 	struct slab *slab;
 	unsigned int idx = 0;
 
-	pthread_mutex_lock(&cache->lock);
 	slab = get_partial(cache);
-	if (!slab) {
-		pthread_mutex_unlock(&cache->lock);
-		errno = ENOMEM;
+	if (!slab)
 		return NULL;
-	}
 	for (unsigned int w = 0; w < SLAB_BITMAP_WORDS; w++) {
 		uint64_t bits = slab->free_bitmap[w];
 
@@ -233,52 +236,45 @@ void *slab_alloc(struct kmem_cache *cache)
 	cache->nr_objects_inuse++;
 	if (slab->inuse == slab->objects)
 		cds_list_del(&slab->list);	/* full slabs are on no list */
-	pthread_mutex_unlock(&cache->lock);
 	return slab->base + (size_t)idx * cache->size;
 }
 
-/* The index of the object starting at p, or -1 if p starts no object. */
-static long object_index(const struct slab *slab, const void *p)
+void *slab_alloc(struct kmem_cache *cache)
 {
-	const struct kmem_cache *cache = slab->cache;
-	uintptr_t offset = (uintptr_t)p - (uintptr_t)slab->base;
-	uintptr_t idx = (uintptr_t)(((uint64_t)offset * cache->reciprocal) >> 40);
+	void *p;
 
-	if ((uintptr_t)p < (uintptr_t)slab->base || idx >= slab->objects ||
-	    idx * cache->size != offset)
-		return -1;
-	return (long)idx;
+	pthread_mutex_lock(&cache->lock);
+	p = __slab_alloc(cache);
+	pthread_mutex_unlock(&cache->lock);
+	if (!p)
+		errno = ENOMEM;
+	return p;
 }
 
-static bool object_is_free(const struct slab *slab, long idx)
+unsigned int slab_alloc_bulk(struct kmem_cache *cache, unsigned int n,
+			     void **objs)
 {
-	return slab->free_bitmap[idx / 64] & (1ULL << (idx % 64));
+	unsigned int got = 0;
+
+	pthread_mutex_lock(&cache->lock);
+	while (got < n && (objs[got] = __slab_alloc(cache)))
+		got++;
+	pthread_mutex_unlock(&cache->lock);
+	if (!got)
+		errno = ENOMEM;
+	return got;
 }
 
-bool slab_object_slot(const struct slab *slab, const void *p)
-{
-	return object_index(slab, p) >= 0;
-}
-
-bool slab_object_live(const struct slab *slab, const void *p)
-{
-	long idx = object_index(slab, p);
-
-	return idx >= 0 && !object_is_free(slab, idx);
-}
-
-enum kfree_result slab_free(struct slab *slab, void *p)
+/* Caller holds slab->cache->lock. */
+static enum kfree_result __slab_free(struct slab *slab, void *p)
 {
 	struct kmem_cache *cache = slab->cache;
 	bool was_full;
 	long idx;
 
-	pthread_mutex_lock(&cache->lock);
 	idx = object_index(slab, p);
-	if (idx < 0 || object_is_free(slab, idx)) {
-		pthread_mutex_unlock(&cache->lock);
+	if (idx < 0 || object_is_free(slab, idx))
 		return idx < 0 ? KFREE_INVALID : KFREE_DOUBLE;
-	}
 	was_full = slab->inuse == slab->objects;
 	slab->free_bitmap[idx / 64] |= 1ULL << (idx % 64);
 	slab->inuse--;
@@ -293,8 +289,37 @@ enum kfree_result slab_free(struct slab *slab, void *p)
 	} else if (was_full) {
 		cds_list_add_tail(&slab->list, &cache->partial);
 	}
-	pthread_mutex_unlock(&cache->lock);
 	return KFREE_OK;
+}
+
+enum kfree_result slab_free(struct slab *slab, void *p)
+{
+	struct kmem_cache *cache = slab->cache;
+	enum kfree_result res;
+
+	pthread_mutex_lock(&cache->lock);
+	res = __slab_free(slab, p);
+	pthread_mutex_unlock(&cache->lock);
+	return res;
+}
+
+unsigned int slab_free_bulk(struct kmem_cache *cache, void **objs,
+			    unsigned int n)
+{
+	unsigned int bad = 0;
+
+	pthread_mutex_lock(&cache->lock);
+	for (unsigned int i = 0; i < n; i++) {
+		struct slab *slab = cache_slab_of(objs[i]);
+
+		/* Every object here passed the slot check when it was
+		 * freed; the slab cannot have gone while it was allocated. */
+		if (!slab || slab->cache != cache ||
+		    __slab_free(slab, objs[i]) != KFREE_OK)
+			bad++;
+	}
+	pthread_mutex_unlock(&cache->lock);
+	return bad;
 }
 
 /* --------------------------------------------------- trim, stats, fork */
@@ -308,6 +333,7 @@ void slab_shrink(void)
 {
 	if (!CMM_LOAD_SHARED(slab_ready))
 		return;
+	cpu_cache_drain();
 	for_each_kmem_cache(cache) {
 		pthread_mutex_lock(&cache->lock);
 		if (cache->spare) {
@@ -320,6 +346,8 @@ void slab_shrink(void)
 
 void slab_stats(size_t *allocated, size_t *slab_bytes)
 {
+	size_t cached;
+
 	*allocated = 0;
 	*slab_bytes = 0;
 	if (!CMM_LOAD_SHARED(slab_ready))
@@ -330,11 +358,16 @@ void slab_stats(size_t *allocated, size_t *slab_bytes)
 		*slab_bytes += cache->nr_slabs * (PAGE_SIZE << cache->order);
 		pthread_mutex_unlock(&cache->lock);
 	}
+	/* Objects in the per-CPU caches are allocated in their slabs but
+	 * free for the program: not counted as allocated. */
+	cached = cpu_cache_bytes();
+	*allocated = cached < *allocated ? *allocated - cached : 0;
 }
 
 void slab_fork_prepare(void)
 {
 	slab_init();
+	cpu_cache_fork_prepare();	/* CPU locks before cache locks */
 	for_each_kmem_cache(cache)
 		pthread_mutex_lock(&cache->lock);
 	pthread_mutex_lock(&meta_lock);
@@ -345,6 +378,7 @@ void slab_fork_parent(void)
 	pthread_mutex_unlock(&meta_lock);
 	for_each_kmem_cache(cache)
 		pthread_mutex_unlock(&cache->lock);
+	cpu_cache_fork_parent();
 }
 
 /*
@@ -365,4 +399,5 @@ void slab_fork_child(bool abandon)
 		else
 			pthread_mutex_init(&cache->lock, NULL);
 	}
+	cpu_cache_fork_child(abandon);
 }

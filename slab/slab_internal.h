@@ -55,6 +55,13 @@ struct kmem_cache {
 	unsigned int objects;		/* per slab */
 	uint64_t reciprocal;		/* ceil(2^40 / size): offset -> index */
 	int migratetype;
+	/* Per-CPU object caches (cpu_cache.c), set once at their init:
+	 * capacity of this cache's stack on each CPU (0: not cached) and
+	 * the byte offset of its first slot in a CPU's region; cc_idx: its
+	 * index in kmem_caches, the index of its count in a region. */
+	unsigned int cc_cap;
+	unsigned int cc_off;
+	unsigned int cc_idx;
 
 	struct cds_list_head partial;	/* slabs with free objects */
 	struct slab *spare;		/* one empty slab kept against thrash */
@@ -69,10 +76,15 @@ void slab_init(void);
 extern bool slab_ready;
 void *slab_alloc(struct kmem_cache *cache);
 enum kfree_result slab_free(struct slab *slab, void *p);
-/* Is p the start of an object slot of slab (live or free)? */
-bool slab_object_slot(const struct slab *slab, const void *p);
-/* Is p the start of a live object of slab? */
-bool slab_object_live(const struct slab *slab, const void *p);
+/* Up to n objects of cache into objs under one acquisition of cache->lock;
+ * returns how many (0: errno = ENOMEM). */
+unsigned int slab_alloc_bulk(struct kmem_cache *cache, unsigned int n,
+			     void **objs);
+/* Free objs[0 .. n - 1], live slab objects of cache, under one acquisition
+ * of cache->lock. Returns how many were already free in their bitmap
+ * (double frees found late; those are left alone). */
+unsigned int slab_free_bulk(struct kmem_cache *cache, void **objs,
+			    unsigned int n);
 void slab_shrink(void);
 void slab_stats(size_t *allocated, size_t *slab_bytes);
 void slab_fork_prepare(void);
@@ -85,6 +97,49 @@ static inline struct slab *page_slab(const struct page *page)
 	if (!(page->flags & PG_slab))
 		return NULL;
 	return (struct slab *)page->slab.private;
+}
+
+/* The index of the object starting at p, or -1 if p starts no object.
+ * Lock-free: base, objects and cache are fixed while the slab exists. */
+static inline long object_index(const struct slab *slab, const void *p)
+{
+	const struct kmem_cache *cache = slab->cache;
+	uintptr_t offset = (uintptr_t)p - (uintptr_t)slab->base;
+	uintptr_t idx = (uintptr_t)(((uint64_t)offset * cache->reciprocal) >> 40);
+
+	if ((uintptr_t)p < (uintptr_t)slab->base || idx >= slab->objects ||
+	    idx * cache->size != offset)
+		return -1;
+	return (long)idx;
+}
+
+/* Racy without cache->lock: a hint, except for a live object the caller
+ * owns (its bit is clear and stays clear). */
+static inline bool object_is_free(const struct slab *slab, long idx)
+{
+	return CMM_LOAD_SHARED(slab->free_bitmap[idx / 64]) & (1ULL << (idx % 64));
+}
+
+/* Is p the start of an object slot of slab (live or free)? */
+static inline bool slab_object_slot(const struct slab *slab, const void *p)
+{
+	return object_index(slab, p) >= 0;
+}
+
+/* Is p the start of a live object of slab? */
+static inline bool slab_object_live(const struct slab *slab, const void *p)
+{
+	long idx = object_index(slab, p);
+
+	return idx >= 0 && !object_is_free(slab, idx);
+}
+
+/* The slab holding p, or NULL if p is not in a slab's page. */
+static inline struct slab *cache_slab_of(const void *p)
+{
+	struct page *page = virt_to_page(p);
+
+	return page ? page_slab(page) : NULL;
 }
 
 #endif /* BUDDY_SLAB_INTERNAL_H */

@@ -371,3 +371,15 @@ EXTRA_DIST += $(PROGRAM_TESTS) \
 UNIT_TESTS += tests/unit/slab
 tests_unit_slab_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/slab
 tests_unit_slab_LDADD = slab/libbuddyslab.la $(UNIT_LDADD)
+
+# --- per-CPU object caches ------------------------------------------------
+# cpu_cache: slab/cpu_cache.c in the mode this process gets (rseq where
+# glibc registered it). cpu_cache_fallback.sh: the same test with rseq off
+# and with the fallback forced, plus unit/slab and stress/threads with rseq
+# off (it runs programs built above).
+
+UNIT_TESTS += tests/unit/cpu_cache
+tests_unit_cpu_cache_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/slab
+tests_unit_cpu_cache_LDADD = slab/libbuddyslab.la $(UNIT_LDADD)
+
+SCRIPT_TESTS += tests/unit/cpu_cache_fallback.sh

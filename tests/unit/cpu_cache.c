@@ -1,0 +1,419 @@
+/*
+ * cpu_cache.c - unit tests of slab/cpu_cache.c, the per-CPU object caches:
+ * the mode chosen, refill and flush at their boundaries, distinct objects
+ * over many cycles, the immediate double-free check, 8 threads on the
+ * machine's CPUs churning with content checks and cross-thread frees, and
+ * the fork child emptying the caches; each ends with the core's check.
+ *
+ * Modes: run plainly, the rseq mode where glibc registered rseq (the
+ * fallback where it did not, e.g. GLIBC_TUNABLES=glibc.pthread.rseq=0);
+ * with CC_TEST_FALLBACK=1 in the environment, the per-CPU-lock fallback is
+ * forced before the first allocation (tests/unit/cpu_cache_fallback.sh
+ * runs both). The mode is fixed for the life of the process.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/rseq.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "tap.h"
+
+#include "internal.h"
+#include "cpu_cache.h"
+#include "slab_internal.h"
+
+static bool want_fallback;
+
+static unsigned long violations(void)
+{
+	return check_all_zones(NULL);
+}
+
+static struct kmem_cache *cache_of(size_t size)
+{
+	return &kmem_caches[gfp_migratetype(0)][size_to_class(size)];
+}
+
+/* Run on one CPU from now on (the one we are on); returns it. */
+static int pin_here(cpu_set_t *saved)
+{
+	cpu_set_t one;
+	int cpu = sched_getcpu();
+
+	sched_getaffinity(0, sizeof(*saved), saved);
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	if (sched_setaffinity(0, sizeof(one), &one) != 0)
+		return -1;
+	sched_yield();
+	return sched_getcpu();
+}
+
+static void unpin(const cpu_set_t *saved)
+{
+	sched_setaffinity(0, sizeof(*saved), saved);
+}
+
+/* Sum over every cache: objects allocated in slabs, and bytes of them. */
+static size_t slab_inuse_bytes(void)
+{
+	size_t bytes = 0;
+
+	for (int mt = 0; mt < MIGRATE_PCPTYPES; mt++)
+		for (unsigned int c = 0; c < NR_SIZE_CLASSES; c++) {
+			struct kmem_cache *cache = &kmem_caches[mt][c];
+
+			pthread_mutex_lock(&cache->lock);
+			bytes += cache->nr_objects_inuse * cache->size;
+			pthread_mutex_unlock(&cache->lock);
+		}
+	return bytes;
+}
+
+TEST_BEGIN(test_mode)
+{
+	void *p = kmalloc(32, 0);	/* initialises */
+
+	assert_ptr_not_null(p, "first allocation");
+	if (want_fallback || __rseq_size == 0)
+		expect_false(cpu_cache_uses_rseq(), "fallback mode (rseq size %u%s)",
+			     __rseq_size, want_fallback ? ", forced" : "");
+	else
+		expect_true(cpu_cache_uses_rseq(), "rseq mode (rseq size %u)",
+			    __rseq_size);
+	test_diag("mode: %s; trim drains %s", cpu_cache_uses_rseq() ? "rseq" : "per-CPU locks",
+		  cpu_cache_drains_all() ? "every CPU" : "this CPU only");
+	expect_u_gt(cache_of(32)->cc_cap, 0, "32 B is cached");
+	expect_u_gt(cache_of(CPU_CACHE_MAX_SIZE)->cc_cap, 0, "the largest cached class");
+	expect_u_eq(cache_of(CPU_CACHE_MAX_SIZE + 1)->cc_cap, 0, "above: not cached");
+	expect_d_eq(kfree(p), KFREE_OK, "free");
+}
+TEST_END
+
+TEST_BEGIN(test_refill_flush_boundaries)
+{
+	enum { MAX = 1024 };
+	static void *p[MAX];
+	struct kmem_cache *cache = cache_of(64);
+	unsigned int cap = cache->cc_cap, batch = cap / 2, n;
+	cpu_set_t saved;
+	int cpu = pin_here(&saved);
+	unsigned long inuse0;
+
+	test_skip_if(cpu < 0);
+	assert_u_ge(cap, 4, "capacity");
+	cpu_cache_drain();
+	expect_u_eq(cpu_cache_count(cache, (unsigned int)cpu), 0, "drained");
+	inuse0 = cache->nr_objects_inuse;
+
+	/* Empty: the first allocation takes a batch, keeps batch - 1. */
+	p[0] = kmalloc(64, 0);
+	assert_ptr_not_null(p[0], "first");
+	expect_u_eq(cpu_cache_count(cache, (unsigned int)cpu), batch - 1, "refilled");
+	expect_lu_eq(cache->nr_objects_inuse, inuse0 + batch, "one lock, one batch");
+	for (n = 1; n < batch; n++)
+		p[n] = kmalloc(64, 0);
+	expect_u_eq(cpu_cache_count(cache, (unsigned int)cpu), 0, "used up");
+	p[n++] = kmalloc(64, 0);
+	expect_u_eq(cpu_cache_count(cache, (unsigned int)cpu), batch - 1, "refilled again");
+	for (; n < 3 * cap; n++)
+		p[n] = kmalloc(64, 0);
+
+	/* Frees fill the stack to cap; the next one flushes a batch. */
+	cpu_cache_drain();
+	for (unsigned int i = 0; i < cap; i++)
+		expect_d_eq(kfree(p[--n]), KFREE_OK, "free");
+	expect_u_eq(cpu_cache_count(cache, (unsigned int)cpu), cap, "full");
+	expect_d_eq(kfree(p[--n]), KFREE_OK, "free into a full stack");
+	expect_u_eq(cpu_cache_count(cache, (unsigned int)cpu), cap - batch + 1,
+		    "a batch went back");
+	/* LIFO: what was freed last comes out first. */
+	expect_ptr_eq(kmalloc(64, 0), p[n], "LIFO");
+	n++;
+	while (n)
+		expect_d_eq(kfree(p[--n]), KFREE_OK, "free");
+	cpu_cache_drain();
+	expect_u_eq(cpu_cache_count(cache, (unsigned int)cpu), 0, "drained");
+	expect_lu_eq(cache->nr_objects_inuse, inuse0, "all back in the slabs");
+	unpin(&saved);
+	expect_lu_eq(violations(), 0, "core consistent");
+}
+TEST_END
+
+static int cmp_ptr(const void *a, const void *b)
+{
+	uintptr_t x = *(const uintptr_t *)a, y = *(const uintptr_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+TEST_BEGIN(test_distinct_over_cycles)
+{
+	enum { LIVE = 2000, ROUNDS = 200000 };
+	static void *live[LIVE], *sorted[LIVE];
+	static unsigned int tag[LIVE];
+	uint64_t x = test_seed(12345);
+
+	for (unsigned int r = 0; r < ROUNDS; r++) {
+		unsigned int i;
+		size_t size;
+
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		i = (unsigned int)(x % LIVE);
+		size = 1 + (size_t)((x >> 20) % 1024);
+		if (live[i]) {
+			unsigned char *b = live[i];
+
+			if (b[0] != (unsigned char)tag[i] ||
+			    b[ksize(b) - 1] != (unsigned char)tag[i]) {
+				test_fail("object %p overwritten (round %u)", live[i], r);
+				break;
+			}
+			if (kfree(live[i]) != KFREE_OK) {
+				test_fail("free of %p (round %u)", live[i], r);
+				break;
+			}
+		}
+		live[i] = kmalloc(size, 0);
+		assert_ptr_not_null(live[i], "round %u", r);
+		tag[i] = r;
+		memset(live[i], (int)(unsigned char)r, ksize(live[i]));
+	}
+	memcpy(sorted, live, sizeof(sorted));
+	qsort(sorted, LIVE, sizeof(void *), cmp_ptr);
+	for (unsigned int i = 1; i < LIVE; i++)
+		if (sorted[i] == sorted[i - 1])
+			test_fail("%p is live twice", sorted[i]);
+	for (unsigned int i = 0; i < LIVE; i++)
+		expect_d_eq(kfree(live[i]), KFREE_OK, "free");
+	expect_lu_eq(violations(), 0, "core consistent");
+}
+TEST_END
+
+TEST_BEGIN(test_double_and_bad_frees)
+{
+	char *p = kmalloc(100, 0), *q = kmalloc(100, 0);
+	void *objs[2];
+	int on_stack;
+
+	assert_ptr_not_null(p, "p");
+	assert_ptr_not_null(q, "q");
+	expect_d_eq(kfree(p + 16), KFREE_INVALID, "interior: caught before the push");
+	expect_d_eq(kfree(p + 1), KFREE_INVALID, "odd interior");
+	expect_d_eq(kfree(&on_stack), KFREE_INVALID, "not ours");
+	expect_d_eq(kfree(p), KFREE_OK, "free");
+	expect_d_eq(kfree(p), KFREE_DOUBLE, "immediate double free");
+	expect_zu_eq(ksize(p), 0, "no size for the block just freed");
+	expect_d_eq(kfree(q), KFREE_OK, "free another");
+	expect_d_eq(kfree(q), KFREE_DOUBLE, "immediate double free");
+	/* ...and the flush path finds what the fast path cannot. */
+	p = kmalloc(100, 0);
+	assert_ptr_not_null(p, "again");
+	objs[0] = objs[1] = p;
+	expect_u_eq(slab_free_bulk(cache_of(100), objs, 2), 1,
+		    "slab_free_bulk finds the second free");
+	expect_lu_eq(violations(), 0, "nothing corrupted");
+}
+TEST_END
+
+/* ------------------------------------------------------------ threads */
+
+#define NR_THREADS	8
+#define OPS_PER_THREAD	200000
+#define SLOTS		128
+#define EXCHANGE	256
+
+struct obj {
+	uint32_t size;
+	uint32_t seed;
+};
+
+static _Atomic(struct obj *) exchange[EXCHANGE];
+static atomic_ulong thread_errors;
+
+static unsigned char obj_byte(const struct obj *o, size_t k)
+{
+	return (unsigned char)(o->seed * 31 + k);
+}
+
+static struct obj *obj_new(size_t size, uint32_t seed)
+{
+	struct obj *o = kmalloc(size, 0);
+
+	if (!o)
+		return NULL;
+	o->size = (uint32_t)size;
+	o->seed = seed;
+	for (size_t k = sizeof(*o); k < size; k++)
+		((unsigned char *)o)[k] = obj_byte(o, k);
+	return o;
+}
+
+static bool obj_check_free(struct obj *o)
+{
+	for (size_t k = sizeof(*o); k < o->size; k++)
+		if (((unsigned char *)o)[k] != obj_byte(o, k))
+			return false;
+	return kfree(o) == KFREE_OK;
+}
+
+static void *churn(void *arg)
+{
+	uint64_t x = (uintptr_t)arg * 0x9e3779b97f4a7c15ULL + 1;
+	struct obj *mine[SLOTS] = { 0 };
+
+	for (unsigned int op = 0; op < OPS_PER_THREAD; op++) {
+		unsigned int i;
+
+		x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+		i = (unsigned int)(x % SLOTS);
+		if (mine[i] && !obj_check_free(mine[i]))
+			atomic_fetch_add(&thread_errors, 1);
+		mine[i] = obj_new(sizeof(struct obj) + (x >> 32) % 1016, (uint32_t)x);
+		if (!mine[i]) {
+			atomic_fetch_add(&thread_errors, 1);
+			break;
+		}
+		if ((x >> 16) % 4 == 0) {	/* hand one over */
+			struct obj *o = atomic_exchange(&exchange[(x >> 40) % EXCHANGE],
+							mine[i]);
+
+			mine[i] = NULL;
+			if (o && !obj_check_free(o))
+				atomic_fetch_add(&thread_errors, 1);
+		}
+	}
+	for (unsigned int i = 0; i < SLOTS; i++)
+		if (mine[i] && !obj_check_free(mine[i]))
+			atomic_fetch_add(&thread_errors, 1);
+	return NULL;
+}
+
+TEST_BEGIN(test_threads_churn)
+{
+	pthread_t t[NR_THREADS];
+	size_t cached, inuse;
+
+	for (uintptr_t i = 0; i < NR_THREADS; i++)
+		assert_d_eq(pthread_create(&t[i], NULL, churn, (void *)(i + 1)), 0,
+			    "thread %zu", (size_t)i);
+	for (int i = 0; i < NR_THREADS; i++)
+		pthread_join(t[i], NULL);
+	for (int i = 0; i < EXCHANGE; i++) {
+		struct obj *o = atomic_exchange(&exchange[i], NULL);
+
+		if (o && !obj_check_free(o))
+			atomic_fetch_add(&thread_errors, 1);
+	}
+	expect_lu_eq(atomic_load(&thread_errors), 0, "content checks and frees");
+	/* Nothing is live now: every object allocated in a slab sits in
+	 * some CPU's stack, exactly once. */
+	cached = cpu_cache_bytes();
+	inuse = slab_inuse_bytes();
+	expect_zu_eq(cached, inuse, "every slab-allocated object is cached");
+	cpu_cache_drain();
+	if (cpu_cache_drains_all())
+		expect_zu_eq(slab_inuse_bytes(), 0, "the drain emptied every CPU");
+	expect_lu_eq(violations(), 0, "core consistent");
+}
+TEST_END
+
+static atomic_int churning;
+
+static void *churn_and_leave(void *arg)
+{
+	churn(arg);
+	atomic_fetch_sub(&churning, 1);
+	return NULL;
+}
+
+/* Drains of every CPU (rseq mode: stop, membarrier, take) while threads
+ * pop and push on them: nothing lost, nothing handed out twice. */
+TEST_BEGIN(test_drain_while_churning)
+{
+	enum { THREADS = 4 };
+	pthread_t t[THREADS];
+	unsigned long drains = 0;
+	size_t cached, inuse;
+
+	test_skip_if(!cpu_cache_drains_all());
+	atomic_store(&churning, THREADS);
+	for (uintptr_t i = 0; i < THREADS; i++)
+		assert_d_eq(pthread_create(&t[i], NULL, churn_and_leave,
+					   (void *)(i + 100)), 0, "thread");
+	while (atomic_load(&churning) > 0) {
+		cpu_cache_drain();
+		drains++;
+		usleep(100);
+	}
+	for (int i = 0; i < THREADS; i++)
+		pthread_join(t[i], NULL);
+	for (int i = 0; i < EXCHANGE; i++) {
+		struct obj *o = atomic_exchange(&exchange[i], NULL);
+
+		if (o && !obj_check_free(o))
+			atomic_fetch_add(&thread_errors, 1);
+	}
+	test_diag("%lu drains of every CPU while %d threads churned", drains, THREADS);
+	expect_lu_gt(drains, 0, "drained at least once");
+	expect_lu_eq(atomic_load(&thread_errors), 0, "content checks and frees");
+	cached = cpu_cache_bytes();
+	inuse = slab_inuse_bytes();
+	expect_zu_eq(cached, inuse, "every slab-allocated object is cached once");
+	cpu_cache_drain();
+	expect_zu_eq(slab_inuse_bytes(), 0, "the last drain emptied every CPU");
+	expect_zu_eq(cpu_cache_bytes(), 0, "no object left in any stack");
+	expect_lu_eq(violations(), 0, "core consistent");
+}
+TEST_END
+
+TEST_BEGIN(test_fork_child_abandons)
+{
+	void *p = kmalloc(48, 0);
+	pid_t pid;
+	int status;
+
+	assert_ptr_not_null(p, "alloc");
+	expect_d_eq(kfree(p), KFREE_OK, "free: now cached");
+	pid = fork();
+	assert_d_ge(pid, 0, "fork");
+	if (pid == 0) {
+		void *q;
+
+		kmem_fork_child(true);
+		if (cpu_cache_bytes() != 0)
+			_exit(2);
+		q = kmalloc(48, 0);
+		if (!q || q == p || kfree(q) != KFREE_OK)
+			_exit(3);
+		_exit(0);
+	}
+	assert_d_eq(waitpid(pid, &status, 0), pid, "wait");
+	expect_true(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		    "child: caches empty, fresh objects (status %#x)", status);
+	expect_lu_eq(violations(), 0, "core consistent");
+}
+TEST_END
+
+int main(void)
+{
+	const char *env = getenv("CC_TEST_FALLBACK");
+
+	want_fallback = env && *env && *env != '0';
+	if (want_fallback)
+		cpu_cache_force_fallback();
+	return test_run(test_mode,
+			test_refill_flush_boundaries,
+			test_distinct_over_cycles,
+			test_double_and_bad_frees,
+			test_threads_churn,
+			test_drain_while_churning,
+			test_fork_child_abandons,
+			NULL);
+}

@@ -1,0 +1,49 @@
+#!/bin/sh
+# cpu_cache_fallback.sh - the per-CPU object caches (slab/cpu_cache.c) in
+# their fallback mode, per-CPU locks instead of rseq: the unit tests of the
+# caches and of slab/, and the threaded stress test (linked and preloaded),
+# each run with glibc's rseq registration turned off
+# (GLIBC_TUNABLES=glibc.pthread.rseq=0, so __rseq_size is 0, as under
+# valgrind), and the cache unit test once more with the fallback forced
+# from inside (CC_TEST_FALLBACK=1); also stress/fork (fork while threads
+# allocate, fork from a signal handler) and preload/bad_free (the one-line
+# reports of double, invalid and interior frees) with rseq off. One TAP line per program; the
+# program's own output follows as "# " lines.
+#
+# Run by "make check" from the top build directory.
+
+so=${BUDDYMALLOC_SO:-$(pwd)/.libs/libbuddymalloc.so}
+norseq="glibc.pthread.rseq=0${GLIBC_TUNABLES:+:$GLIBC_TUNABLES}"
+n=0
+
+run() {
+	name=$1
+	shift
+	n=$((n + 1))
+	out=$("$@" 2>&1)
+	rc=$?
+	printf '%s\n' "$out" | sed 's/^/# /'
+	if test $rc -eq 0 &&
+	   ! printf '%s\n' "$out" | grep -q -e '^not ok' -e '^Bail out'; then
+		echo "ok $n - $name"
+	else
+		echo "not ok $n - $name (exit status $rc)"
+	fi
+}
+
+echo "1..7"
+run "unit/cpu_cache, rseq off" \
+	env GLIBC_TUNABLES="$norseq" tests/unit/cpu_cache
+run "unit/cpu_cache, fallback forced" \
+	env CC_TEST_FALLBACK=1 tests/unit/cpu_cache
+run "unit/slab, rseq off" \
+	env GLIBC_TUNABLES="$norseq" tests/unit/slab
+run "stress/threads, rseq off" \
+	env GLIBC_TUNABLES="$norseq" tests/stress/threads
+run "stress/threads preloaded, rseq off" \
+	env GLIBC_TUNABLES="$norseq" LD_PRELOAD="$so" \
+	tests/stress/preload/threads.preload
+run "stress/fork, rseq off" \
+	env GLIBC_TUNABLES="$norseq" tests/stress/fork
+run "preload/bad_free, rseq off" \
+	env GLIBC_TUNABLES="$norseq" tests/preload/bad_free
