@@ -91,7 +91,9 @@ TEST_BEGIN(test_mode)
 		  cpu_cache_drains_all() ? "every CPU" : "this CPU only");
 	expect_u_gt(cache_of(32)->cc_cap, 0, "32 B is cached");
 	expect_u_gt(cache_of(CPU_CACHE_MAX_SIZE)->cc_cap, 0, "the largest cached class");
-	expect_u_eq(cache_of(CPU_CACHE_MAX_SIZE + 1)->cc_cap, 0, "above: not cached");
+	for (unsigned int c = 0; c < NR_SIZE_CLASSES; c++)
+		expect_u_ge(kmem_caches[0][c].cc_cap, 4, "class %u B has a stack",
+			    kmalloc_size[c]);
 	expect_d_eq(kfree(p), KFREE_OK, "free");
 }
 TEST_END
@@ -218,6 +220,50 @@ TEST_BEGIN(test_double_and_bad_frees)
 	objs[0] = objs[1] = p;
 	expect_u_eq(slab_free_bulk(cache_of(100), objs, 2), 1,
 		    "slab_free_bulk finds the second free");
+	expect_lu_eq(violations(), 0, "nothing corrupted");
+}
+TEST_END
+
+/*
+ * A double free that finds the stack full must still be caught: the push
+ * checks the top before the capacity, and a pointer that the flush of a
+ * full stack has just sent back to its slab is not cached again. (Found
+ * when every class got a stack: the full path flushed the first copy and
+ * cached the second, so the block was both free and cached.)
+ */
+TEST_BEGIN(test_double_free_on_a_full_stack)
+{
+	struct kmem_cache *cache = cache_of(100);
+	unsigned int n = 2 * cache->cc_cap + 2, i = 0, seen = 0;
+	void *objs[2 * 256 + 2], *got[2 * 256 + 2], *p;
+	uint32_t *count;
+	cpu_set_t saved;
+	int cpu = pin_here(&saved);
+
+	assert_d_ge(cpu, 0, "pinned");
+	count = (uint32_t *)(cpu_cache_state.region +
+			     ((size_t)cpu << CC_REGION_SHIFT)) + cache->cc_idx;
+	for (unsigned int k = 0; k < n; k++)
+		objs[k] = kmalloc(100, 0);
+	/* Free one at a time until one slot is left, then p fills it. */
+	while (i < n - 1 && *count != cache->cc_cap - 1)
+		expect_d_eq(kfree(objs[i++]), KFREE_OK, "free %u", i);
+	expect_u_eq(*count, cache->cc_cap - 1, "one slot left");
+	p = objs[i++];
+	expect_d_eq(kfree(p), KFREE_OK, "free p: the stack is full now");
+	expect_u_eq(*count, cache->cc_cap, "full");
+	expect_d_eq(kfree(p), KFREE_DOUBLE, "double free of p on a full stack");
+	while (i < n)
+		kfree(objs[i++]);
+	/* p comes back at most once. */
+	for (unsigned int k = 0; k < n; k++) {
+		got[k] = kmalloc(100, 0);
+		seen += got[k] == p;
+	}
+	expect_u_le(seen, 1, "p handed out %u times", seen);
+	for (unsigned int k = 0; k < n; k++)
+		kfree(got[k]);
+	unpin(&saved);
 	expect_lu_eq(violations(), 0, "nothing corrupted");
 }
 TEST_END
@@ -412,6 +458,7 @@ int main(void)
 			test_refill_flush_boundaries,
 			test_distinct_over_cycles,
 			test_double_and_bad_frees,
+			test_double_free_on_a_full_stack,
 			test_threads_churn,
 			test_drain_while_churning,
 			test_fork_child_abandons,
