@@ -251,15 +251,16 @@ def load_note(results):
     return " Load average (1 min) at start %.1f, at end %.1f." % (la[0], la[1])
 
 
-def readme_block(results, chart_files):
-    """The results section of bench/README.md, between its markers."""
+def readme_block(results, chart_files, prefix="results/"):
+    """The results section of a README, between its markers; prefix is the
+    path from that README to bench/results/."""
     cols = columns(results)
     summ = results.get("summary", {}).get("allocators", {})
     L = ["Latest `bench/run --%s`, %s. Machine: %s.%s Full tables: "
-         "[results/latest.md](results/latest.md); data: "
-         "[results/latest.json](results/latest.json)." % (
+         "[latest.md](%slatest.md); data: "
+         "[latest.json](%slatest.json)." % (
              results["mode"], results["date"], machine_line(results["machine"]),
-             load_note(results)), ""]
+             load_note(results), prefix, prefix), ""]
     rows = []
     for a in cols:
         s = summ.get(a, {})
@@ -283,7 +284,7 @@ def readme_block(results, chart_files):
             L.append("- **%s** %s: %s" % ("PASS" if c["pass"] else "FAIL", c["name"], c["detail"]))
     L.append("")
     for c in chart_files:
-        L.append("![%s](results/%s)" % (c, c))
+        L.append("![%s](%s%s)" % (c, prefix, c))
         L.append("")
     return "\n".join(L).rstrip() + "\n"
 

@@ -138,8 +138,9 @@ BUDDY_EXPORT void free_aligned_sized(void *p, size_t alignment, size_t size)
 	do_free(p, "free_aligned_sized");
 }
 
-/* Zeroed by the slab layer (__GFP_ZERO), which knows when fresh pages from
- * the OS are zero already. */
+/* Zeroed below us (__GFP_ZERO): slab objects and page allocations by
+ * memset, direct mappings by being fresh from the OS. Knowing which free
+ * pages the OS has zeroed already (after a release) comes with reclaim. */
 BUDDY_EXPORT void *calloc(size_t nmemb, size_t size)
 {
 	size_t bytes;
