@@ -143,7 +143,15 @@ static inline void *page_address(const struct page *page)
 
 /* The descriptor of the page holding addr, or NULL if addr is not in the
  * heap. Lock-free and O(1); any pointer value is safe to pass. */
-struct page *virt_to_page(const void *addr);
+static inline struct page *virt_to_page(const void *addr)
+{
+	unsigned long pfn = (uintptr_t)addr >> PAGE_SHIFT;
+	struct mem_section *ms = __pfn_to_section(pfn);
+
+	if (!ms)
+		return NULL;
+	return &ms->mem_map[pfn - ms->start_pfn];
+}
 
 /* Map a new section for zone and put its memory on the free lists as
  * MOVABLE max-order blocks. Caller holds zone->lock. false: the zone is at

@@ -16,16 +16,6 @@
  */
 struct mem_section *mem_section[NR_MEM_SECTIONS];
 
-struct page *virt_to_page(const void *addr)
-{
-	unsigned long pfn = (uintptr_t)addr >> PAGE_SHIFT;
-	struct mem_section *ms = __pfn_to_section(pfn);
-
-	if (!ms)
-		return NULL;
-	return &ms->mem_map[pfn - ms->start_pfn];
-}
-
 /*
  * Map the descriptors of a section. Header and mem_map share one mapping
  * aligned to SECTION_META_ALIGN so page_section() is a mask. The OS hands

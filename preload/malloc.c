@@ -23,8 +23,11 @@
  *     multiple of sizeof(void *); ENOMEM returned, errno left alone;
  *   - valloc(n) is memalign(page, n); pvalloc rounds n up to whole pages.
  *
- * The fast path of malloc is a size check, the boot check (one load), the
- * depth counter (two TLS updates) and a call to kmalloc.
+ * The fast paths of malloc and free are inline (slab/kmalloc_fast.h): in
+ * rseq mode a pop or push on this CPU's stack, which holds no lock, so it
+ * needs neither the allocator-depth count nor errno saving. Everything else
+ * goes through do_malloc/do_free: the boot check, the depth count around
+ * the call into slab/, errno kept by free.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -32,6 +35,7 @@
 #include <stdlib.h>
 
 #include "internal.h"
+#include "kmalloc_fast.h"
 #include "preload.h"
 #include "slab.h"
 
@@ -70,8 +74,10 @@ static inline void *do_malloc(size_t size, gfp_t gfp)
 	return p;
 }
 
-/* free() under the name of the call that asked for it. */
-static inline void do_free(void *p, const char *call)
+/* free() under the name of the call that asked for it. Out of line, so
+ * that free()'s fast path needs no stack frame. */
+__attribute__((noinline))
+static void do_free(void *p, const char *call)
 {
 	enum kfree_result res;
 	int saved_errno;
@@ -113,11 +119,17 @@ static void *do_memalign(size_t align, size_t size)
 
 BUDDY_EXPORT void *malloc(size_t size)
 {
+	void *p = kmalloc_fast(size);
+
+	if (likely(p))
+		return p;
 	return do_malloc(size, 0);
 }
 
 BUDDY_EXPORT void free(void *p)
 {
+	if (likely(p) && likely(kfree_fast(p)))
+		return;
 	do_free(p, "free");
 }
 

@@ -83,7 +83,7 @@ _Static_assert(offsetof(struct rseq, rseq_cs) == 8, "rseq rseq_cs offset");
 #define CC_HAVE_RSEQ	0
 #endif
 
-/* One CPU's region: 2^15 bytes, so its address is region + (cpu << 15). */
+/* One CPU's region: 2^16 bytes, so its address is region + (cpu << 16). */
 #define CC_REGION_SHIFT	16
 #define CC_REGION_SIZE	(1UL << CC_REGION_SHIFT)
 /* A CPU's "stopped" word, after its counts: while it is set, that CPU's
@@ -138,6 +138,35 @@ static inline struct rseq *rseq_area(void)
 	".popsection\n\t"
 _Static_assert(RSEQ_SIG == 0x53053053, "signature in CC_RSEQ_ABORT");
 
+/*
+ * The operands of both sections are few on purpose: the rseq area, the
+ * state and the cache; counts, offsets and capacity are loaded inside (they
+ * never change after init). With every other value in rax, rcx, rdx and
+ * one scratch output, the sections fit in call-clobbered registers and the
+ * inline fast paths need no stack frame.
+ */
+#define CC_RSEQ_OPERANDS						\
+	[rs] "r"(rs), [st] "r"(&cpu_cache_state), [cache] "r"(cache),	\
+	[shift] "i"(CC_REGION_SHIFT), [stopped] "i"(CC_STOPPED_OFF),	\
+	[ncpu] "i"(offsetof(struct cpu_cache_state, ncpu)),		\
+	[region] "i"(offsetof(struct cpu_cache_state, region)),	\
+	[idx] "i"(offsetof(struct kmem_cache, cc_idx)),		\
+	[off] "i"(offsetof(struct kmem_cache, cc_off)),		\
+	[cap] "i"(offsetof(struct kmem_cache, cc_cap))
+
+/* Up to the count: rax = this CPU's region, rdx = the cache's index,
+ * ecx = its count; out of range or being drained: to label. */
+#define CC_RSEQ_COUNT(label)						\
+	"movl 4(%[rs]), %%eax\n\t"		/* cpu = rs->cpu_id */	\
+	"cmpl %c[ncpu](%[st]), %%eax\n\t"				\
+	"jae %l[" label "]\n\t"						\
+	"shlq %[shift], %%rax\n\t"					\
+	"addq %c[region](%[st]), %%rax\n\t"	/* base of cpu */	\
+	"cmpl $0, %c[stopped](%%rax)\n\t"	/* being drained */	\
+	"jne %l[" label "]\n\t"						\
+	"movl %c[idx](%[cache]), %%edx\n\t"				\
+	"movl (%%rax,%%rdx,4), %%ecx\n\t"	/* c = count */
+
 /* Pop the top object of this CPU's stack for cache; NULL when the stack is
  * empty (or the CPU is out of range). */
 static inline void *cc_pop_rseq(const struct kmem_cache *cache)
@@ -146,34 +175,23 @@ static inline void *cc_pop_rseq(const struct kmem_cache *cache)
 	void *p;
 
 	for (;;) {
-		__asm__ goto(
+		__asm__ __volatile__ goto(
 			CC_RSEQ_CS
 			"leaq 3b(%%rip), %%rax\n\t"
 			"movq %%rax, 8(%[rs])\n\t"	/* rs->rseq_cs = &3b */
 			"1:\n\t"
-			"movl 4(%[rs]), %%eax\n\t"	/* cpu = rs->cpu_id */
-			"cmpl %[ncpu], %%eax\n\t"
-			"jae %l[empty]\n\t"
-			"shlq %[shift], %%rax\n\t"
-			"addq %[region], %%rax\n\t"	/* base of cpu */
-			"cmpl $0, %c[stopped](%%rax)\n\t"	/* being drained */
-			"jne %l[empty]\n\t"
-			"movl (%%rax,%[idx],4), %%ecx\n\t"	/* c = count */
+			CC_RSEQ_COUNT("empty")
 			"testl %%ecx, %%ecx\n\t"
 			"jz %l[empty]\n\t"
-			"leaq (%%rax,%[off]), %%rdx\n\t"	/* slots */
-			"movq -8(%%rdx,%%rcx,8), %%rdx\n\t"	/* slot[c-1] */
-			"movq %%rdx, (%[out])\n\t"
+			"movl %c[off](%[cache]), %k[p]\n\t"
+			"addq %%rax, %[p]\n\t"		/* slots */
+			"movq -8(%[p],%%rcx,8), %[p]\n\t"	/* slot[c-1] */
 			"decl %%ecx\n\t"
-			"movl %%ecx, (%%rax,%[idx],4)\n\t"	/* commit */
+			"movl %%ecx, (%%rax,%%rdx,4)\n\t"	/* commit */
 			"2:\n\t"
 			CC_RSEQ_ABORT
-			:
-			: [rs] "r"(rs), [ncpu] "r"(cpu_cache_state.ncpu),
-			  [shift] "i"(CC_REGION_SHIFT), [region] "r"(cpu_cache_state.region),
-			  [stopped] "i"(CC_STOPPED_OFF),
-			  [idx] "r"((unsigned long)cache->cc_idx),
-			  [off] "r"((unsigned long)cache->cc_off), [out] "r"(&p)
+			: [p] "=&r"(p)
+			: CC_RSEQ_OPERANDS
 			: "rax", "rcx", "rdx", "memory", "cc"
 			: abort, empty);
 		return p;
@@ -184,45 +202,37 @@ empty:
 	}
 }
 
-/* Push p on this CPU's stack for cache, unless the stack is full (or the
- * CPU out of range) or p is its top object already. */
+/* Push p on this CPU's stack for cache, unless p is its top object
+ * already or the stack is full (or the CPU out of range). */
 static inline enum cc_push_result cc_push_rseq(const struct kmem_cache *cache,
 					       void *p)
 {
 	struct rseq *rs = rseq_area();
+	void **slots;
 
 	for (;;) {
-		__asm__ goto(
+		__asm__ __volatile__ goto(
 			CC_RSEQ_CS
 			"leaq 3b(%%rip), %%rax\n\t"
 			"movq %%rax, 8(%[rs])\n\t"	/* rs->rseq_cs = &3b */
 			"1:\n\t"
-			"movl 4(%[rs]), %%eax\n\t"	/* cpu = rs->cpu_id */
-			"cmpl %[ncpu], %%eax\n\t"
+			CC_RSEQ_COUNT("full")
+			"movl %c[off](%[cache]), %k[slots]\n\t"
+			"addq %%rax, %[slots]\n\t"
+			"cmpq -8(%[slots],%%rcx,8), %[p]\n\t"	/* top (or guard), */
+			"je %l[dbl]\n\t"				/* even when full */
+			"cmpl %c[cap](%[cache]), %%ecx\n\t"
 			"jae %l[full]\n\t"
-			"shlq %[shift], %%rax\n\t"
-			"addq %[region], %%rax\n\t"	/* base of cpu */
-			"cmpl $0, %c[stopped](%%rax)\n\t"	/* being drained */
-			"jne %l[full]\n\t"
-			"movl (%%rax,%[idx],4), %%ecx\n\t"	/* c = count */
-			"leaq (%%rax,%[off]), %%rdx\n\t"	/* slots */
-			"cmpq -8(%%rdx,%%rcx,8), %[p]\n\t"	/* top (or guard), */
-			"je %l[dbl]\n\t"			/* even when full */
-			"cmpl %[cap], %%ecx\n\t"
-			"jae %l[full]\n\t"
-			"movq %[p], (%%rdx,%%rcx,8)\n\t"	/* slot[c] = p */
+			"movq %[p], (%[slots],%%rcx,8)\n\t"	/* slot[c] = p */
 			"incl %%ecx\n\t"
-			"movl %%ecx, (%%rax,%[idx],4)\n\t"	/* commit */
+			"movl %%ecx, (%%rax,%%rdx,4)\n\t"	/* commit */
 			"2:\n\t"
 			CC_RSEQ_ABORT
-			:
-			: [rs] "r"(rs), [ncpu] "r"(cpu_cache_state.ncpu),
-			  [shift] "i"(CC_REGION_SHIFT), [region] "r"(cpu_cache_state.region),
-			  [stopped] "i"(CC_STOPPED_OFF),
-			  [idx] "r"((unsigned long)cache->cc_idx), [cap] "r"(cache->cc_cap),
-			  [off] "r"((unsigned long)cache->cc_off), [p] "r"(p)
+			: [slots] "=&r"(slots)
+			: CC_RSEQ_OPERANDS, [p] "r"(p)
 			: "rax", "rcx", "rdx", "memory", "cc"
 			: abort, full, dbl);
+		(void)slots;
 		return CC_PUSHED;
 abort:
 		continue;

@@ -12,7 +12,8 @@ SLAB_HDRS = \
 	slab/slab.h \
 	slab/slab_internal.h \
 	slab/size_class.h \
-	slab/cpu_cache.h
+	slab/cpu_cache.h \
+	slab/kmalloc_fast.h
 
 noinst_LTLIBRARIES += slab/libbuddyslab.la
 slab_libbuddyslab_la_SOURCES = $(SLAB_SOURCES)
