@@ -100,7 +100,7 @@ typedef unsigned int gfp_t;
 enum pageflags {
 	PG_buddy = 1u << 0,	/* head of a free block on a free list */
 	PG_head  = 1u << 1,	/* head of an allocated block */
-	PG_slab  = 1u << 2,	/* the allocated block is a slab (set by slab/) */
+	PG_slab  = 1u << 2,	/* a page of a slab (set and cleared by slab/) */
 };
 
 /*
@@ -118,7 +118,9 @@ enum pageflags {
  *              (get_order(nr_pages)); migratetype = the type that was asked
  *              for. lru and slab belong to the owner of the allocation.
  *   neither:   a page inside a free block or an allocation; no field is
- *              meaningful.
+ *              meaningful to the core. slab/ marks every page of a slab
+ *              PG_slab with slab.private pointing at its struct slab, and
+ *              clears the marks before the pages go back.
  * Invariant: a page never has PG_buddy and PG_head at once.
  */
 struct page {
