@@ -104,8 +104,9 @@
  * (MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ, Linux 5.10); if that
  * fails, or a membarrier call fails, the CPUs concerned are not drained
  * and only this CPU's stacks are, popped by rseq: what trim then leaves
- * behind is bounded by sum(cc_cap * size) per CPU, 167 KiB per migrate
- * type (8-16 KiB per cached class), about 500 KiB per CPU at worst.
+ * behind is bounded by sum(cc_cap * size) per CPU: about 1.1 MiB per
+ * migrate type (16 KiB per class, more for the 4-slot 20-32 KiB classes),
+ * 3.4 MiB per CPU if every class of every type is full.
  *
  * Other CPUs' stacks are touched only: in the fallback mode under their
  * lock; by a drainer while they are stopped; by stats (racy reads of the
