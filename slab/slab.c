@@ -96,9 +96,24 @@ static unsigned int calculate_order(unsigned int size)
 	return 5;
 }
 
+/*
+ * The cache lock is held for a batch move of tens of objects. With more
+ * threads than CPUs a waiter is better off spinning that long than
+ * sleeping in the kernel: glibc's adaptive mutex spins first.
+ */
+static void cache_lock_init(pthread_mutex_t *lock)
+{
+	pthread_mutexattr_t attr;
+
+	pthread_mutexattr_init(&attr);
+	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
+	pthread_mutex_init(lock, &attr);
+	pthread_mutexattr_destroy(&attr);
+}
+
 static void kmem_cache_reset(struct kmem_cache *cache)
 {
-	pthread_mutex_init(&cache->lock, NULL);
+	cache_lock_init(&cache->lock);
 	CDS_INIT_LIST_HEAD(&cache->partial);
 	cache->spare = NULL;
 	cache->nr_slabs = 0;
@@ -397,7 +412,7 @@ void slab_fork_child(bool abandon)
 		if (abandon)
 			kmem_cache_reset(cache);
 		else
-			pthread_mutex_init(&cache->lock, NULL);
+			cache_lock_init(&cache->lock);
 	}
 	cpu_cache_fork_child(abandon);
 }
