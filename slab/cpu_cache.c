@@ -104,9 +104,9 @@
  * (MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ, Linux 5.10); if that
  * fails, or a membarrier call fails, the CPUs concerned are not drained
  * and only this CPU's stacks are, popped by rseq: what trim then leaves
- * behind is bounded by sum(cc_cap * size) per CPU: about 1.1 MiB per
- * migrate type (16 KiB per class, more for the 4-slot 20-32 KiB classes),
- * 3.4 MiB per CPU if every class of every type is full.
+ * behind is bounded by sum(cc_cap * size) per CPU: about 2.2 MiB per
+ * migrate type (32 KiB per class, more for the 8-slot 5-32 KiB classes),
+ * 6.5 MiB per CPU if every class of every type is full.
  *
  * Other CPUs' stacks are touched only: in the fallback mode under their
  * lock; by a drainer while they are stopped; by stats (racy reads of the
@@ -142,13 +142,14 @@ _Static_assert(NR_KMEM_CACHES * sizeof(uint32_t) <= CC_STOPPED_OFF &&
 	       CC_STOPPED_OFF + sizeof(uint32_t) <= CC_SLOTS_START,
 	       "counts, then the stopped word, fit before the slots");
 
-/* Capacity of a class: about 16 KiB of objects, between 4 and 256. A full
+/* Capacity of a class: about 32 KiB of objects, between 8 and 256. A full
  * or empty stack moves half of it under one slab lock, so larger stacks
- * mean fewer lock round trips when threads share a class (8 KiB and at
- * most 128 measured 0.35-0.5x of 16 KiB's throughput on ring and larson
- * with 2-16 threads). */
-#define CC_BYTES_PER_CACHE	16384u
-#define CC_MIN_CAP		4u
+ * mean fewer lock round trips when threads share a class, and a program
+ * that allocates a batch and frees it again stays on the stack (size
+ * sweep with batches of 64: 256 B 0.44 -> 1.65 of jemalloc, 512 B 1.05 ->
+ * 3.2 going from 16 KiB and 4 slots to this). */
+#define CC_BYTES_PER_CACHE	32768u
+#define CC_MIN_CAP		8u
 #define CC_MAX_CAP		256u
 
 /* A CPU's lock in the fallback mode: a test-and-test-and-set spinlock
@@ -594,7 +595,7 @@ static unsigned int cc_capacity(unsigned int size)
 }
 
 /* Give every cached kmem_cache its capacity and slot offset; false if the
- * layout does not fit a region (it does: about 57 KiB of 64). */
+ * layout does not fit a region (it does: about 83 KiB of 128). */
 static bool cc_layout(void)
 {
 	size_t off = CC_SLOTS_START;

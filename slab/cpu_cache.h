@@ -24,7 +24,7 @@
 /* Every class is cached per CPU (up to KMALLOC_MAX_CACHE_SIZE): a class
  * left out takes its cache's lock on every malloc and free, which cost
  * 10-25x on threaded mixed-size workloads. The big classes get few slots
- * (cpu_cache.c: CC_MIN_CAP), so what a CPU can pin stays near 1 MiB per
+ * (cpu_cache.c: CC_MIN_CAP), so what a CPU can pin stays near 2 MiB per
  * migrate type. */
 #define CPU_CACHE_MAX_SIZE	KMALLOC_MAX_CACHE_SIZE
 
@@ -83,8 +83,8 @@ _Static_assert(offsetof(struct rseq, rseq_cs) == 8, "rseq rseq_cs offset");
 #define CC_HAVE_RSEQ	0
 #endif
 
-/* One CPU's region: 2^16 bytes, so its address is region + (cpu << 16). */
-#define CC_REGION_SHIFT	16
+/* One CPU's region: 2^17 bytes, so its address is region + (cpu << 17). */
+#define CC_REGION_SHIFT	17
 #define CC_REGION_SIZE	(1UL << CC_REGION_SHIFT)
 /* A CPU's "stopped" word, after its counts: while it is set, that CPU's
  * stacks belong to a drainer (cpu_cache.c, "Draining"). */
