@@ -251,6 +251,13 @@ def load_note(results):
     return " Load average (1 min) at start %.1f, at end %.1f." % (la[0], la[1])
 
 
+def summary_rows(cols, summ):
+    """One row of summary ratios per allocator column."""
+    keys = ("throughput_geomean", "peak_rss_geomean", "program_speed_geomean",
+            "program_rss_geomean", "burst_free_ratio", "burst_trim_ratio")
+    return [[a] + [fmt_ratio(summ.get(a, {}).get(k)) for k in keys] for a in cols]
+
+
 def readme_block(results, chart_files, prefix="results/"):
     """The results section of a README, between its markers; prefix is the
     path from that README to bench/results/."""
@@ -261,12 +268,7 @@ def readme_block(results, chart_files, prefix="results/"):
          "[latest.json](%slatest.json)." % (
              results["mode"], results["date"], machine_line(results["machine"]),
              load_note(results), prefix, prefix), ""]
-    rows = []
-    for a in cols:
-        s = summ.get(a, {})
-        rows.append([a, fmt_ratio(s.get("throughput_geomean")), fmt_ratio(s.get("peak_rss_geomean")),
-                     fmt_ratio(s.get("program_speed_geomean")), fmt_ratio(s.get("program_rss_geomean")),
-                     fmt_ratio(s.get("burst_free_ratio")), fmt_ratio(s.get("burst_trim_ratio"))])
+    rows = summary_rows(cols, summ)
     for a in results["allocators"]:
         if a["status"] != "ok":
             rows.append([a["name"], "skipped: " + a["reason"], "", "", "", "", ""])
@@ -319,12 +321,7 @@ def markdown(results, chart_files, chart_note):
     L.append("## Summary")
     L.append("")
     summ = results.get("summary", {}).get("allocators", {})
-    rows = []
-    for a in cols:
-        s = summ.get(a, {})
-        rows.append([a, fmt_ratio(s.get("throughput_geomean")), fmt_ratio(s.get("peak_rss_geomean")),
-                     fmt_ratio(s.get("program_speed_geomean")), fmt_ratio(s.get("program_rss_geomean")),
-                     fmt_ratio(s.get("burst_free_ratio")), fmt_ratio(s.get("burst_trim_ratio"))])
+    rows = summary_rows(cols, summ)
     L += table(["allocator", "workload throughput", "workload peak RSS", "program speed",
                 "program peak RSS", "burst: resident/live after free", "after trim"], rows,
                text_cols=1)

@@ -447,6 +447,19 @@ bool cpu_cache_recently_freed(const struct kmem_cache *cache, const void *p)
 
 /* ------------------------------------------------------------- drain */
 
+/* Move a whole stack of the CPU at base into objs, leaving it empty. The
+ * caller owns the CPU's stacks (its lock, or the CPU is stopped). */
+static unsigned int cc_take_stack(char *base, const struct kmem_cache *cache,
+				  void **objs)
+{
+	uint32_t *count = cc_count(base, cache);
+	unsigned int n = CMM_LOAD_SHARED(*count);
+
+	memcpy(objs, cc_slots(base, cache), n * sizeof(void *));
+	CMM_STORE_SHARED(*count, 0);
+	return n;
+}
+
 /* Empty one CPU's stacks into the slab layer. Fallback mode: under that
  * CPU's lock, taking a batch at a time. */
 static void drain_cpu_locked(unsigned int cpu)
@@ -456,15 +469,12 @@ static void drain_cpu_locked(unsigned int cpu)
 
 	for (unsigned long i = 0; i < NR_KMEM_CACHES; i++) {
 		struct kmem_cache *cache = &kmem_caches[0][0] + i;
-		uint32_t *count = cc_count(base, cache);
 		unsigned int n;
 
 		if (!cache->cc_cap)
 			continue;
 		cc_lock(cpu);
-		n = *count;
-		memcpy(objs, cc_slots(base, cache), n * sizeof(void *));
-		CMM_STORE_SHARED(*count, 0);
+		n = cc_take_stack(base, cache, objs);
 		cc_unlock(cpu);
 		/* Doubles found here have nobody to report to: the slab
 		 * layer has kept its state right (the second free was
@@ -511,15 +521,9 @@ static void drain_cpu_stopped(unsigned int cpu)
 	}
 	for (unsigned long i = 0; i < NR_KMEM_CACHES; i++) {
 		struct kmem_cache *cache = &kmem_caches[0][0] + i;
-		uint32_t *count = cc_count(base, cache);
-		unsigned int n;
 
-		if (!cache->cc_cap)
-			continue;
-		n = CMM_LOAD_SHARED(*count);
-		memcpy(objs, cc_slots(base, cache), n * sizeof(void *));
-		CMM_STORE_SHARED(*count, 0);
-		cc_flush(cache, objs, n);
+		if (cache->cc_cap)
+			cc_flush(cache, objs, cc_take_stack(base, cache, objs));
 	}
 	/* The emptied stacks before the restart. */
 	__atomic_store_n(stopped, 0, __ATOMIC_RELEASE);

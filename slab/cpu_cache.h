@@ -129,6 +129,13 @@ static inline struct rseq *rseq_area(void)
 	".long 0, 0\n\t"		/* version, flags */	\
 	".quad 1f, 2f - 1f, 4f\n\t"	/* start, length, abort */ \
 	".popsection\n\t"
+/* The descriptor, then arming the section (rs->rseq_cs = &3b), then its
+ * start 1:. Operand rs is the thread's struct rseq. */
+#define CC_RSEQ_START						\
+	CC_RSEQ_CS						\
+	"leaq 3b(%%rip), %%rax\n\t"				\
+	"movq %%rax, 8(%[rs])\n\t"				\
+	"1:\n\t"
 #define CC_RSEQ_ABORT						\
 	".pushsection __rseq_failure, \"ax\"\n\t"		\
 	".byte 0x0f, 0xb9, 0x3d\n\t"				\
@@ -176,10 +183,7 @@ static inline void *cc_pop_rseq(const struct kmem_cache *cache)
 
 	for (;;) {
 		__asm__ __volatile__ goto(
-			CC_RSEQ_CS
-			"leaq 3b(%%rip), %%rax\n\t"
-			"movq %%rax, 8(%[rs])\n\t"	/* rs->rseq_cs = &3b */
-			"1:\n\t"
+			CC_RSEQ_START
 			CC_RSEQ_COUNT("empty")
 			"testl %%ecx, %%ecx\n\t"
 			"jz %l[empty]\n\t"
@@ -212,10 +216,7 @@ static inline enum cc_push_result cc_push_rseq(const struct kmem_cache *cache,
 
 	for (;;) {
 		__asm__ __volatile__ goto(
-			CC_RSEQ_CS
-			"leaq 3b(%%rip), %%rax\n\t"
-			"movq %%rax, 8(%[rs])\n\t"	/* rs->rseq_cs = &3b */
-			"1:\n\t"
+			CC_RSEQ_START
 			CC_RSEQ_COUNT("full")
 			"movl %c[off](%[cache]), %k[slots]\n\t"
 			"addq %%rax, %[slots]\n\t"

@@ -165,26 +165,6 @@ void *(*volatile reallocarray_opaque)(void *, size_t, size_t) = reallocarray;
 
 /* ------------------------------------------------------------ RSS */
 
-size_t api_rss_bytes(void)
-{
-	char buf[128];
-	unsigned long size, resident;
-	ssize_t n;
-	int fd;
-
-	fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	if (sscanf(buf, "%lu %lu", &size, &resident) != 2)
-		return 0;
-	return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
-}
-
 /* ------------------------------------------------------------ served by us */
 
 typedef void (stats_print_fn)(void (*write_cb)(void *, const char *),

@@ -23,6 +23,7 @@
 #include <stdint.h>
 
 #include "tap.h"
+#include "test_util.h"
 
 /*
  * TAP test: malloc, free, calloc and realloc resolve into libbuddymalloc.so,
@@ -56,22 +57,6 @@ size_t pattern_check(const void *p, size_t n, uint64_t key);
 /* Offset of the first non-zero byte, or n if all are zero. */
 size_t zero_check(const void *p, size_t n);
 
-/* splitmix64: a seeded, thread-private generator (state in *s). */
-static inline uint64_t rng_next(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-/* Uniform in [0, n), n > 0 (modulo bias is irrelevant here). */
-static inline uint64_t rng_below(uint64_t *s, uint64_t n)
-{
-	return rng_next(s) % n;
-}
-
 /* Address ranges [start, end) of live blocks, for overlap checks. */
 struct interval {
 	uintptr_t start;
@@ -94,6 +79,5 @@ extern void *(*volatile realloc_opaque)(void *, size_t);
 extern void *(*volatile reallocarray_opaque)(void *, size_t, size_t);
 
 /* Resident set size of this process in bytes (from /proc/self/statm). */
-size_t api_rss_bytes(void);
 
 #endif /* BUDDY_TEST_API_UTIL_H */

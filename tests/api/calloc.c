@@ -85,14 +85,14 @@ TEST_BEGIN(test_calloc_after_mixed_frees)
 
 	for (size_t i = 0; i < NR_MIXED; i++) {
 		/* Mostly small, a few of a page or more. */
-		sz[i] = (i % 100 == 0) ? 4096 + (size_t)rng_below(&rng, 64 * KiB)
-				       : 1 + (size_t)rng_below(&rng, 1024);
+		sz[i] = (i % 100 == 0) ? 4096 + (size_t)rand_below(&rng, 64 * KiB)
+				       : 1 + (size_t)rand_below(&rng, 1024);
 		p[i] = malloc(sz[i]);
 		assert_ptr_not_null(p[i], "malloc(%zu)", sz[i]);
 		memset(p[i], 0xff, malloc_usable_size(p[i]));
 	}
 	for (size_t i = NR_MIXED; i > 1; i--) {
-		size_t j = (size_t)rng_below(&rng, i);
+		size_t j = (size_t)rand_below(&rng, i);
 		void *t = p[i - 1];
 
 		p[i - 1] = p[j];

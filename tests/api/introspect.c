@@ -97,14 +97,14 @@ TEST_BEGIN(test_malloc_trim_returns_memory)
 	}
 	pin = malloc(TRIM_SIZE);
 	assert_ptr_not_null(pin);
-	rss_peak = api_rss_bytes();
+	rss_peak = test_rss_bytes();
 	test_skip_if(rss_peak == 0);	/* no /proc */
 
 	for (int i = 0; i < TRIM_BLOCKS; i++)
 		free(blocks[i]);
 	rc = malloc_trim(0);
 	expect_true(rc == 0 || rc == 1, "malloc_trim returned %d", rc);
-	rss_trimmed = api_rss_bytes();
+	rss_trimmed = test_rss_bytes();
 	expect_zu_le(rss_trimmed + 32 * MiB, rss_peak,
 		     "resident %zu MiB at the peak, %zu MiB after free and "
 		     "malloc_trim", rss_peak >> 20, rss_trimmed >> 20);

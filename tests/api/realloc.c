@@ -137,16 +137,16 @@ TEST_BEGIN(test_realloc_random_walk)
 	size_t size[16];
 
 	for (int i = 0; i < 16; i++) {
-		size[i] = 1 + (size_t)rng_below(&rng, 64);
+		size[i] = 1 + (size_t)rand_below(&rng, 64);
 		p[i] = malloc(size[i]);
 		assert_ptr_not_null(p[i]);
 		pattern_fill(p[i], size[i], 100 + (uint64_t)i);
 	}
 	for (int n = 0; n < 2000; n++) {
-		int i = (int)rng_below(&rng, 16);
+		int i = (int)rand_below(&rng, 16);
 		/* log-uniform up to 8 MiB, mostly small */
-		unsigned int bits = (unsigned int)rng_below(&rng, 24);
-		size_t new_size = 1 + (size_t)rng_below(&rng, (uint64_t)1 << bits);
+		unsigned int bits = (unsigned int)rand_below(&rng, 24);
+		size_t new_size = 1 + (size_t)rand_below(&rng, (uint64_t)1 << bits);
 
 		p[i] = step(p[i], &size[i], new_size, 100 + (uint64_t)i);
 		assert_ptr_not_null(p[i], "step %d", n);

@@ -43,9 +43,9 @@ static size_t build_sizes(size_t *sizes, uint64_t *rng)
 	sizes[n++] = 5 * MiB - 4096;
 	sizes[n++] = 100 * MiB;
 	for (int i = 0; i < NR_RANDOM; i++) {
-		unsigned int bits = 1 + (unsigned int)rng_below(rng, 16);
+		unsigned int bits = 1 + (unsigned int)rand_below(rng, 16);
 
-		sizes[n++] = 1 + (size_t)rng_below(rng, (uint64_t)1 << bits);
+		sizes[n++] = 1 + (size_t)rand_below(rng, (uint64_t)1 << bits);
 	}
 	return n;
 }
@@ -101,7 +101,7 @@ TEST_BEGIN(test_sizes_live_no_overlap)
 
 	/* Free in a random order; every block is whole until its turn. */
 	for (size_t i = n; i > 1; i--) {
-		size_t j = (size_t)rng_below(&rng, i);
+		size_t j = (size_t)rand_below(&rng, i);
 		struct block t = blocks[i - 1];
 
 		blocks[i - 1] = blocks[j];
@@ -249,7 +249,7 @@ TEST_BEGIN(test_many_small_blocks)
 		size_t broken = 0;
 
 		for (size_t i = 0; i < NR_SMALL; i++) {
-			b[i].size = 1 + (size_t)rng_below(&rng, 256);
+			b[i].size = 1 + (size_t)rand_below(&rng, 256);
 			b[i].p = malloc(b[i].size);
 			assert_ptr_not_null(b[i].p, "malloc(%zu)", b[i].size);
 			b[i].usable = malloc_usable_size(b[i].p);

@@ -241,8 +241,8 @@ TEST_BEGIN(test_fork_from_signal_handler)
 	/* Until enough forks happened: at most 20 million operations, a
 	 * bound that only a broken timer reaches. */
 	while (sig.forks < SIG_FORKS && ops < 20000000 && t.hung < 3) {
-		unsigned int i = (unsigned int)rng_below(&rng, SIG_SLOTS);
-		size_t size = 1 + (size_t)rng_below(&rng, 70000);
+		unsigned int i = (unsigned int)rand_below(&rng, SIG_SLOTS);
+		size_t size = 1 + (size_t)rand_below(&rng, 70000);
 		void *p;
 
 		if (slot[i] != NULL) {
@@ -310,7 +310,7 @@ static void *churn(void *arg)
 	uint64_t rng = c->seed;
 
 	while (!atomic_load_explicit(&stop_churn, memory_order_relaxed)) {
-		unsigned int i = (unsigned int)rng_below(&rng, 64);
+		unsigned int i = (unsigned int)rand_below(&rng, 64);
 
 		if (slot[i] != NULL) {
 			size_t n = size[i] < 256 ? size[i] : 256;
@@ -319,9 +319,9 @@ static void *churn(void *arg)
 				c->errors++;
 			free(slot[i]);
 		}
-		size[i] = rng_below(&rng, 50) == 0 ?
-			  MiB + (size_t)rng_below(&rng, MiB) :
-			  1 + (size_t)rng_below(&rng, 8192);
+		size[i] = rand_below(&rng, 50) == 0 ?
+			  MiB + (size_t)rand_below(&rng, MiB) :
+			  1 + (size_t)rand_below(&rng, 8192);
 		slot[i] = malloc(size[i]);
 		if (slot[i] == NULL) {
 			c->errors++;

@@ -59,15 +59,15 @@ static uint64_t block_key(const struct header *h)
 /* Sizes: 70% 16..256 B, 22% to 4 KiB, 7.5% to 64 KiB, 0.5% to 1 MiB. */
 static size_t pick_size(uint64_t *rng)
 {
-	uint64_t r = rng_below(rng, 1000);
+	uint64_t r = rand_below(rng, 1000);
 
 	if (r < 700)
-		return 16 + (size_t)rng_below(rng, 241);
+		return 16 + (size_t)rand_below(rng, 241);
 	if (r < 920)
-		return 256 + (size_t)rng_below(rng, 4096 - 256 + 1);
+		return 256 + (size_t)rand_below(rng, 4096 - 256 + 1);
 	if (r < 995)
-		return 4096 + (size_t)rng_below(rng, 65536 - 4096 + 1);
-	return 65536 + (size_t)rng_below(rng, MiB - 65536 + 1);
+		return 4096 + (size_t)rand_below(rng, 65536 - 4096 + 1);
+	return 65536 + (size_t)rand_below(rng, MiB - 65536 + 1);
 }
 
 static void fail(struct worker *w, const char *what, const struct header *h)
@@ -89,7 +89,7 @@ static void stamp(struct header *h, size_t size, unsigned int owner)
 static struct header *new_block(struct worker *w, uint64_t *rng)
 {
 	size_t size = pick_size(rng);
-	uint64_t how = rng_below(rng, 100);
+	uint64_t how = rand_below(rng, 100);
 	struct header *h;
 
 	if (how < 5) {
@@ -97,7 +97,7 @@ static struct header *new_block(struct worker *w, uint64_t *rng)
 		if (h && zero_check(h, size) != size)
 			fail(w, "calloc returned dirty memory", h);
 	} else if (how < 8) {
-		h = memalign((size_t)64 << rng_below(rng, 7), size);	/* to 4 KiB */
+		h = memalign((size_t)64 << rand_below(rng, 7), size);	/* to 4 KiB */
 	} else {
 		h = malloc(size);
 	}
@@ -178,8 +178,8 @@ static void *churn(void *arg)
 
 	pthread_barrier_wait(&start);
 	for (long op = 0; op < OPS_PER_THREAD; op++) {
-		unsigned int i = (unsigned int)rng_below(&rng, SLOTS);
-		uint64_t what = rng_below(&rng, 100);
+		unsigned int i = (unsigned int)rand_below(&rng, SLOTS);
+		uint64_t what = rand_below(&rng, 100);
 		struct header *h = slot[i];
 
 		if (h == NULL) {
@@ -190,7 +190,7 @@ static void *churn(void *arg)
 		} else if (what < 90) {
 			/* Hand it over; take whatever was there (usually
 			 * another thread's block) and free it here. */
-			unsigned int x = (unsigned int)rng_below(&rng, EXCHANGE);
+			unsigned int x = (unsigned int)rand_below(&rng, EXCHANGE);
 			struct header *other;
 
 			if (!verify(w, h)) {

@@ -3,31 +3,15 @@
  * back to the OS (the resident set shrinks, measured in /proc/self/statm),
  * allocated pages keep their contents, and the memory works afterwards.
  */
-#include <fcntl.h>
-#include <unistd.h>
 
 #include "unit_util.h"
 
 #define MiB	(1UL << 20)
 
-/* Resident pages of this process: the second field of /proc/self/statm. */
+/* Resident pages of this process. */
 static unsigned long rss_pages(void)
 {
-	char buf[256];
-	unsigned long size = 0, resident = 0;
-	int fd = open("/proc/self/statm", O_RDONLY);
-	ssize_t n;
-
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	if (sscanf(buf, "%lu %lu", &size, &resident) != 2)
-		return 0;
-	return resident;
+	return test_rss_bytes() / PAGE_SIZE;
 }
 
 static unsigned long free_pages_all_zones(void)

@@ -19,6 +19,7 @@
 #include "model_check.h"
 #include "seq_buf.h"
 #include "tap.h"
+#include "test_util.h"
 
 static inline struct zone *zone_of(enum zone_type idx)
 {
@@ -226,22 +227,6 @@ static inline int test_gfp_migratetype(gfp_t gfp)
 }
 
 /* ------------------------------------------------------------ randomness */
-
-/* splitmix64: our own PRNG, so a seed means the same run everywhere. */
-static inline uint64_t splitmix64(uint64_t *state)
-{
-	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-/* Uniform in [0, n), n > 0 (Lemire's multiply; the bias is < n / 2^64). */
-static inline uint64_t rand_below(uint64_t *state, uint64_t n)
-{
-	return (uint64_t)(((unsigned __int128)splitmix64(state) * n) >> 64);
-}
 
 /* Fisher-Yates over an array of elements of size sz. */
 static inline void shuffle(void *base, size_t n, size_t sz, uint64_t *state)

@@ -1,0 +1,52 @@
+/*
+ * test_util.h - small helpers every test tier shares: a seeded generator
+ * of our own (so a seed means the same run everywhere) and the resident
+ * set of the process.
+ */
+#ifndef BUDDY_TEST_UTIL_H
+#define BUDDY_TEST_UTIL_H
+
+#include <fcntl.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <unistd.h>
+
+/* splitmix64: state in *state, any seed. */
+static inline uint64_t splitmix64(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/* Uniform in [0, n), n > 0 (Lemire's multiply; the bias is < n / 2^64). */
+static inline uint64_t rand_below(uint64_t *state, uint64_t n)
+{
+	return (uint64_t)(((unsigned __int128)splitmix64(state) * n) >> 64);
+}
+
+/* Resident bytes of this process (the second field of /proc/self/statm),
+ * or 0 if it cannot be read. Only read(2): no stdio stream, no malloc. */
+static inline size_t test_rss_bytes(void)
+{
+	char buf[128];
+	unsigned long size = 0, resident = 0;
+	ssize_t n;
+	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	if (sscanf(buf, "%lu %lu", &size, &resident) != 2)
+		return 0;
+	return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+#endif /* BUDDY_TEST_UTIL_H */
