@@ -9,15 +9,19 @@
  *
  *	uint32_t count[MIGRATE_PCPTYPES * NR_SIZE_CLASSES];	 at offset 0
  *	uint32_t stopped;				at CC_STOPPED_OFF
- *	then per cached kmem_cache: one guard slot (always NULL), then
- *	cache->cc_cap slots; cache->cc_off is the offset of the first slot.
+ *	then per cached kmem_cache: cache->cc_cap slots of struct
+ *	slab_object {addr, state}; cache->cc_off is the offset of the first.
  *
  * and (cpu, cache) holds the LIFO stack slot[0 .. count - 1]. The layout
  * (offsets, capacities) is fixed at init and read-only afterwards; only
  * counts and slots change. Invariant, at every instant outside a
- * committing store: count <= cc_cap, and every slot below count holds a
- * distinct object of that cache which is "allocated" in its slab's bitmap
- * and live for nobody. Any CPU's stack may hold any object of the cache.
+ * committing store: count <= cc_cap, and every slot below count holds an
+ * object of that cache which is "allocated" in its slab's bitmap, live for
+ * nobody, and OBJ_CACHED in the state byte that slot.state points to.
+ * Any CPU's stack may hold any object of the cache. (The one exception:
+ * two threads freeing one object at the same instant may both push it;
+ * the copy popped second finds its state not OBJ_CACHED and is dropped,
+ * see cc_take_popped() in cpu_cache.h.)
  *
  * rseq mode (glibc registered rseq: __rseq_size != 0), per operation:
  *
@@ -28,10 +32,16 @@
  *	if (stopped[cpu]) goto slow;	// a drainer owns it ("Draining")
  *	c = count[cpu][cache];
  *	pop:  if (c == 0) goto empty; *out = slot[c - 1];
- *	push: if (slot[c - 1] == p) goto double; if (c == cap) goto full;
- *	      slot[c] = p;		// beyond the stack: not yet visible
+ *	push: if (c == cap) goto full;
+ *	      slot[c] = {p, state};	// beyond the stack: not yet visible
  *	count[cpu][cache] = c -/+ 1;	// the ONE committing store
  *  post_commit:
+ *	pop:  *out.state = OBJ_LIVE	// the object is the popper's now
+ *
+ * and before a push, free() has checked that the object is OBJ_LIVE and
+ * marked it OBJ_CACHED: a double free is caught at the second free however
+ * many frees and flushes came in between (slab_internal.h, enum
+ * obj_state).
  *
  * Assumptions: only threads running on cpu touch cpu's stacks; the kernel
  * restarts the section at the abort handler (which retries from the top)
@@ -39,15 +49,16 @@
  * post_commit. So the read of cpu_id, the reads of count and slots and the
  * single store of count behave as one step on that CPU: no atomic
  * read-modify-write and no fence. The push's store to slot[c] before the
- * commit is harmless when aborted (it is above the stack). The guard slot
- * makes slot[-1] a readable NULL, so the push's double-free check needs no
- * test of c == 0 (and never compares with another cache's stale slot).
- * A signal handler that calls malloc runs after the kernel has aborted
+ * commit is harmless when aborted (it is above the stack). The state
+ * byte is written outside the section, by the thread that owns the object
+ * at that moment (the freer before its push, the popper after its
+ * commit). A signal handler that calls malloc runs after the kernel has aborted
  * the interrupted section: it sees a consistent stack.
  *
- * Cost. The rseq pop is 16 instructions from arming to commit, the push
- * 18 (gcc 12 -O2, objdump), plus about 8 to load the rseq address and the
- * cache's fields: no atomic instruction, no fence. Measured on the 2-CPU
+ * Cost. The rseq pop is 17 instructions from arming to commit, the push
+ * 17 (gcc 12 -O2, objdump), plus about 8 to load the rseq address and the
+ * cache's fields, and one byte store each for the state: no atomic
+ * instruction, no fence. Measured on the 2-CPU
  * build machine (shared, noisy: interleaved runs, medians, one binary,
  * LD_PRELOAD; "before" is the per-cache mutex this replaces):
  *   malloc(32)+free, 1 thread:  rseq 9.0 ns, fallback 17.9, jemalloc 3.8,
@@ -76,13 +87,13 @@
  *
  * Slow paths, both modes: an empty stack takes a batch of cc_cap / 2
  * objects from the slab layer under ONE acquisition of cache->lock
- * (slab_alloc_bulk), returns one and pushes the rest (a push may land on
- * another CPU after a migration: any stack may hold any object; a push
- * that finds a full stack hands the rest back). A full stack pops a batch
- * of cc_cap / 2 and returns it with slab_free_bulk, under one lock, which
- * checks every object against the bitmap: a double free that the fast
- * path missed is found there. The slow paths never hold a CPU's lock (or
- * sit in a section) while taking cache->lock.
+ * (slab_alloc_bulk, which marks them OBJ_CACHED), returns one and pushes
+ * the rest (a push may land on another CPU after a migration: any stack
+ * may hold any object; a push that finds a full stack hands the rest
+ * back). A full stack pops a batch of cc_cap / 2 and returns it with
+ * slab_free_bulk, under one lock, which marks them OBJ_FREE. The slow
+ * paths never hold a CPU's lock (or sit in a section) while taking
+ * cache->lock.
  *
  * Draining. cpu_cache_drain() (kmem_trim, slab_shrink) returns every
  * CPU's stacks to the slab layer. Fallback mode: under each CPU's lock.
@@ -106,7 +117,9 @@
  * and only this CPU's stacks are, popped by rseq: what trim then leaves
  * behind is bounded by sum(cc_cap * size) per CPU: about 2.2 MiB per
  * migrate type (32 KiB per class, more for the 8-slot 5-32 KiB classes),
- * 6.5 MiB per CPU if every class of every type is full.
+ * 6.5 MiB per CPU if every class of every type is full. A region's layout
+ * takes about 166 KiB of its 256 (the slots' part is touched only as far
+ * as the stacks grow).
  *
  * Other CPUs' stacks are touched only: in the fallback mode under their
  * lock; by a drainer while they are stopped; by stats (racy reads of the
@@ -179,18 +192,10 @@ static inline uint32_t *cc_count(char *base, const struct kmem_cache *cache)
 	return (uint32_t *)base + cache->cc_idx;
 }
 
-static inline void **cc_slots(char *base, const struct kmem_cache *cache)
+static inline struct slab_object *cc_slots(char *base,
+					   const struct kmem_cache *cache)
 {
-	return (void **)(base + cache->cc_off);
-}
-
-static inline int cc_current_cpu_rseq(void)
-{
-#if CC_HAVE_RSEQ
-	return (int)CMM_LOAD_SHARED(rseq_area()->cpu_id);
-#else
-	return -1;
-#endif
+	return (struct slab_object *)(base + cache->cc_off);
 }
 
 static bool rseq_usable(void)
@@ -268,7 +273,7 @@ static inline void cc_unlock(unsigned int cpu)
 	__atomic_store_n(&cc.locks[cpu].locked, 0, __ATOMIC_RELEASE);
 }
 
-static void *cc_pop_locked(const struct kmem_cache *cache)
+static void *cc_pop_locked(const struct kmem_cache *cache, uint8_t **state)
 {
 	unsigned int cpu = cc_current_cpu_locked();
 	char *base = cc.region + ((size_t)cpu << CC_REGION_SHIFT);
@@ -277,51 +282,53 @@ static void *cc_pop_locked(const struct kmem_cache *cache)
 
 	cc_lock(cpu);
 	if (*count) {
-		p = cc_slots(base, cache)[*count - 1];
+		struct slab_object *slot = &cc_slots(base, cache)[*count - 1];
+
+		p = slot->addr;
+		*state = slot->state;
 		CMM_STORE_SHARED(*count, *count - 1);
 	}
 	cc_unlock(cpu);
 	return p;
 }
 
-static enum cc_push_result cc_push_locked(const struct kmem_cache *cache,
-					  void *p)
+static bool cc_push_locked(const struct kmem_cache *cache, void *p,
+			   uint8_t *state)
 {
 	unsigned int cpu = cc_current_cpu_locked();
 	char *base = cc.region + ((size_t)cpu << CC_REGION_SHIFT);
 	uint32_t *count = cc_count(base, cache);
-	void **slots = cc_slots(base, cache);
-	enum cc_push_result res = CC_PUSHED;
+	bool pushed = false;
 
 	cc_lock(cpu);
-	if (slots[(long)*count - 1] == p) {	/* top, or the guard */
-		res = CC_DOUBLE;
-	} else if (*count >= cache->cc_cap) {
-		res = CC_FULL;
-	} else {
-		CMM_STORE_SHARED(slots[*count], p);
+	if (*count < cache->cc_cap) {
+		struct slab_object *slot = &cc_slots(base, cache)[*count];
+
+		slot->addr = p;
+		slot->state = state;
 		cmm_barrier();
 		CMM_STORE_SHARED(*count, *count + 1);
+		pushed = true;
 	}
 	cc_unlock(cpu);
-	return res;
+	return pushed;
 }
 
 /* ----------------------------------------------------------- dispatch */
 
-static inline void *cc_pop(const struct kmem_cache *cache)
+static inline void *cc_pop(const struct kmem_cache *cache, uint8_t **state)
 {
 	if (likely(cc.mode == CC_RSEQ))
-		return cc_pop_rseq(cache);
-	return cc_pop_locked(cache);
+		return cc_pop_rseq(cache, state);
+	return cc_pop_locked(cache, state);
 }
 
-static inline enum cc_push_result cc_push(const struct kmem_cache *cache,
-					  void *p)
+static inline bool cc_push(const struct kmem_cache *cache, void *p,
+			   uint8_t *state)
 {
 	if (likely(cc.mode == CC_RSEQ))
-		return cc_push_rseq(cache, p);
-	return cc_push_locked(cache, p);
+		return cc_push_rseq(cache, p, state);
+	return cc_push_locked(cache, p, state);
 }
 
 /* ---------------------------------------------------------- slow paths */
@@ -331,19 +338,33 @@ static unsigned int cc_batch(const struct kmem_cache *cache)
 	return cache->cc_cap / 2;
 }
 
-/* Hand objs[0 .. n - 1] back to the slab layer; returns the double frees
- * found there. */
-static unsigned int cc_flush(struct kmem_cache *cache, void **objs,
-			     unsigned int n)
+/* Hand objs[0 .. n - 1] back to the slab layer. Stale second copies of an
+ * object (see cc_take_popped) are ignored there. */
+static void cc_flush(struct kmem_cache *cache, const struct slab_object *objs,
+		     unsigned int n)
 {
-	return n ? slab_free_bulk(cache, objs, n) : 0;
+	if (n)
+		slab_free_bulk(cache, objs, n);
+}
+
+/* Pop one live object off this CPU's stack, dropping stale copies; NULL
+ * when the stack is empty. */
+static void *cc_pop_live(struct kmem_cache *cache)
+{
+	uint8_t *state;
+	void *p;
+
+	while ((p = cc_pop(cache, &state)))
+		if (cc_take_popped(state))
+			return p;
+	return NULL;
 }
 
 /* An empty stack: a batch from the slab layer. */
 __attribute__((noinline))
 static void *cc_refill(struct kmem_cache *cache)
 {
-	void *objs[CC_MAX_CAP / 2];
+	struct slab_object objs[CC_MAX_CAP / 2];
 	unsigned int got, i;
 
 	if (cc.mode == CC_OFF || cache->cc_cap == 0)
@@ -354,11 +375,12 @@ static void *cc_refill(struct kmem_cache *cache)
 	/* Keep the first for the caller; push the rest, last first, so the
 	 * lowest addresses come out next. */
 	for (i = got - 1; i >= 1; i--)
-		if (cc_push(cache, objs[i]) != CC_PUSHED)
+		if (!cc_push(cache, objs[i].addr, objs[i].state))
 			break;	/* full: we moved to a CPU that has enough */
 	if (i >= 1)
 		cc_flush(cache, objs + 1, i);
-	return objs[0];
+	CMM_STORE_SHARED(*objs[0].state, OBJ_LIVE);
+	return objs[0].addr;
 }
 
 /* The fast path of the fallback mode, and the slow path of both. */
@@ -366,83 +388,44 @@ void *cpu_cache_alloc_slow(struct kmem_cache *cache)
 {
 	void *p;
 
-	if (cc.mode == CC_LOCKED && cache->cc_cap && (p = cc_pop_locked(cache)))
+	if (cc.mode != CC_OFF && cache->cc_cap && (p = cc_pop_live(cache)))
 		return p;
 	return cc_refill(cache);
 }
 
 /* A full stack (or not cached, or CC_OFF): flush a batch, then push. */
 __attribute__((noinline))
-static enum kfree_result cc_flush_and_free(struct kmem_cache *cache, void *p)
+static void cc_flush_and_free(struct kmem_cache *cache, void *p,
+			      uint8_t *state)
 {
-	void *objs[CC_MAX_CAP / 2];
-	unsigned int doubles = 0;
+	struct slab_object objs[CC_MAX_CAP / 2];
 
-	if (cc.mode == CC_OFF || cache->cc_cap == 0)
-		return slab_free(cache_slab_of(p), p);
-	for (int attempt = 0; attempt < 3; attempt++) {
-		enum cc_push_result res = cc_push(cache, p);
-		unsigned int n = 0;
+	if (cc.mode != CC_OFF && cache->cc_cap) {
+		CMM_STORE_SHARED(*state, OBJ_CACHED);
+		for (int attempt = 0; attempt < 3; attempt++) {
+			unsigned int n = 0;
 
-		if (res == CC_DOUBLE)
-			return KFREE_DOUBLE;
-		if (res == CC_PUSHED)
-			return doubles ? KFREE_DOUBLE : KFREE_OK;
-		while (n < cc_batch(cache) && (objs[n] = cc_pop(cache)))
-			n++;
-		doubles += cc_flush(cache, objs, n);
-		/* p was in the batch just flushed (freed twice, not on top):
-		 * it is free in its slab now and must not be cached too. */
-		if (!slab_object_live(cache_slab_of(p), p))
-			return KFREE_DOUBLE;
+			if (cc_push(cache, p, state))
+				return;
+			while (n < cc_batch(cache) &&
+			       (objs[n].addr = cc_pop(cache, &objs[n].state)))
+				n++;
+			cc_flush(cache, objs, n);
+		}
+		/* Still full each time (migrating between full CPUs). */
 	}
-	/* Still full each time (migrating between full CPUs): go direct. */
-	if (slab_free(cache_slab_of(p), p) != KFREE_OK)
-		doubles++;
-	return doubles ? KFREE_DOUBLE : KFREE_OK;
+	slab_free(cache_slab_of(p), p);
 }
 
-enum kfree_result cpu_cache_free_slow(struct kmem_cache *cache, void *p)
+void cpu_cache_free_slow(struct kmem_cache *cache, void *p, uint8_t *state)
 {
 	if (cc.mode == CC_LOCKED && cache->cc_cap) {
-		enum cc_push_result res = cc_push_locked(cache, p);
-
-		if (res == CC_PUSHED)
-			return KFREE_OK;
-		if (res == CC_DOUBLE)
-			return KFREE_DOUBLE;
+		CMM_STORE_SHARED(*state, OBJ_CACHED);
+		if (cc_push_locked(cache, p, state))
+			return;
+		CMM_STORE_SHARED(*state, OBJ_LIVE);
 	}
-	return cc_flush_and_free(cache, p);
-}
-
-bool cpu_cache_recently_freed(const struct kmem_cache *cache, const void *p)
-{
-	int mode = CMM_LOAD_SHARED(cc.mode);
-	unsigned int cpu;
-	uint32_t count;
-	void **slots;
-	char *base;
-
-	if (mode == CC_OFF || cache->cc_cap == 0)
-		return false;
-	if (mode == CC_RSEQ) {
-		int c = cc_current_cpu_rseq();
-
-		if (c < 0 || (unsigned int)c >= cc.ncpu)
-			return false;
-		cpu = (unsigned int)c;
-	} else {
-		cpu = cc_current_cpu_locked();
-	}
-	base = cc.region + ((size_t)cpu << CC_REGION_SHIFT);
-	count = CMM_LOAD_SHARED(*cc_count(base, cache));
-	cmm_barrier();	/* count before slot: a push stores slot, then count */
-	slots = cc_slots(base, cache);
-	if (count > cache->cc_cap)
-		return false;
-	/* The top two: free(a); free(b); free(a) is a common pattern too. */
-	return CMM_LOAD_SHARED(slots[(long)count - 1]) == p ||
-	       (count >= 2 && CMM_LOAD_SHARED(slots[(long)count - 2]) == p);
+	cc_flush_and_free(cache, p, state);
 }
 
 /* ------------------------------------------------------------- drain */
@@ -450,12 +433,12 @@ bool cpu_cache_recently_freed(const struct kmem_cache *cache, const void *p)
 /* Move a whole stack of the CPU at base into objs, leaving it empty. The
  * caller owns the CPU's stacks (its lock, or the CPU is stopped). */
 static unsigned int cc_take_stack(char *base, const struct kmem_cache *cache,
-				  void **objs)
+				  struct slab_object *objs)
 {
 	uint32_t *count = cc_count(base, cache);
 	unsigned int n = CMM_LOAD_SHARED(*count);
 
-	memcpy(objs, cc_slots(base, cache), n * sizeof(void *));
+	memcpy(objs, cc_slots(base, cache), n * sizeof(*objs));
 	CMM_STORE_SHARED(*count, 0);
 	return n;
 }
@@ -465,7 +448,7 @@ static unsigned int cc_take_stack(char *base, const struct kmem_cache *cache,
 static void drain_cpu_locked(unsigned int cpu)
 {
 	char *base = cc.region + ((size_t)cpu << CC_REGION_SHIFT);
-	void *objs[CC_MAX_CAP];
+	struct slab_object objs[CC_MAX_CAP];
 
 	for (unsigned long i = 0; i < NR_KMEM_CACHES; i++) {
 		struct kmem_cache *cache = &kmem_caches[0][0] + i;
@@ -476,16 +459,13 @@ static void drain_cpu_locked(unsigned int cpu)
 		cc_lock(cpu);
 		n = cc_take_stack(base, cache, objs);
 		cc_unlock(cpu);
-		/* Doubles found here have nobody to report to: the slab
-		 * layer has kept its state right (the second free was
-		 * ignored). */
 		cc_flush(cache, objs, n);
 	}
 }
 
 static void drain_this_cpu_rseq(void)
 {
-	void *objs[CC_MAX_CAP];
+	struct slab_object objs[CC_MAX_CAP];
 
 	for (unsigned long i = 0; i < NR_KMEM_CACHES; i++) {
 		struct kmem_cache *cache = &kmem_caches[0][0] + i;
@@ -493,7 +473,8 @@ static void drain_this_cpu_rseq(void)
 
 		if (!cache->cc_cap)
 			continue;
-		while (n < CC_MAX_CAP && (objs[n] = cc_pop_rseq(cache)))
+		while (n < CC_MAX_CAP &&
+		       (objs[n].addr = cc_pop_rseq(cache, &objs[n].state)))
 			n++;
 		cc_flush(cache, objs, n);
 	}
@@ -508,7 +489,7 @@ static void drain_cpu_stopped(unsigned int cpu)
 {
 	char *base = cc.region + ((size_t)cpu << CC_REGION_SHIFT);
 	uint32_t *stopped = (uint32_t *)(base + CC_STOPPED_OFF);
-	void *objs[CC_MAX_CAP];
+	struct slab_object objs[CC_MAX_CAP];
 
 	CMM_STORE_SHARED(*stopped, 1);
 	/* A full barrier here and on cpu, and every rseq section running
@@ -599,7 +580,7 @@ static unsigned int cc_capacity(unsigned int size)
 }
 
 /* Give every cached kmem_cache its capacity and slot offset; false if the
- * layout does not fit a region (it does: about 83 KiB of 128). */
+ * layout does not fit a region (it does: about 166 KiB of 256). */
 static bool cc_layout(void)
 {
 	size_t off = CC_SLOTS_START;
@@ -613,12 +594,11 @@ static bool cc_layout(void)
 		cache->cc_off = 0;
 		if (!cap)
 			continue;
-		off += sizeof(void *);	/* the guard slot, never written */
-		if (off + cap * sizeof(void *) > CC_REGION_SIZE)
+		if (off + cap * sizeof(struct slab_object) > CC_REGION_SIZE)
 			return false;
 		cache->cc_off = (unsigned int)off;
 		cache->cc_cap = cap;
-		off += cap * sizeof(void *);
+		off += cap * sizeof(struct slab_object);
 	}
 	return true;
 }

@@ -2,11 +2,13 @@
  * cpu_cache.h - per-CPU object caches in front of the slab caches
  * (cpu_cache.c; the protocol is written out at the top of that file).
  *
- * One LIFO array of object pointers per (CPU, kmem_cache), for the classes
- * up to CPU_CACHE_MAX_SIZE. kmalloc pops from the array of the CPU it runs
- * on, kfree pushes to it; only an empty or full array reaches the slab
- * layer, a batch at a time under one acquisition of the cache's lock.
- * Objects in an array are "allocated" in their slab's bitmap.
+ * One LIFO array of objects per (CPU, kmem_cache), for the classes up to
+ * CPU_CACHE_MAX_SIZE; a slot holds the object and the address of its state
+ * byte (struct slab_object). kmalloc pops from the array of the CPU it runs
+ * on and marks the object OBJ_LIVE, kfree marks it OBJ_CACHED and pushes;
+ * only an empty or full array reaches the slab layer, a batch at a time
+ * under one acquisition of the cache's lock. Objects in an array are
+ * "allocated" in their slab's bitmap and OBJ_CACHED in their state byte.
  *
  * Nothing here allocates through malloc. Per thread there is only the
  * fallback's cached CPU number (TLS, initial-exec): a thread's exit needs
@@ -43,11 +45,6 @@ void cpu_cache_force_fallback(void);
  * fallback or before init. */
 bool cpu_cache_uses_rseq(void);
 
-/* Is p among the last objects freed to this CPU's array for cache? A cheap
- * heuristic for ksize() and krealloc() of a just-freed pointer; racy, never
- * a false positive for a live object, often a false negative. */
-bool cpu_cache_recently_freed(const struct kmem_cache *cache, const void *p);
-
 /* Give the objects of every CPU's arrays back to the slab layer (in rseq
  * mode only this CPU's if membarrier's rseq command is not available:
  * cpu_cache_drains_all() says which; see "Draining" in cpu_cache.c). */
@@ -83,8 +80,8 @@ _Static_assert(offsetof(struct rseq, rseq_cs) == 8, "rseq rseq_cs offset");
 #define CC_HAVE_RSEQ	0
 #endif
 
-/* One CPU's region: 2^17 bytes, so its address is region + (cpu << 17). */
-#define CC_REGION_SHIFT	17
+/* One CPU's region: 2^18 bytes, so its address is region + (cpu << 18). */
+#define CC_REGION_SHIFT	18
 #define CC_REGION_SIZE	(1UL << CC_REGION_SHIFT)
 /* A CPU's "stopped" word, after its counts: while it is set, that CPU's
  * stacks belong to a drainer (cpu_cache.c, "Draining"). */
@@ -106,8 +103,6 @@ struct cpu_cache_state {
 	struct cc_lock *locks;	/* ncpu locks (CC_LOCKED only) */
 } __attribute__((aligned(64)));
 extern struct cpu_cache_state cpu_cache_state;
-
-enum cc_push_result { CC_PUSHED, CC_FULL, CC_DOUBLE };
 
 #if CC_HAVE_RSEQ
 
@@ -162,137 +157,178 @@ _Static_assert(RSEQ_SIG == 0x53053053, "signature in CC_RSEQ_ABORT");
 	[cap] "i"(offsetof(struct kmem_cache, cc_cap))
 
 /* Up to the count: rax = this CPU's region, rdx = the cache's index,
- * ecx = its count; out of range or being drained: to label. */
-#define CC_RSEQ_COUNT(label)						\
+ * ecx = its count; out of range or being drained: jump to target. */
+#define CC_RSEQ_COUNT(target)						\
 	"movl 4(%[rs]), %%eax\n\t"		/* cpu = rs->cpu_id */	\
 	"cmpl %c[ncpu](%[st]), %%eax\n\t"				\
-	"jae %l[" label "]\n\t"						\
+	"jae " target "\n\t"						\
 	"shlq %[shift], %%rax\n\t"					\
 	"addq %c[region](%[st]), %%rax\n\t"	/* base of cpu */	\
 	"cmpl $0, %c[stopped](%%rax)\n\t"	/* being drained */	\
-	"jne %l[" label "]\n\t"						\
+	"jne " target "\n\t"						\
 	"movl %c[idx](%[cache]), %%edx\n\t"				\
 	"movl (%%rax,%%rdx,4), %%ecx\n\t"	/* c = count */
 
-/* Pop the top object of this CPU's stack for cache; NULL when the stack is
- * empty (or the CPU is out of range). */
-static inline void *cc_pop_rseq(const struct kmem_cache *cache)
+/*
+ * A slot is 16 bytes (struct slab_object: addr, then state); x86 scales an
+ * index by 8 at most, so the sections first form slots + 8 * c and then
+ * address slot[c] as that plus 8 * c again.
+ */
+_Static_assert(sizeof(struct slab_object) == 16 &&
+	       offsetof(struct slab_object, state) == 8, "slot layout");
+
+/*
+ * Pop the top object of this CPU's stack for cache, and the address of its
+ * state byte in *state; NULL when the stack is empty (or the CPU is out of
+ * range or being drained).
+ *
+ * The outputs are used on the fall-through path only, and "empty" is not a
+ * goto label but a jump to the end of the section with p = NULL: gcc 12
+ * miscompiles a goto label's path of an asm goto that has outputs (it
+ * merged "empty: return NULL" with a test of the uninitialised output).
+ */
+static inline void *cc_pop_rseq(const struct kmem_cache *cache, uint8_t **state)
 {
 	struct rseq *rs = rseq_area();
+	uint8_t *objstate;
 	void *p;
 
 	for (;;) {
 		__asm__ __volatile__ goto(
+			"xorl %k[p], %k[p]\n\t"		/* NULL: empty */
 			CC_RSEQ_START
-			CC_RSEQ_COUNT("empty")
+			CC_RSEQ_COUNT("2f")
 			"testl %%ecx, %%ecx\n\t"
-			"jz %l[empty]\n\t"
+			"jz 2f\n\t"
 			"movl %c[off](%[cache]), %k[p]\n\t"
 			"addq %%rax, %[p]\n\t"		/* slots */
-			"movq -8(%[p],%%rcx,8), %[p]\n\t"	/* slot[c-1] */
+			"leaq (%[p],%%rcx,8), %[p]\n\t"	/* slots + 8c */
+			"movq -8(%[p],%%rcx,8), %[objstate]\n\t" /* slot[c-1] */
+			"movq -16(%[p],%%rcx,8), %[p]\n\t"
 			"decl %%ecx\n\t"
 			"movl %%ecx, (%%rax,%%rdx,4)\n\t"	/* commit */
 			"2:\n\t"
 			CC_RSEQ_ABORT
-			: [p] "=&r"(p)
+			: [p] "=&r"(p), [objstate] "=&r"(objstate)
 			: CC_RSEQ_OPERANDS
 			: "rax", "rcx", "rdx", "memory", "cc"
-			: abort, empty);
+			: abort);
+		*state = objstate;
 		return p;
 abort:
 		continue;
-empty:
-		return NULL;
 	}
 }
 
-/* Push p on this CPU's stack for cache, unless p is its top object
- * already or the stack is full (or the CPU out of range). */
-static inline enum cc_push_result cc_push_rseq(const struct kmem_cache *cache,
-					       void *p)
+/* Push p, whose state byte is at state, on this CPU's stack for cache;
+ * false when the stack is full (or the CPU is out of range or being
+ * drained). */
+static inline bool cc_push_rseq(const struct kmem_cache *cache, void *p,
+				uint8_t *state)
 {
 	struct rseq *rs = rseq_area();
-	void **slots;
+	char *slots;
 
 	for (;;) {
 		__asm__ __volatile__ goto(
 			CC_RSEQ_START
-			CC_RSEQ_COUNT("full")
-			"movl %c[off](%[cache]), %k[slots]\n\t"
-			"addq %%rax, %[slots]\n\t"
-			"cmpq -8(%[slots],%%rcx,8), %[p]\n\t"	/* top (or guard), */
-			"je %l[dbl]\n\t"				/* even when full */
+			CC_RSEQ_COUNT("%l[full]")
 			"cmpl %c[cap](%[cache]), %%ecx\n\t"
 			"jae %l[full]\n\t"
-			"movq %[p], (%[slots],%%rcx,8)\n\t"	/* slot[c] = p */
+			"movl %c[off](%[cache]), %k[slots]\n\t"
+			"addq %%rax, %[slots]\n\t"
+			"leaq (%[slots],%%rcx,8), %[slots]\n\t" /* slots + 8c */
+			"movq %[p], (%[slots],%%rcx,8)\n\t"	/* slot[c] */
+			"movq %[objstate], 8(%[slots],%%rcx,8)\n\t"
 			"incl %%ecx\n\t"
 			"movl %%ecx, (%%rax,%%rdx,4)\n\t"	/* commit */
 			"2:\n\t"
 			CC_RSEQ_ABORT
 			: [slots] "=&r"(slots)
-			: CC_RSEQ_OPERANDS, [p] "r"(p)
+			: CC_RSEQ_OPERANDS, [p] "r"(p), [objstate] "r"(state)
 			: "rax", "rcx", "rdx", "memory", "cc"
-			: abort, full, dbl);
+			: abort, full);
 		(void)slots;
-		return CC_PUSHED;
+		return true;
 abort:
 		continue;
 full:
-		return CC_FULL;
-dbl:
-		return CC_DOUBLE;
+		return false;
 	}
 }
 
 #else /* !CC_HAVE_RSEQ */
 
-static inline void *cc_pop_rseq(const struct kmem_cache *cache)
+static inline void *cc_pop_rseq(const struct kmem_cache *cache, uint8_t **state)
 {
 	(void)cache;
+	(void)state;
 	return NULL;
 }
 
-static inline enum cc_push_result cc_push_rseq(const struct kmem_cache *cache,
-					       void *p)
+static inline bool cc_push_rseq(const struct kmem_cache *cache, void *p,
+				uint8_t *state)
 {
 	(void)cache;
 	(void)p;
-	return CC_FULL;
+	(void)state;
+	return false;
 }
 #endif /* CC_HAVE_RSEQ */
 
 void *cpu_cache_alloc_slow(struct kmem_cache *cache);
-enum kfree_result cpu_cache_free_slow(struct kmem_cache *cache, void *p);
+void cpu_cache_free_slow(struct kmem_cache *cache, void *p, uint8_t *state);
+
+/*
+ * A popped object becomes the caller's: OBJ_LIVE. A slot whose object is
+ * not OBJ_CACHED is a stale second copy (two threads freed one object at
+ * the same instant and both pushed it; the other copy was handed out or
+ * went back to its slab): false, and the caller drops it.
+ */
+static inline bool cc_take_popped(uint8_t *state)
+{
+	if (unlikely(CMM_LOAD_SHARED(*state) != OBJ_CACHED))
+		return false;
+	CMM_STORE_SHARED(*state, OBJ_LIVE);
+	return true;
+}
 
 /* An object of cache (a slab object; NULL with errno = ENOMEM). */
 static inline void *cpu_cache_alloc(struct kmem_cache *cache)
 {
 	if (likely(cpu_cache_state.mode == CC_RSEQ)) {
-		void *p = cc_pop_rseq(cache);
+		uint8_t *state;
+		void *p = cc_pop_rseq(cache, &state);
 
-		if (likely(p))
+		if (likely(p) && likely(cc_take_popped(state)))
 			return p;
 	}
 	return cpu_cache_alloc_slow(cache);
 }
 
-/* Free p, a slab object of cache whose slot check (slab_object_slot) and
- * liveness check in the bitmap passed. KFREE_DOUBLE: p is on top of this
- * CPU's array already (nothing changed), or a flush of the array to the
- * slab layer that this free caused found an object freed twice (p itself
- * was freed; the double free was of an object that went back with it). */
-static inline enum kfree_result cpu_cache_free(struct kmem_cache *cache,
-					       void *p)
+/*
+ * Free p, a live slab object of cache whose state byte is at state: the
+ * caller checked the slot and that *state == OBJ_LIVE (anything else is a
+ * double free, reported by the caller before anything changed). Marked
+ * OBJ_CACHED before the push, so that a second free of p finds it so even
+ * while p sits in a stack.
+ *
+ * Two threads that free one object at the same instant can both find it
+ * live and both push it. Neither copy is ever handed out twice
+ * (cc_take_popped drops the stale one, slab_free_bulk ignores it), but
+ * that double free goes unreported: catching it too would need an atomic
+ * read-modify-write on every free.
+ */
+static inline void cpu_cache_free(struct kmem_cache *cache, void *p,
+				  uint8_t *state)
 {
 	if (likely(cpu_cache_state.mode == CC_RSEQ)) {
-		enum cc_push_result res = cc_push_rseq(cache, p);
-
-		if (likely(res == CC_PUSHED))
-			return KFREE_OK;
-		if (res == CC_DOUBLE)
-			return KFREE_DOUBLE;
+		CMM_STORE_SHARED(*state, OBJ_CACHED);
+		if (likely(cc_push_rseq(cache, p, state)))
+			return;
+		CMM_STORE_SHARED(*state, OBJ_LIVE);
 	}
-	return cpu_cache_free_slow(cache, p);
+	cpu_cache_free_slow(cache, p, state);
 }
 
 #endif /* BUDDY_CPU_CACHE_H */

@@ -12,8 +12,8 @@
  * the heap, only the huge table can know it.
  *
  * Slab objects go through the per-CPU object caches (cpu_cache.c): kmalloc
- * pops, kfree pushes after the cheap checks (slot, bitmap) that catch
- * invalid and interior pointers before anything changes.
+ * pops, kfree pushes after the cheap checks (slot, state byte) that catch
+ * invalid and interior pointers and double frees before anything changes.
  */
 #include <errno.h>
 #include <string.h>
@@ -123,13 +123,11 @@ struct kobj {
 /*
  * What p is, without locks: valid for a live block the caller owns, which
  * nobody else may free meanwhile. A dead or foreign p gets INVALID or
- * DOUBLE; kfree() repeats the check under the lock that matters, or (a
- * small object) in the per-CPU push. A small object freed to a per-CPU
- * cache is still "live" in its slab's bitmap: with check_cached, the top
- * of this CPU's cache is looked at too (kfree needs not: its push does).
+ * DOUBLE; kfree() repeats the check under the lock that matters. A small
+ * object is live when its state byte says OBJ_LIVE: one freed into a
+ * per-CPU stack is not.
  */
-static enum kfree_result kobj_lookup(const void *p, struct kobj *o,
-				     bool check_cached)
+static enum kfree_result kobj_lookup(const void *p, struct kobj *o)
 {
 	struct page *page = virt_to_page(p);
 
@@ -146,9 +144,7 @@ static enum kfree_result kobj_lookup(const void *p, struct kobj *o,
 		o->kind = KOBJ_SMALL;
 		o->size = o->slab->cache->size;
 		if (slab_object_live(o->slab, p))
-			return check_cached &&
-			       cpu_cache_recently_freed(o->slab->cache, p) ?
-			       KFREE_DOUBLE : KFREE_OK;
+			return KFREE_OK;
 		return slab_object_slot(o->slab, p) ? KFREE_DOUBLE : KFREE_INVALID;
 	}
 	o->kind = KOBJ_LARGE;
@@ -165,16 +161,17 @@ static enum kfree_result kobj_lookup(const void *p, struct kobj *o,
 static enum kfree_result kfree_slow(void *p);
 
 /*
- * The fast path for a small object: the page descriptor, the slot check
- * (an interior or foreign pointer is refused before anything changes), the
- * bitmap check (a block that went back to its slab), then the push on this
- * CPU's cache, which also catches an immediate double free. Everything
+ * The path for a small object: the page descriptor, the slot check (an
+ * interior or foreign pointer is refused before anything changes), the
+ * state check (a block freed before, whether it sits in a per-CPU stack or
+ * went back to its slab), then the push on this CPU's cache. Everything
  * else (large, huge, abandoned, not ours) goes the general way.
  */
 enum kfree_result kfree(void *p)
 {
 	struct page *page = virt_to_page(p);
 	struct slab *slab;
+	uint8_t *state;
 	long idx;
 
 	if (unlikely(!page || !(page->flags & PG_slab) || page_abandoned(page)))
@@ -183,16 +180,18 @@ enum kfree_result kfree(void *p)
 	idx = object_index(slab, p);
 	if (unlikely(idx < 0))
 		return KFREE_INVALID;
-	if (unlikely(object_is_free(slab, idx)))
+	state = &slab->state[idx];
+	if (unlikely(CMM_LOAD_SHARED(*state) != OBJ_LIVE))
 		return KFREE_DOUBLE;
-	return cpu_cache_free(slab->cache, p);
+	cpu_cache_free(slab->cache, p, state);
+	return KFREE_OK;
 }
 
 __attribute__((noinline))
 static enum kfree_result kfree_slow(void *p)
 {
 	struct kobj o;
-	enum kfree_result res = kobj_lookup(p, &o, false);
+	enum kfree_result res = kobj_lookup(p, &o);
 
 	if (res != KFREE_OK)
 		return res;
@@ -200,7 +199,7 @@ static enum kfree_result kfree_slow(void *p)
 		return KFREE_OK;	/* the inherited heap is never reused */
 	switch (o.kind) {
 	case KOBJ_SMALL:
-		return cpu_cache_free(o.slab->cache, p);
+		return KFREE_INVALID;	/* kfree() took every live slab object */
 	case KOBJ_LARGE:
 		if (!free_pages_exact_checked(p, o.size))
 			return KFREE_DOUBLE;	/* freed by another thread meanwhile */
@@ -216,7 +215,7 @@ size_t ksize(const void *p)
 {
 	struct kobj o;
 
-	return kobj_lookup(p, &o, true) == KFREE_OK ? o.size : 0;
+	return kobj_lookup(p, &o) == KFREE_OK ? o.size : 0;
 }
 
 /* ------------------------------------------------------------ realloc */
@@ -250,7 +249,7 @@ void *krealloc(void *p, size_t size, gfp_t gfp, enum kfree_result *res)
 	struct kobj o;
 	void *q;
 
-	*res = kobj_lookup(p, &o, true);
+	*res = kobj_lookup(p, &o);
 	if (*res != KFREE_OK)
 		return NULL;
 	if (!o.abandoned && krealloc_in_place(p, &o, size))

@@ -10,7 +10,8 @@
  * holder, nor errno saving: they never touch errno. Whatever they cannot
  * do (the fallback mode, an empty or full stack, large sizes, any pointer
  * that is not a live slab object) they leave to the full kmalloc/kfree,
- * which repeat every check and report what is wrong.
+ * which repeat every check and report what is wrong. A popped object may
+ * be a stale second copy (cc_take_popped): the slow path drops it.
  */
 #ifndef BUDDY_KMALLOC_FAST_H
 #define BUDDY_KMALLOC_FAST_H
@@ -23,17 +24,28 @@
 static inline void *kmalloc_fast(size_t size)
 {
 	if (likely(size <= KMALLOC_MAX_CACHE_SIZE &&
-		   cpu_cache_state.mode == CC_RSEQ))
-		return cc_pop_rseq(&kmem_caches[MIGRATE_UNMOVABLE][size_to_class(size)]);
+		   cpu_cache_state.mode == CC_RSEQ)) {
+		uint8_t *state;
+		void *p = cc_pop_rseq(&kmem_caches[MIGRATE_UNMOVABLE][size_to_class(size)],
+				      &state);
+
+		if (likely(p) && likely(cc_take_popped(state)))
+			return p;
+	}
 	return NULL;
 }
 
-/* Free p if it is a live slab object and this CPU's stack takes it; false:
- * take the slow path. */
+/*
+ * Free p if it is a live slab object and this CPU's stack takes it; false:
+ * take the slow path (which repeats the checks and reports). Live means
+ * OBJ_LIVE in its state byte: an object freed before, wherever it is now
+ * (a per-CPU stack, its slab), is refused here.
+ */
 static inline bool kfree_fast(void *p)
 {
 	struct page *page;
 	struct slab *slab;
+	uint8_t *state;
 	long idx;
 
 	if (unlikely(cpu_cache_state.mode != CC_RSEQ))
@@ -43,9 +55,16 @@ static inline bool kfree_fast(void *p)
 		return false;
 	slab = page_slab(page);
 	idx = object_index(slab, p);
-	if (unlikely(idx < 0 || object_is_free(slab, idx)))
+	if (unlikely(idx < 0))
 		return false;
-	return likely(cc_push_rseq(slab->cache, p) == CC_PUSHED);
+	state = &slab->state[idx];
+	if (unlikely(CMM_LOAD_SHARED(*state) != OBJ_LIVE))
+		return false;
+	CMM_STORE_SHARED(*state, OBJ_CACHED);
+	if (likely(cc_push_rseq(slab->cache, p, state)))
+		return true;
+	CMM_STORE_SHARED(*state, OBJ_LIVE);
+	return false;
 }
 
 #endif /* BUDDY_KMALLOC_FAST_H */

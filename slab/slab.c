@@ -27,39 +27,62 @@ bool slab_ready;
 
 /*
  * struct slab records come from chunks of the core's HIGHATOMIC reserve,
- * the pageblocks kept for the allocator's own metadata. Free records are
- * kept on a LIFO list through their list.next field; chunks are never
- * returned (records are about 2% of the memory of the slabs they describe).
+ * the pageblocks kept for the allocator's own metadata. A record is as long
+ * as its slab's objects need (a state byte each), in three sizes, so that a
+ * slab of 64 objects does not carry the 256 bytes of a 256-object one; each
+ * size keeps its free records on a LIFO list through their list.next field.
+ * Chunks are never returned (records are 2-8% of the memory of the slabs
+ * they describe: one byte per object and about 72 bytes per slab).
  */
 #define META_CHUNK_ORDER	2
+#define META_SIZES		3
 
 static pthread_mutex_t meta_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct slab *meta_free_list;
+static struct slab *meta_free_list[META_SIZES];
 
-static bool meta_refill(void)
+/* Records of size i hold the state of up to 64 << i objects. */
+static unsigned int meta_size_index(unsigned int objects)
 {
-	size_t bytes = PAGE_SIZE << META_CHUNK_ORDER;
+	return objects <= 64 ? 0 : objects <= 128 ? 1 : 2;
+}
+
+static size_t meta_record_bytes(unsigned int i)
+{
+	size_t bytes = sizeof(struct slab) + ((size_t)64 << i);
+
+	return (bytes + 7) & ~(size_t)7;
+}
+_Static_assert(64 << (META_SIZES - 1) == SLAB_MAX_OBJECTS,
+	       "the largest record holds a state byte per object of any slab");
+
+static bool meta_refill(unsigned int i)
+{
+	size_t chunk = PAGE_SIZE << META_CHUNK_ORDER;
+	size_t bytes = meta_record_bytes(i);
 	struct page *page = alloc_pages(__GFP_HIGHATOMIC, META_CHUNK_ORDER);
-	struct slab *records;
+	char *records;
 
 	if (!page)
 		return false;
 	records = page_address(page);
-	for (size_t i = 0; i < bytes / sizeof(struct slab); i++) {
-		records[i].list.next = (struct cds_list_head *)meta_free_list;
-		meta_free_list = &records[i];
+	for (size_t off = 0; off + bytes <= chunk; off += bytes) {
+		struct slab *slab = (struct slab *)(records + off);
+
+		slab->list.next = (struct cds_list_head *)meta_free_list[i];
+		meta_free_list[i] = slab;
 	}
 	return true;
 }
 
-static struct slab *meta_alloc(void)
+static struct slab *meta_alloc(unsigned int objects)
 {
+	unsigned int i = meta_size_index(objects);
 	struct slab *slab = NULL;
 
 	pthread_mutex_lock(&meta_lock);
-	if (meta_free_list || meta_refill()) {
-		slab = meta_free_list;
-		meta_free_list = (struct slab *)slab->list.next;
+	if (meta_free_list[i] || meta_refill(i)) {
+		slab = meta_free_list[i];
+		meta_free_list[i] = (struct slab *)slab->list.next;
 	}
 	pthread_mutex_unlock(&meta_lock);
 	return slab;
@@ -67,9 +90,11 @@ static struct slab *meta_alloc(void)
 
 static void meta_free(struct slab *slab)
 {
+	unsigned int i = meta_size_index(slab->objects);
+
 	pthread_mutex_lock(&meta_lock);
-	slab->list.next = (struct cds_list_head *)meta_free_list;
-	meta_free_list = slab;
+	slab->list.next = (struct cds_list_head *)meta_free_list[i];
+	meta_free_list[i] = slab;
 	pthread_mutex_unlock(&meta_lock);
 }
 
@@ -168,11 +193,12 @@ static void set_slab_pages(struct page *head, unsigned int order,
 /* Caller holds cache->lock. */
 static struct slab *new_slab(struct kmem_cache *cache)
 {
-	struct slab *slab = meta_alloc();
+	struct slab *slab = meta_alloc(cache->objects);
 	struct page *page;
 
 	if (!slab)
 		return NULL;
+	slab->objects = (uint16_t)cache->objects;	/* meta_free() reads it */
 	page = alloc_pages((gfp_t)cache->migratetype, cache->order);
 	if (!page) {
 		meta_free(slab);
@@ -180,7 +206,6 @@ static struct slab *new_slab(struct kmem_cache *cache)
 	}
 	slab->cache = cache;
 	slab->base = page_address(page);
-	slab->objects = (uint16_t)cache->objects;
 	slab->inuse = 0;
 	for (unsigned int w = 0; w < SLAB_BITMAP_WORDS; w++) {
 		unsigned int first = w * 64;
@@ -192,6 +217,7 @@ static struct slab *new_slab(struct kmem_cache *cache)
 		else
 			slab->free_bitmap[w] = 0;
 	}
+	memset(slab->state, OBJ_FREE, cache->objects);
 	set_slab_pages(page, cache->order, slab);
 	cache->nr_slabs++;
 	return slab;
@@ -227,8 +253,11 @@ static struct slab *get_partial(struct kmem_cache *cache)
 	return slab;
 }
 
-/* Take one object; NULL when out of memory. Caller holds cache->lock. */
-static void *__slab_alloc(struct kmem_cache *cache)
+/* Take one object, which becomes state (OBJ_LIVE for the program, or
+ * OBJ_CACHED for a per-CPU stack); NULL when out of memory. Caller holds
+ * cache->lock. */
+static void *__slab_alloc(struct kmem_cache *cache, enum obj_state state,
+			  uint8_t **statep)
 {
 	struct slab *slab;
 	unsigned int idx = 0;
@@ -247,6 +276,8 @@ static void *__slab_alloc(struct kmem_cache *cache)
 			break;
 		}
 	}
+	CMM_STORE_SHARED(slab->state[idx], state);
+	*statep = &slab->state[idx];
 	slab->inuse++;
 	cache->nr_objects_inuse++;
 	if (slab->inuse == slab->objects)
@@ -256,10 +287,11 @@ static void *__slab_alloc(struct kmem_cache *cache)
 
 void *slab_alloc(struct kmem_cache *cache)
 {
+	uint8_t *state;
 	void *p;
 
 	pthread_mutex_lock(&cache->lock);
-	p = __slab_alloc(cache);
+	p = __slab_alloc(cache, OBJ_LIVE, &state);
 	pthread_mutex_unlock(&cache->lock);
 	if (!p)
 		errno = ENOMEM;
@@ -267,12 +299,13 @@ void *slab_alloc(struct kmem_cache *cache)
 }
 
 unsigned int slab_alloc_bulk(struct kmem_cache *cache, unsigned int n,
-			     void **objs)
+			     struct slab_object *objs)
 {
 	unsigned int got = 0;
 
 	pthread_mutex_lock(&cache->lock);
-	while (got < n && (objs[got] = __slab_alloc(cache)))
+	while (got < n &&
+	       (objs[got].addr = __slab_alloc(cache, OBJ_CACHED, &objs[got].state)))
 		got++;
 	pthread_mutex_unlock(&cache->lock);
 	if (!got)
@@ -291,7 +324,9 @@ static enum kfree_result __slab_free(struct slab *slab, void *p)
 	if (idx < 0 || object_is_free(slab, idx))
 		return idx < 0 ? KFREE_INVALID : KFREE_DOUBLE;
 	was_full = slab->inuse == slab->objects;
+	/* The bit first: at every instant one of the two says "not live". */
 	slab->free_bitmap[idx / 64] |= 1ULL << (idx % 64);
+	CMM_STORE_SHARED(slab->state[idx], OBJ_FREE);
 	slab->inuse--;
 	cache->nr_objects_inuse--;
 	if (slab->inuse == 0) {
@@ -318,19 +353,19 @@ enum kfree_result slab_free(struct slab *slab, void *p)
 	return res;
 }
 
-unsigned int slab_free_bulk(struct kmem_cache *cache, void **objs,
-			    unsigned int n)
+unsigned int slab_free_bulk(struct kmem_cache *cache,
+			    const struct slab_object *objs, unsigned int n)
 {
 	unsigned int bad = 0;
 
 	pthread_mutex_lock(&cache->lock);
 	for (unsigned int i = 0; i < n; i++) {
-		struct slab *slab = cache_slab_of(objs[i]);
+		struct slab *slab = cache_slab_of(objs[i].addr);
 
 		/* Every object here passed the slot check when it was
 		 * freed; the slab cannot have gone while it was allocated. */
 		if (!slab || slab->cache != cache ||
-		    __slab_free(slab, objs[i]) != KFREE_OK)
+		    __slab_free(slab, objs[i].addr) != KFREE_OK)
 			bad++;
 	}
 	pthread_mutex_unlock(&cache->lock);
@@ -405,7 +440,7 @@ void slab_fork_child(bool abandon)
 {
 	pthread_mutex_init(&meta_lock, NULL);
 	if (abandon)
-		meta_free_list = NULL;
+		memset(meta_free_list, 0, sizeof(meta_free_list));
 	if (!CMM_LOAD_SHARED(slab_ready))
 		return;
 	for_each_kmem_cache(cache) {

@@ -29,11 +29,38 @@
 #define SLAB_BITMAP_WORDS	(SLAB_MAX_OBJECTS / 64)
 
 /*
+ * What an object is, one byte per object in its slab's record. A byte, not
+ * a bit: the per-CPU fast paths store it without a lock and without an
+ * atomic read-modify-write, and a byte store never disturbs a neighbour's
+ * byte that another CPU stores at the same time.
+ *
+ *   OBJ_LIVE     handed to the program (malloc returned it, free has not);
+ *   OBJ_CACHED   freed into a per-CPU stack, or on its way to or from one
+ *                (a slow path's local batch): free for the program, still
+ *                "allocated" in the slab's bitmap;
+ *   OBJ_FREE     free in the slab (its bitmap bit is set).
+ *
+ * free() accepts only an OBJ_LIVE object, so a double free is caught at the
+ * second free, whatever happened in between. Transitions: LIVE -> CACHED by
+ * free before its push, CACHED -> LIVE by malloc after its pop (both by the
+ * one thread that owns the object at that moment); CACHED or LIVE <-> FREE
+ * under cache->lock.
+ */
+enum obj_state {
+	OBJ_LIVE,
+	OBJ_CACHED,
+	OBJ_FREE,
+};
+
+/*
  * One slab. Protected by its cache's lock, except base, objects and cache,
- * which are fixed while the slab exists.
+ * which are fixed while the slab exists, and state[] (above).
  * Invariants: inuse == objects - popcount(free_bitmap);
+ *   state[i] == OBJ_FREE iff bit i of free_bitmap is set (under the lock);
  *   on cache->partial iff 0 < inuse < objects, or inuse == 0 and it is not
  *   the cache's spare; a full slab is on no list.
+ * A record is as long as its objects need: state[] has slab->objects bytes
+ * (slab.c, "slab records").
  */
 struct slab {
 	struct cds_list_head list;
@@ -42,6 +69,15 @@ struct slab {
 	uint16_t objects;
 	uint16_t inuse;
 	uint64_t free_bitmap[SLAB_BITMAP_WORDS];	/* bit set: object free */
+	uint8_t state[];		/* enum obj_state, per object */
+};
+
+/* An object on its way into or out of a per-CPU stack, with the address of
+ * its state byte: a stack holds both, so that a pop needs no lookup of the
+ * object's slab to mark it live. */
+struct slab_object {
+	void *addr;
+	uint8_t *state;
 };
 
 /*
@@ -76,15 +112,16 @@ void slab_init(void);
 extern bool slab_ready;
 void *slab_alloc(struct kmem_cache *cache);
 enum kfree_result slab_free(struct slab *slab, void *p);
-/* Up to n objects of cache into objs under one acquisition of cache->lock;
- * returns how many (0: errno = ENOMEM). */
+/* Up to n objects of cache into objs, OBJ_CACHED, under one acquisition of
+ * cache->lock; returns how many (0: errno = ENOMEM). */
 unsigned int slab_alloc_bulk(struct kmem_cache *cache, unsigned int n,
-			     void **objs);
-/* Free objs[0 .. n - 1], live slab objects of cache, under one acquisition
- * of cache->lock. Returns how many were already free in their bitmap
- * (double frees found late; those are left alone). */
-unsigned int slab_free_bulk(struct kmem_cache *cache, void **objs,
-			    unsigned int n);
+			     struct slab_object *objs);
+/* Free objs[0 .. n - 1], objects of cache taken from per-CPU stacks, under
+ * one acquisition of cache->lock. An object that is free in its slab
+ * already (a second copy of one object pushed by two threads that freed it
+ * at the same instant) is left alone; returns how many there were. */
+unsigned int slab_free_bulk(struct kmem_cache *cache,
+			    const struct slab_object *objs, unsigned int n);
 void slab_shrink(void);
 void slab_stats(size_t *allocated, size_t *slab_bytes);
 void slab_fork_prepare(void);
@@ -126,12 +163,13 @@ static inline bool slab_object_slot(const struct slab *slab, const void *p)
 	return object_index(slab, p) >= 0;
 }
 
-/* Is p the start of a live object of slab? */
+/* Is p the start of a live object of slab (handed out, not freed since)?
+ * Exact for an object the caller owns; racy for others. */
 static inline bool slab_object_live(const struct slab *slab, const void *p)
 {
 	long idx = object_index(slab, p);
 
-	return idx >= 0 && !object_is_free(slab, idx);
+	return idx >= 0 && CMM_LOAD_SHARED(slab->state[idx]) == OBJ_LIVE;
 }
 
 /* The slab holding p, or NULL if p is not in a slab's page. */

@@ -126,6 +126,46 @@ static void *freed_block(size_t size)
 	return (void *)addr;
 }
 
+/*
+ * A double free of a small block that is not the most recent free: a is
+ * freed, then others of its class (a few, or enough to flush this CPU's
+ * stack to the slab layer, or a malloc_trim that drains every stack), then
+ * a again. Reported at the second free, naming a; in report mode the
+ * second free is ignored, and a is handed out at most once afterwards.
+ */
+#define DF_SIZE		64
+#define DF_OTHERS	600
+
+static int double_free_after(unsigned int others, bool trim)
+{
+	static void *other[DF_OTHERS], *got[DF_OTHERS + 2];
+	unsigned int seen = 0;
+	void *a = malloc(DF_SIZE);
+
+	if (!a)
+		return CHILD_NO_MALLOC;
+	for (unsigned int i = 0; i < others; i++)
+		if (!(other[i] = malloc(DF_SIZE)))
+			return CHILD_NO_MALLOC;
+	free(a);
+	for (unsigned int i = 0; i < others; i++)
+		free(other[i]);
+	if (trim)
+		malloc_trim(0);
+	say_address(a);
+	free(launder(a));
+	for (unsigned int i = 0; i < others + 2; i++) {
+		if (!(got[i] = malloc(DF_SIZE)))
+			return CHILD_NO_MALLOC;
+		seen += got[i] == a;
+	}
+	if (seen > 1)
+		return CHILD_BAD_RESULT;	/* two owners of one block */
+	for (unsigned int i = 0; i < others + 2; i++)
+		free(got[i]);
+	return after();
+}
+
 static int run_case(const char *name)
 {
 	int local = 0;
@@ -134,6 +174,14 @@ static int run_case(const char *name)
 	keep_alloc();
 	if (!strcmp(name, "double_free_small"))
 		return bad_free(freed_block(KEEP_SIZE));
+	if (!strcmp(name, "double_free_aba"))
+		return double_free_after(1, false);
+	if (!strcmp(name, "double_free_far"))
+		return double_free_after(300, false);
+	if (!strcmp(name, "double_free_flushed"))
+		return double_free_after(DF_OTHERS, false);
+	if (!strcmp(name, "double_free_trimmed"))
+		return double_free_after(1, true);
 	if (!strcmp(name, "double_free_large"))
 		return bad_free(freed_block(256 << 10));
 	if (!strcmp(name, "double_free_huge"))
@@ -340,6 +388,18 @@ TEST_BEGIN(test_double_free_small)
 }
 TEST_END
 
+/* free(a); free(b); free(a), and the same with 300 frees between, with
+ * the stack flushed in between, and with malloc_trim between: each
+ * caught at the second free of a, naming a (issue 7). */
+TEST_BEGIN(test_double_free_not_last)
+{
+	check_case("double_free_aba", "free", DOUBLE, NULL);
+	check_case("double_free_far", "free", DOUBLE, NULL);
+	check_case("double_free_flushed", "free", DOUBLE, NULL);
+	check_case("double_free_trimmed", "free", DOUBLE, NULL);
+}
+TEST_END
+
 TEST_BEGIN(test_double_free_large)
 {
 	check_case("double_free_large", "free", DOUBLE, INVALID);
@@ -417,6 +477,7 @@ int main(int argc, char **argv)
 	}
 	return test_run(test_malloc_is_ours,
 			test_double_free_small,
+			test_double_free_not_last,
 			test_double_free_large,
 			test_double_free_huge,
 			test_free_stack,

@@ -201,7 +201,7 @@ TEST_END
 TEST_BEGIN(test_double_and_bad_frees)
 {
 	char *p = kmalloc(100, 0), *q = kmalloc(100, 0);
-	void *objs[2];
+	struct slab_object objs[2];
 	int on_stack;
 
 	assert_ptr_not_null(p, "p");
@@ -214,22 +214,110 @@ TEST_BEGIN(test_double_and_bad_frees)
 	expect_zu_eq(ksize(p), 0, "no size for the block just freed");
 	expect_d_eq(kfree(q), KFREE_OK, "free another");
 	expect_d_eq(kfree(q), KFREE_DOUBLE, "immediate double free");
-	/* ...and the flush path finds what the fast path cannot. */
+	/* Two copies of one object in a flush (two threads freed it at the
+	 * same instant): the second is left alone. */
 	p = kmalloc(100, 0);
 	assert_ptr_not_null(p, "again");
-	objs[0] = objs[1] = p;
+	objs[0].addr = objs[1].addr = p;
+	objs[0].state = objs[1].state =
+		&cache_slab_of(p)->state[object_index(cache_slab_of(p), p)];
+	*objs[0].state = OBJ_CACHED;
 	expect_u_eq(slab_free_bulk(cache_of(100), objs, 2), 1,
-		    "slab_free_bulk finds the second free");
+		    "slab_free_bulk leaves the second copy alone");
+	expect_d_eq(*objs[0].state, OBJ_FREE, "free in its slab");
 	expect_lu_eq(violations(), 0, "nothing corrupted");
 }
 TEST_END
 
 /*
- * A double free that finds the stack full must still be caught: the push
- * checks the top before the capacity, and a pointer that the flush of a
- * full stack has just sent back to its slab is not cached again. (Found
- * when every class got a stack: the full path flushed the first copy and
- * cached the second, so the block was both free and cached.)
+ * Issue 7: a double free that is not the most recent free is caught at the
+ * second free, whatever came in between: other frees of the class (a
+ * few, or enough to flush the stack to the slab layer), or a drain of
+ * every stack. Nothing changes, and the block is handed out once.
+ */
+TEST_BEGIN(test_double_free_not_last)
+{
+	enum { OTHERS = 600 };
+	static void *other[OTHERS];
+	static const unsigned int between[] = { 40, 300, OTHERS };
+	void *a, *b, *c, *keep;
+
+	for (unsigned int t = 0; t < 2 * sizeof(between) / sizeof(between[0]); t++) {
+		unsigned int n = between[t / 2];
+		bool drain = t % 2;
+
+		a = kmalloc(100, 0);
+		assert_ptr_not_null(a, "a");
+		for (unsigned int i = 0; i < n; i++)
+			assert_ptr_not_null(other[i] = kmalloc(100, 0), "other");
+		/* A live neighbour keeps a's slab when everything else goes
+		 * back: a stays a freed slot of a slab, not an unknown
+		 * pointer. */
+		keep = NULL;
+		for (unsigned int i = 0; i < n && !keep; i++)
+			if (cache_slab_of(other[i]) == cache_slab_of(a)) {
+				keep = other[i];
+				other[i] = kmalloc(100, 0);
+			}
+		assert_ptr_not_null(keep, "a neighbour of a");
+		expect_d_eq(kfree(a), KFREE_OK, "free a");
+		for (unsigned int i = 0; i < n; i++)
+			expect_d_eq(kfree(other[i]), KFREE_OK, "free other %u", i);
+		if (drain)
+			cpu_cache_drain();
+		expect_zu_eq(ksize(a), 0, "%u between%s: a has no size",
+			     n, drain ? ", drained" : "");
+		expect_d_eq(kfree(a), KFREE_DOUBLE, "%u frees between%s: "
+			    "the second free of a is caught", n,
+			    drain ? " and a drain" : "");
+		b = kmalloc(100, 0);
+		c = kmalloc(100, 0);
+		expect_true(b != c, "a handed out once (%p %p)", b, c);
+		kfree(b);
+		kfree(c);
+		kfree(keep);
+	}
+	expect_lu_eq(violations(), 0, "nothing corrupted");
+}
+TEST_END
+
+/*
+ * Two threads that free one object at the same instant can both push it
+ * (cpu_cache.h, cpu_cache_free): the copy popped second finds the object
+ * live and is dropped, so the object never has two owners.
+ */
+TEST_BEGIN(test_stale_copy_dropped)
+{
+	struct kmem_cache *cache = cache_of(100);
+	char *p = kmalloc(100, 0), *q, *r;
+	struct slab *slab;
+	uint8_t *state;
+	cpu_set_t saved;
+	int cpu = pin_here(&saved);
+
+	assert_d_ge(cpu, 0, "pinned");
+	assert_ptr_not_null(p, "p");
+	slab = cache_slab_of(p);
+	state = &slab->state[object_index(slab, p)];
+	cpu_cache_free_slow(cache, p, state);	/* both "threads" */
+	cpu_cache_free_slow(cache, p, state);
+	q = kmalloc(100, 0);
+	r = kmalloc(100, 0);
+	expect_ptr_eq(q, p, "the top copy is handed out");
+	expect_ptr_ne(r, p, "the second copy is dropped");
+	expect_d_eq(*state, OBJ_LIVE, "p is live once");
+	kfree(q);
+	kfree(r);
+	unpin(&saved);
+	expect_lu_eq(violations(), 0, "nothing corrupted");
+}
+TEST_END
+
+/*
+ * A double free that finds the stack full must still be caught: p is
+ * OBJ_CACHED from its first free, whatever the stack's state. (Found when
+ * every class got a stack: the full path flushed the first copy and cached
+ * the second, so the block was both free and cached.)
  */
 TEST_BEGIN(test_double_free_on_a_full_stack)
 {
@@ -459,6 +547,8 @@ int main(void)
 			test_distinct_over_cycles,
 			test_double_and_bad_frees,
 			test_double_free_on_a_full_stack,
+			test_double_free_not_last,
+			test_stale_copy_dropped,
 			test_threads_churn,
 			test_drain_while_churning,
 			test_fork_child_abandons,
