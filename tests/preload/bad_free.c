@@ -128,7 +128,7 @@ static void *freed_block(size_t size)
 	return (void *)addr;
 }
 
-static size_t read_all(int fd, char *buf, size_t size);
+static size_t read_all(int fd, char *buf, size_t size);	/* the parent's */
 
 /* ------------------------------------- blocks of another interface */
 
@@ -147,18 +147,71 @@ static size_t read_all(int fd, char *buf, size_t size);
 
 static unsigned char *objects[OBJECTS];
 
-/* 64-byte objects (a one-page slab, slab.c's calculate_order) until one
- * starts a page: the first object of its slab. Every object is filled
- * with its index. */
-static unsigned char *slab_start_object(void)
+/*
+ * The descriptor (core/mm_types.h) of the heap page holding p, found the
+ * way the layout of mm_types.h allows from outside the library: a
+ * section's header and mem_map share one mapping aligned to
+ * SECTION_META_ALIGN, the header naming its section and pointing at the
+ * mem_map right after it. Every 4 MiB boundary of every writable mapping
+ * is tried. NULL if p is not in the heap.
+ */
+static struct page *heap_page(const void *p)
+{
+	static char maps[1 << 16];
+	unsigned long pfn = (uintptr_t)p >> PAGE_SHIFT;
+	int fd = open("/proc/self/maps", O_RDONLY);
+	size_t len;
+
+	if (fd < 0)
+		return NULL;
+	len = read_all(fd, maps, sizeof(maps));
+	close(fd);
+	for (char *line = maps; line < maps + len;) {
+		char *next = strchr(line, '\n'), *rest;
+		uintptr_t start = strtoul(line, &rest, 16);
+		uintptr_t end = strtoul(rest + 1, &rest, 16);
+
+		if (rest[1] == 'r' && rest[2] == 'w')
+			for (uintptr_t a = (start + SECTION_META_ALIGN - 1) &
+					   ~(SECTION_META_ALIGN - 1);
+			     a + SECTION_META_SIZE <= end; a += SECTION_META_ALIGN) {
+				struct mem_section *ms = (struct mem_section *)a;
+
+				if (ms->mem_map == (struct page *)(a + SECTION_META_HEADER) &&
+				    ms->section_nr == pfn >> PFN_SECTION_SHIFT &&
+				    ms->start_pfn == ms->section_nr << PFN_SECTION_SHIFT)
+					return &ms->mem_map[pfn - ms->start_pfn];
+			}
+		if (!next)
+			break;
+		line = next + 1;
+	}
+	return NULL;
+}
+
+/*
+ * 64-byte objects until one starts its slab (a page-aligned object whose
+ * page heads an allocation); *order gets the slab's order. Every object is
+ * filled with its index.
+ */
+static unsigned char *slab_start_object(unsigned int *order)
 {
 	for (int i = 0; i < OBJECTS; i++) {
+		struct page *page;
+
 		objects[i] = malloc(KEEP_SIZE);
 		if (!objects[i])
 			_exit(CHILD_NO_MALLOC);
 		memset(objects[i], i & 0xff, KEEP_SIZE);
-		if (!((uintptr_t)objects[i] & (PAGE - 1)))
+		if ((uintptr_t)objects[i] & (PAGE - 1))
+			continue;
+		page = heap_page(objects[i]);
+		if (!page || !(page->flags & PG_slab))
+			_exit(CHILD_BAD_RESULT);
+		if (page->flags & PG_head) {
+			*order = (unsigned int)__builtin_ctz(page->nr_pages);
 			return objects[i];
+		}
 	}
 	_exit(CHILD_NO_MALLOC);
 }
@@ -236,48 +289,6 @@ static unsigned char *page_block(void)
 }
 
 /*
- * The descriptor (core/mm_types.h) of the heap page holding p, found the
- * way the layout of mm_types.h allows from outside the library: a
- * section's header and mem_map share one mapping aligned to
- * SECTION_META_ALIGN, the header naming its section and pointing at the
- * mem_map right after it. Every 4 MiB boundary of every writable mapping
- * is tried. NULL if p is not in the heap.
- */
-static struct page *heap_page(const void *p)
-{
-	static char maps[1 << 16];
-	unsigned long pfn = (uintptr_t)p >> PAGE_SHIFT;
-	int fd = open("/proc/self/maps", O_RDONLY);
-	size_t len;
-
-	if (fd < 0)
-		return NULL;
-	len = read_all(fd, maps, sizeof(maps));
-	close(fd);
-	for (char *line = maps; line < maps + len;) {
-		char *next = strchr(line, '\n'), *rest;
-		uintptr_t start = strtoul(line, &rest, 16);
-		uintptr_t end = strtoul(rest + 1, &rest, 16);
-
-		if (rest[1] == 'r' && rest[2] == 'w')
-			for (uintptr_t a = (start + SECTION_META_ALIGN - 1) &
-					   ~(SECTION_META_ALIGN - 1);
-			     a + SECTION_META_SIZE <= end; a += SECTION_META_ALIGN) {
-				struct mem_section *ms = (struct mem_section *)a;
-
-				if (ms->mem_map == (struct page *)(a + SECTION_META_HEADER) &&
-				    ms->section_nr == pfn >> PFN_SECTION_SHIFT &&
-				    ms->start_pfn == ms->section_nr << PFN_SECTION_SHIFT)
-					return &ms->mem_map[pfn - ms->start_pfn];
-			}
-		if (!next)
-			break;
-		line = next + 1;
-	}
-	return NULL;
-}
-
-/*
  * The first page of the metadata block holding the struct slab of the
  * live object obj: page->slab.private of a slab page is its record, in a
  * block the slab layer took from the core for records; walking back from
@@ -307,7 +318,8 @@ static int metadata_after(const unsigned char *m)
 {
 	struct page *page = heap_page(m);
 
-	if (!page || !(page->flags & PG_head) || !pages_avoid(m, PAGE))
+	if (!page || !(page->flags & PG_head) ||
+	    !pages_avoid(m, (size_t)page->nr_pages * PAGE))
 		return CHILD_CORRUPT;
 	return after();
 }
@@ -315,21 +327,22 @@ static int metadata_after(const unsigned char *m)
 static int run_owner_case(const char *name)
 {
 	unsigned char *p, *q;
+	unsigned int order;
 	void *r;
 
 	if (!strcmp(name, "pages_free_slab")) {
-		p = slab_start_object();
+		p = slab_start_object(&order);
 		say_address(p);
-		buddymalloc_free_pages(launder(p), 0);
-		if (!pages_avoid(p, PAGE) || !objects_intact())
+		buddymalloc_free_pages(launder(p), order);
+		if (!pages_avoid(p, PAGE << order) || !objects_intact())
 			return CHILD_CORRUPT;
 		return after();
 	}
 	if (!strcmp(name, "pages_free_exact_slab")) {
-		p = slab_start_object();
+		p = slab_start_object(&order);
 		say_address(p);
-		buddymalloc_free_pages_exact(launder(p), PAGE);
-		if (!pages_avoid(p, PAGE) || !objects_intact())
+		buddymalloc_free_pages_exact(launder(p), PAGE << order);
+		if (!pages_avoid(p, PAGE << order) || !objects_intact())
 			return CHILD_CORRUPT;
 		return after();
 	}
@@ -352,11 +365,11 @@ static int run_owner_case(const char *name)
 		return after();
 	}
 	if (!strcmp(name, "pages_free_huge")) {
-		p = malloc(8 << 20);
+		p = launder(malloc(8 << 20));	/* a direct mapping */
 		if (!p)
 			return CHILD_NO_MALLOC;
 		say_address(p);
-		buddymalloc_free_pages(launder(p), BUDDY_MAX_PAGE_ORDER);
+		buddymalloc_free_pages(p, BUDDY_MAX_PAGE_ORDER);
 		free(p);
 		return after();
 	}
