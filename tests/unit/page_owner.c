@@ -7,6 +7,9 @@
  * (The interfaces above, malloc and the page API, are tested through the
  * shipped library in tests/preload/bad_free.c and in unit/slab.c.)
  */
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "unit_util.h"
 
 static struct zone *zone;
@@ -153,6 +156,48 @@ TEST_BEGIN(test_checker_sees_misplaced_owners)
 }
 TEST_END
 
+/*
+ * A child that abandoned the heap it inherited (fork.c) frees nothing of
+ * it, but still tells owners apart: an old block of one interface is not
+ * the other's to free, even as a no-op.
+ */
+TEST_BEGIN(test_abandoned_blocks_keep_their_owner)
+{
+	struct page *api = alloc_pages(__GFP_PAGE_API, 2);
+	void *large = alloc_pages_exact(5 * PAGE_SIZE, __GFP_LARGE_KMALLOC);
+	int status = 0;
+	pid_t pid;
+
+	assert_ptr_not_null(api, "page API block");
+	assert_ptr_not_null(large, "large kmalloc block");
+	pid = fork();
+	assert_d_ge(pid, 0, "fork");
+	if (pid == 0) {
+		bool ok;
+
+		alarm(30);
+		core_fork_child(true);
+		ok = page_abandoned(api) &&
+		     !free_pages_owned(api, 2, PG_large_kmalloc) &&
+		     !free_pages_owned(api, 2, 0) &&
+		     !free_pages_exact_owned(large, 5 * PAGE_SIZE, PG_page_api) &&
+		     !resize_pages_exact_owned(large, 5 * PAGE_SIZE, PAGE_SIZE,
+					       PG_page_api) &&
+		     free_pages_owned(api, 2, PG_page_api) &&
+		     free_pages_exact_owned(large, 5 * PAGE_SIZE, PG_large_kmalloc);
+		_exit(ok ? 0 : 1);
+	}
+	assert_d_eq(waitpid(pid, &status, 0), pid, "waitpid");
+	expect_true(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		    "the child's checks (status %#x)", status);
+	expect_true(free_pages_owned(api, 2, PG_page_api), "free");
+	expect_true(free_pages_exact_owned(large, 5 * PAGE_SIZE,
+					   PG_large_kmalloc), "free");
+	expect_pristine(zone, "at the end");
+	expect_consistent(NULL, 0, "at the end");
+}
+TEST_END
+
 int main(void)
 {
 	core_config.zone_max_sections[ZONE_NORMAL] = 1;
@@ -162,5 +207,6 @@ int main(void)
 			test_other_owners_are_refused,
 			test_slab_pages_are_refused,
 			test_checker_sees_misplaced_owners,
+			test_abandoned_blocks_keep_their_owner,
 			NULL);
 }
