@@ -149,6 +149,9 @@ static void check_sections(struct check_state *st)
 			if (page->flags & PG_buddy) {
 				unsigned int order = page->order;
 
+				if (page->flags & PG_OWNER_MASK)
+					violation_pfn(st, "free block with an owner",
+						      pfn, page->flags, 0);
 				nr = 1UL << order;
 				free_pages += nr;
 				if (order < MAX_PAGE_ORDER) {
@@ -161,6 +164,9 @@ static void check_sections(struct check_state *st)
 						violation_pair(st, pfn, buddy_pfn, order);
 				}
 			} else if (page->flags & PG_head) {
+				if ((page->flags & PG_OWNER_MASK) == PG_OWNER_MASK)
+					violation_pfn(st, "allocation with two owners",
+						      pfn, page->flags, 0);
 				nr = page->nr_pages;
 				if (nr == 0 || nr > MAX_ORDER_NR_PAGES)
 					violation_pfn(st, "allocation of impossible size",
@@ -177,9 +183,11 @@ static void check_sections(struct check_state *st)
 					      pfn, nr, end - pfn);
 				break;
 			}
-			/* The pages inside a block carry no flags. */
+			/* The pages inside a block carry no flags of the
+			 * core's (PG_slab is slab/'s). */
 			for (unsigned long i = 1; i < nr; i++)
-				if (pfn_to_page(pfn + i)->flags & (PG_buddy | PG_head)) {
+				if (pfn_to_page(pfn + i)->flags &
+				    (PG_buddy | PG_head | PG_OWNER_MASK)) {
 					violation_pfn(st, "block overlaps another",
 						      pfn, pfn + i, nr);
 					break;

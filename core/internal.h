@@ -192,12 +192,22 @@ void __move_to_free_list(struct page *page, struct zone *zone,
 void __free_one_page(struct page *page, unsigned long pfn, struct zone *zone,
 		     unsigned int order, int migratetype);
 
-/* Allocate 2^order pages; NULL with errno = ENOMEM (or EINVAL). */
+/*
+ * Allocate 2^order pages; NULL with errno = ENOMEM (or EINVAL). The gfp
+ * owner bit (__GFP_LARGE_KMALLOC, __GFP_PAGE_API, or none) is recorded on
+ * the head page as its PG_ owner flag; the frees below take that flag.
+ */
 struct page *alloc_pages(gfp_t gfp, unsigned int order);
-/* Free pages from alloc_pages(). false (nothing changed) when page is not
- * the head of an allocation of that order: a double or invalid free. true,
- * doing nothing, for a block of an abandoned section (fork.c). */
-bool free_pages_checked(struct page *page, unsigned int order);
+/*
+ * Free pages from alloc_pages() made for owner (PG_large_kmalloc,
+ * PG_page_api, or 0 for the allocator's own). false (nothing changed) when
+ * page is not the head of an allocation of that order for that owner: a
+ * double or invalid free, an interior page, a slab's page (PG_slab), a
+ * block of another owner. A block of an abandoned section (fork.c) is only
+ * checked for its head and owner flags: true, doing nothing.
+ */
+bool free_pages_owned(struct page *page, unsigned int order,
+		      unsigned int owner);
 
 /* Page-granular allocation: 2^get_order(nr) pages whose tail past nr pages
  * goes back at once. */
@@ -207,20 +217,39 @@ void *alloc_pages_exact(size_t size, gfp_t gfp);
  * NULL with errno = EINVAL (size or align_order too large) or ENOMEM. */
 void *alloc_pages_exact_aligned(size_t size, unsigned int align_order,
 				gfp_t gfp);
-/* Free an exact allocation of size bytes. false (nothing changed) when addr
- * is not the start of such an allocation. true, doing nothing, for a block
- * of an abandoned section. */
-bool free_pages_exact_checked(void *addr, size_t size);
+/* Free an exact allocation of size bytes made for owner. false (nothing
+ * changed) when addr is not the start of such an allocation. A block of an
+ * abandoned section: as free_pages_owned(). */
+bool free_pages_exact_owned(void *addr, size_t size, unsigned int owner);
 /*
- * Resize an exact allocation of old_size bytes in place to new_size bytes
- * (both rounded up to pages, at most MAX_ORDER_NR_PAGES pages). Shrinking
- * frees the tail pages; growing takes the pages right after the allocation
- * when every one of them is free, in the same section, and of no reserved
- * pageblock type. false, nothing changed: it cannot grow here, or addr and
- * old_size are not an exact allocation. Abandoned blocks never grow and
- * "shrink" by keeping all their pages.
+ * Resize an exact allocation of old_size bytes made for owner in place to
+ * new_size bytes (both rounded up to pages, at most MAX_ORDER_NR_PAGES
+ * pages). Shrinking frees the tail pages; growing takes the pages right
+ * after the allocation when every one of them is free, in the same section,
+ * and of no reserved pageblock type. false, nothing changed: it cannot grow
+ * here, or addr and old_size are not an exact allocation for owner.
+ * Abandoned blocks never grow and "shrink" by keeping all their pages.
  */
-bool resize_pages_exact(void *addr, size_t old_size, size_t new_size);
+bool resize_pages_exact_owned(void *addr, size_t old_size, size_t new_size,
+			      unsigned int owner);
+
+/* The same for the allocator's own blocks (no owner flag): slab pages once
+ * slab/ has cleared PG_slab, and the core's tests. */
+static inline bool free_pages_checked(struct page *page, unsigned int order)
+{
+	return free_pages_owned(page, order, 0);
+}
+
+static inline bool free_pages_exact_checked(void *addr, size_t size)
+{
+	return free_pages_exact_owned(addr, size, 0);
+}
+
+static inline bool resize_pages_exact(void *addr, size_t old_size,
+				      size_t new_size)
+{
+	return resize_pages_exact_owned(addr, old_size, new_size, 0);
+}
 
 unsigned int get_order(unsigned long nr_pages);
 

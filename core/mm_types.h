@@ -89,6 +89,16 @@ typedef unsigned int gfp_t;
 #define __GFP_NOWAIT		BUDDY_GFP_NOWAIT
 /* Internal only: the allocator's own metadata, served from the reserve. */
 #define __GFP_HIGHATOMIC	0x100u
+/*
+ * Internal only: who an allocation is for, recorded on its head page so
+ * that each interface frees only the blocks it allocated (see struct page):
+ * __GFP_LARGE_KMALLOC sets PG_large_kmalloc, __GFP_PAGE_API sets
+ * PG_page_api. Without either, the block is the allocator's own (slab
+ * pages, metadata) and neither interface accepts it. At most one of them.
+ */
+#define __GFP_LARGE_KMALLOC	0x200u
+#define __GFP_PAGE_API		0x400u
+#define GFP_OWNER_MASK		(__GFP_LARGE_KMALLOC | __GFP_PAGE_API)
 
 #define GFP_MOVABLE_MASK	(__GFP_MOVABLE | __GFP_RECLAIMABLE)
 #define GFP_PUBLIC_MASK		(__GFP_MOVABLE | __GFP_RECLAIMABLE | \
@@ -101,7 +111,17 @@ enum pageflags {
 	PG_buddy = 1u << 0,	/* head of a free block on a free list */
 	PG_head  = 1u << 1,	/* head of an allocated block */
 	PG_slab  = 1u << 2,	/* a page of a slab (set and cleared by slab/) */
+	/* The owner of an allocated block, on its head page with PG_head
+	 * (set by the core from the gfp owner bits, under zone->lock): */
+	PG_large_kmalloc = 1u << 3,	/* a page block of the malloc family
+					 * (slab/kmalloc.c, the kernel's
+					 * large kmalloc) */
+	PG_page_api = 1u << 4,	/* a block of the public page API
+				 * (buddymalloc_alloc_pages[_exact]) */
 };
+
+/* The owner flags; a head with none of them is the allocator's own. */
+#define PG_OWNER_MASK	(PG_large_kmalloc | PG_page_api)
 
 /*
  * The descriptor of one page. Descriptors live out of line, one array per
@@ -117,11 +137,19 @@ enum pageflags {
  *              a power of two); order = the order it was allocated with
  *              (get_order(nr_pages)); migratetype = the type that was asked
  *              for. lru and slab belong to the owner of the allocation.
+ *              At most one owner flag says whom the block was allocated
+ *              for: PG_large_kmalloc (malloc's page blocks), PG_page_api
+ *              (the public page API), or none (the allocator's own: slab
+ *              pages, which carry PG_slab, and the slab layer's metadata).
+ *              A checked free names the owner it expects and refuses any
+ *              other, so neither interface frees the other's blocks, a
+ *              slab's pages or the metadata.
  *   neither:   a page inside a free block or an allocation; no field is
  *              meaningful to the core. slab/ marks every page of a slab
  *              PG_slab with slab.private pointing at its struct slab, and
  *              clears the marks before the pages go back.
- * Invariant: a page never has PG_buddy and PG_head at once.
+ * Invariants: a page never has PG_buddy and PG_head at once; an owner flag
+ * is only ever on a PG_head page, and never both of them.
  */
 struct page {
 	uint32_t flags;
@@ -248,6 +276,7 @@ struct alloc_context {
 	enum zone_type highest_zoneidx;	/* the highest zone the caller may use */
 	int migratetype;
 	unsigned int alloc_flags;
+	unsigned int page_owner;	/* PG_ owner flag for the head, or 0 */
 };
 
 /* alloc_flags */

@@ -476,13 +476,14 @@ static struct page *__rmqueue(struct zone *zone, unsigned int order,
 	return page;
 }
 
-/* Mark a block just taken off the free lists as allocated. The flags are
- * set under zone->lock so that a walker holding it never sees a block that
- * is neither free nor allocated. */
+/* Mark a block just taken off the free lists as allocated for owner (a PG_
+ * owner flag or 0). The flags are set under zone->lock so that a walker
+ * holding it never sees a block that is neither free nor allocated, and a
+ * checked free of the same block sees its owner. */
 static void __prep_new_page(struct page *page, unsigned int order,
-			    int migratetype)
+			    int migratetype, unsigned int owner)
 {
-	page->flags = PG_head;
+	page->flags = PG_head | owner;
 	page->order = (uint8_t)order;
 	page->nr_pages = 1u << order;
 	page->migratetype = (uint8_t)migratetype;
@@ -507,7 +508,7 @@ static struct page *rmqueue(struct zone *zone, unsigned int order,
 	       __unreserve_highatomic_pageblock(zone, ac->migratetype, how))
 		page = __rmqueue(zone, order, ac->migratetype, ac->alloc_flags);
 	if (page)
-		__prep_new_page(page, order, ac->migratetype);
+		__prep_new_page(page, order, ac->migratetype, ac->page_owner);
 	zone_unlock(zone);
 	return page;
 }
@@ -528,13 +529,24 @@ static struct page *get_page_from_freelist(unsigned int order,
 	return NULL;
 }
 
+/* The PG_ owner flag for the gfp owner bit (mm_types.h). */
+static unsigned int gfp_page_owner(gfp_t gfp)
+{
+	if (gfp & __GFP_LARGE_KMALLOC)
+		return PG_large_kmalloc;
+	if (gfp & __GFP_PAGE_API)
+		return PG_page_api;
+	return 0;
+}
+
 struct page *alloc_pages(gfp_t gfp, unsigned int order)
 {
 	struct alloc_context ac;
 	struct page *page;
 
 	if (unlikely(order > MAX_PAGE_ORDER ||
-		     (gfp & GFP_MOVABLE_MASK) == GFP_MOVABLE_MASK)) {
+		     (gfp & GFP_MOVABLE_MASK) == GFP_MOVABLE_MASK ||
+		     (gfp & GFP_OWNER_MASK) == GFP_OWNER_MASK)) {
 		errno = EINVAL;
 		return NULL;
 	}
@@ -544,6 +556,7 @@ struct page *alloc_pages(gfp_t gfp, unsigned int order)
 	ac.highest_zoneidx = gfp_zone(gfp);
 	ac.migratetype = gfp_migratetype(gfp);
 	ac.alloc_flags = (gfp & __GFP_HIGHATOMIC) ? ALLOC_HIGHATOMIC : 0;
+	ac.page_owner = gfp_page_owner(gfp);
 
 	page = get_page_from_freelist(order, &ac, UNRESERVE_NONE);
 	if (unlikely(!page) && !(ac.alloc_flags & ALLOC_HIGHATOMIC)) {
@@ -560,19 +573,35 @@ struct page *alloc_pages(gfp_t gfp, unsigned int order)
 	return page;
 }
 
-bool free_pages_checked(struct page *page, unsigned int order)
+/*
+ * Is page the head of an allocation made for owner (a PG_ owner flag, or 0
+ * for the allocator's own)? Allocated, not a slab's page (slab/ clears
+ * PG_slab before it gives a slab back), and no other owner's. Exact while
+ * the flags are stable: under zone->lock, or in an abandoned section,
+ * whose blocks no free changes any more.
+ */
+static bool page_head_owned(const struct page *page, unsigned int owner)
+{
+	return (page->flags & (PG_buddy | PG_head | PG_slab | PG_OWNER_MASK)) ==
+	       (PG_head | owner);
+}
+
+bool free_pages_owned(struct page *page, unsigned int order,
+		      unsigned int owner)
 {
 	struct zone *zone = page_zone(page);
 	unsigned long pfn = page_to_pfn(page);
 
+	/* An abandoned block is never freed; only its owner is checked (its
+	 * size may have been "shrunk" without effect, see resize). */
 	if (unlikely(page_abandoned(page)))
-		return true;
+		return page_head_owned(page, owner);
 	if (order > MAX_PAGE_ORDER)
 		return false;
 	zone_lock(zone);
 	/* An exact allocation resized to 2^order pages may sit at any pfn;
 	 * only an aligned one may go back as one block. */
-	if (!(page->flags & PG_head) || page->nr_pages != (1u << order) ||
+	if (!page_head_owned(page, owner) || page->nr_pages != (1u << order) ||
 	    (pfn & ((1UL << order) - 1))) {
 		zone_unlock(zone);
 		return false;
@@ -599,11 +628,12 @@ static bool exact_size_valid(size_t size)
 	return size <= MAX_ORDER_NR_PAGES << PAGE_SHIFT;
 }
 
-/* Is page the head of an exact allocation of nr pages? Caller holds
- * zone->lock: the flags are only stable under it. */
-static bool __exact_head_valid(const struct page *page, unsigned long nr)
+/* Is page the head of an exact allocation of nr pages for owner? Caller
+ * holds zone->lock: the flags are only stable under it. */
+static bool __exact_head_valid(const struct page *page, unsigned long nr,
+			       unsigned int owner)
 {
-	return (page->flags & PG_head) && page->nr_pages == nr;
+	return page_head_owned(page, owner) && page->nr_pages == nr;
 }
 
 /* Make page, the head of an allocated block, an exact allocation of nr
@@ -660,7 +690,7 @@ void *alloc_pages_exact(size_t size, gfp_t gfp)
 	return alloc_pages_exact_aligned(size, 0, gfp);
 }
 
-bool free_pages_exact_checked(void *addr, size_t size)
+bool free_pages_exact_owned(void *addr, size_t size, unsigned int owner)
 {
 	struct page *page = virt_to_page(addr);
 	unsigned long nr;
@@ -671,12 +701,12 @@ bool free_pages_exact_checked(void *addr, size_t size)
 	    !exact_size_valid(size))
 		return false;
 	if (unlikely(page_abandoned(page)))
-		return true;
+		return page_head_owned(page, owner);
 	nr = exact_nr_pages(size);
 	zone = page_zone(page);
 	pfn = page_to_pfn(page);
 	zone_lock(zone);
-	if (!__exact_head_valid(page, nr)) {
+	if (!__exact_head_valid(page, nr, owner)) {
 		zone_unlock(zone);
 		return false;
 	}
@@ -779,7 +809,8 @@ static bool __grow_exact(struct zone *zone, struct page *page,
 	return true;
 }
 
-bool resize_pages_exact(void *addr, size_t old_size, size_t new_size)
+bool resize_pages_exact_owned(void *addr, size_t old_size, size_t new_size,
+			      unsigned int owner)
 {
 	struct page *page = virt_to_page(addr);
 	unsigned long old_nr, new_nr;
@@ -794,11 +825,11 @@ bool resize_pages_exact(void *addr, size_t old_size, size_t new_size)
 	/* An abandoned block keeps its pages: freeing part of it would be a
 	 * free, which does nothing; growing it would need its zone. */
 	if (unlikely(page_abandoned(page)))
-		return new_nr <= old_nr;
+		return page_head_owned(page, owner) && new_nr <= old_nr;
 
 	zone = page_zone(page);
 	zone_lock(zone);
-	ok = __exact_head_valid(page, old_nr);
+	ok = __exact_head_valid(page, old_nr, owner);
 	if (ok && new_nr < old_nr)
 		__trim_exact(zone, page, new_nr, old_nr);
 	else if (ok && new_nr > old_nr)

@@ -42,9 +42,11 @@ void *buddymalloc_alloc_pages(unsigned int order, unsigned int gfp_flags);
 
 /*
  * Free pages from buddymalloc_alloc_pages(); order must be the one they were
- * allocated with. A pointer that is not such an allocation is reported on
- * stderr and the process aborts (with BUDDYMALLOC_CONF=bad_free:report the
- * call is ignored instead).
+ * allocated with. A pointer that is not such an allocation (a block of
+ * malloc, a page inside an allocation, a wrong order, memory that is not
+ * ours) is reported on stderr and the process aborts (with
+ * BUDDYMALLOC_CONF=bad_free:report the call is ignored instead). Blocks of
+ * this API are not malloc's: free() and realloc() report them likewise.
  */
 void buddymalloc_free_pages(void *addr, unsigned int order);
 
@@ -56,7 +58,9 @@ void buddymalloc_free_pages(void *addr, unsigned int order);
  */
 void *buddymalloc_alloc_pages_exact(size_t size, unsigned int gfp_flags);
 
-/* Free an allocation of buddymalloc_alloc_pages_exact() of the same size. */
+/* Free an allocation of buddymalloc_alloc_pages_exact() of the same size
+ * (bytes rounding up to the same number of pages); any other pointer is
+ * reported as by buddymalloc_free_pages(). */
 void buddymalloc_free_pages_exact(void *addr, size_t size);
 
 /*

@@ -2,6 +2,12 @@
  * page_api.c - the exported page API of include/buddymalloc.h, over the
  * core. (buddymalloc_stats_print is in stats.c, the reports of bad
  * pointers in report.c.)
+ *
+ * Every block is allocated with __GFP_PAGE_API, which the core records on
+ * its head page as PG_page_api, and freed only as such: the frees refuse
+ * malloc's blocks, a slab's pages, the allocator's metadata, interior
+ * pages and a wrong order or size, under the zone lock. free() refuses
+ * these blocks in turn (slab/kmalloc.c).
  */
 #include <errno.h>
 #include <stdint.h>
@@ -22,7 +28,7 @@ BUDDY_EXPORT void *buddymalloc_alloc_pages(unsigned int order,
 	}
 	buddy_boot();
 	allocator_enter();
-	page = alloc_pages(gfp_flags, order);
+	page = alloc_pages(gfp_flags | __GFP_PAGE_API, order);
 	allocator_leave();
 	return page ? page_address(page) : NULL;
 }
@@ -34,7 +40,7 @@ BUDDY_EXPORT void buddymalloc_free_pages(void *addr, unsigned int order)
 
 	if (page && !((uintptr_t)addr & (PAGE_SIZE - 1))) {
 		allocator_enter();
-		ok = free_pages_checked(page, order);
+		ok = free_pages_owned(page, order, PG_page_api);
 		allocator_leave();
 	}
 	if (!ok)
@@ -52,7 +58,7 @@ BUDDY_EXPORT void *buddymalloc_alloc_pages_exact(size_t size,
 	}
 	buddy_boot();
 	allocator_enter();
-	p = alloc_pages_exact(size, gfp_flags);
+	p = alloc_pages_exact(size, gfp_flags | __GFP_PAGE_API);
 	allocator_leave();
 	return p;
 }
@@ -62,7 +68,7 @@ BUDDY_EXPORT void buddymalloc_free_pages_exact(void *addr, size_t size)
 	bool ok;
 
 	allocator_enter();
-	ok = free_pages_exact_checked(addr, size);
+	ok = free_pages_exact_owned(addr, size, PG_page_api);
 	allocator_leave();
 	if (!ok)
 		report_bad_pointer("buddymalloc_free_pages_exact", addr,

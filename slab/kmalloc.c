@@ -8,8 +8,12 @@
  *   larger                a direct mapping (the core's huge.c).
  *
  * A pointer is looked up through the core's section table: in the heap, its
- * page descriptor says slab (PG_slab) or page allocation (PG_head); outside
- * the heap, only the huge table can know it.
+ * page descriptor says slab (PG_slab) or page allocation of ours (PG_head
+ * with PG_large_kmalloc, the owner flag the core records for
+ * __GFP_LARGE_KMALLOC); outside the heap, only the huge table can know it.
+ * Any other allocated page (the page API's blocks, the slab layer's
+ * metadata) was not returned by malloc and is refused like a foreign
+ * pointer.
  *
  * Slab objects go through the per-CPU object caches (cpu_cache.c): kmalloc
  * pops, kfree pushes after the cheap checks (slot, state byte) that catch
@@ -63,7 +67,8 @@ static void *kmalloc_large(size_t size, size_t align, gfp_t gfp)
 
 		if (align > PAGE_SIZE)
 			align_order = (unsigned int)__builtin_ctzl(align) - PAGE_SHIFT;
-		p = alloc_pages_exact_aligned(size, align_order, flags);
+		p = alloc_pages_exact_aligned(size, align_order,
+					      flags | __GFP_LARGE_KMALLOC);
 		if (p)
 			uatomic_add(&large_allocated,
 				    virt_to_page(p)->nr_pages << PAGE_SHIFT);
@@ -150,7 +155,8 @@ static enum kfree_result kobj_lookup(const void *p, struct kobj *o)
 	o->kind = KOBJ_LARGE;
 	if (p != page_address(page))
 		return KFREE_INVALID;
-	if (page->flags & PG_head) {
+	if ((page->flags & (PG_head | PG_large_kmalloc)) ==
+	    (PG_head | PG_large_kmalloc)) {
 		o->size = (size_t)page->nr_pages << PAGE_SHIFT;
 		return KFREE_OK;
 	}
@@ -201,7 +207,7 @@ static enum kfree_result kfree_slow(void *p)
 	case KOBJ_SMALL:
 		return KFREE_INVALID;	/* kfree() took every live slab object */
 	case KOBJ_LARGE:
-		if (!free_pages_exact_checked(p, o.size))
+		if (!free_pages_exact_owned(p, o.size, PG_large_kmalloc))
 			return KFREE_DOUBLE;	/* freed by another thread meanwhile */
 		uatomic_add(&large_allocated, -(long)o.size);
 		return KFREE_OK;
@@ -232,7 +238,7 @@ static bool krealloc_in_place(void *p, const struct kobj *o, size_t size)
 		       kmalloc_size[size_to_class(size)] == o->size;
 	case KOBJ_LARGE:
 		if (size <= KMALLOC_MAX_CACHE_SIZE || size > KMALLOC_MAX_PAGE_SIZE ||
-		    !resize_pages_exact(p, o->size, size))
+		    !resize_pages_exact_owned(p, o->size, size, PG_large_kmalloc))
 			return false;
 		uatomic_add(&large_allocated,
 			    (long)(virt_to_page(p)->nr_pages << PAGE_SHIFT) -

@@ -113,6 +113,11 @@ tests_unit_exact_SOURCES = tests/unit/exact.c $(UNIT_CORE_SOURCES)
 tests_unit_exact_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_exact_LDADD = $(UNIT_LDADD)
 
+UNIT_TESTS += tests/unit/page_owner
+tests_unit_page_owner_SOURCES = tests/unit/page_owner.c $(UNIT_CORE_SOURCES)
+tests_unit_page_owner_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_page_owner_LDADD = $(UNIT_LDADD)
+
 UNIT_TESTS += tests/unit/sparse
 tests_unit_sparse_SOURCES = tests/unit/sparse.c $(UNIT_CORE_SOURCES)
 tests_unit_sparse_CPPFLAGS = $(UNIT_CPPFLAGS)
@@ -185,7 +190,8 @@ tests_preload_conf_CPPFLAGS = $(PRELOAD_TEST_CPPFLAGS)
 tests_preload_conf_LDADD = $(UNIT_LDADD)
 
 UNIT_TESTS += tests/preload/bad_free
-tests_preload_bad_free_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/include
+tests_preload_bad_free_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/include \
+	-I$(top_srcdir)/core
 tests_preload_bad_free_LDADD = libbuddymalloc.la tests/lib/libtap.la
 tests_preload_bad_free_LDFLAGS = -no-install
 

@@ -1,7 +1,8 @@
 /*
- * bad_free.c - bad pointers given to free() and realloc() are reported in
- * one line naming the call and the address, then the process aborts; with
- * BUDDYMALLOC_CONF=bad_free:report it prints the same line and goes on.
+ * bad_free.c - bad pointers given to free() and realloc(), and to the page
+ * API's frees, are reported in one line naming the call and the address,
+ * then the process aborts; with BUDDYMALLOC_CONF=bad_free:report it prints
+ * the same line and goes on.
  *
  * Each misuse runs in a fresh child: this program re-executes itself
  * ("bad_free child CASE") with stderr on a pipe and BUDDYMALLOC_CONF set or
@@ -27,6 +28,7 @@
 #include <unistd.h>
 
 #include "buddymalloc.h"
+#include "mm_types.h"
 #include "tap.h"
 
 void cfree(void *p);
@@ -166,6 +168,331 @@ static int double_free_after(unsigned int others, bool trim)
 	return after();
 }
 
+static size_t read_all(int fd, char *buf, size_t size);	/* the parent's */
+
+/* ------------------------------------- blocks of another interface */
+
+/*
+ * The page API and the malloc family free only their own blocks, and
+ * neither frees the allocator's metadata. The cases below hand each a
+ * block of the other kind, a slab's page, or a metadata block, and then
+ * (report mode) check that nothing was freed: the block's contents and
+ * the objects of the slab are intact, and the pages handed out next do
+ * not overlap them.
+ */
+#define PAGE		4096UL
+#define OBJECTS		1024
+#define LARGE_SIZE	(64UL << 10)	/* above the largest class: 16 pages */
+#define LARGE_ORDER	4
+
+static unsigned char *objects[OBJECTS];
+
+/*
+ * The descriptor (core/mm_types.h) of the heap page holding p, found the
+ * way the layout of mm_types.h allows from outside the library: a
+ * section's header and mem_map share one mapping aligned to
+ * SECTION_META_ALIGN, the header naming its section and pointing at the
+ * mem_map right after it. Every 4 MiB boundary of every writable mapping
+ * is tried. NULL if p is not in the heap.
+ */
+static struct page *heap_page(const void *p)
+{
+	static char maps[1 << 16];
+	unsigned long pfn = (uintptr_t)p >> PAGE_SHIFT;
+	int fd = open("/proc/self/maps", O_RDONLY);
+	size_t len;
+
+	if (fd < 0)
+		return NULL;
+	len = read_all(fd, maps, sizeof(maps));
+	close(fd);
+	for (char *line = maps; line < maps + len;) {
+		char *next = strchr(line, '\n'), *rest;
+		uintptr_t start = strtoul(line, &rest, 16);
+		uintptr_t end = strtoul(rest + 1, &rest, 16);
+
+		if (rest[1] == 'r' && rest[2] == 'w')
+			for (uintptr_t a = (start + SECTION_META_ALIGN - 1) &
+					   ~(SECTION_META_ALIGN - 1);
+			     a + SECTION_META_SIZE <= end; a += SECTION_META_ALIGN) {
+				struct mem_section *ms = (struct mem_section *)a;
+
+				if (ms->mem_map == (struct page *)(a + SECTION_META_HEADER) &&
+				    ms->section_nr == pfn >> PFN_SECTION_SHIFT &&
+				    ms->start_pfn == ms->section_nr << PFN_SECTION_SHIFT)
+					return &ms->mem_map[pfn - ms->start_pfn];
+			}
+		if (!next)
+			break;
+		line = next + 1;
+	}
+	return NULL;
+}
+
+/*
+ * 64-byte objects until one starts its slab (a page-aligned object whose
+ * page heads an allocation); *order gets the slab's order. Every object is
+ * filled with its index.
+ */
+static unsigned char *slab_start_object(unsigned int *order)
+{
+	for (int i = 0; i < OBJECTS; i++) {
+		struct page *page;
+
+		objects[i] = malloc(KEEP_SIZE);
+		if (!objects[i])
+			_exit(CHILD_NO_MALLOC);
+		memset(objects[i], i & 0xff, KEEP_SIZE);
+		if ((uintptr_t)objects[i] & (PAGE - 1))
+			continue;
+		page = heap_page(objects[i]);
+		if (!page || !(page->flags & PG_slab))
+			_exit(CHILD_BAD_RESULT);
+		if (page->flags & PG_head) {
+			*order = (unsigned int)__builtin_ctz(page->nr_pages);
+			return objects[i];
+		}
+	}
+	_exit(CHILD_NO_MALLOC);
+}
+
+static bool objects_intact(void)
+{
+	for (int i = 0; i < OBJECTS && objects[i]; i++)
+		for (int b = 0; b < KEEP_SIZE; b++)
+			if (objects[i][b] != (i & 0xff))
+				return false;
+	return true;
+}
+
+/* The next pages the page API hands out, written all over: none may
+ * overlap [p, p + size). Freed again afterwards. */
+static bool pages_avoid(const void *p, size_t size)
+{
+	unsigned char *pages[64];
+	bool ok = true;
+
+	for (int i = 0; i < 64; i++) {
+		pages[i] = buddymalloc_alloc_pages((unsigned int)i % 3, 0);
+		if (!pages[i])
+			_exit(CHILD_NO_MALLOC);
+		if ((uintptr_t)pages[i] < (uintptr_t)p + size &&
+		    (uintptr_t)p < (uintptr_t)pages[i] + (PAGE << (i % 3)))
+			ok = false;
+		memset(pages[i], 0xee, PAGE << (i % 3));
+	}
+	for (int i = 0; i < 64; i++)
+		buddymalloc_free_pages(pages[i], (unsigned int)i % 3);
+	return ok;
+}
+
+/* A page-sized malloc block filled with a pattern. */
+static unsigned char *large_block(void)
+{
+	unsigned char *p = malloc(LARGE_SIZE);
+
+	if (!p)
+		_exit(CHILD_NO_MALLOC);
+	memset(p, 0x3c, LARGE_SIZE);
+	return p;
+}
+
+static bool large_intact(const unsigned char *p)
+{
+	for (size_t b = 0; b < LARGE_SIZE; b++)
+		if (p[b] != 0x3c)
+			return false;
+	return true;
+}
+
+/* After a bad call on a page-API block of order 1 (report mode): it is
+ * still allocated, so its own free goes through silently. */
+static int page_block_after(unsigned char *q)
+{
+	for (size_t b = 0; b < 2 * PAGE; b++)
+		if (q[b] != 0x77)
+			return CHILD_CORRUPT;
+	if (!pages_avoid(q, 2 * PAGE))
+		return CHILD_CORRUPT;
+	buddymalloc_free_pages(q, 1);
+	return after();
+}
+
+static unsigned char *page_block(void)
+{
+	unsigned char *q = buddymalloc_alloc_pages(1, 0);
+
+	if (!q)
+		_exit(CHILD_NO_MALLOC);
+	memset(q, 0x77, 2 * PAGE);
+	return q;
+}
+
+/*
+ * The first page of the metadata block holding the struct slab of the
+ * live object obj: page->slab.private of a slab page is its record, in a
+ * block the slab layer took from the core for records; walking back from
+ * the record's page to the head of that block.
+ */
+static unsigned char *metadata_block(const void *obj)
+{
+	struct page *page = heap_page(obj), *meta;
+	uintptr_t record, addr;
+
+	if (!page || !(page->flags & PG_slab))
+		_exit(CHILD_BAD_RESULT);
+	record = page->slab.private;
+	meta = heap_page((void *)record);
+	if (!meta)
+		_exit(CHILD_BAD_RESULT);
+	addr = record & ~(PAGE - 1);
+	for (int i = 0; !(meta->flags & PG_head); i++, meta--, addr -= PAGE)
+		if (i == MAX_ORDER_NR_PAGES)
+			_exit(CHILD_BAD_RESULT);
+	return (unsigned char *)addr;
+}
+
+/* Report mode, after a bad call on the metadata block m: still allocated,
+ * the slab it describes still works. */
+static int metadata_after(const unsigned char *m)
+{
+	struct page *page = heap_page(m);
+
+	if (!page || !(page->flags & PG_head) ||
+	    !pages_avoid(m, (size_t)page->nr_pages * PAGE))
+		return CHILD_CORRUPT;
+	return after();
+}
+
+static int run_owner_case(const char *name)
+{
+	unsigned char *p, *q;
+	unsigned int order;
+	void *r;
+
+	if (!strcmp(name, "pages_free_slab")) {
+		p = slab_start_object(&order);
+		say_address(p);
+		buddymalloc_free_pages(launder(p), order);
+		if (!pages_avoid(p, PAGE << order) || !objects_intact())
+			return CHILD_CORRUPT;
+		return after();
+	}
+	if (!strcmp(name, "pages_free_exact_slab")) {
+		p = slab_start_object(&order);
+		say_address(p);
+		buddymalloc_free_pages_exact(launder(p), PAGE << order);
+		if (!pages_avoid(p, PAGE << order) || !objects_intact())
+			return CHILD_CORRUPT;
+		return after();
+	}
+	if (!strcmp(name, "pages_free_malloc_large")) {
+		p = large_block();
+		say_address(p);
+		buddymalloc_free_pages(launder(p), LARGE_ORDER);
+		if (!pages_avoid(p, LARGE_SIZE) || !large_intact(p))
+			return CHILD_CORRUPT;
+		free(p);
+		return after();
+	}
+	if (!strcmp(name, "pages_free_exact_malloc_large")) {
+		p = large_block();
+		say_address(p);
+		buddymalloc_free_pages_exact(launder(p), LARGE_SIZE);
+		if (!pages_avoid(p, LARGE_SIZE) || !large_intact(p))
+			return CHILD_CORRUPT;
+		free(p);
+		return after();
+	}
+	if (!strcmp(name, "pages_free_huge")) {
+		p = launder(malloc(8 << 20));	/* a direct mapping */
+		if (!p)
+			return CHILD_NO_MALLOC;
+		say_address(p);
+		buddymalloc_free_pages(p, BUDDY_MAX_PAGE_ORDER);
+		free(p);
+		return after();
+	}
+	if (!strcmp(name, "pages_free_mmap")) {
+		p = mmap(NULL, PAGE << 2, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			return CHILD_NO_MALLOC;
+		say_address(p);
+		buddymalloc_free_pages(launder(p), 2);
+		return after();
+	}
+	if (!strcmp(name, "pages_free_interior")) {
+		q = page_block();
+		say_address(q + PAGE);
+		buddymalloc_free_pages(launder(q + PAGE), 0);
+		return page_block_after(q);
+	}
+	if (!strcmp(name, "pages_free_smaller_order")) {
+		q = page_block();
+		say_address(q);
+		buddymalloc_free_pages(launder(q), 0);
+		return page_block_after(q);
+	}
+	if (!strcmp(name, "pages_free_larger_order")) {
+		q = page_block();
+		say_address(q);
+		buddymalloc_free_pages(launder(q), 2);
+		return page_block_after(q);
+	}
+	if (!strcmp(name, "free_page_block")) {
+		q = page_block();
+		say_address(q);
+		free(launder(q));
+		return page_block_after(q);
+	}
+	if (!strcmp(name, "realloc_page_block")) {
+		q = page_block();
+		say_address(q);
+		errno = 0;
+		r = realloc(launder(q), 3 * PAGE);
+		if (r != NULL || errno != EINVAL)
+			return CHILD_BAD_RESULT;
+		return page_block_after(q);
+	}
+	if (!strcmp(name, "usable_size_page_block")) {
+		q = page_block();
+		say_address(q);
+		if (malloc_usable_size(launder(q)) != 0)
+			return CHILD_BAD_RESULT;
+		return page_block_after(q);
+	}
+	if (!strcmp(name, "free_metadata")) {
+		p = metadata_block(keep);
+		say_address(p);
+		free(launder(p));
+		return metadata_after(p);
+	}
+	if (!strcmp(name, "free_sized_metadata")) {
+		p = metadata_block(keep);
+		say_address(p);
+		free_sized(launder(p), 4 * PAGE);
+		return metadata_after(p);
+	}
+	if (!strcmp(name, "realloc_metadata")) {
+		p = metadata_block(keep);
+		say_address(p);
+		errno = 0;
+		r = realloc(launder(p), 100);
+		if (r != NULL || errno != EINVAL)
+			return CHILD_BAD_RESULT;
+		return metadata_after(p);
+	}
+	if (!strcmp(name, "usable_size_metadata")) {
+		p = metadata_block(keep);
+		say_address(p);
+		if (malloc_usable_size(launder(p)) != 0)
+			return CHILD_BAD_RESULT;
+		return metadata_after(p);
+	}
+	return 97;
+}
+
 static int run_case(const char *name)
 {
 	int local = 0;
@@ -229,7 +556,7 @@ static int run_case(const char *name)
 			return CHILD_BAD_RESULT;
 		return after();
 	}
-	return 97;
+	return run_owner_case(name);
 }
 
 /* ----------------------------------------------------------- the parent */
@@ -460,6 +787,48 @@ TEST_BEGIN(test_usable_size_does_not_report)
 }
 TEST_END
 
+TEST_BEGIN(test_page_api_frees_only_its_blocks)
+{
+	check_case("pages_free_slab", "buddymalloc_free_pages", INVALID, NULL);
+	check_case("pages_free_exact_slab", "buddymalloc_free_pages_exact",
+		   INVALID, NULL);
+	check_case("pages_free_malloc_large", "buddymalloc_free_pages",
+		   INVALID, NULL);
+	check_case("pages_free_exact_malloc_large",
+		   "buddymalloc_free_pages_exact", INVALID, NULL);
+	check_case("pages_free_huge", "buddymalloc_free_pages", INVALID, NULL);
+	check_case("pages_free_mmap", "buddymalloc_free_pages", INVALID, NULL);
+}
+TEST_END
+
+TEST_BEGIN(test_page_api_interior_and_order)
+{
+	check_case("pages_free_interior", "buddymalloc_free_pages", INVALID,
+		   NULL);
+	check_case("pages_free_smaller_order", "buddymalloc_free_pages",
+		   INVALID, NULL);
+	check_case("pages_free_larger_order", "buddymalloc_free_pages",
+		   INVALID, NULL);
+}
+TEST_END
+
+TEST_BEGIN(test_malloc_refuses_page_api_blocks)
+{
+	check_case("free_page_block", "free", INVALID, NULL);
+	check_case("realloc_page_block", "realloc", INVALID, NULL);
+	check_case("usable_size_page_block", NULL, NULL, NULL);
+}
+TEST_END
+
+TEST_BEGIN(test_malloc_refuses_metadata)
+{
+	check_case("free_metadata", "free", INVALID, NULL);
+	check_case("free_sized_metadata", "free_sized", INVALID, NULL);
+	check_case("realloc_metadata", "realloc", INVALID, NULL);
+	check_case("usable_size_metadata", NULL, NULL, NULL);
+}
+TEST_END
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && !strcmp(argv[1], "child"))
@@ -487,5 +856,9 @@ int main(int argc, char **argv)
 			test_realloc_bad,
 			test_other_frees_name_themselves,
 			test_usable_size_does_not_report,
+			test_page_api_frees_only_its_blocks,
+			test_page_api_interior_and_order,
+			test_malloc_refuses_page_api_blocks,
+			test_malloc_refuses_metadata,
 			NULL);
 }

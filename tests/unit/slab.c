@@ -91,6 +91,102 @@ TEST_BEGIN(test_bad_frees)
 }
 TEST_END
 
+/*
+ * The records of struct slab live in blocks the slab layer takes from the
+ * core for its metadata. Such a block is an allocated page block, but not
+ * one kmalloc returned: free, realloc and ksize must refuse it as they
+ * refuse a foreign pointer, and leave it and its records alone.
+ */
+TEST_BEGIN(test_metadata_is_not_a_block)
+{
+	char *obj = kmalloc(64, 0);
+	struct slab *slab;
+	struct page *meta;
+	enum kfree_result res;
+	char *m;
+
+	assert_ptr_not_null(obj, "small");
+	slab = cache_slab_of(obj);
+	assert_ptr_not_null(slab, "its slab");
+	/* Back from the record's page to the head of its metadata block. */
+	meta = virt_to_page(slab);
+	assert_ptr_not_null(meta, "the record is in the heap");
+	for (int i = 0; !(meta->flags & PG_head); i++, meta--)
+		assert_d_lt(i, (int)MAX_ORDER_NR_PAGES, "a head below the record");
+	m = page_address(meta);
+	expect_false(meta->flags & PG_slab, "metadata is not a slab");
+
+	expect_d_eq(kfree(m), KFREE_INVALID, "free of the metadata block");
+	expect_zu_eq(ksize(m), 0, "no size for the metadata block");
+	expect_ptr_null(krealloc(m, 100, 0, &res), "realloc of it");
+	expect_d_eq(res, KFREE_INVALID, "realloc: invalid");
+	expect_ptr_null(krealloc(m, 100000, 0, &res), "realloc of it, large");
+	expect_d_eq(res, KFREE_INVALID, "realloc, large: invalid");
+	expect_d_eq(kfree((char *)slab), KFREE_INVALID, "free of the record");
+	expect_zu_eq(ksize(slab), 0, "no size for the record");
+
+	expect_true(meta->flags & PG_head, "the block is still allocated");
+	expect_ptr_eq(cache_slab_of(obj), slab, "the slab still has its record");
+	expect_lu_eq(violations(), 0, "nothing corrupted");
+	expect_d_eq(kfree(obj), KFREE_OK, "the object still frees");
+	expect_lu_eq(violations(), 0, "core consistent");
+}
+TEST_END
+
+/*
+ * Malloc's page blocks and the page API's are told apart by the owner
+ * flag on their head page: neither interface frees, sizes or resizes the
+ * other's, nor a slab's pages.
+ */
+TEST_BEGIN(test_page_blocks_have_one_owner)
+{
+	struct page *api = alloc_pages(__GFP_PAGE_API, 2);
+	char *big = kmalloc(64 << 10, 0), *obj = kmalloc(64, 0);
+	struct slab *slab;
+	enum kfree_result res;
+	void *q;
+
+	assert_ptr_not_null(api, "page API block");
+	assert_ptr_not_null(big, "malloc page block");
+	assert_ptr_not_null(obj, "small");
+	q = page_address(api);
+	expect_u_eq(api->flags, PG_head | PG_page_api, "page API head");
+	expect_u_eq(virt_to_page(big)->flags, PG_head | PG_large_kmalloc,
+		    "malloc page block head");
+
+	expect_d_eq(kfree(q), KFREE_INVALID, "kfree of a page API block");
+	expect_zu_eq(ksize(q), 0, "ksize of a page API block");
+	expect_ptr_null(krealloc(q, 5 * PAGE_SIZE, 0, &res), "krealloc of it");
+	expect_d_eq(res, KFREE_INVALID, "krealloc: invalid");
+
+	expect_false(free_pages_owned(virt_to_page(big), 4, PG_page_api),
+		     "page API free of a malloc block");
+	expect_false(free_pages_exact_owned(big, 64 << 10, PG_page_api),
+		     "page API exact free of a malloc block");
+	expect_false(free_pages_exact_checked(big, 64 << 10),
+		     "internal free of a malloc block");
+
+	slab = cache_slab_of(obj);
+	assert_ptr_not_null(slab, "its slab");
+	expect_false(free_pages_owned(virt_to_page(slab->base),
+				      slab->cache->order, PG_page_api),
+		     "page API free of a slab");
+	expect_false(free_pages_exact_owned(slab->base,
+					    PAGE_SIZE << slab->cache->order,
+					    PG_page_api),
+		     "page API exact free of a slab");
+	expect_false(free_pages_checked(virt_to_page(slab->base),
+					slab->cache->order),
+		     "internal free of a slab still marked PG_slab");
+	expect_lu_eq(violations(), 0, "nothing corrupted");
+
+	expect_true(free_pages_owned(api, 2, PG_page_api), "its own free");
+	expect_d_eq(kfree(big), KFREE_OK, "malloc's own free");
+	expect_d_eq(kfree(obj), KFREE_OK, "the object");
+	expect_lu_eq(violations(), 0, "core consistent");
+}
+TEST_END
+
 TEST_BEGIN(test_sizes_and_zeroing)
 {
 	static const size_t sizes[] = { 0, 1, 16, 17, 128, 129, 4096, 32768, 32769,
@@ -226,6 +322,8 @@ int main(void)
 	return test_run(test_size_classes,
 			test_every_class_distinct_and_aligned,
 			test_bad_frees,
+			test_metadata_is_not_a_block,
+			test_page_blocks_have_one_owner,
 			test_sizes_and_zeroing,
 			test_aligned,
 			test_realloc_chain,
