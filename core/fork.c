@@ -1,44 +1,48 @@
 /*
  * fork.c - the core across fork().
  *
- * The usual protocol (glibc's, jemalloc's): before fork() take every lock
- * of the core, so that no other thread is half-way through an update when
- * the address space is copied; the parent then releases them and the child,
- * whose only thread is the one that took them, re-initialises them.
+ * No lock is held across fork() (slab/slab.h says why: holding them
+ * deadlocks against other libraries' atfork handlers and against glibc's
+ * stdio locks). The child decides alone, before anything else runs:
  *
- * The unusual case: fork() from a signal handler that interrupted this very
- * thread inside the allocator (see slab/slab.h). The locks it holds cannot
- * be taken again, and the state under them may be half-updated, in the
- * zones and in the huge table alike. The child then abandons the heap it
- * inherited instead of trusting it: every zone starts empty and onlines new
- * sections as it needs them; the old sections are marked abandoned and left
- * mapped, so every old block stays readable and writable, and frees of old
- * blocks do nothing (free_pages_checked(), free_pages_exact_checked(),
- * huge_free()). The cost is the old heap's address space, shared
- * copy-on-write with the parent until written.
+ *   core_fork_busy() tries every lock of the core. One that a thread of
+ *   the parent held at the fork is held forever in the child, and the
+ *   zone or table under it may be half-updated.
  *
- * Limit: the abandoning child must not return from the signal handler into
- * the interrupted allocator call. That call would go on with zones that
- * have been emptied under it. Children of such forks exec or _exit, which
- * is all POSIX allows them anyway; glibc's tests do the same.
+ *   core_fork_child(false) when nothing was held: every structure is
+ *   consistent. The child sees each parent thread's stores up to some
+ *   point, in program order (its pages are shared copy-on-write, and a
+ *   thread whose next store faults waits until the fork is done), so a
+ *   lock seen free means its last holder's updates are all there. The
+ *   locks are re-initialised and the heap is the child's own.
+ *
+ *   core_fork_child(true) otherwise, and for a fork from a signal handler
+ *   that interrupted this very thread inside the allocator: the child
+ *   abandons the heap it inherited instead of trusting it. Every zone
+ *   starts empty and onlines new sections as it needs them; the old
+ *   sections are marked abandoned and left mapped, so every old block
+ *   stays readable and writable, and frees of old blocks do nothing
+ *   (free_pages_checked(), free_pages_exact_checked(), huge_free()). The
+ *   cost is the old heap's address space, shared copy-on-write with the
+ *   parent until written.
+ *
+ * Limit: a child that abandoned the heap from a signal handler must not
+ * return from the handler into the interrupted allocator call. That call
+ * would go on with zones that have been emptied under it. Children of such
+ * forks exec or _exit, which is all POSIX allows them anyway; glibc's tests
+ * do the same.
  */
 #include "internal.h"
 
-void core_fork_prepare(void)
+bool core_fork_busy(void)
 {
-	/* A fork while another thread runs the one-time set-up must wait
-	 * for it, or the child inherits a half-initialised core. */
 	buddy_core_init();
-	for_each_zone(zone)
-		zone_lock(zone);
-	huge_fork_prepare();
-}
-
-void core_fork_parent(void)
-{
-	huge_fork_parent();
-	for_each_zone(zone)
-		zone_unlock(zone);
+	for_each_zone(zone) {
+		if (pthread_mutex_trylock(&zone->lock) != 0)
+			return true;
+		pthread_mutex_unlock(&zone->lock);
+	}
+	return huge_fork_busy();
 }
 
 /*

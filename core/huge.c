@@ -355,14 +355,12 @@ void huge_stats(size_t *bytes, size_t *count)
 
 /* ------------------------------------------------------------------ fork */
 
-void huge_fork_prepare(void)
+bool huge_fork_busy(void)
 {
-	pthread_mutex_lock(&huge_lock);
-}
-
-void huge_fork_parent(void)
-{
+	if (pthread_mutex_trylock(&huge_lock) != 0)
+		return true;
 	pthread_mutex_unlock(&huge_lock);
+	return false;
 }
 
 /* Abandon: the live table, torn or not, becomes the newest abandoned one;

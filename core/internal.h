@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include <urcu/compiler.h>
 #include <urcu/uatomic.h>
@@ -60,6 +61,8 @@ long os_page_size(void);
 long os_nr_cpus(void);
 /* The CPU this thread runs on now, or -1 (sched_getcpu). */
 int os_current_cpu(void);
+/* This process's id (a system call: glibc caches none since 2.25). */
+pid_t os_getpid(void);
 void os_yield(void);
 /* membarrier's rseq commands: register the process once, then restart
  * every restartable sequence running on cpu (and fence it). */
@@ -288,26 +291,23 @@ size_t huge_usable_size(const void *p);
 void *huge_realloc(void *p, size_t size);
 /* Live huge blocks and their bytes (abandoned ones not counted). */
 void huge_stats(size_t *bytes, size_t *count);
-/* fork.c's helpers: the huge table's lock around fork(). */
-void huge_fork_prepare(void);
-void huge_fork_parent(void);
+/* fork.c's helpers, in the child: was the huge table's lock held at the
+ * fork; re-initialise it, or abandon the table. */
+bool huge_fork_busy(void);
 void huge_fork_child(bool abandon);
 
 /* --------------------------------------------------------------- fork.c */
-/* The core across fork(): every lock taken before, released or
- * re-initialised after; or, in a child forked from a signal handler that
- * interrupted the allocator, the inherited heap abandoned. */
+/* The core in the child of fork(); nothing is locked across the fork (the
+ * top of fork.c says why it is safe). */
 
-/* Before fork(): take every zone lock (in for_each_zone order), then the
- * huge lock. */
-void core_fork_prepare(void);
-/* In the parent after fork(): release them. */
-void core_fork_parent(void);
-/* In the child. abandon false: after core_fork_prepare(), make the locks
- * the child's own. abandon true: without core_fork_prepare(), give up the
- * inherited heap (its state may be half-updated): every zone starts empty
- * and onlines new sections; old blocks stay readable, frees of them do
- * nothing. The child must be single-threaded, as every child of fork() is. */
+/* In the child: was a lock of the core (a zone's, the huge table's) held
+ * by a thread of the parent at the fork? */
+bool core_fork_busy(void);
+/* In the child. abandon false (nothing was busy): make the locks the
+ * child's own. abandon true: give up the inherited heap (its state may be
+ * half-updated): every zone starts empty and onlines new sections; old
+ * blocks stay readable, frees of them do nothing. The child must be
+ * single-threaded, as every child of fork() is. */
 void core_fork_child(bool abandon);
 
 /* --------------------------------------------------------------- zone.c */

@@ -160,6 +160,11 @@ int os_current_cpu(void)
 	return sched_getcpu();
 }
 
+pid_t os_getpid(void)
+{
+	return getpid();
+}
+
 void os_yield(void)
 {
 	sched_yield();

@@ -54,66 +54,82 @@ void buddy_boot_slow(void)
 /* --------------------------------------------------------------- fork */
 
 /*
- * Which forks in progress on this thread abandon the heap, one bit per
- * nesting level (a fork from a signal handler may interrupt the prepare
- * handler of another fork; the handlers of the inner fork run completely
- * before the outer one's go on, so a stack is exact).
+ * Forks in progress on this thread (between its prepare handler and its
+ * parent or child handler), the pid that called prepare, and which of them
+ * abandon the heap, one bit per nesting level (a fork from a signal handler
+ * may interrupt the handlers of another fork; the handlers of the inner
+ * fork run completely before the outer one's go on, so a stack is exact).
+ * The child of a fork inherits them: it is the forking thread.
  */
+__thread unsigned int fork_depth __attribute__((tls_model("initial-exec")));
+static __thread pid_t fork_pid __attribute__((tls_model("initial-exec")));
 static __thread uint64_t fork_abandon_bits
 	__attribute__((tls_model("initial-exec")));
 
+/* Forks whose child kept the inherited heap, and forks whose child gave it
+ * up (slab.h, kmem_fork_child): a child counts its own fork on top of the
+ * parent's counts. */
+unsigned long fork_kept, fork_abandoned;
+
 /*
- * If this thread is inside the allocator, fork() was called from a signal
- * handler that interrupted it: the locks this thread holds cannot be taken
- * and what they protect may be half-updated, so the child abandons the heap
- * (slab.h) and prepare/parent do nothing. glibc 2.36 runs these handlers
- * even when the process is single-threaded (it skips only its own malloc's
- * locking then), so this covers the single-threaded signal-handler case too.
- *
- * Otherwise prepare takes every lock of slab/ and core/. It counts as being
- * inside the allocator until parent or child, so a signal handler forking
- * in between is recognised as well.
+ * No lock of the allocator is taken here (slab.h, "fork()"): another
+ * library's prepare handler that runs after this one may allocate, and a
+ * thread inside malloc may hold a stdio lock that glibc's fork() waits
+ * for after the handlers. Prepare only notes whether this thread is inside
+ * the allocator: then fork() was called from a signal handler that
+ * interrupted it, its own half-done update has no lock to show it, and the
+ * child must abandon the heap. glibc 2.36 runs these handlers even when the
+ * process is single-threaded, so this covers that case too.
  */
 static void fork_prepare(void)
 {
 	bool abandon = buddy_depth != 0;
 
+	if (fork_depth++ == 0)
+		fork_pid = os_getpid();
 	fork_abandon_bits = fork_abandon_bits << 1 | abandon;
-	if (abandon)
-		return;
-	allocator_enter();
-	kmem_fork_prepare();
 }
 
 static void fork_parent(void)
 {
-	bool abandon = fork_abandon_bits & 1;
-
 	fork_abandon_bits >>= 1;
-	if (abandon)
-		return;
-	kmem_fork_parent();
-	allocator_leave();
+	fork_depth--;
+}
+
+/*
+ * The child's first call into the allocator, or its child handler if that
+ * comes first: decide whether to keep the inherited heap. Child handlers
+ * run in registration order, so a library that registered before us runs
+ * its child handler, perhaps allocating, before ours: allocator_enter()
+ * sees a fork in progress on this thread and a pid that is not the one
+ * that prepared it, and settles the heap first.
+ */
+void fork_settle_child(void)
+{
+	pid_t pid = os_getpid();
+
+	if (pid == fork_pid)
+		return;		/* the parent, between prepare and parent */
+	fork_pid = pid;
+	if (kmem_fork_child(fork_abandon_bits & 1))
+		fork_abandoned++;
+	else
+		fork_kept++;
 }
 
 static void fork_child(void)
 {
-	bool abandon = fork_abandon_bits & 1;
-
+	fork_settle_child();
 	fork_abandon_bits >>= 1;
-	kmem_fork_child(abandon);
-	if (!abandon)
-		allocator_leave();
+	fork_depth--;
 }
 
 /* ---------------------------------------------------- constructor, exit */
 
 /*
  * Registered here rather than on the first malloc: pthread_atfork allocates
- * its handler record. Prepare handlers run in reverse order of
- * registration, so libraries that register after us lock their own state
- * (perhaps allocating) before we take the allocator's locks, and their child
- * handlers run after ours, when malloc works again.
+ * its handler record. The order of registration does not matter: the
+ * handlers take no lock (see fork_prepare).
  */
 __attribute__((constructor))
 static void buddymalloc_init(void)

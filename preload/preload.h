@@ -59,10 +59,23 @@ struct seq_buf;
 extern __thread unsigned int buddy_depth
 	__attribute__((tls_model("initial-exec")));
 
+/* Forks in progress on this thread (init.c); in the child of a fork, until
+ * its heap is settled, the one thread inherits a non-zero count. */
+extern __thread unsigned int fork_depth
+	__attribute__((tls_model("initial-exec")));
+void fork_settle_child(void);
+
+/* Forks whose child kept, or abandoned, the inherited heap. */
+extern unsigned long fork_kept, fork_abandoned;
+
 /* Around every call into slab/ or core/ that may take a lock. The compiler
- * barriers keep the counter's updates on their side of the call. */
+ * barriers keep the counter's updates on their side of the call. In the
+ * child of a fork, the first such call settles the inherited heap before
+ * any lock is taken (init.c, fork_settle_child). */
 static inline void allocator_enter(void)
 {
+	if (unlikely(fork_depth))
+		fork_settle_child();
 	buddy_depth++;
 	cmm_barrier();
 }

@@ -662,23 +662,16 @@ fail:
 
 /* -------------------------------------------------------------- fork */
 
-void cpu_cache_fork_prepare(void)
-{
-	pthread_mutex_lock(&cc_drain_lock);	/* no drain across fork */
-	if (CMM_LOAD_SHARED(cc.mode) != CC_LOCKED)
-		return;
-	for (unsigned int cpu = 0; cpu < cc.ncpu; cpu++)
-		cc_lock(cpu);
-}
-
-void cpu_cache_fork_parent(void)
-{
-	if (CMM_LOAD_SHARED(cc.mode) == CC_LOCKED)
-		for (unsigned int cpu = 0; cpu < cc.ncpu; cpu++)
-			cc_unlock(cpu);
-	pthread_mutex_unlock(&cc_drain_lock);
-}
-
+/*
+ * In the child of fork(). Nothing was locked across the fork (slab.h): the
+ * stacks are as the other threads left them, which is consistent, since
+ * every change to a stack is one committing store (a push stores its slot
+ * before the count, and the child sees each thread's stores up to some
+ * point, in order). The per-CPU locks and the drainer's state belong to
+ * threads that do not exist here: reset them. Objects that another thread
+ * held in a local batch at that instant are lost to the child (at most
+ * one batch per thread).
+ */
 void cpu_cache_fork_child(bool abandon)
 {
 	pthread_mutex_init(&cc_drain_lock, NULL);
@@ -688,10 +681,9 @@ void cpu_cache_fork_child(bool abandon)
 		char *base = cc.region + ((size_t)cpu << CC_REGION_SHIFT);
 
 		cc.locks[cpu].locked = 0;
-		/* A drain the abandoning fork interrupted restarts nothing. */
+		/* A drain that was running restarts nothing. */
 		*(uint32_t *)(base + CC_STOPPED_OFF) = 0;
 		if (abandon)	/* the objects belong to the abandoned heap */
-			memset(cc.region + ((size_t)cpu << CC_REGION_SHIFT), 0,
-			       CC_SLOTS_START);
+			memset(base, 0, CC_SLOTS_START);
 	}
 }

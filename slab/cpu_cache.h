@@ -58,11 +58,9 @@ size_t cpu_cache_bytes(void);
  * cached). Racy unless cpu's stacks are quiet. */
 unsigned int cpu_cache_count(const struct kmem_cache *cache, unsigned int cpu);
 
-/* fork(): prepare takes every per-CPU lock (fallback mode), parent releases
- * them; child re-initialises them and, with abandon, empties every array
- * without returning its objects (the inherited heap is given up). */
-void cpu_cache_fork_prepare(void);
-void cpu_cache_fork_parent(void);
+/* In the child of fork(): re-initialise the per-CPU locks and the drain
+ * state and, with abandon, empty every array without returning its objects
+ * (the inherited heap is given up). */
 void cpu_cache_fork_child(bool abandon);
 
 /* ------------------------------------------------ the inline fast paths

@@ -295,22 +295,13 @@ void kmem_stats(struct kmem_stats *st)
 	st->free_bytes = free_pages << PAGE_SHIFT;
 }
 
-void kmem_fork_prepare(void)
+bool kmem_fork_child(bool abandon)
 {
-	slab_fork_prepare();
-	core_fork_prepare();
-}
-
-void kmem_fork_parent(void)
-{
-	core_fork_parent();
-	slab_fork_parent();
-}
-
-void kmem_fork_child(bool abandon)
-{
+	/* Both layers are asked before either changes anything. */
+	abandon = abandon || slab_fork_busy() || core_fork_busy();
 	core_fork_child(abandon);
 	slab_fork_child(abandon);
 	if (abandon)
 		large_allocated = 0;
+	return abandon;
 }

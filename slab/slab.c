@@ -414,27 +414,33 @@ void slab_stats(size_t *allocated, size_t *slab_bytes)
 	*allocated = cached < *allocated ? *allocated - cached : 0;
 }
 
-void slab_fork_prepare(void)
+/* Try a lock in the child of fork(): false if a thread of the parent held
+ * it (the child has no other thread, so nobody will ever release it). */
+static bool fork_lock_free(pthread_mutex_t *lock)
 {
-	slab_init();
-	cpu_cache_fork_prepare();	/* CPU locks before cache locks */
-	for_each_kmem_cache(cache)
-		pthread_mutex_lock(&cache->lock);
-	pthread_mutex_lock(&meta_lock);
+	if (pthread_mutex_trylock(lock) != 0)
+		return false;
+	pthread_mutex_unlock(lock);
+	return true;
 }
 
-void slab_fork_parent(void)
+bool slab_fork_busy(void)
 {
-	pthread_mutex_unlock(&meta_lock);
+	if (!fork_lock_free(&meta_lock))
+		return true;
+	if (!CMM_LOAD_SHARED(slab_ready))
+		return false;
 	for_each_kmem_cache(cache)
-		pthread_mutex_unlock(&cache->lock);
-	cpu_cache_fork_parent();
+		if (!fork_lock_free(&cache->lock))
+			return true;
+	return false;
 }
 
 /*
- * In the child, only this thread exists: make the locks usable again. After
- * an interrupted fork (abandon) the caches and records may be half-updated,
- * so they start empty; the inherited slabs are never touched again.
+ * In the child, only this thread exists: make the locks usable again. When
+ * the heap is abandoned (slab.h) the caches and records may be
+ * half-updated, so they start empty; the inherited slabs are never touched
+ * again.
  */
 void slab_fork_child(bool abandon)
 {

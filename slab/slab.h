@@ -63,20 +63,30 @@ struct kmem_stats {
 void kmem_stats(struct kmem_stats *st);
 
 /*
- * fork(): prepare takes every lock of the slab layer and the core, in a
- * fixed order; parent releases them; child makes them usable again.
+ * fork(). No lock of the allocator is held across fork(): holding them is
+ * what deadlocks (issue 7). Another library's atfork handler that runs
+ * after ours would allocate under our locks, and glibc's fork() takes the
+ * stdio list lock after every atfork handler, while a thread inside
+ * malloc may hold a FILE lock that a thread holding the list lock waits
+ * for. So nothing happens before fork(), and the child decides, alone:
  *
- * A fork from a signal handler that interrupted this thread inside the
- * allocator cannot take the locks this thread holds, and the state under
- * them may be half-updated. The caller (preload/) knows that case (its
- * per-thread depth counter is non-zero), calls neither prepare nor parent,
- * and calls kmem_fork_child(true) in the child: the child abandons the
- * inherited heap. Its blocks stay readable and writable, ksize() and
- * krealloc() still work on them, kfree() of them does nothing, and new
- * allocations come from fresh memory.
+ * kmem_fork_child(abandon), first thing in the child. It tries every lock
+ * of the slab layer and the core. A lock that another thread of the parent
+ * held at the fork stays held forever in the child (that thread does not
+ * exist here), and the state under it may be half-updated: then, or when
+ * the caller says so, the child abandons the inherited heap. Its blocks
+ * stay readable and writable, ksize() and krealloc() still work on them,
+ * kfree() of them does nothing, and new allocations come from fresh
+ * memory. Otherwise every structure is consistent (the child sees each
+ * thread's stores up to some point, in order, and no thread was inside a
+ * critical section) and the child keeps the heap, with fresh locks.
+ * Returns true if the heap was abandoned.
+ *
+ * The caller passes abandon for a fork from a signal handler that
+ * interrupted this very thread inside the allocator (preload/ knows that
+ * case: its per-thread depth counter is non-zero): that thread's own
+ * state may be half-updated with no lock to show it.
  */
-void kmem_fork_prepare(void);
-void kmem_fork_parent(void);
-void kmem_fork_child(bool abandon);
+bool kmem_fork_child(bool abandon);
 
 #endif /* BUDDY_SLAB_H */

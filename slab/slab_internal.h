@@ -124,8 +124,9 @@ unsigned int slab_free_bulk(struct kmem_cache *cache,
 			    const struct slab_object *objs, unsigned int n);
 void slab_shrink(void);
 void slab_stats(size_t *allocated, size_t *slab_bytes);
-void slab_fork_prepare(void);
-void slab_fork_parent(void);
+/* In the child of fork(): was a lock of this layer held by another thread
+ * of the parent at the fork? Then what it protects may be half-updated. */
+bool slab_fork_busy(void);
 void slab_fork_child(bool abandon);
 
 /* The slab holding the page of p, or NULL if that page is not a slab's. */

@@ -247,6 +247,7 @@ API_LINKED_TESTS = \
 	tests/api/symbols \
 	tests/stress/threads \
 	tests/stress/fork \
+	tests/stress/fork_handlers \
 	tests/stress/thread_exit
 
 API_PRELOAD_TESTS = \
@@ -259,6 +260,7 @@ API_PRELOAD_TESTS = \
 	tests/api/preload/symbols.preload \
 	tests/stress/preload/threads.preload \
 	tests/stress/preload/fork.preload \
+	tests/stress/preload/fork_handlers.preload \
 	tests/stress/preload/thread_exit.preload
 
 tests_api_sizes_SOURCES = tests/api/sizes.c
@@ -332,6 +334,25 @@ tests_stress_fork_LDFLAGS = -no-install
 tests_stress_preload_fork_preload_SOURCES = tests/stress/fork.c
 tests_stress_preload_fork_preload_CPPFLAGS = $(API_CPPFLAGS)
 tests_stress_preload_fork_preload_LDADD = $(API_PLAIN_LDADD)
+
+# A library whose atfork handlers allocate, linked into fork_handlers so
+# that its constructor runs before libbuddymalloc's (preloaded, or linked
+# first). -rpath makes libtool build it shared.
+check_LTLIBRARIES += tests/stress/libatfork_alloc.la
+tests_stress_libatfork_alloc_la_SOURCES = tests/stress/atfork_alloc.c
+tests_stress_libatfork_alloc_la_LDFLAGS = -rpath /nowhere -avoid-version
+tests_stress_libatfork_alloc_la_LIBADD = $(PTHREAD_LIBS)
+
+tests_stress_fork_handlers_SOURCES = tests/stress/fork_handlers.c
+tests_stress_fork_handlers_CPPFLAGS = $(API_CPPFLAGS)
+tests_stress_fork_handlers_LDADD = $(API_LINKED_LDADD) \
+	tests/stress/libatfork_alloc.la
+tests_stress_fork_handlers_LDFLAGS = -no-install
+tests_stress_preload_fork_handlers_preload_SOURCES = tests/stress/fork_handlers.c
+tests_stress_preload_fork_handlers_preload_CPPFLAGS = $(API_CPPFLAGS)
+tests_stress_preload_fork_handlers_preload_LDADD = $(API_PLAIN_LDADD) \
+	tests/stress/libatfork_alloc.la
+tests_stress_preload_fork_handlers_preload_LDFLAGS = -no-install
 
 tests_stress_thread_exit_SOURCES = tests/stress/thread_exit.c
 tests_stress_thread_exit_CPPFLAGS = $(API_CPPFLAGS)

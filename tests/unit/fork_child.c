@@ -1,17 +1,20 @@
 /*
  * fork_child.c - the core across fork() (core/fork.c).
  *
- * Ordinary fork: core_fork_prepare() / fork() / core_fork_parent() or
- * core_fork_child(false), also while another thread allocates: both
- * processes allocate and free afterwards and the checker finds nothing.
+ * Nothing is locked across fork(); the child asks core_fork_busy() and
+ * keeps the heap (core_fork_child(false)) or abandons it
+ * (core_fork_child(true)).
  *
- * Abandon: the child of a fork from a signal handler that interrupted the
- * allocator calls core_fork_child(true) without a prepare. Here the child
- * calls it directly, after the parent forked while holding a zone lock and
- * the huge lock with a free list half-updated, as an interrupted thread
- * would leave them. The child must find old blocks readable, frees of
- * them doing nothing, new allocations working on fresh sections, and the
- * checker clean.
+ * Quiet fork: nothing busy, the heap is kept, both processes allocate and
+ * free afterwards and the checker finds nothing. Fork while another thread
+ * allocates: whichever the child decides, it works and the checker is
+ * clean.
+ *
+ * Abandon: the parent forks while holding a zone lock with a free list
+ * half-updated, as a thread interrupted inside the core would leave them.
+ * The child must find the core busy, and after abandoning find old blocks
+ * readable, frees of them doing nothing, new allocations working on fresh
+ * sections, and the checker clean.
  *
  * A child reports through its exit status (0: every check passed) and
  * through "#" diagnostic lines; it never prints a TAP result of its own.
@@ -104,7 +107,7 @@ static void child_exercise(void)
 
 /* ------------------------------------------------------ ordinary fork */
 
-TEST_BEGIN(test_fork_prepare_child)
+TEST_BEGIN(test_fork_quiet)
 {
 	struct page *held = alloc_pages(0, 2);
 	void *huge = huge_alloc(5 * MiB, 0, 0);
@@ -114,11 +117,11 @@ TEST_BEGIN(test_fork_prepare_child)
 	assert_ptr_not_null(huge);
 	fill(page_address(held), 4 * PAGE_SIZE, 0x21);
 
-	core_fork_prepare();
 	pid = fork();
 	if (pid == 0) {
-		core_fork_child(false);
 		alarm(CHILD_TIMEOUT);
+		child_check(!core_fork_busy());
+		core_fork_child(false);
 		/* The inherited heap is the child's own: its blocks free
 		 * normally. */
 		child_check(filled(page_address(held), 4 * PAGE_SIZE, 0x21));
@@ -128,9 +131,8 @@ TEST_BEGIN(test_fork_prepare_child)
 		child_exercise();
 		child_exit();
 	}
-	core_fork_parent();
 	assert_d_gt(pid, 0, "fork");
-	expect_child_ok(pid, "fork with prepare");
+	expect_child_ok(pid, "quiet fork: the heap is kept");
 
 	/* The parent is untouched by what the child did. */
 	expect_true(filled(page_address(held), 4 * PAGE_SIZE, 0x21));
@@ -145,7 +147,7 @@ TEST_END
 static volatile int churn_stop;
 
 /* Allocates and frees without pause, so that forks land while this
- * thread is inside the core (or waiting for a lock prepare holds). */
+ * thread is inside the core. */
 static void *churn(void *arg)
 {
 	(void)arg;
@@ -173,15 +175,13 @@ TEST_BEGIN(test_fork_while_another_thread_allocates)
 	for (int i = 0; i < 30; i++) {
 		pid_t pid;
 
-		core_fork_prepare();
 		pid = fork();
 		if (pid == 0) {
-			core_fork_child(false);
 			alarm(CHILD_TIMEOUT);
+			core_fork_child(core_fork_busy());
 			child_exercise();
 			child_exit();
 		}
-		core_fork_parent();
 		assert_d_gt(pid, 0, "fork %d", i);
 		expect_child_ok(pid, "fork while allocating");
 	}
@@ -314,11 +314,11 @@ TEST_BEGIN(test_abandon)
 		&zone->free_area[MAX_PAGE_ORDER].free_list[MIGRATE_MOVABLE],
 		struct page, lru);
 	__del_page_from_free_list(torn, zone, MAX_PAGE_ORDER);
-	huge_fork_prepare();
 
 	pid = fork();
 	if (pid == 0) {
 		alarm(CHILD_TIMEOUT);
+		child_check(core_fork_busy());	/* the zone lock is held */
 		core_fork_child(true);
 		child_check_old_heap(&h);
 		child_check_fresh_zones();
@@ -327,7 +327,6 @@ TEST_BEGIN(test_abandon)
 	}
 	/* The parent finishes its "interrupted" update. */
 	__add_to_free_list(torn, zone, MAX_PAGE_ORDER, MIGRATE_MOVABLE, false);
-	huge_fork_parent();
 	zone_unlock(zone);
 	assert_d_gt(pid, 0, "fork");
 	expect_child_ok(pid, "abandoning child");
@@ -405,7 +404,7 @@ TEST_END
 
 int main(void)
 {
-	return test_run(test_fork_prepare_child,
+	return test_run(test_fork_quiet,
 			test_fork_while_another_thread_allocates,
 			test_abandon,
 			test_abandon_twice,
