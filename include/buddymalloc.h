@@ -89,8 +89,11 @@ void buddymalloc_stats_print(void (*write_cb)(void *opaque, const char *text),
  *                        large_allocated (live page-sized allocations),
  *                        huge_allocated and nr_huge (live direct mappings),
  *                        heap_bytes (heap onlined from the OS), free_bytes
- *                        (on the buddy free lists), allocated (small +
- *                        large + huge)
+ *                        (on the buddy free lists), meta_bytes (heap pages
+ *                        holding the allocator's own metadata), allocated
+ *                        (small + large + huge). When the program is quiet
+ *                        and malloc_trim() has run, heap_bytes - free_bytes
+ *                        == small_slab_bytes + large_allocated + meta_bytes
  *
  * To read, pass oldp and *oldlenp == the value's size; to write, newp and
  * newlen == the value's size (both at once: the old value is read first).

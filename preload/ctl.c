@@ -44,6 +44,7 @@ static const struct {
 	STATS_FIELD(nr_huge),
 	STATS_FIELD(heap_bytes),
 	STATS_FIELD(free_bytes),
+	STATS_FIELD(meta_bytes),
 };
 
 #define NR_STATS_FIELDS	(sizeof(stats_fields) / sizeof(stats_fields[0]))

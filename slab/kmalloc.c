@@ -284,6 +284,7 @@ void kmem_stats(struct kmem_stats *st)
 	unsigned long heap_pages = 0, free_pages = 0;
 
 	slab_stats(&st->small_allocated, &st->small_slab_bytes);
+	st->meta_bytes = slab_meta_bytes();
 	st->large_allocated = uatomic_read(&large_allocated);
 	huge_stats(&st->huge_allocated, &st->nr_huge);
 	buddy_core_init();

@@ -39,6 +39,7 @@ bool slab_ready;
 
 static pthread_mutex_t meta_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct slab *meta_free_list[META_SIZES];
+static unsigned long meta_chunks;	/* from the core; under meta_lock */
 
 /* Records of size i hold the state of up to 64 << i objects. */
 static unsigned int meta_size_index(unsigned int objects)
@@ -64,6 +65,7 @@ static bool meta_refill(unsigned int i)
 
 	if (!page)
 		return false;
+	meta_chunks++;
 	records = page_address(page);
 	for (size_t off = 0; off + bytes <= chunk; off += bytes) {
 		struct slab *slab = (struct slab *)(records + off);
@@ -394,6 +396,16 @@ void slab_shrink(void)
 	}
 }
 
+size_t slab_meta_bytes(void)
+{
+	size_t bytes;
+
+	pthread_mutex_lock(&meta_lock);
+	bytes = meta_chunks * (PAGE_SIZE << META_CHUNK_ORDER);
+	pthread_mutex_unlock(&meta_lock);
+	return bytes;
+}
+
 void slab_stats(size_t *allocated, size_t *slab_bytes)
 {
 	size_t cached;
@@ -445,8 +457,10 @@ bool slab_fork_busy(void)
 void slab_fork_child(bool abandon)
 {
 	pthread_mutex_init(&meta_lock, NULL);
-	if (abandon)
+	if (abandon) {
 		memset(meta_free_list, 0, sizeof(meta_free_list));
+		meta_chunks = 0;
+	}
 	if (!CMM_LOAD_SHARED(slab_ready))
 		return;
 	for_each_kmem_cache(cache) {

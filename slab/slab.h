@@ -59,6 +59,8 @@ struct kmem_stats {
 	size_t nr_huge;		/* live direct mappings */
 	size_t heap_bytes;	/* bytes of address space onlined from the OS */
 	size_t free_bytes;	/* free bytes on the buddy free lists */
+	size_t meta_bytes;	/* bytes of heap pages holding the allocator's
+				 * own metadata (struct slab records) */
 };
 void kmem_stats(struct kmem_stats *st);
 

@@ -124,6 +124,8 @@ unsigned int slab_free_bulk(struct kmem_cache *cache,
 			    const struct slab_object *objs, unsigned int n);
 void slab_shrink(void);
 void slab_stats(size_t *allocated, size_t *slab_bytes);
+/* Bytes of the core's pages holding struct slab records (never returned). */
+size_t slab_meta_bytes(void);
 /* In the child of fork(): was a lock of this layer held by another thread
  * of the parent at the fork? Then what it protects may be half-updated. */
 bool slab_fork_busy(void);

@@ -410,3 +410,11 @@ tests_unit_cpu_cache_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/slab
 tests_unit_cpu_cache_LDADD = slab/libbuddyslab.la $(UNIT_LDADD)
 
 SCRIPT_TESTS += tests/unit/cpu_cache_fallback.sh
+
+# --- valgrind -------------------------------------------------------------
+# valgrind.sh: API tests (built above) under memcheck with
+# --soname-synonyms=somalloc=nouserintercepts, so that our malloc serves
+# them, not memcheck's; and one run without it, which their
+# served-by-libbuddymalloc check must fail. SKIP without valgrind.
+
+SCRIPT_TESTS += tests/valgrind.sh

@@ -3,6 +3,7 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -343,4 +344,44 @@ void test_served_by_buddymalloc(void)
 	expect_ld_ge(during - before, want,
 		     "allocated pages before %ld, while holding %ld", before,
 		     during);
+}
+
+typedef int mallctl_fn(const char *name, void *oldp, size_t *oldlenp,
+		       void *newp, size_t newlen);
+
+bool heap_stats_read(struct heap_stats *st)
+{
+#define HEAP_STAT(field) { "stats." #field, offsetof(struct heap_stats, field) }
+	static const struct {
+		const char *name;
+		size_t offset;
+	} fields[] = {
+		HEAP_STAT(small_allocated),
+		HEAP_STAT(small_slab_bytes),
+		HEAP_STAT(large_allocated),
+		HEAP_STAT(huge_allocated),
+		HEAP_STAT(heap_bytes),
+		HEAP_STAT(free_bytes),
+		HEAP_STAT(meta_bytes),
+	};
+#undef HEAP_STAT
+	mallctl_fn *mallctl = (mallctl_fn *)dlsym(RTLD_DEFAULT,
+						  "buddymalloc_mallctl");
+
+	if (mallctl == NULL) {
+		test_diag("buddymalloc_mallctl is not in the process");
+		return false;
+	}
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		size_t len = sizeof(size_t);
+		int err = mallctl(fields[i].name,
+				  (char *)st + fields[i].offset, &len, NULL, 0);
+
+		if (err) {
+			test_diag("buddymalloc_mallctl(\"%s\"): error %d",
+				  fields[i].name, err);
+			return false;
+		}
+	}
+	return true;
 }

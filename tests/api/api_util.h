@@ -78,6 +78,24 @@ size_t intervals_overlaps(struct interval *v, size_t n);
 extern void *(*volatile realloc_opaque)(void *, size_t);
 extern void *(*volatile reallocarray_opaque)(void *, size_t, size_t);
 
+/*
+ * The allocator's own account of the heap: the "stats.<field>" values of
+ * buddymalloc_mallctl (include/buddymalloc.h), found with dlsym so that the
+ * preloaded build needs no link to the library. Returns false, with a TAP
+ * diagnostic, when the process has no buddymalloc_mallctl or a read fails.
+ */
+struct heap_stats {
+	size_t small_allocated;		/* bytes in live small objects */
+	size_t small_slab_bytes;	/* bytes of pages held by slabs */
+	size_t large_allocated;		/* bytes in live page allocations */
+	size_t huge_allocated;		/* bytes in live direct mappings */
+	size_t heap_bytes;		/* heap onlined from the OS */
+	size_t free_bytes;		/* on the buddy free lists */
+	size_t meta_bytes;		/* heap pages of the allocator's
+					 * own metadata */
+};
+bool heap_stats_read(struct heap_stats *st);
+
 /* Resident set size of this process in bytes (from /proc/self/statm). */
 
 #endif /* BUDDY_TEST_API_UTIL_H */

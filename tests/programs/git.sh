@@ -3,7 +3,9 @@
 # 25 commits of generated files, a branch and a merge), then reads it back
 # (log --stat, diff, blame, gc, fsck, archive), with glibc's malloc and
 # under libbuddymalloc. Names, e-mails and dates are fixed, so commit ids
-# and every line of output are the same in both runs. See lib.sh.
+# and every line of output are the same in both runs. Point 3 needs an exit
+# report of git itself, not of the shell around it; point 4 shows that a
+# git that escapes the preload fails that check. See lib.sh.
 
 . "${top_srcdir:-.}/tests/programs/lib.sh"
 prog_init git
@@ -73,7 +75,32 @@ git archive --format=tar HEAD | cksum
 git cat-file -p HEAD
 SH
 
-plan 3
+plan 4
 run_both workload sh "$work/workload.sh"
+expect_served workload git
 check_both workload "git init/commit/merge/log/gc"
+
+# The check itself: a git behind a wrapper that drops LD_PRELOAD, first on
+# PATH, in a workload where another process (cat) is served. Its point 3
+# must say "not served" for git: a check that any report will do, or that
+# finds the wrapper's, would pass it.
+real_git=$(exe_of git)
+mkdir "$work/wrapper"
+printf '#!/bin/sh\nunset LD_PRELOAD\nexec %s "$@"\n' "$real_git" \
+	>"$work/wrapper/git"
+chmod +x "$work/wrapper/git"
+: >"$work/wrapped.stdin"
+run_one wrapped buddy env PATH="$work/wrapper:$PATH" \
+	sh -c 'git init -q repo && git -C repo status | cat'
+label="git behind a wrapper that unsets LD_PRELOAD: seen as not served"
+if served_by "$work/wrapped.buddy.err" "$real_git"; then
+	reporters "$work/wrapped.buddy.err" >"$work/diag"
+	not_ok "$label" "$work/diag"
+elif ! served_by "$work/wrapped.buddy.err" "$(exe_of cat)"; then
+	tail -n 15 "$work/wrapped.buddy.err" >"$work/diag"
+	not_ok "$label (cat not served either: the run did not work)" \
+		"$work/diag"
+else
+	ok "$label"
+fi
 finish

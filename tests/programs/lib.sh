@@ -7,10 +7,29 @@
 #
 #   1. NAME: runs with glibc's malloc    the workload itself works (exit 0);
 #   2. NAME: same under libbuddymalloc   same exit status, identical stdout;
-#   3. NAME: served by libbuddymalloc    the allocator's report at exit, on
-#                                        the preloaded run's stderr, lists a
-#                                        zone holding memory ("Node 0, zone
-#                                        Normal ..."): our heap was used.
+#   3. NAME: served by libbuddymalloc    the preloaded run's stderr holds
+#                                        an exit report of the program that
+#                                        matters, by its executable, with
+#                                        heap memory onlined: our allocator
+#                                        served that very process.
+#
+# Point 3 names processes, because a workload is a tree of them and any one
+# may have been served while the one under test was not (a wrapper script
+# that drops LD_PRELOAD, a shell around the program): the report's first
+# line is "buddymalloc (pid N, exe /path/of/executable):" (preload/stats.c),
+# and the point passes only if, for each program expected, a report of
+# that executable shows "system bytes" above 0. The program expected is the
+# command given to run_both, resolved on PATH with symbolic links followed,
+# unless the script names others (the compiler proper behind the gcc
+# driver, git behind the workload's shell):
+#
+#	run_both obj sh -c 'gcc -c ...'
+#	expect_served obj gcc "$(gcc -print-prog-name=cc1)" as
+#	check_both obj
+#
+# A program on PATH that is a script reports as its interpreter (the
+# kernel's /proc/self/exe), so naming a script fails the point, as it
+# should: its interpreter is not the program under test.
 #
 # A script looks like this:
 #
@@ -155,11 +174,12 @@ run_one() {
 }
 
 # run_both NAME COMMAND [ARGS...]: the two runs, glibc's first, with
-# stdin from /dev/null.
+# stdin from /dev/null. COMMAND is the program expected to be served.
 run_both() {
 	name=$1
 	shift
 	: >"$work/$name.stdin"
+	expect_served "$name" "$1"
 	run_one "$name" glibc "$@"
 	run_one "$name" buddy "$@"
 }
@@ -169,25 +189,63 @@ run_both_stdin() {
 	name=$1
 	cp "$2" "$work/$name.stdin" || bail "cannot read $2"
 	shift 2
+	expect_served "$name" "$1"
 	run_one "$name" glibc "$@"
 	run_one "$name" buddy "$@"
 }
 
-# The zone lines of the allocator's exit report (buddyinfo "Node 0, zone
-# Normal  n0 n1 ...", pagetypeinfo "Node 0, zone Normal, type Movable ..."
-# and "Node 0, zone Normal  blocks..."): is any count after the zone (and
-# type) name non-zero? That needs memory onlined in a zone, which only
-# happens when our allocator served allocations.
-served_by_us() {
-	awk '/^Node +[0-9]+, zone +[^ ]+/ {
-		line = $0
-		sub(/^Node +[0-9]+, zone +[^ ,]+,?( type +[^ ]+)?/, "", line)
-		n = split(line, f, " ")
-		for (i = 1; i <= n; i++)
-			if (f[i] ~ /^[0-9]+$/ && f[i] + 0 > 0)
+# exe_of PROGRAM: the executable a process running PROGRAM (a path, or a
+# name looked up on PATH) reports as /proc/self/exe.
+exe_of() {
+	case $1 in
+	*/*) p=$1 ;;
+	*) p=$(command -v "$1") ;;
+	esac
+	case $p in
+	/*) readlink -f "$p" ;;
+	*) ;;	# a shell builtin, a function or not found: no executable
+	esac
+}
+
+# expect_served NAME PROGRAM...: the programs whose processes must each
+# have been served in workload NAME (point 3 of check_both).
+expect_served() {
+	name=$1
+	shift
+	: >"$work/$name.exes"
+	for prog in "$@"; do
+		exe=$(exe_of "$prog")
+		test -n "$exe" || bail "$prog: no executable on PATH"
+		echo "$exe" >>"$work/$name.exes"
+	done
+}
+
+# served_by FILE EXE: does FILE (stderr of a preloaded run) hold an exit
+# report of a process running EXE whose heap was used ("system bytes"
+# above 0 on the line after its header)? The two lines are written
+# together (the summary is one write), so other processes' reports
+# cannot come between them.
+served_by() {
+	awk -v exe="$2" '
+		want && /^system bytes +=/ {
+			if ($4 + 0 > 0)
 				found = 1
-	}
-	END { exit !found }' "$1"
+		}
+		{ want = 0 }
+		/^buddymalloc \(pid [0-9]+, exe .*\):$/ {
+			e = $0
+			sub(/^buddymalloc \(pid [0-9]+, exe /, "", e)
+			sub(/\):$/, "", e)
+			want = e == exe
+		}
+		END { exit !found }' "$1"
+}
+
+# reporters FILE: the executables that wrote an exit report to FILE, with
+# how many reports each.
+reporters() {
+	sed -n 's/^buddymalloc (pid [0-9]*, exe \(.*\)):$/\1/p' "$1" |
+		sort | uniq -c
 }
 
 # check_both NAME [LABEL]: the three TAP points for one workload.
@@ -226,15 +284,20 @@ check_both() {
 		not_ok "$label: same output under libbuddymalloc" "$work/diag"
 	fi
 
-	if served_by_us "$b.err"; then
-		ok "$label: served by libbuddymalloc (its report at exit)"
+	missing=
+	while read -r exe; do
+		served_by "$b.err" "$exe" || missing="$missing $exe"
+	done <"$work/$name.exes"
+	served=$(sed 's|.*/||' "$work/$name.exes" | tr '\n' ' ')
+	if test -z "$missing"; then
+		ok "$label: served by libbuddymalloc (exit report of ${served% })"
 	else
 		{
-			echo "no zone with memory in a stats_print report on stderr;"
-			echo "stderr under libbuddymalloc (end):"
-			tail -n 15 "$b.err"
+			echo "no exit report with heap memory from:$missing"
+			echo "exit reports on stderr, by executable:"
+			reporters "$b.err"
 		} >"$work/diag"
-		not_ok "$label: served by libbuddymalloc (its report at exit)" \
+		not_ok "$label: served by libbuddymalloc (exit report of ${served% })" \
 			"$work/diag"
 	fi
 }

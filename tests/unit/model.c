@@ -12,8 +12,28 @@
  * fallback, stealing, growth and reserve paths all run.
  *
  * The reference model is this file's own: it records every live allocation
- * (address, pages, order, type asked for, zone, a pattern key) and a bitmap
- * of the pages they own, and it predicts what the allocator must do.
+ * (address, pages, order, type asked for, zone, a pattern key), a bitmap of
+ * the pages they own, the sections each zone has onlined and which
+ * pageblocks are in the HIGHATOMIC reserve, and it predicts what the
+ * allocator must do from that record alone: its own order arithmetic
+ * (model_order), its own free-page accounting (a free aligned range of
+ * 2^order pages is one the bitmap says nobody owns, in a section of the
+ * zone) and its own reserve. Nothing it predicts with comes from the
+ * core's functions or free lists; the core's state is only read to be
+ * compared with the prediction.
+ *
+ * The reserve follows page_alloc.c's rules: a __GFP_HIGHATOMIC allocation
+ * that lands outside the reserve reserves its pageblock (all of them for
+ * order >= pageblock_order) while the zone holds less than 1% + one
+ * pageblock; a reserved pageblock whose pages are all free again leaves the
+ * reserve. One choice the model cannot predict: when an ordinary
+ * allocation finds nothing outside the reserve, the core gives reserved
+ * pageblocks back in free-list order. The model predicts when that may
+ * happen (no zone could serve it otherwise) and then accepts the core's
+ * choice among the blocks it has reserved, checking what it can: only
+ * reserved blocks of the zones the allocation may use leave the reserve,
+ * only then, and after a failure none with a free page is left. Every full
+ * check compares the model's reserve, sections and counts with the core's.
  * After every step:
  *   - pages given back (a free, an exact allocation's tail, a shrink) are
  *     in free blocks that have no free buddy of their order: merged;
@@ -24,9 +44,12 @@
  *     the first and last word of each page, verified when it is freed or
  *     shrunk, so one allocation written over by another is caught;
  *   - a failed allocation fails with ENOMEM, and only when every zone it
- *     may use is at its section limit with no free block big enough on any
- *     list (HIGHATOMIC included: an ordinary allocation takes the reserve
- *     as a last resort);
+ *     may use is at its section limit with no free aligned range big enough
+ *     (reserved pageblocks included: an ordinary allocation takes the
+ *     reserve as a last resort);
+ *   - a NORMAL request lands in LOW32 only when NORMAL had no such range
+ *     outside the reserve and could not grow;
+ *   - the head page carries the order the model computes;
  *   - a resize succeeds exactly when the model says it can (shrinking
  *     always; growing when the pages after it are free, in the section, and
  *     not reserved);
@@ -68,6 +91,15 @@
 
 enum kind { K_PAGES, K_EXACT };
 
+static struct zone *zones[MAX_NR_ZONES];
+
+/* The sections a zone may online: the limits this test sets. */
+static unsigned long model_max_sections(enum zone_type zi)
+{
+	return zi == ZONE_LOW32 ? LOW32_SECTIONS : NORMAL_SECTIONS;
+}
+
+
 struct m_alloc {
 	uint64_t id;		/* pattern key */
 	size_t size;		/* K_EXACT: bytes, as freed */
@@ -85,12 +117,18 @@ static struct {
 	size_t nr_live;
 	unsigned long live_pages[MAX_NR_ZONES];
 	uint64_t next_id;
-	/* The model's page ownership map, one bitmap per section seen. */
+	/* The model's page ownership map, one bitmap per section seen, and
+	 * which of its pageblocks the model holds in the HIGHATOMIC reserve. */
 	struct {
 		unsigned long section_nr;
+		enum zone_type zone;
 		uint64_t map[PAGES_PER_SECTION / 64];
+		bool reserved[PAGEBLOCKS_PER_SECTION];
 	} sec[NORMAL_SECTIONS + LOW32_SECTIONS];
 	int nr_sec;
+	unsigned long nr_sections[MAX_NR_ZONES];	/* seen per zone */
+	/* pages reserved, as the core's nr_reserved_highatomic */
+	unsigned long nr_reserved[MAX_NR_ZONES];
 	bool pressure;
 	bool failed;		/* stop at the first broken step */
 	/* what happened, for the summary */
@@ -127,20 +165,54 @@ static bool chance(unsigned int percent)
 
 /* ---------------------------------------------------------- page bitmap */
 
-static uint64_t *section_map(unsigned long pfn)
+/* The model's record of pfn's section, -1 if it has none. */
+static int section_index(unsigned long pfn)
 {
 	unsigned long nr = pfn_to_section_nr(pfn);
 
 	for (int i = 0; i < m.nr_sec; i++)
 		if (m.sec[i].section_nr == nr)
-			return m.sec[i].map;
-	if (m.nr_sec == NORMAL_SECTIONS + LOW32_SECTIONS) {
+			return i;
+	return -1;
+}
+
+/*
+ * An allocation landed in zi at pfn: a section the model has not seen is
+ * one the zone just onlined (the core onlines a section only when nothing
+ * fits, so the allocation that caused it lands in it). It starts with
+ * every page free and no pageblock reserved.
+ */
+static void section_seen(unsigned long pfn, enum zone_type zi)
+{
+	int i = section_index(pfn);
+
+	if (i >= 0) {
+		if (m.sec[i].zone != zi)
+			model_fail("pfn %#lx: section of zone %d now in "
+				   "zone %d", pfn, m.sec[i].zone, zi);
+		return;
+	}
+	if (m.nr_sec == NORMAL_SECTIONS + LOW32_SECTIONS ||
+	    m.nr_sections[zi] == model_max_sections(zi)) {
 		model_fail("pfn %#lx in a section beyond the zones' limits", pfn);
+		return;
+	}
+	memset(&m.sec[m.nr_sec], 0, sizeof(m.sec[0]));
+	m.sec[m.nr_sec].section_nr = pfn_to_section_nr(pfn);
+	m.sec[m.nr_sec].zone = zi;
+	m.nr_sec++;
+	m.nr_sections[zi]++;
+}
+
+static uint64_t *section_map(unsigned long pfn)
+{
+	int i = section_index(pfn);
+
+	if (i < 0) {
+		model_fail("pfn %#lx in a section the model never saw", pfn);
 		return NULL;
 	}
-	m.sec[m.nr_sec].section_nr = nr;
-	memset(m.sec[m.nr_sec].map, 0, sizeof(m.sec[0].map));
-	return m.sec[m.nr_sec++].map;
+	return m.sec[i].map;
 }
 
 /* How many pages of [pfn, pfn + n) the model holds live. */
@@ -252,32 +324,238 @@ static void verify_zero(size_t i)
 
 /* ---------------------------------------------------------------- zones */
 
-static struct zone *zones[MAX_NR_ZONES];
 
-/*
- * Could zone have served an allocation of this order? It could if it may
- * still grow, or if a free block of the order or larger is on any list an
- * allocation can reach: its own type, a fallback type, or the HIGHATOMIC
- * reserve (ordinary allocations take it when nothing else is left).
- */
-/* Could zone serve order by growing or from its free lists? The HIGHATOMIC
- * reserve counts only when asked: an ordinary allocation tries every zone
- * without it before it digs into any zone's reserve. */
-static bool zone_could_serve(struct zone *zone, unsigned int order,
-			     bool with_reserve)
+/* ---------------------------------------------------------- predictions */
+
+/* The order of the smallest block of at least nr pages, computed here so
+ * that a wrong get_order() in the core cannot agree with itself. */
+static unsigned int model_order(unsigned long nr)
 {
-	int last_type = with_reserve ? MIGRATE_HIGHATOMIC : MIGRATE_PCPTYPES - 1;
-	bool could = false;
+	unsigned int order = 0;
+
+	while ((1UL << order) < nr)
+		order++;
+	return order;
+}
+
+/* Does any pageblock of [idx, idx + n) of section record i belong to the
+ * model's reserve? */
+static bool range_reserved(int i, unsigned long idx, unsigned long n)
+{
+	for (unsigned long b = idx >> pageblock_order;
+	     b <= (idx + n - 1) >> pageblock_order; b++)
+		if (m.sec[i].reserved[b])
+			return true;
+	return false;
+}
+
+/* Has word x of a page bitmap (bit set: page owned) an aligned run of n
+ * clear bits, n a power of two below 64? Folding ORs each run of n bits
+ * into the run's first bit. */
+static bool word_has_free_run(uint64_t x, unsigned int n)
+{
+	uint64_t heads = 0;
+
+	for (unsigned int shift = 1; shift < n; shift <<= 1)
+		x |= x >> shift;
+	for (unsigned int b = 0; b < 64; b += n)
+		heads |= 1ULL << b;
+	return (~x & heads) != 0;
+}
+
+/* Does the model know an aligned run of 2^order free pages in a section of
+ * zone zi, outside the reserve unless with_reserve? A free aligned run of
+ * at most a pageblock is one free block of that order or larger (merging
+ * inside a pageblock is never refused); a run of two pageblocks is free
+ * only if neither is reserved, and then they merge too. */
+static bool model_free_run(enum zone_type zi, unsigned int order,
+			   bool with_reserve)
+{
+	const unsigned long words = PAGES_PER_SECTION / 64;
+
+	for (int i = 0; i < m.nr_sec; i++) {
+		const uint64_t *map = m.sec[i].map;
+
+		if (m.sec[i].zone != zi)
+			continue;
+		if (order >= 6) {
+			unsigned long step = 1UL << (order - 6), k;
+
+			for (unsigned long w = 0; w < words; w += step) {
+				if (!with_reserve && range_reserved(i, w * 64, step * 64))
+					continue;
+				for (k = 0; k < step && !map[w + k]; k++)
+					;
+				if (k == step)
+					return true;
+			}
+		} else {
+			for (unsigned long w = 0; w < words; w++) {
+				if (!with_reserve && range_reserved(i, w * 64, 64))
+					continue;
+				if (word_has_free_run(map[w], 1u << order))
+					return true;
+			}
+		}
+	}
+	return false;
+}
+
+/* Could zone zi serve an order, by the model's record: it may still online
+ * a section, or the model knows a free run there. */
+static bool model_could_serve(enum zone_type zi, unsigned int order,
+			      bool with_reserve)
+{
+	return m.nr_sections[zi] < model_max_sections(zi) ||
+	       model_free_run(zi, order, with_reserve);
+}
+
+/* ... any zone that gfp allows. */
+static bool model_could_serve_gfp(gfp_t gfp, unsigned int order,
+				  bool with_reserve)
+{
+	return model_could_serve(ZONE_LOW32, order, with_reserve) ||
+	       (!(gfp & __GFP_LOW32) &&
+		model_could_serve(ZONE_NORMAL, order, with_reserve));
+}
+
+/* A __GFP_HIGHATOMIC allocation of a block of 2^order pages landed at pfn
+ * in zi: unless it came from the reserve, its pageblock joins it (every
+ * pageblock of a larger block), while the zone reserves less than 1% of
+ * its pages plus one pageblock. */
+static void model_reserve(enum zone_type zi, unsigned long pfn,
+			  unsigned int order)
+{
+	int i = section_index(pfn);
+	unsigned long idx = pfn & (PAGES_PER_SECTION - 1);
+	unsigned long max = m.nr_sections[zi] * PAGES_PER_SECTION / 100 +
+			    pageblock_nr_pages;
+
+	if (i < 0 || m.sec[i].reserved[idx >> pageblock_order] ||
+	    m.nr_reserved[zi] >= max)
+		return;
+	if (order < pageblock_order) {
+		m.sec[i].reserved[idx >> pageblock_order] = true;
+		m.nr_reserved[zi] += pageblock_nr_pages;
+		return;
+	}
+	for (unsigned long b = idx >> pageblock_order;
+	     b < (idx + (1UL << order)) >> pageblock_order; b++)
+		m.sec[i].reserved[b] = true;
+	m.nr_reserved[zi] += 1UL << order;
+}
+
+/* Pages [pfn, pfn + n) went back: a reserved pageblock with every page
+ * free again leaves the reserve. */
+static void model_release_reserve(unsigned long pfn, unsigned long n)
+{
+	int i = section_index(pfn);
+	unsigned long idx = pfn & (PAGES_PER_SECTION - 1);
+
+	if (i < 0 || !n)
+		return;
+	for (unsigned long b = idx >> pageblock_order;
+	     b <= (idx + n - 1) >> pageblock_order; b++) {
+		unsigned long first = (pfn & ~(PAGES_PER_SECTION - 1)) +
+				      (b << pageblock_order);
+
+		if (m.sec[i].reserved[b] && !owned_in(first, pageblock_nr_pages)) {
+			m.sec[i].reserved[b] = false;
+			m.nr_reserved[m.sec[i].zone] -= pageblock_nr_pages;
+		}
+	}
+}
+
+/* The core's type of pageblock b of section record i, read under the
+ * zone's lock: what the model compares its reserve with. */
+static int core_block_type(int i, unsigned long b)
+{
+	struct zone *zone = zones[m.sec[i].zone];
+	struct mem_section *ms =
+		__pfn_to_section(m.sec[i].section_nr << PFN_SECTION_SHIFT);
+	int mt;
 
 	zone_lock(zone);
-	if (!zone->max_sections || zone->nr_sections < zone->max_sections)
-		could = true;
-	for (unsigned int o = order; o < NR_PAGE_ORDERS && !could; o++)
-		for (int mt = 0; mt <= last_type; mt++)
-			if (!cds_list_empty(&zone->free_area[o].free_list[mt]))
-				could = true;
+	mt = ms ? ms->pageblock_flags[b] : -1;
 	zone_unlock(zone);
-	return could;
+	return mt;
+}
+
+/*
+ * An ordinary allocation that, by the model, nothing outside the reserve
+ * could serve: the core gave reserved pageblocks back, in its free lists'
+ * order, which the model does not keep. Take the core's choice, and check
+ * it: only reserved pageblocks of the zones gfp allows left the reserve,
+ * and after a failure no reserved pageblock there has a free page left.
+ */
+static void model_observe_unreserve(gfp_t gfp, bool failed)
+{
+	for (int i = 0; i < m.nr_sec && !m.failed; i++) {
+		enum zone_type zi = m.sec[i].zone;
+		bool allowed = zi == ZONE_LOW32 || !(gfp & __GFP_LOW32);
+		unsigned long base = m.sec[i].section_nr << PFN_SECTION_SHIFT;
+
+		for (unsigned long b = 0; b < PAGEBLOCKS_PER_SECTION; b++) {
+			unsigned long first = base + (b << pageblock_order);
+
+			if (!m.sec[i].reserved[b])
+				continue;
+			if (core_block_type(i, b) != MIGRATE_HIGHATOMIC) {
+				if (!allowed)
+					model_fail("pageblock %#lx of %s left the "
+						   "reserve for a LOW32 allocation",
+						   first, zones[zi]->name);
+				m.sec[i].reserved[b] = false;
+				m.nr_reserved[zi] -= pageblock_nr_pages;
+				m.nr_reserve_drops++;
+			} else if (failed && allowed &&
+				   owned_in(first, pageblock_nr_pages) <
+				   pageblock_nr_pages) {
+				model_fail("an ordinary allocation failed, but "
+					   "reserved pageblock %#lx of %s still "
+					   "has free pages", first,
+					   zones[zi]->name);
+			}
+		}
+	}
+}
+
+/* The model's sections and reserve against the core's: counts every step,
+ * every pageblock's type at the full checks. */
+static void check_model_counts(void)
+{
+	for (int z = 0; z < MAX_NR_ZONES && !m.failed; z++) {
+		unsigned long sections, reserved;
+
+		zone_lock(zones[z]);
+		sections = zones[z]->nr_sections;
+		reserved = zones[z]->nr_reserved_highatomic;
+		zone_unlock(zones[z]);
+		if (sections != m.nr_sections[z] || reserved != m.nr_reserved[z])
+			model_fail("zone %s: %lu sections, %lu pages reserved; "
+				   "the model has %lu and %lu", zones[z]->name,
+				   sections, reserved, m.nr_sections[z],
+				   m.nr_reserved[z]);
+	}
+}
+
+static void check_model_reserve(void)
+{
+	for (int i = 0; i < m.nr_sec && !m.failed; i++)
+		for (unsigned long b = 0; b < PAGEBLOCKS_PER_SECTION; b++) {
+			int mt = core_block_type(i, b);
+
+			if ((mt == MIGRATE_HIGHATOMIC) != m.sec[i].reserved[b]) {
+				model_fail("pageblock %#lx of %s is %s; the model "
+					   "has it %sin the reserve",
+					   (m.sec[i].section_nr << PFN_SECTION_SHIFT) +
+					   (b << pageblock_order),
+					   zones[m.sec[i].zone]->name,
+					   mt >= 0 ? migratetype_name(mt) : "?",
+					   m.sec[i].reserved[b] ? "" : "not ");
+				return;
+			}
+		}
 }
 
 /* The cheap check of every step, for both zones. */
@@ -290,6 +568,7 @@ static void check_counters(void)
 				   zones[z]->name);
 			return;
 		}
+	check_model_counts();
 }
 
 /*
@@ -350,6 +629,7 @@ static void full_check(bool scan)
 
 	m.nr_full_checks++;
 	count_type_changes();
+	check_model_reserve();
 	for (int z = 0; z < MAX_NR_ZONES; z++)
 		v += mc_check_zone(zones[z], m.live, m.nr_live,
 				   MC_LIVE_COMPLETE | (scan ? MC_SCAN_PAGES : 0),
@@ -429,15 +709,37 @@ static void op_alloc(void)
 	enum kind kind = chance(60) ? K_PAGES : K_EXACT;
 	bool aligned = kind == K_EXACT && chance(25);
 	int mt = test_gfp_migratetype(gfp);
+	bool highatomic = (gfp & __GFP_HIGHATOMIC) != 0;
+	bool normal_could, outside_reserve;
 	enum zone_type zi;
 	size_t size = 0, i;
 	unsigned long nr, pfn;
 	struct mem_section *ms;
 	struct page *head;
 	void *addr;
+	int si;
 
-	unsigned long reserved = zones[0]->nr_reserved_highatomic +
-				 zones[1]->nr_reserved_highatomic;
+	/* What the model expects, from its record before the call: the
+	 * block's order, whether NORMAL could serve it (else LOW32 may), and
+	 * whether anything outside the reserve could (else an ordinary
+	 * allocation digs into the reserve). */
+	if (kind == K_PAGES) {
+		nr = 1UL << order;
+		head_order = align_order = order;
+	} else {
+		size = size_of_order(order);
+		nr = pages_of(size);
+		head_order = align_order = model_order(nr);
+		if (aligned) {
+			al = (unsigned int)rnd(NR_PAGE_ORDERS);
+			if (al > align_order)
+				align_order = al;
+		}
+	}
+	normal_could = !(gfp & __GFP_LOW32) &&
+		       model_could_serve(ZONE_NORMAL, align_order, highatomic);
+	outside_reserve = highatomic || normal_could ||
+			  model_could_serve(ZONE_LOW32, align_order, false);
 
 	m.nr_alloc++;
 	errno = 0;
@@ -445,39 +747,27 @@ static void op_alloc(void)
 		struct page *page = alloc_pages(gfp, order);
 
 		addr = page ? page_address(page) : NULL;
-		nr = 1UL << order;
-		head_order = align_order = order;
+	} else if (aligned) {
+		addr = alloc_pages_exact_aligned(size, al, gfp);
 	} else {
-		size = size_of_order(order);
-		nr = pages_of(size);
-		head_order = align_order = get_order(nr);
-		if (aligned) {
-			al = (unsigned int)rnd(NR_PAGE_ORDERS);
-			if (al > align_order)
-				align_order = al;
-			addr = alloc_pages_exact_aligned(size, al, gfp);
-		} else {
-			addr = alloc_pages_exact(size, gfp);
-		}
+		addr = alloc_pages_exact(size, gfp);
 	}
+	if (!outside_reserve)
+		model_observe_unreserve(gfp, addr == NULL);
 
 	if (!addr) {
 		m.nr_alloc_fail++;
 		if (errno != ENOMEM)
 			model_fail("a failed allocation (order %u, gfp %#x) left "
 				   "errno %d, not ENOMEM", align_order, gfp, errno);
-		if (zone_could_serve(zones[ZONE_LOW32], align_order, true) ||
-		    (!(gfp & __GFP_LOW32) &&
-		     zone_could_serve(zones[ZONE_NORMAL], align_order, true)))
+		if (model_could_serve_gfp(gfp, align_order, true))
 			model_fail("an allocation of order %u (gfp %#x%s) failed "
-				   "though a zone it may use could serve it",
-				   align_order, gfp, kind == K_EXACT ? ", exact" : "");
+				   "though the model has room for it in a zone "
+				   "it may use", align_order, gfp,
+				   kind == K_EXACT ? ", exact" : "");
 		return;
 	}
 
-	if (!(gfp & __GFP_HIGHATOMIC) && zones[0]->nr_reserved_highatomic +
-	    zones[1]->nr_reserved_highatomic < reserved)
-		m.nr_reserve_drops++;	/* an ordinary allocation took it */
 	pfn = (uintptr_t)addr >> PAGE_SHIFT;
 	if ((uintptr_t)addr & (PAGE_SIZE - 1) || pfn & ((1UL << align_order) - 1)) {
 		model_fail("%p (order %u) is not aligned to 2^%u pages", addr,
@@ -503,10 +793,19 @@ static void op_alloc(void)
 	}
 	if (zi == ZONE_LOW32 && !(gfp & __GFP_LOW32)) {
 		m.nr_fell_to_low32++;
-		if (zone_could_serve(zones[ZONE_NORMAL], align_order,
-				     gfp & __GFP_HIGHATOMIC))
+		if (normal_could)
 			model_fail("a NORMAL request went to LOW32 though NORMAL "
 				   "could serve order %u", align_order);
+	}
+	section_seen(pfn, zi);
+	si = section_index(pfn);
+	if (m.failed || si < 0)
+		return;
+	if (!highatomic &&
+	    range_reserved(si, pfn & (PAGES_PER_SECTION - 1), nr)) {
+		model_fail("ordinary allocation %p (%lu pages) in a pageblock "
+			   "still in the reserve", addr, nr);
+		return;
 	}
 	head = pfn_to_page(pfn);
 	if (head->flags != PG_head || head->nr_pages != nr ||
@@ -531,7 +830,10 @@ static void op_alloc(void)
 		return;
 	}
 
+	if (highatomic)
+		model_reserve(zi, pfn, align_order);
 	set_owned(pfn, nr, true);
+	model_release_reserve(pfn + nr, (1UL << align_order) - nr);
 	i = m.nr_live++;
 	m.live[i] = (struct mc_live){ (uintptr_t)addr, nr, head_order, mt };
 	m.meta[i] = (struct m_alloc){ m.next_id++, size, kind, zi,
@@ -585,6 +887,7 @@ static void free_one(size_t i)
 		return;
 	}
 	set_owned(pfn, l->nr_pages, false);
+	model_release_reserve(pfn, l->nr_pages);
 	m.live_pages[m.meta[i].zone] -= l->nr_pages;
 	check_merged(m.meta[i].zone, pfn, l->nr_pages);
 	forget(i);
@@ -595,20 +898,13 @@ static void free_one(size_t i)
  * and in no reserved (HIGHATOMIC, ISOLATE) pageblock. */
 static bool growth_possible(unsigned long start, unsigned long n)
 {
-	struct zone *zone = page_zone(pfn_to_page(start - 1));
-	bool ok = true;
+	int i = section_index(start - 1);
 
-	if (pfn_to_section_nr(start + n - 1) != pfn_to_section_nr(start - 1))
+	if (i < 0 ||
+	    pfn_to_section_nr(start + n - 1) != pfn_to_section_nr(start - 1))
 		return false;
-	if (owned_in(start, n))
-		return false;
-	zone_lock(zone);
-	for (unsigned long b = start >> pageblock_order;
-	     b <= (start + n - 1) >> pageblock_order; b++)
-		if (get_pfnblock_migratetype(b << pageblock_order) >= MIGRATE_PCPTYPES)
-			ok = false;
-	zone_unlock(zone);
-	return ok;
+	return !owned_in(start, n) &&
+	       !range_reserved(i, start & (PAGES_PER_SECTION - 1), n);
 }
 
 static void op_resize(void)
@@ -657,9 +953,10 @@ static void op_resize(void)
 	}
 	m.meta[i].size = new_size;
 	l->nr_pages = new_nr;
-	l->order = get_order(new_nr);
+	l->order = model_order(new_nr);
 	if (new_nr < nr) {
 		set_owned(pfn + new_nr, nr - new_nr, false);
+		model_release_reserve(pfn + new_nr, nr - new_nr);
 		m.live_pages[m.meta[i].zone] -= nr - new_nr;
 		check_merged(m.meta[i].zone, pfn + new_nr, nr - new_nr);
 	} else {
@@ -764,8 +1061,8 @@ TEST_BEGIN(test_model_random_operations)
 		 m.nr_live);
 	diag_raw(line);
 	snprintf(line, sizeof(line), "sections online: NORMAL %lu, LOW32 %lu; "
-		 "pageblock type changes seen %lu; ordinary allocations that "
-		 "took the HIGHATOMIC reserve %lu; free pages released to the "
+		 "pageblock type changes seen %lu; reserved pageblocks given back "
+		 "to ordinary allocations %lu; free pages released to the "
 		 "OS at phase changes %lu", zones[ZONE_NORMAL]->nr_sections,
 		 zones[ZONE_LOW32]->nr_sections, m.nr_type_changes,
 		 m.nr_reserve_drops, m.nr_released);
