@@ -418,3 +418,19 @@ SCRIPT_TESTS += tests/unit/cpu_cache_fallback.sh
 # served-by-libbuddymalloc check must fail. SKIP without valgrind.
 
 SCRIPT_TESTS += tests/valgrind.sh
+
+# cpu_cache_step: malloc() and free() in rseq mode, single-stepped with the
+# trap flag and migrated to another CPU at each instruction boundary before
+# the critical section; the count must move on the CPU the thread ends on
+# (catches a cpu_id read outside the section). Built from preload/'s
+# sources with the shipped slab and core libraries and the shipped flags,
+# so its malloc and free are the library's, and the test reaches
+# cpu_cache_count().
+UNIT_TESTS += tests/unit/cpu_cache_step
+tests_unit_cpu_cache_step_SOURCES = tests/unit/cpu_cache_step.c \
+	$(PRELOAD_SOURCES)
+tests_unit_cpu_cache_step_CPPFLAGS = $(libbuddymalloc_la_CPPFLAGS) \
+	-I$(top_srcdir)/tests/include
+tests_unit_cpu_cache_step_CFLAGS = $(libbuddymalloc_la_CFLAGS)
+tests_unit_cpu_cache_step_LDADD = slab/libbuddyslab.la core/libbuddycore.la \
+	tests/lib/libtap.la $(PTHREAD_LIBS)
