@@ -93,7 +93,12 @@ void buddymalloc_stats_print(void (*write_cb)(void *opaque, const char *text),
  *                        holding the allocator's own metadata), allocated
  *                        (small + large + huge). When the program is quiet
  *                        and malloc_trim() has run, heap_bytes - free_bytes
- *                        == small_slab_bytes + large_allocated + meta_bytes
+ *                        == small_slab_bytes + large_allocated + meta_bytes;
+ *                        fork_kept and fork_abandoned (forks whose child
+ *                        kept the inherited heap, or gave it up because
+ *                        another thread was inside the allocator at the
+ *                        fork; a child counts its own fork on top of what
+ *                        it inherited)
  *
  * To read, pass oldp and *oldlenp == the value's size; to write, newp and
  * newlen == the value's size (both at once: the old value is read first).

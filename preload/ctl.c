@@ -45,6 +45,9 @@ static const struct {
 	STATS_FIELD(heap_bytes),
 	STATS_FIELD(free_bytes),
 	STATS_FIELD(meta_bytes),
+	/* Last, and not in struct kmem_stats: preload's own counts (init.c). */
+	{ "fork_kept", 0 },
+	{ "fork_abandoned", 0 },
 };
 
 #define NR_STATS_FIELDS	(sizeof(stats_fields) / sizeof(stats_fields[0]))
@@ -93,6 +96,10 @@ static int ctl_stats(const char *field, void *oldp, size_t *oldlenp,
 		return EPERM;
 	if (!oldp)
 		return ctl_read(NULL, oldlenp, NULL, sizeof(size_t));
+	if (i == NR_STATS_FIELDS - 2 || i == NR_STATS_FIELDS - 1) {
+		value = i == NR_STATS_FIELDS - 2 ? fork_kept : fork_abandoned;
+		return ctl_read(oldp, oldlenp, &value, sizeof(value));
+	}
 	allocator_enter();
 	kmem_stats(&st);
 	allocator_leave();

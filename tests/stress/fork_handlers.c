@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "api_util.h"
+#include "buddymalloc.h"
 
 extern unsigned long atfork_alloc_runs[3];
 extern unsigned long atfork_alloc_errors;
@@ -37,9 +38,32 @@ extern unsigned long atfork_alloc_errors;
 
 static volatile int stop;
 
-/* In a child: the handlers ran here too, and malloc works. */
-static int child_work(unsigned long child_runs_before)
+/* stats.fork_kept or stats.fork_abandoned (buddymalloc.h); 0 when the
+ * allocator is not ours. */
+static size_t fork_stat(const char *name)
 {
+	size_t v = 0, len = sizeof(v);
+
+	if (api_any_malloc() || buddymalloc_mallctl(name, &v, &len, NULL, 0))
+		return 0;
+	return v;
+}
+
+/* When set, a child must have kept the inherited heap: nothing was inside
+ * the allocator at the fork. */
+static bool expect_kept;
+
+/* In a child: the handlers ran here too, and malloc works. */
+static int child_work(unsigned long child_runs_before, size_t kept_before,
+		      size_t abandoned_before)
+{
+	size_t kept = fork_stat("stats.fork_kept");
+	size_t abandoned = fork_stat("stats.fork_abandoned");
+
+	if (!api_any_malloc() && kept + abandoned != kept_before + abandoned_before + 1)
+		return 5;	/* the child did not settle its heap */
+	if (!api_any_malloc() && expect_kept && kept != kept_before + 1)
+		return 6;	/* abandoned a heap nobody was using */
 	void *p = malloc(100), *q = malloc(100000), *r = malloc(6 << 20);
 
 	if (atfork_alloc_runs[2] != child_runs_before + 1)
@@ -60,17 +84,24 @@ static int child_work(unsigned long child_runs_before)
 static bool fork_and_wait(void)
 {
 	unsigned long before = atfork_alloc_runs[2];
+	size_t kept = fork_stat("stats.fork_kept");
+	size_t abandoned = fork_stat("stats.fork_abandoned");
 	int status;
 	pid_t pid = fork();
 
 	if (pid < 0)
 		return false;
 	if (pid == 0)
-		_exit(child_work(before));
+		_exit(child_work(before, kept, abandoned));
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return false;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		test_diag("child: status %#x (5: heap not settled, 6: abandoned "
+			  "with nothing busy)", status);
+		return false;
+	}
+	return true;
 }
 
 static void *churn(void *arg)
@@ -103,9 +134,12 @@ static void forks(const char *what, int n)
 	expect_lu_eq(atfork_alloc_errors, 0, "%s: their blocks were right", what);
 }
 
+/* Single-threaded: every child keeps the heap (stats.fork_kept). */
 TEST_BEGIN(test_atfork_handlers_allocate)
 {
+	expect_kept = true;
 	forks("single-threaded parent", 30);
+	expect_kept = false;
 }
 TEST_END
 
