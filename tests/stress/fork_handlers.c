@@ -28,8 +28,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <dlfcn.h>
+
 #include "api_util.h"
-#include "buddymalloc.h"
 
 extern unsigned long atfork_alloc_runs[3];
 extern unsigned long atfork_alloc_errors;
@@ -38,13 +39,18 @@ extern unsigned long atfork_alloc_errors;
 
 static volatile int stop;
 
+/* buddymalloc_mallctl, looked up once in main (the preloaded build is
+ * not linked with the library). */
+static int (*mallctl)(const char *name, void *oldp, size_t *oldlenp,
+		      void *newp, size_t newlen);
+
 /* stats.fork_kept or stats.fork_abandoned (buddymalloc.h); 0 when the
  * allocator is not ours. */
 static size_t fork_stat(const char *name)
 {
 	size_t v = 0, len = sizeof(v);
 
-	if (api_any_malloc() || buddymalloc_mallctl(name, &v, &len, NULL, 0))
+	if (api_any_malloc() || !mallctl || mallctl(name, &v, &len, NULL, 0))
 		return 0;
 	return v;
 }
@@ -221,6 +227,7 @@ TEST_END
 int main(void)
 {
 	api_watchdog(WATCHDOG_SECONDS);
+	*(void **)&mallctl = dlsym(RTLD_DEFAULT, "buddymalloc_mallctl");
 	return test_run(test_served_by_buddymalloc,
 			test_atfork_handlers_allocate,
 			test_atfork_handlers_allocate_with_threads,
