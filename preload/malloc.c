@@ -19,8 +19,10 @@
  *   - memalign and aligned_alloc (one function in 2.36): an alignment up to
  *     16 is malloc; above SIZE_MAX / 2 + 1 is EINVAL; one that is not a
  *     power of two is rounded up to the next power of two;
- *   - posix_memalign: EINVAL unless the alignment is a power-of-two
- *     multiple of sizeof(void *); ENOMEM returned, errno left alone;
+ *   - posix_memalign: EINVAL returned, errno left alone, unless the
+ *     alignment is a power-of-two multiple of sizeof(void *); ENOMEM
+ *     returned with errno = ENOMEM too (glibc's _mid_memalign sets it, and
+ *     programs such as glibc's tst-malloc-thread-fail read errno);
  *   - valloc(n) is memalign(page, n); pvalloc rounds n up to whole pages.
  *
  * The fast paths of malloc and free are inline (slab/kmalloc_fast.h): in
@@ -214,19 +216,20 @@ BUDDY_EXPORT void *aligned_alloc(size_t alignment, size_t size)
 	return do_memalign(alignment, size);
 }
 
+/* A valid alignment is at most 2^63 = SIZE_MAX / 2 + 1, so do_memalign
+ * never says EINVAL here: every failure is ENOMEM, in errno as well. */
 BUDDY_EXPORT int posix_memalign(void **memptr, size_t alignment, size_t size)
 {
-	int saved_errno;
 	void *p;
 
 	if (alignment % sizeof(void *) != 0 || alignment == 0 ||
 	    ((alignment / sizeof(void *)) & (alignment / sizeof(void *) - 1)))
 		return EINVAL;
-	saved_errno = errno;
 	p = do_memalign(alignment, size);
-	errno = saved_errno;
-	if (!p)
+	if (!p) {
+		errno = ENOMEM;
 		return ENOMEM;
+	}
 	*memptr = p;
 	return 0;
 }

@@ -245,6 +245,7 @@ API_LINKED_TESTS = \
 	tests/api/realloc \
 	tests/api/introspect \
 	tests/api/symbols \
+	tests/api/alloc_fail \
 	tests/stress/threads \
 	tests/stress/fork \
 	tests/stress/thread_exit
@@ -257,6 +258,7 @@ API_PRELOAD_TESTS = \
 	tests/api/preload/realloc.preload \
 	tests/api/preload/introspect.preload \
 	tests/api/preload/symbols.preload \
+	tests/api/preload/alloc_fail.preload \
 	tests/stress/preload/threads.preload \
 	tests/stress/preload/fork.preload \
 	tests/stress/preload/thread_exit.preload
@@ -316,6 +318,14 @@ tests_api_symbols_LDFLAGS = -no-install
 tests_api_preload_symbols_preload_SOURCES = tests/api/symbols.c
 tests_api_preload_symbols_preload_CPPFLAGS = $(API_CPPFLAGS)
 tests_api_preload_symbols_preload_LDADD = $(API_PLAIN_LDADD)
+
+tests_api_alloc_fail_SOURCES = tests/api/alloc_fail.c
+tests_api_alloc_fail_CPPFLAGS = $(API_CPPFLAGS)
+tests_api_alloc_fail_LDADD = $(API_LINKED_LDADD)
+tests_api_alloc_fail_LDFLAGS = -no-install
+tests_api_preload_alloc_fail_preload_SOURCES = tests/api/alloc_fail.c
+tests_api_preload_alloc_fail_preload_CPPFLAGS = $(API_CPPFLAGS)
+tests_api_preload_alloc_fail_preload_LDADD = $(API_PLAIN_LDADD)
 
 tests_stress_threads_SOURCES = tests/stress/threads.c
 tests_stress_threads_CPPFLAGS = $(API_CPPFLAGS)
