@@ -194,7 +194,8 @@ void write_saved_stderr(void *opaque, const char *text);
 
 /* ------------------------------------------------------------ stats.c */
 
-/* The short summary of malloc_stats() and stats_print:true. */
+/* The short summary of buddymalloc_stats_print and stats_print:true
+ * (malloc_stats() prints glibc's report instead). */
 void malloc_summary_show(struct seq_buf *s);
 
 #endif /* BUDDY_PRELOAD_H */

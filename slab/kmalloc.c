@@ -286,6 +286,7 @@ void kmem_stats(struct kmem_stats *st)
 	slab_stats(&st->small_allocated, &st->small_slab_bytes);
 	st->large_allocated = uatomic_read(&large_allocated);
 	huge_stats(&st->huge_allocated, &st->nr_huge);
+	huge_peak_stats(&st->max_huge_allocated, &st->max_nr_huge);
 	buddy_core_init();
 	for_each_zone(zone) {
 		heap_pages += CMM_LOAD_SHARED(zone->present_pages);

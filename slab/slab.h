@@ -57,6 +57,8 @@ struct kmem_stats {
 	size_t large_allocated;	/* bytes in live page allocations */
 	size_t huge_allocated;	/* bytes in live direct mappings */
 	size_t nr_huge;		/* live direct mappings */
+	size_t max_huge_allocated;	/* peak of huge_allocated */
+	size_t max_nr_huge;	/* peak of nr_huge */
 	size_t heap_bytes;	/* bytes of address space onlined from the OS */
 	size_t free_bytes;	/* free bytes on the buddy free lists */
 };

@@ -246,6 +246,7 @@ API_LINKED_TESTS = \
 	tests/api/introspect \
 	tests/api/symbols \
 	tests/api/alloc_fail \
+	tests/api/malloc_stats \
 	tests/stress/threads \
 	tests/stress/fork \
 	tests/stress/thread_exit
@@ -259,6 +260,7 @@ API_PRELOAD_TESTS = \
 	tests/api/preload/introspect.preload \
 	tests/api/preload/symbols.preload \
 	tests/api/preload/alloc_fail.preload \
+	tests/api/preload/malloc_stats.preload \
 	tests/stress/preload/threads.preload \
 	tests/stress/preload/fork.preload \
 	tests/stress/preload/thread_exit.preload
@@ -326,6 +328,14 @@ tests_api_alloc_fail_LDFLAGS = -no-install
 tests_api_preload_alloc_fail_preload_SOURCES = tests/api/alloc_fail.c
 tests_api_preload_alloc_fail_preload_CPPFLAGS = $(API_CPPFLAGS)
 tests_api_preload_alloc_fail_preload_LDADD = $(API_PLAIN_LDADD)
+
+tests_api_malloc_stats_SOURCES = tests/api/malloc_stats.c
+tests_api_malloc_stats_CPPFLAGS = $(API_CPPFLAGS)
+tests_api_malloc_stats_LDADD = $(API_LINKED_LDADD)
+tests_api_malloc_stats_LDFLAGS = -no-install
+tests_api_preload_malloc_stats_preload_SOURCES = tests/api/malloc_stats.c
+tests_api_preload_malloc_stats_preload_CPPFLAGS = $(API_CPPFLAGS)
+tests_api_preload_malloc_stats_preload_LDADD = $(API_PLAIN_LDADD)
 
 tests_stress_threads_SOURCES = tests/stress/threads.c
 tests_stress_threads_CPPFLAGS = $(API_CPPFLAGS)
