@@ -20,6 +20,8 @@
 #include "slab.h"
 
 __thread unsigned int buddy_depth __attribute__((tls_model("initial-exec")));
+__thread unsigned int buddy_depth_floor
+	__attribute__((tls_model("initial-exec")));
 
 /* ---------------------------------------------------------- bootstrap */
 
@@ -104,6 +106,8 @@ static void fork_child(void)
 	kmem_fork_child(abandon);
 	if (!abandon)
 		allocator_leave();
+	else	/* the interrupted calls hold none of the new locks */
+		buddy_depth_floor = buddy_depth;
 }
 
 /* ---------------------------------------------------- constructor, exit */

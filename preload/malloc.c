@@ -63,15 +63,23 @@ static void *fail_enomem(void)
 
 /* ------------------------------------------------------------- helpers */
 
+/*
+ * A call made while this thread is inside the allocator already comes from
+ * a signal handler that interrupted it: the interrupted call may hold any
+ * allocator lock, so the nolock variants serve it (allocator_nested,
+ * slab.h; README, "Signal handlers").
+ */
 static inline void *do_malloc(size_t size, gfp_t gfp)
 {
+	bool nested;
 	void *p;
 
 	if (unlikely(size > PTRDIFF_MAX))
 		return fail_enomem();
 	buddy_boot();
+	nested = allocator_nested();
 	allocator_enter();
-	p = kmalloc(size, gfp);
+	p = unlikely(nested) ? kmalloc_nolock(size, gfp) : kmalloc(size, gfp);
 	allocator_leave();
 	return p;
 }
@@ -83,12 +91,14 @@ static void do_free(void *p, const char *call)
 {
 	enum kfree_result res;
 	int saved_errno;
+	bool nested;
 
 	if (!p)
 		return;
 	saved_errno = errno;
+	nested = allocator_nested();
 	allocator_enter();
-	res = kfree(p);
+	res = unlikely(nested) ? kfree_nolock(p) : kfree(p);
 	allocator_leave();
 	if (unlikely(res != KFREE_OK))
 		report_bad_pointer(call, p, res);

@@ -249,7 +249,8 @@ API_LINKED_TESTS = \
 	tests/api/malloc_stats \
 	tests/stress/threads \
 	tests/stress/fork \
-	tests/stress/thread_exit
+	tests/stress/thread_exit \
+	tests/stress/signal_malloc
 
 API_PRELOAD_TESTS = \
 	tests/api/preload/sizes.preload \
@@ -263,7 +264,8 @@ API_PRELOAD_TESTS = \
 	tests/api/preload/malloc_stats.preload \
 	tests/stress/preload/threads.preload \
 	tests/stress/preload/fork.preload \
-	tests/stress/preload/thread_exit.preload
+	tests/stress/preload/thread_exit.preload \
+	tests/stress/preload/signal_malloc.preload
 
 tests_api_sizes_SOURCES = tests/api/sizes.c
 tests_api_sizes_CPPFLAGS = $(API_CPPFLAGS)
@@ -360,6 +362,14 @@ tests_stress_thread_exit_LDFLAGS = -no-install
 tests_stress_preload_thread_exit_preload_SOURCES = tests/stress/thread_exit.c
 tests_stress_preload_thread_exit_preload_CPPFLAGS = $(API_CPPFLAGS)
 tests_stress_preload_thread_exit_preload_LDADD = $(API_PLAIN_LDADD)
+
+tests_stress_signal_malloc_SOURCES = tests/stress/signal_malloc.c
+tests_stress_signal_malloc_CPPFLAGS = $(API_CPPFLAGS)
+tests_stress_signal_malloc_LDADD = $(API_LINKED_LDADD)
+tests_stress_signal_malloc_LDFLAGS = -no-install
+tests_stress_preload_signal_malloc_preload_SOURCES = tests/stress/signal_malloc.c
+tests_stress_preload_signal_malloc_preload_CPPFLAGS = $(API_CPPFLAGS)
+tests_stress_preload_signal_malloc_preload_LDADD = $(API_PLAIN_LDADD)
 
 check_PROGRAMS += $(API_LINKED_TESTS) $(API_PRELOAD_TESTS)
 TESTS += $(API_LINKED_TESTS) $(API_PRELOAD_TESTS)
