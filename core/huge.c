@@ -51,6 +51,10 @@ static pthread_mutex_t huge_lock = PTHREAD_MUTEX_INITIALIZER;
 /* Protected by huge_lock. */
 static struct huge_table *huge_table;		/* live blocks; NULL: none yet */
 static struct huge_table *huge_abandoned;	/* newest first, via ->older */
+/* The most live blocks and bytes there ever were at once (glibc's
+ * max_n_mmaps and max_mmapped_mem, for malloc_stats). A child inherits
+ * them, as glibc's does. */
+static size_t huge_max_nr, huge_max_bytes;
 
 /* ------------------------------------------------------------ the table */
 
@@ -162,6 +166,16 @@ static bool __huge_rehash(size_t capacity)
 	return true;
 }
 
+/* After huge_table gained a block or bytes: new peaks? Two compares on
+ * a path that has just made a system call. */
+static void __huge_update_peaks(void)
+{
+	if (huge_table->nr > huge_max_nr)
+		huge_max_nr = huge_table->nr;
+	if (huge_table->bytes > huge_max_bytes)
+		huge_max_bytes = huge_table->bytes;
+}
+
 /* Room for one more entry in huge_table, creating or growing it. */
 static bool __huge_reserve(void)
 {
@@ -241,8 +255,10 @@ void *huge_alloc(size_t size, size_t align, gfp_t gfp)
 	}
 	pthread_mutex_lock(&huge_lock);
 	ok = __huge_reserve();
-	if (ok)
+	if (ok) {
 		__huge_insert(huge_table, (uintptr_t)p, size);
+		__huge_update_peaks();
+	}
 	pthread_mutex_unlock(&huge_lock);
 	if (!ok) {
 		os_unmap(p, size);
@@ -321,6 +337,7 @@ static void *__huge_remap(struct huge_entry *e, bool abandoned, size_t size)
 		__huge_remove(huge_table, e);
 		__huge_insert(huge_table, (uintptr_t)q, size);
 	}
+	__huge_update_peaks();
 	return q;
 }
 
@@ -350,6 +367,14 @@ void huge_stats(size_t *bytes, size_t *count)
 	pthread_mutex_lock(&huge_lock);
 	*bytes = huge_table ? huge_table->bytes : 0;
 	*count = huge_table ? huge_table->nr : 0;
+	pthread_mutex_unlock(&huge_lock);
+}
+
+void huge_peak_stats(size_t *max_bytes, size_t *max_count)
+{
+	pthread_mutex_lock(&huge_lock);
+	*max_bytes = huge_max_bytes;
+	*max_count = huge_max_nr;
 	pthread_mutex_unlock(&huge_lock);
 }
 

@@ -291,6 +291,8 @@ size_t huge_usable_size(const void *p);
 void *huge_realloc(void *p, size_t size);
 /* Live huge blocks and their bytes (abandoned ones not counted). */
 void huge_stats(size_t *bytes, size_t *count);
+/* The most live huge blocks, and bytes in them, there ever were at once. */
+void huge_peak_stats(size_t *max_bytes, size_t *max_count);
 /* fork.c's helpers, in the child: was the huge table's lock held at the
  * fork; re-initialise it, or abandon the table. */
 bool huge_fork_busy(void);

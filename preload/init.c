@@ -20,6 +20,8 @@
 #include "slab.h"
 
 __thread unsigned int buddy_depth __attribute__((tls_model("initial-exec")));
+__thread unsigned int buddy_depth_floor
+	__attribute__((tls_model("initial-exec")));
 
 /* ---------------------------------------------------------- bootstrap */
 
@@ -111,10 +113,14 @@ void fork_settle_child(void)
 	if (pid == fork_pid)
 		return;		/* the parent, between prepare and parent */
 	fork_pid = pid;
-	if (kmem_fork_child(fork_abandon_bits & 1))
+	if (kmem_fork_child(fork_abandon_bits & 1)) {
 		fork_abandoned++;
-	else
+		/* The calls this thread was inside of (a fork from a signal
+		 * handler) hold none of the fresh locks (allocator_nested). */
+		buddy_depth_floor = buddy_depth;
+	} else {
 		fork_kept++;
+	}
 }
 
 static void fork_child(void)

@@ -19,8 +19,10 @@
  *   - memalign and aligned_alloc (one function in 2.36): an alignment up to
  *     16 is malloc; above SIZE_MAX / 2 + 1 is EINVAL; one that is not a
  *     power of two is rounded up to the next power of two;
- *   - posix_memalign: EINVAL unless the alignment is a power-of-two
- *     multiple of sizeof(void *); ENOMEM returned, errno left alone;
+ *   - posix_memalign: EINVAL returned, errno left alone, unless the
+ *     alignment is a power-of-two multiple of sizeof(void *); ENOMEM
+ *     returned with errno = ENOMEM too (glibc's _mid_memalign sets it, and
+ *     programs such as glibc's tst-malloc-thread-fail read errno);
  *   - valloc(n) is memalign(page, n); pvalloc rounds n up to whole pages.
  *
  * The fast paths of malloc and free are inline (slab/kmalloc_fast.h): in
@@ -61,15 +63,23 @@ static void *fail_enomem(void)
 
 /* ------------------------------------------------------------- helpers */
 
+/*
+ * A call made while this thread is inside the allocator already comes from
+ * a signal handler that interrupted it: the interrupted call may hold any
+ * allocator lock, so the nolock variants serve it (allocator_nested,
+ * slab.h; README, "Signal handlers").
+ */
 static inline void *do_malloc(size_t size, gfp_t gfp)
 {
+	bool nested;
 	void *p;
 
 	if (unlikely(size > PTRDIFF_MAX))
 		return fail_enomem();
 	buddy_boot();
+	nested = allocator_nested();
 	allocator_enter();
-	p = kmalloc(size, gfp);
+	p = unlikely(nested) ? kmalloc_nolock(size, gfp) : kmalloc(size, gfp);
 	allocator_leave();
 	return p;
 }
@@ -81,12 +91,14 @@ static void do_free(void *p, const char *call)
 {
 	enum kfree_result res;
 	int saved_errno;
+	bool nested;
 
 	if (!p)
 		return;
 	saved_errno = errno;
+	nested = allocator_nested();
 	allocator_enter();
-	res = kfree(p);
+	res = unlikely(nested) ? kfree_nolock(p) : kfree(p);
 	allocator_leave();
 	if (unlikely(res != KFREE_OK))
 		report_bad_pointer(call, p, res);
@@ -214,19 +226,20 @@ BUDDY_EXPORT void *aligned_alloc(size_t alignment, size_t size)
 	return do_memalign(alignment, size);
 }
 
+/* A valid alignment is at most 2^63 = SIZE_MAX / 2 + 1, so do_memalign
+ * never says EINVAL here: every failure is ENOMEM, in errno as well. */
 BUDDY_EXPORT int posix_memalign(void **memptr, size_t alignment, size_t size)
 {
-	int saved_errno;
 	void *p;
 
 	if (alignment % sizeof(void *) != 0 || alignment == 0 ||
 	    ((alignment / sizeof(void *)) & (alignment / sizeof(void *) - 1)))
 		return EINVAL;
-	saved_errno = errno;
 	p = do_memalign(alignment, size);
-	errno = saved_errno;
-	if (!p)
+	if (!p) {
+		errno = ENOMEM;
 		return ENOMEM;
+	}
 	*memptr = p;
 	return 0;
 }

@@ -87,6 +87,26 @@ static inline void allocator_leave(void)
 }
 
 /*
+ * The depth below which this thread's frames hold no allocator lock: 0,
+ * except in the child of a fork from a signal handler that interrupted the
+ * allocator. That child abandoned the heap and made every lock new, so the
+ * interrupted calls under the handler hold nothing any more; the floor
+ * drops as they return.
+ */
+extern __thread unsigned int buddy_depth_floor
+	__attribute__((tls_model("initial-exec")));
+
+/* Is this call nested in an allocator call of this thread that may hold a
+ * lock (a signal handler interrupted it)? Then it must not wait for one:
+ * the kmalloc_nolock family serves it. */
+static inline bool allocator_nested(void)
+{
+	if (unlikely(buddy_depth < buddy_depth_floor))
+		buddy_depth_floor = buddy_depth;
+	return buddy_depth > buddy_depth_floor;
+}
+
+/*
  * Bootstrap: BUDDYMALLOC_CONF is read on the first call into the allocator
  * from any thread, before its first allocation, so that settings such as
  * max_memory reach the core in time. It never allocates, takes no lock and
@@ -207,7 +227,8 @@ void write_saved_stderr(void *opaque, const char *text);
 
 /* ------------------------------------------------------------ stats.c */
 
-/* The short summary of malloc_stats() and stats_print:true. */
+/* The short summary of buddymalloc_stats_print and stats_print:true
+ * (malloc_stats() prints glibc's report instead). */
 void malloc_summary_show(struct seq_buf *s);
 
 #endif /* BUDDY_PRELOAD_H */

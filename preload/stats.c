@@ -4,12 +4,13 @@
  * and buddymalloc_stats_print with the /proc layouts of core/vmstat.c.
  *
  * Numbers are read under the allocator's locks into locals, and printed
- * after every lock is dropped: malloc_info prints with stdio to the
- * caller's FILE, which may allocate.
+ * after every lock is dropped: malloc_info and malloc_stats print with
+ * stdio, which may allocate.
  */
 #include <errno.h>
 #include <limits.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -156,7 +157,8 @@ static const char *self_exe(char *buf, size_t size)
 	return buf;
 }
 
-/* glibc's malloc_stats layout, with the parts of our heap. */
+/* The summary of stats_print and buddymalloc_stats_print: whose report it
+ * is (pid, executable), then the parts of our heap. */
 void malloc_summary_show(struct seq_buf *s)
 {
 	char exe[PATH_MAX];
@@ -219,10 +221,53 @@ BUDDY_EXPORT void buddymalloc_stats_print(void (*write_cb)(void *, const char *)
 	seq_buf_flush(&s);
 }
 
-/* A summary and the buddyinfo report, on stderr as glibc's. */
+/*
+ * malloc_stats: glibc 2.36's report (its __malloc_stats), line for line,
+ * because programs and glibc's tests parse it: on stderr through stdio,
+ * the stream locked around it, every number an unsigned int for %10u (cut
+ * to 32 bits, as glibc's are) except max mmap bytes (%10lu). Our heap is
+ * one arena:
+ *   Arena 0 system bytes   address space onlined from the OS (mallinfo2's
+ *                          arena);
+ *           in use bytes   live heap allocations: small objects at their
+ *                          class size, page allocations in whole pages
+ *                          (uordblks);
+ *   Total (incl. mmap)     both plus the live direct mappings (hblkhd), as
+ *                          glibc adds its mmapped chunks to both;
+ *   max mmap regions       the most direct mappings live at once;
+ *   max mmap bytes         the most bytes in them at once.
+ * Cancellation is off throughout: write() is a cancellation point, and a
+ * thread cancelled in it would die with half a report printed and stderr
+ * locked (glibc bug 22830, tst-malloc-stats-cancellation). The caller's
+ * state comes back at the end, so a pending cancel acts at its next
+ * cancellation point. Our own report is buddymalloc_stats_print's.
+ */
 BUDDY_EXPORT void malloc_stats(void)
 {
-	buddymalloc_stats_print(NULL, NULL, "summary,buddyinfo");
+	struct kmem_stats st;
+	size_t in_use;
+	int state;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &state);
+	stats_read(&st);
+	in_use = st.small_allocated + st.large_allocated;
+
+	/* No allocator lock is held: stdio may allocate. */
+	flockfile(stderr);
+	fprintf(stderr, "Arena %d:\n", 0);
+	fprintf(stderr, "system bytes     = %10u\n", (unsigned int)st.heap_bytes);
+	fprintf(stderr, "in use bytes     = %10u\n", (unsigned int)in_use);
+	fprintf(stderr, "Total (incl. mmap):\n");
+	fprintf(stderr, "system bytes     = %10u\n",
+		(unsigned int)(st.heap_bytes + st.huge_allocated));
+	fprintf(stderr, "in use bytes     = %10u\n",
+		(unsigned int)(in_use + st.huge_allocated));
+	fprintf(stderr, "max mmap regions = %10u\n",
+		(unsigned int)st.max_nr_huge);
+	fprintf(stderr, "max mmap bytes   = %10lu\n",
+		(unsigned long)st.max_huge_allocated);
+	funlockfile(stderr);
+	pthread_setcancelstate(state, NULL);
 }
 
 /*

@@ -88,6 +88,36 @@ void *kmalloc(size_t size, gfp_t gfp)
 }
 
 /*
+ * For a caller that may hold any allocator lock (slab.h): a small object
+ * from this CPU's stack (rseq mode), else from slab_alloc_nolock, which
+ * never waits. Larger sizes go the way kmalloc's do.
+ */
+void *kmalloc_nolock(size_t size, gfp_t gfp)
+{
+	struct kmem_cache *cache;
+	uint8_t *state;
+	void *p = NULL;
+
+	if (size > KMALLOC_MAX_CACHE_SIZE)
+		return kmalloc_large(size, 0, gfp);
+	if (unlikely(!CMM_LOAD_SHARED(slab_ready))) {
+		errno = ENOMEM;	/* slab_init() may be running on this thread */
+		return NULL;
+	}
+	cache = kmalloc_cache(size, gfp);
+	if (cpu_cache_state.mode == CC_RSEQ) {
+		while ((p = cc_pop_rseq(cache, &state)) != NULL)
+			if (cc_take_popped(state))
+				break;	/* else a stale copy, dropped */
+	}
+	if (!p)
+		p = slab_alloc_nolock(cache);
+	if (p && (gfp & __GFP_ZERO))
+		memset(p, 0, cache->size);
+	return p;
+}
+
+/*
  * Objects of a class whose size is a multiple of align are aligned to it:
  * slabs start on a page boundary and objects follow at multiples of the
  * size. So small alignments take the first such class that fits; larger
@@ -166,14 +196,26 @@ static enum kfree_result kobj_lookup(const void *p, struct kobj *o)
 
 static enum kfree_result kfree_slow(void *p);
 
+/* kfree_nolock's way for a live small object: this CPU's stack (rseq
+ * mode), else slab_free_nolock, which never waits. */
+static void cache_free_nolock(struct slab *slab, void *p, uint8_t *state)
+{
+	CMM_STORE_SHARED(*state, OBJ_CACHED);
+	if (cpu_cache_state.mode == CC_RSEQ && cc_push_rseq(slab->cache, p, state))
+		return;
+	slab_free_nolock(slab, p);
+}
+
 /*
  * The path for a small object: the page descriptor, the slot check (an
  * interior or foreign pointer is refused before anything changes), the
  * state check (a block freed before, whether it sits in a per-CPU stack or
- * went back to its slab), then the push on this CPU's cache. Everything
- * else (large, huge, abandoned, not ours) goes the general way.
+ * went back to its slab), then the push on this CPU's cache (nolock: see
+ * cache_free_nolock). Everything else (large, huge, abandoned, not ours)
+ * goes the general way.
  */
-enum kfree_result kfree(void *p)
+static inline __attribute__((always_inline))
+enum kfree_result __kfree(void *p, bool nolock)
 {
 	struct page *page = virt_to_page(p);
 	struct slab *slab;
@@ -189,8 +231,21 @@ enum kfree_result kfree(void *p)
 	state = &slab->state[idx];
 	if (unlikely(CMM_LOAD_SHARED(*state) != OBJ_LIVE))
 		return KFREE_DOUBLE;
-	cpu_cache_free(slab->cache, p, state);
+	if (nolock)
+		cache_free_nolock(slab, p, state);
+	else
+		cpu_cache_free(slab->cache, p, state);
 	return KFREE_OK;
+}
+
+enum kfree_result kfree(void *p)
+{
+	return __kfree(p, false);
+}
+
+enum kfree_result kfree_nolock(void *p)
+{
+	return __kfree(p, true);
 }
 
 __attribute__((noinline))
@@ -287,6 +342,7 @@ void kmem_stats(struct kmem_stats *st)
 	st->meta_bytes = slab_meta_bytes();
 	st->large_allocated = uatomic_read(&large_allocated);
 	huge_stats(&st->huge_allocated, &st->nr_huge);
+	huge_peak_stats(&st->max_huge_allocated, &st->max_nr_huge);
 	buddy_core_init();
 	for_each_zone(zone) {
 		heap_pages += CMM_LOAD_SHARED(zone->present_pages);

@@ -13,6 +13,10 @@
  * (cpu_cache.c) come to it a batch at a time (slab_alloc_bulk,
  * slab_free_bulk) and never hold a CPU's lock while taking cache->lock.
  * Objects sitting in a per-CPU cache are "allocated" here.
+ *
+ * Re-entrant callers (slab_alloc_nolock, slab_free_nolock: a signal
+ * handler that interrupted its own thread inside the allocator) never wait
+ * for a lock: see "Without waiting" below.
  */
 #include <errno.h>
 #include <string.h>
@@ -22,6 +26,8 @@
 
 struct kmem_cache kmem_caches[MIGRATE_PCPTYPES][NR_SIZE_CLASSES];
 bool slab_ready;
+
+static void __slab_take_deferred(struct kmem_cache *cache);
 
 /* ------------------------------------------------------ slab records */
 
@@ -293,6 +299,7 @@ void *slab_alloc(struct kmem_cache *cache)
 	void *p;
 
 	pthread_mutex_lock(&cache->lock);
+	__slab_take_deferred(cache);
 	p = __slab_alloc(cache, OBJ_LIVE, &state);
 	pthread_mutex_unlock(&cache->lock);
 	if (!p)
@@ -306,6 +313,7 @@ unsigned int slab_alloc_bulk(struct kmem_cache *cache, unsigned int n,
 	unsigned int got = 0;
 
 	pthread_mutex_lock(&cache->lock);
+	__slab_take_deferred(cache);
 	while (got < n &&
 	       (objs[got].addr = __slab_alloc(cache, OBJ_CACHED, &objs[got].state)))
 		got++;
@@ -350,6 +358,7 @@ enum kfree_result slab_free(struct slab *slab, void *p)
 	enum kfree_result res;
 
 	pthread_mutex_lock(&cache->lock);
+	__slab_take_deferred(cache);
 	res = __slab_free(slab, p);
 	pthread_mutex_unlock(&cache->lock);
 	return res;
@@ -361,6 +370,7 @@ unsigned int slab_free_bulk(struct kmem_cache *cache,
 	unsigned int bad = 0;
 
 	pthread_mutex_lock(&cache->lock);
+	__slab_take_deferred(cache);
 	for (unsigned int i = 0; i < n; i++) {
 		struct slab *slab = cache_slab_of(objs[i].addr);
 
@@ -372,6 +382,141 @@ unsigned int slab_free_bulk(struct kmem_cache *cache,
 	}
 	pthread_mutex_unlock(&cache->lock);
 	return bad;
+}
+
+/* ----------------------------------------------------- without waiting */
+
+/*
+ * A signal handler that interrupted this thread inside the allocator must
+ * not wait for any allocator lock: this thread may hold it, or hold a lock
+ * that its holder waits for (cache->lock comes before meta_lock and the
+ * zone locks, which a page allocation of this thread may hold). Preload
+ * knows that case by its depth count and calls kmalloc_nolock and
+ * kfree_nolock, which come here when the per-CPU stack cannot serve them:
+ *
+ *   allocation  an object parked below, else one from a partial slab or
+ *               the spare if cache->lock is free (trylock), else NULL
+ *               with errno = ENOMEM: no new slab, nothing from the core;
+ *   free        into its slab if cache->lock is free and the slab does not
+ *               empty beyond the spare (discarding would take the zone
+ *               lock), else parked in one of SLAB_DEFER_SLOTS slots of
+ *               the cache, lock-free; the next holder of cache->lock
+ *               frees the parked objects (__slab_take_deferred).
+ *
+ * A parked object is OBJ_CACHED, like one in a per-CPU stack: free for
+ * the program, allocated in its slab. A slot is claimed with a
+ * compare-and-swap from NULL and emptied with an exchange, so the one who
+ * empties it owns what it held; a handler interrupting either on this
+ * thread finds the slot in one state or the other. With every slot full
+ * (a handler freeing more than SLAB_DEFER_SLOTS objects of one class while
+ * its own thread holds that class's lock and its CPU's stack is full), the
+ * object is never reused: a leak counted in slab_nolock_leaked, never a
+ * corruption and never a wait.
+ */
+#define SLAB_DEFER_SLOTS	64
+#define NR_KMEM_CACHES		(MIGRATE_PCPTYPES * NR_SIZE_CLASSES)
+
+static void *slab_deferred[NR_KMEM_CACHES][SLAB_DEFER_SLOTS];
+static long slab_nr_deferred[NR_KMEM_CACHES];	/* may lag the slots */
+unsigned long slab_nolock_leaked;
+
+static inline unsigned long cache_index(const struct kmem_cache *cache)
+{
+	return (unsigned long)(cache - &kmem_caches[0][0]);
+}
+
+/* Take parked object p back: true, and OBJ_LIVE, if it is still
+ * OBJ_CACHED; false for a stale second copy (see cpu_cache.h). */
+static bool deferred_claim(void *p)
+{
+	struct slab *slab = cache_slab_of(p);
+	long idx = slab ? object_index(slab, p) : -1;
+
+	if (idx < 0 || CMM_LOAD_SHARED(slab->state[idx]) != OBJ_CACHED)
+		return false;
+	CMM_STORE_SHARED(slab->state[idx], OBJ_LIVE);
+	return true;
+}
+
+/* Free every parked object of cache into its slab. Caller holds
+ * cache->lock (and may wait for locks: not a nolock path). One load when
+ * nothing is parked. */
+static void __slab_take_deferred(struct kmem_cache *cache)
+{
+	unsigned long c = cache_index(cache);
+
+	if (likely(!uatomic_read(&slab_nr_deferred[c])))
+		return;
+	for (unsigned int i = 0; i < SLAB_DEFER_SLOTS; i++) {
+		void *p = uatomic_xchg(&slab_deferred[c][i], NULL);
+		struct slab *slab;
+		long idx;
+
+		if (!p)
+			continue;
+		uatomic_dec(&slab_nr_deferred[c]);
+		/* A slab with a parked object is not empty: it is still
+		 * there. A stale second copy (not OBJ_CACHED) is dropped. */
+		slab = cache_slab_of(p);
+		idx = slab ? object_index(slab, p) : -1;
+		if (idx >= 0 && slab->cache == cache &&
+		    CMM_LOAD_SHARED(slab->state[idx]) == OBJ_CACHED)
+			__slab_free(slab, p);
+	}
+}
+
+void *slab_alloc_nolock(struct kmem_cache *cache)
+{
+	unsigned long c = cache_index(cache);
+	uint8_t *state;
+	void *p = NULL;
+
+	for (unsigned int i = 0; i < SLAB_DEFER_SLOTS; i++) {
+		if (!CMM_LOAD_SHARED(slab_deferred[c][i]))
+			continue;
+		p = uatomic_xchg(&slab_deferred[c][i], NULL);
+		if (!p)
+			continue;
+		uatomic_dec(&slab_nr_deferred[c]);
+		if (deferred_claim(p))
+			return p;
+	}
+	p = NULL;
+	if (pthread_mutex_trylock(&cache->lock) == 0) {
+		/* get_partial() makes no new slab while one of these exists. */
+		if (!cds_list_empty(&cache->partial) || cache->spare)
+			p = __slab_alloc(cache, OBJ_LIVE, &state);
+		pthread_mutex_unlock(&cache->lock);
+	}
+	if (!p)
+		errno = ENOMEM;
+	return p;
+}
+
+void slab_free_nolock(struct slab *slab, void *p)
+{
+	struct kmem_cache *cache = slab->cache;
+	unsigned long c = cache_index(cache);
+
+	if (pthread_mutex_trylock(&cache->lock) == 0) {
+		bool discards = slab->inuse == 1 && cache->spare &&
+				cache->spare != slab;
+
+		if (!discards)
+			__slab_free(slab, p);
+		pthread_mutex_unlock(&cache->lock);
+		if (!discards)
+			return;
+	}
+	for (unsigned int i = 0; i < SLAB_DEFER_SLOTS; i++) {
+		if (CMM_LOAD_SHARED(slab_deferred[c][i]))
+			continue;
+		if (uatomic_cmpxchg(&slab_deferred[c][i], NULL, p) == NULL) {
+			uatomic_inc(&slab_nr_deferred[c]);
+			return;
+		}
+	}
+	uatomic_inc(&slab_nolock_leaked);
 }
 
 /* --------------------------------------------------- trim, stats, fork */
@@ -388,6 +533,7 @@ void slab_shrink(void)
 	cpu_cache_drain();
 	for_each_kmem_cache(cache) {
 		pthread_mutex_lock(&cache->lock);
+		__slab_take_deferred(cache);
 		if (cache->spare) {
 			discard_slab(cache, cache->spare);
 			cache->spare = NULL;
@@ -415,8 +561,13 @@ void slab_stats(size_t *allocated, size_t *slab_bytes)
 	if (!CMM_LOAD_SHARED(slab_ready))
 		return;
 	for_each_kmem_cache(cache) {
+		long parked = uatomic_read(&slab_nr_deferred[cache_index(cache)]);
+
 		pthread_mutex_lock(&cache->lock);
 		*allocated += cache->nr_objects_inuse * cache->size;
+		/* Parked frees are free for the program. */
+		if (parked > 0 && (unsigned long)parked <= cache->nr_objects_inuse)
+			*allocated -= (size_t)parked * cache->size;
 		*slab_bytes += cache->nr_slabs * (PAGE_SIZE << cache->order);
 		pthread_mutex_unlock(&cache->lock);
 	}
@@ -468,6 +619,10 @@ void slab_fork_child(bool abandon)
 			kmem_cache_reset(cache);
 		else
 			cache_lock_init(&cache->lock);
+	}
+	if (abandon) {	/* parked objects belong to the abandoned heap */
+		memset(slab_deferred, 0, sizeof(slab_deferred));
+		memset(slab_nr_deferred, 0, sizeof(slab_nr_deferred));
 	}
 	cpu_cache_fork_child(abandon);
 }

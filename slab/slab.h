@@ -43,6 +43,19 @@ enum kfree_result kfree(void *p);
  * errno = ENOMEM, p is untouched; otherwise p is invalid). */
 void *krealloc(void *p, size_t size, gfp_t gfp, enum kfree_result *res);
 
+/*
+ * kmalloc and kfree for a caller that may hold any allocator lock: a
+ * signal handler that interrupted its own thread inside one of these calls
+ * (preload's depth count tells). For small sizes (slab objects) they never
+ * wait for a lock: kmalloc_nolock may then fail (NULL, errno = ENOMEM)
+ * where kmalloc would have waited or grown the heap, and kfree_nolock may
+ * park the object for the next holder of its cache's lock (slab.c,
+ * "without waiting"). Page allocations and direct mappings take the same
+ * locks as kmalloc and kfree: not safe there.
+ */
+void *kmalloc_nolock(size_t size, gfp_t gfp);
+enum kfree_result kfree_nolock(void *p);
+
 /* Usable bytes of the live block p; 0 if p is not a live block of ours. */
 size_t ksize(const void *p);
 
@@ -57,6 +70,8 @@ struct kmem_stats {
 	size_t large_allocated;	/* bytes in live page allocations */
 	size_t huge_allocated;	/* bytes in live direct mappings */
 	size_t nr_huge;		/* live direct mappings */
+	size_t max_huge_allocated;	/* peak of huge_allocated */
+	size_t max_nr_huge;	/* peak of nr_huge */
 	size_t heap_bytes;	/* bytes of address space onlined from the OS */
 	size_t free_bytes;	/* free bytes on the buddy free lists */
 	size_t meta_bytes;	/* bytes of heap pages holding the allocator's

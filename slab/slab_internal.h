@@ -122,6 +122,13 @@ unsigned int slab_alloc_bulk(struct kmem_cache *cache, unsigned int n,
  * at the same instant) is left alone; returns how many there were. */
 unsigned int slab_free_bulk(struct kmem_cache *cache,
 			    const struct slab_object *objs, unsigned int n);
+/* For a caller that must not wait for any lock (slab.c, "without
+ * waiting"): an object of cache, OBJ_LIVE, or NULL with errno = ENOMEM;
+ * and the free of p, a live object of slab already marked OBJ_CACHED. */
+void *slab_alloc_nolock(struct kmem_cache *cache);
+void slab_free_nolock(struct slab *slab, void *p);
+/* Objects that slab_free_nolock could neither free nor park. */
+extern unsigned long slab_nolock_leaked;
 void slab_shrink(void);
 void slab_stats(size_t *allocated, size_t *slab_bytes);
 /* Bytes of the core's pages holding struct slab records (never returned). */

@@ -245,10 +245,13 @@ API_LINKED_TESTS = \
 	tests/api/realloc \
 	tests/api/introspect \
 	tests/api/symbols \
+	tests/api/alloc_fail \
+	tests/api/malloc_stats \
 	tests/stress/threads \
 	tests/stress/fork \
 	tests/stress/fork_handlers \
-	tests/stress/thread_exit
+	tests/stress/thread_exit \
+	tests/stress/signal_malloc
 
 API_PRELOAD_TESTS = \
 	tests/api/preload/sizes.preload \
@@ -258,10 +261,13 @@ API_PRELOAD_TESTS = \
 	tests/api/preload/realloc.preload \
 	tests/api/preload/introspect.preload \
 	tests/api/preload/symbols.preload \
+	tests/api/preload/alloc_fail.preload \
+	tests/api/preload/malloc_stats.preload \
 	tests/stress/preload/threads.preload \
 	tests/stress/preload/fork.preload \
 	tests/stress/preload/fork_handlers.preload \
-	tests/stress/preload/thread_exit.preload
+	tests/stress/preload/thread_exit.preload \
+	tests/stress/preload/signal_malloc.preload
 
 tests_api_sizes_SOURCES = tests/api/sizes.c
 tests_api_sizes_CPPFLAGS = $(API_CPPFLAGS)
@@ -319,6 +325,22 @@ tests_api_preload_symbols_preload_SOURCES = tests/api/symbols.c
 tests_api_preload_symbols_preload_CPPFLAGS = $(API_CPPFLAGS)
 tests_api_preload_symbols_preload_LDADD = $(API_PLAIN_LDADD)
 
+tests_api_alloc_fail_SOURCES = tests/api/alloc_fail.c
+tests_api_alloc_fail_CPPFLAGS = $(API_CPPFLAGS)
+tests_api_alloc_fail_LDADD = $(API_LINKED_LDADD)
+tests_api_alloc_fail_LDFLAGS = -no-install
+tests_api_preload_alloc_fail_preload_SOURCES = tests/api/alloc_fail.c
+tests_api_preload_alloc_fail_preload_CPPFLAGS = $(API_CPPFLAGS)
+tests_api_preload_alloc_fail_preload_LDADD = $(API_PLAIN_LDADD)
+
+tests_api_malloc_stats_SOURCES = tests/api/malloc_stats.c
+tests_api_malloc_stats_CPPFLAGS = $(API_CPPFLAGS)
+tests_api_malloc_stats_LDADD = $(API_LINKED_LDADD)
+tests_api_malloc_stats_LDFLAGS = -no-install
+tests_api_preload_malloc_stats_preload_SOURCES = tests/api/malloc_stats.c
+tests_api_preload_malloc_stats_preload_CPPFLAGS = $(API_CPPFLAGS)
+tests_api_preload_malloc_stats_preload_LDADD = $(API_PLAIN_LDADD)
+
 tests_stress_threads_SOURCES = tests/stress/threads.c
 tests_stress_threads_CPPFLAGS = $(API_CPPFLAGS)
 tests_stress_threads_LDADD = $(API_LINKED_LDADD)
@@ -361,6 +383,14 @@ tests_stress_thread_exit_LDFLAGS = -no-install
 tests_stress_preload_thread_exit_preload_SOURCES = tests/stress/thread_exit.c
 tests_stress_preload_thread_exit_preload_CPPFLAGS = $(API_CPPFLAGS)
 tests_stress_preload_thread_exit_preload_LDADD = $(API_PLAIN_LDADD)
+
+tests_stress_signal_malloc_SOURCES = tests/stress/signal_malloc.c
+tests_stress_signal_malloc_CPPFLAGS = $(API_CPPFLAGS)
+tests_stress_signal_malloc_LDADD = $(API_LINKED_LDADD)
+tests_stress_signal_malloc_LDFLAGS = -no-install
+tests_stress_preload_signal_malloc_preload_SOURCES = tests/stress/signal_malloc.c
+tests_stress_preload_signal_malloc_preload_CPPFLAGS = $(API_CPPFLAGS)
+tests_stress_preload_signal_malloc_preload_LDADD = $(API_PLAIN_LDADD)
 
 check_PROGRAMS += $(API_LINKED_TESTS) $(API_PRELOAD_TESTS)
 TESTS += $(API_LINKED_TESTS) $(API_PRELOAD_TESTS)

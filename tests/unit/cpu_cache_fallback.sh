@@ -6,9 +6,11 @@
 # (GLIBC_TUNABLES=glibc.pthread.rseq=0, so __rseq_size is 0, as under
 # valgrind), and the cache unit test once more with the fallback forced
 # from inside (CC_TEST_FALLBACK=1); also stress/fork (fork while threads
-# allocate, fork from a signal handler) and preload/bad_free (the one-line
-# reports of double, invalid and interior frees) with rseq off. One TAP line per program; the
-# program's own output follows as "# " lines.
+# allocate, fork from a signal handler), preload/bad_free (the one-line
+# reports of double, invalid and interior frees) and stress/signal_malloc
+# (malloc and free in a signal handler that interrupted the allocator)
+# with rseq off. One TAP line per program; the program's own output
+# follows as "# " lines.
 #
 # Run by "make check" from the top build directory.
 
@@ -31,7 +33,7 @@ run() {
 	fi
 }
 
-echo "1..7"
+echo "1..8"
 run "unit/cpu_cache, rseq off" \
 	env GLIBC_TUNABLES="$norseq" tests/unit/cpu_cache
 run "unit/cpu_cache, fallback forced" \
@@ -47,3 +49,5 @@ run "stress/fork, rseq off" \
 	env GLIBC_TUNABLES="$norseq" tests/stress/fork
 run "preload/bad_free, rseq off" \
 	env GLIBC_TUNABLES="$norseq" tests/preload/bad_free
+run "stress/signal_malloc, rseq off" \
+	env GLIBC_TUNABLES="$norseq" tests/stress/signal_malloc

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "tap.h"
 
@@ -317,6 +318,67 @@ TEST_BEGIN(test_empty_slabs_go_back)
 }
 TEST_END
 
+/*
+ * kmalloc_nolock and kfree_nolock never wait for a lock. With the cache's
+ * lock held by this very thread (as when a signal handler interrupted it
+ * inside the slab layer), frees go to this CPU's stack (rseq mode), then
+ * to the cache's parked slots, then are leaked and counted; allocations
+ * take this CPU's stack and the parked objects, then fail with ENOMEM.
+ * Once the lock is free, the parked objects go back to their slabs. An
+ * alarm kills the test if anything waits.
+ */
+TEST_BEGIN(test_nolock_never_waits)
+{
+	enum { N = 100, PARKED = 64 };	/* PARKED: SLAB_DEFER_SLOTS */
+	static void *p[N];
+	struct kmem_cache *cache = &kmem_caches[0][size_to_class(2048)];
+	size_t base, allocated, slab_bytes;
+	unsigned long leaked;
+	unsigned int got = 0;
+
+	slab_shrink();
+	slab_stats(&base, &slab_bytes);
+	leaked = uatomic_read(&slab_nolock_leaked);
+	for (int i = 0; i < N; i++) {
+		p[i] = kmalloc(2048, 0);
+		assert_ptr_not_null(p[i]);
+	}
+	alarm(60);
+	pthread_mutex_lock(&cache->lock);
+	for (int i = 0; i < N; i++)
+		expect_d_eq(kfree_nolock(p[i]), KFREE_OK, "object %d", i);
+	leaked = uatomic_read(&slab_nolock_leaked) - leaked;
+	expect_lu_ge(leaked, N - cache->cc_cap - PARKED, "leaked");
+	expect_lu_le(leaked, N - PARKED, "leaked");
+	while (got < N) {
+		errno = 0;
+		p[got] = kmalloc_nolock(2048, 0);
+		if (!p[got])
+			break;
+		expect_zu_eq(ksize(p[got]), 2048, "a live object");
+		got++;
+	}
+	expect_d_eq(errno, ENOMEM, "kmalloc_nolock ran out");
+	expect_u_ge(got, PARKED, "the parked objects came back");
+	expect_u_le(got, N - leaked + cache->cc_cap, "what was freed, and "
+		    "what this CPU's stack held before");
+	for (unsigned int i = 0; i < got; i++)
+		for (unsigned int j = i + 1; j < got; j++)
+			if (p[i] == p[j])
+				test_fail("object %p handed out twice", p[i]);
+	for (unsigned int i = 0; i < got; i++)	/* parked again */
+		expect_d_eq(kfree_nolock(p[i]), KFREE_OK);
+	pthread_mutex_unlock(&cache->lock);
+	alarm(0);
+
+	/* Every parked object back in its slab; the leaked stay allocated. */
+	slab_shrink();
+	slab_stats(&allocated, &slab_bytes);
+	expect_zu_eq(allocated, base + leaked * 2048, "bytes allocated");
+	expect_lu_eq(violations(), 0, "core consistent");
+}
+TEST_END
+
 int main(void)
 {
 	return test_run(test_size_classes,
@@ -329,5 +391,6 @@ int main(void)
 			test_realloc_chain,
 			test_realloc_same_class_in_place,
 			test_empty_slabs_go_back,
+			test_nolock_never_waits,
 			NULL);
 }
