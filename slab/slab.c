@@ -372,10 +372,17 @@ unsigned int slab_free_bulk(struct kmem_cache *cache,
 	pthread_mutex_lock(&cache->lock);
 	__slab_take_deferred(cache);
 	for (unsigned int i = 0; i < n; i++) {
-		struct slab *slab = cache_slab_of(objs[i].addr);
+		struct slab *slab;
 
+		/* A stale second copy: the object was handed out again
+		 * (OBJ_LIVE) or went back already (OBJ_FREE). */
+		if (CMM_LOAD_SHARED(*objs[i].state) != OBJ_CACHED) {
+			bad++;
+			continue;
+		}
 		/* Every object here passed the slot check when it was
 		 * freed; the slab cannot have gone while it was allocated. */
+		slab = cache_slab_of(objs[i].addr);
 		if (!slab || slab->cache != cache ||
 		    __slab_free(slab, objs[i].addr) != KFREE_OK)
 			bad++;

@@ -117,9 +117,10 @@ enum kfree_result slab_free(struct slab *slab, void *p);
 unsigned int slab_alloc_bulk(struct kmem_cache *cache, unsigned int n,
 			     struct slab_object *objs);
 /* Free objs[0 .. n - 1], objects of cache taken from per-CPU stacks, under
- * one acquisition of cache->lock. An object that is free in its slab
- * already (a second copy of one object pushed by two threads that freed it
- * at the same instant) is left alone; returns how many there were. */
+ * one acquisition of cache->lock. An object that is not OBJ_CACHED (a stale
+ * second copy of one object pushed by two threads that freed it at the
+ * same instant: handed out again, or freed already) is left alone; returns
+ * how many there were. */
 unsigned int slab_free_bulk(struct kmem_cache *cache,
 			    const struct slab_object *objs, unsigned int n);
 /* For a caller that must not wait for any lock (slab.c, "without

@@ -308,6 +308,20 @@ TEST_BEGIN(test_stale_copy_dropped)
 	expect_d_eq(*state, OBJ_LIVE, "p is live once");
 	kfree(q);
 	kfree(r);
+	/* The same, but the second copy is flushed to the slab layer while
+	 * the first is live again: it must not free p under its owner. */
+	p = kmalloc(100, 0);
+	assert_ptr_not_null(p, "p again");
+	slab = cache_slab_of(p);
+	state = &slab->state[object_index(slab, p)];
+	cpu_cache_free_slow(cache, p, state);
+	cpu_cache_free_slow(cache, p, state);
+	q = kmalloc(100, 0);
+	expect_ptr_eq(q, p, "the top copy is handed out");
+	cpu_cache_drain();	/* flushes the second copy */
+	expect_d_eq(*state, OBJ_LIVE, "p stays live through the flush");
+	expect_zu_eq(ksize(p), cache->size, "p has its size");
+	expect_d_eq(kfree(p), KFREE_OK, "and is freed once");
 	unpin(&saved);
 	expect_lu_eq(violations(), 0, "nothing corrupted");
 }
