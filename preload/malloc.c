@@ -129,13 +129,20 @@ static void *do_memalign(size_t align, size_t size)
 
 /* -------------------------------------------------------------- malloc */
 
+/* Out of line, so that malloc()'s fast path needs no stack frame. */
+__attribute__((noinline))
+static void *malloc_slow(size_t size)
+{
+	return do_malloc(size, 0);
+}
+
 BUDDY_EXPORT void *malloc(size_t size)
 {
 	void *p = kmalloc_fast(size);
 
 	if (likely(p))
 		return p;
-	return do_malloc(size, 0);
+	return malloc_slow(size);
 }
 
 BUDDY_EXPORT void free(void *p)

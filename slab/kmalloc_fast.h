@@ -43,6 +43,7 @@ static inline void *kmalloc_fast(size_t size)
  */
 static inline bool kfree_fast(void *p)
 {
+	struct kmem_cache *cache;
 	struct page *page;
 	struct slab *slab;
 	uint8_t *state;
@@ -57,11 +58,16 @@ static inline bool kfree_fast(void *p)
 	idx = object_index(slab, p);
 	if (unlikely(idx < 0))
 		return false;
+	cache = slab->cache;
 	state = &slab->state[idx];
+	/* One register for the state's address from here on: otherwise gcc
+	 * keeps slab and idx alive across the section to recompute it for
+	 * the rare store below, and free() needs a stack frame. */
+	__asm__("" : "+r"(state));
 	if (unlikely(CMM_LOAD_SHARED(*state) != OBJ_LIVE))
 		return false;
 	CMM_STORE_SHARED(*state, OBJ_CACHED);
-	if (likely(cc_push_rseq(slab->cache, p, state)))
+	if (likely(cc_push_rseq(cache, p, state)))
 		return true;
 	CMM_STORE_SHARED(*state, OBJ_LIVE);
 	return false;
