@@ -52,6 +52,14 @@ else
 bench_programs =
 endif
 
+# --- the fast path alone (bench/fastpath) ----------------------------------
+
+# A plain loop of malloc+free pairs; bench/fastpath runs it under callgrind
+# and on the clock, for each allocator.
+noinst_PROGRAMS += bench/fastpath_loop
+bench_fastpath_loop_SOURCES = bench/fastpath.c
+EXTRA_DIST += bench/fastpath
+
 # --- real programs ----------------------------------------------------------
 
 # fork/exec/wait4 with LD_PRELOAD; reports wall, user, sys and peak RSS.
