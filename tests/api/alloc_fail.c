@@ -212,23 +212,6 @@ static void *alloc_thread(void *arg)
 	return NULL;
 }
 
-/* This process's address space in bytes, from /proc/self/statm. */
-static size_t vm_size(void)
-{
-	char buf[128];
-	ssize_t n;
-	int fd = open("/proc/self/statm", O_RDONLY);
-
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	return strtoul(buf, NULL, 10) * (size_t)sysconf(_SC_PAGESIZE);
-}
-
 /* The child: cap the address space, fill the heap, run the threads. */
 static void child_run(void)
 {
@@ -249,7 +232,7 @@ static void child_run(void)
 		if (pthread_create(&threads[i], &attr, alloc_thread,
 				   &result->t[i + 1]) != 0)
 			goto setup_failed;
-	vm = vm_size();
+	vm = test_statm_bytes(0);
 	if (!vm || getrlimit(RLIMIT_AS, &rl) != 0)
 		goto setup_failed;
 	if (rl.rlim_cur == RLIM_INFINITY || rl.rlim_cur > vm + HEADROOM)

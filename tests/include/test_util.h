@@ -28,12 +28,13 @@ static inline uint64_t rand_below(uint64_t *state, uint64_t n)
 	return (uint64_t)(((unsigned __int128)splitmix64(state) * n) >> 64);
 }
 
-/* Resident bytes of this process (the second field of /proc/self/statm),
- * or 0 if it cannot be read. Only read(2): no stdio stream, no malloc. */
-static inline size_t test_rss_bytes(void)
+/* Field field (0: the address space, 1: resident) of /proc/self/statm, in
+ * bytes, or 0 if it cannot be read. Only read(2): no stdio stream, no
+ * malloc. */
+static inline size_t test_statm_bytes(int field)
 {
 	char buf[128];
-	unsigned long size = 0, resident = 0;
+	unsigned long v[2] = { 0, 0 };
 	ssize_t n;
 	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
 
@@ -44,9 +45,15 @@ static inline size_t test_rss_bytes(void)
 	if (n <= 0)
 		return 0;
 	buf[n] = '\0';
-	if (sscanf(buf, "%lu %lu", &size, &resident) != 2)
+	if (sscanf(buf, "%lu %lu", &v[0], &v[1]) != 2)
 		return 0;
-	return (size_t)resident * (size_t)sysconf(_SC_PAGESIZE);
+	return (size_t)v[field] * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Resident bytes of this process, or 0 if they cannot be read. */
+static inline size_t test_rss_bytes(void)
+{
+	return test_statm_bytes(1);
 }
 
 #endif /* BUDDY_TEST_UTIL_H */
