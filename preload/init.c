@@ -116,7 +116,7 @@ void fork_settle_child(void)
 	if (kmem_fork_child(fork_abandon_bits & 1)) {
 		fork_abandoned++;
 		/* The calls this thread was inside of (a fork from a signal
-		 * handler) hold none of the fresh locks (allocator_nested). */
+		 * handler) hold none of the fresh locks (allocator_enter_nested). */
 		buddy_depth_floor = buddy_depth;
 	} else {
 		fork_kept++;

@@ -66,7 +66,7 @@ static void *fail_enomem(void)
 /*
  * A call made while this thread is inside the allocator already comes from
  * a signal handler that interrupted it: the interrupted call may hold any
- * allocator lock, so the nolock variants serve it (allocator_nested,
+ * allocator lock, so the nolock variants serve it (allocator_enter_nested,
  * slab.h; README, "Signal handlers").
  */
 static inline void *do_malloc(size_t size, gfp_t gfp)
@@ -77,8 +77,7 @@ static inline void *do_malloc(size_t size, gfp_t gfp)
 	if (unlikely(size > PTRDIFF_MAX))
 		return fail_enomem();
 	buddy_boot();
-	nested = allocator_nested();
-	allocator_enter();
+	nested = allocator_enter_nested();
 	p = unlikely(nested) ? kmalloc_nolock(size, gfp) : kmalloc(size, gfp);
 	allocator_leave();
 	return p;
@@ -96,8 +95,7 @@ static void do_free(void *p, const char *call)
 	if (!p)
 		return;
 	saved_errno = errno;
-	nested = allocator_nested();
-	allocator_enter();
+	nested = allocator_enter_nested();
 	res = unlikely(nested) ? kfree_nolock(p) : kfree(p);
 	allocator_leave();
 	if (unlikely(res != KFREE_OK))

@@ -96,17 +96,23 @@ static inline void allocator_leave(void)
 extern __thread unsigned int buddy_depth_floor
 	__attribute__((tls_model("initial-exec")));
 
-/* Is this call nested in an allocator call of this thread that may hold a
- * lock (a signal handler interrupted it)? Then it must not wait for one:
- * the kmalloc_nolock family serves it. In the child of a fork, the heap is
- * settled first (allocator_enter), since that may move the floor. */
-static inline bool allocator_nested(void)
+/* allocator_enter(), telling whether this call is nested in an allocator
+ * call of this thread that may hold a lock (a signal handler interrupted
+ * it)? Then it must not wait for one: the kmalloc_nolock family serves it.
+ * In the child of a fork, the heap is settled first, since that may move
+ * the floor. */
+static inline bool allocator_enter_nested(void)
 {
+	bool nested;
+
 	if (unlikely(fork_depth))
 		fork_settle_child();
 	if (unlikely(buddy_depth < buddy_depth_floor))
 		buddy_depth_floor = buddy_depth;
-	return buddy_depth > buddy_depth_floor;
+	nested = buddy_depth > buddy_depth_floor;
+	buddy_depth++;
+	cmm_barrier();
+	return nested;
 }
 
 /*

@@ -386,8 +386,14 @@ static void *cc_refill(struct kmem_cache *cache)
 /* The fast path of the fallback mode, and the slow path of both. */
 void *cpu_cache_alloc_slow(struct kmem_cache *cache)
 {
+	uint8_t *state;
 	void *p;
 
+	if (likely(cc.mode == CC_LOCKED && cache->cc_cap)) {
+		p = cc_pop_locked(cache, &state);
+		if (likely(p && cc_take_popped(state)))
+			return p;
+	}
 	if (cc.mode != CC_OFF && cache->cc_cap && (p = cc_pop_live(cache)))
 		return p;
 	return cc_refill(cache);
