@@ -23,6 +23,7 @@ BUDDYCORE_SRCS = \
 
 BUDDYCORE_HDRS = \
 	core/mm_types.h \
+	core/page_alloc.h \
 	core/internal.h \
 	core/seq_buf.h
 

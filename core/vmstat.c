@@ -1,7 +1,8 @@
 /*
  * vmstat.c - the allocator's state in the layouts of the kernel's
  * /proc/buddyinfo and /proc/pagetypeinfo (mm/vmstat.c), so that tools and
- * eyes used to those files read ours the same way.
+ * eyes used to those files read ours the same way; and the zones' counters
+ * for the layers above (zone_stats_read).
  *
  * Each zone is read under its lock into a snapshot and printed after the
  * lock is dropped: the output callback may do anything, even allocate.
@@ -37,6 +38,29 @@ static void take_snapshot(struct zone *zone, struct zone_snapshot *snap)
 		for (unsigned long i = 0; i < PAGEBLOCKS_PER_SECTION; i++)
 			snap->blocks[ms->pageblock_flags[i]]++;
 	zone_unlock(zone);
+}
+
+unsigned int zone_stats_read(struct zone_stats *out, unsigned int max)
+{
+	unsigned int n = 0;
+
+	buddy_core_init();
+	for_each_zone(zone) {
+		if (n == max)
+			break;
+		zone_lock(zone);
+		if (populated_zone(zone)) {
+			out[n].name = zone->name;
+			out[n].node = zone->node;
+			out[n].present_pages = zone->present_pages;
+			out[n].nr_free_pages = zone->nr_free_pages;
+			for (unsigned int o = 0; o < NR_PAGE_ORDERS; o++)
+				out[n].nr_free[o] = zone->free_area[o].nr_free;
+			n++;
+		}
+		zone_unlock(zone);
+	}
+	return n;
 }
 
 void buddyinfo_show(struct seq_buf *s)

@@ -19,7 +19,7 @@
 #include <sys/auxv.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "page_alloc.h"
 #include "preload.h"
 #include "seq_buf.h"
 

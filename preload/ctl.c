@@ -23,7 +23,7 @@
 #include <string.h>
 
 #include "buddymalloc.h"
-#include "internal.h"
+#include "page_alloc.h"
 #include "preload.h"
 #include "slab.h"
 

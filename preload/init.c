@@ -15,7 +15,7 @@
 #include <errno.h>
 #include <pthread.h>
 
-#include "internal.h"
+#include "page_alloc.h"
 #include "preload.h"
 #include "slab.h"
 

@@ -36,7 +36,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "internal.h"
+#include "page_alloc.h"
 #include "kmalloc_fast.h"
 #include "preload.h"
 #include "slab.h"

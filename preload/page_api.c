@@ -13,7 +13,7 @@
 #include <stdint.h>
 
 #include "buddymalloc.h"
-#include "internal.h"
+#include "page_alloc.h"
 #include "preload.h"
 #include "slab.h"
 

@@ -26,17 +26,12 @@
 #include <urcu/compiler.h>
 #include <urcu/uatomic.h>
 
-#include "mm_types.h"
+#include "page_alloc.h"
 
 struct seq_buf;
 
 /* Exported names; everything else is hidden. */
 #define BUDDY_EXPORT	__attribute__((visibility("default")))
-
-#ifndef likely
-#define likely(x)	__builtin_expect(!!(x), 1)
-#define unlikely(x)	__builtin_expect(!!(x), 0)
-#endif
 
 /* ------------------------------------------------------------- init.c */
 

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "internal.h"
+#include "page_alloc.h"
 #include "preload.h"
 #include "seq_buf.h"
 #include "slab.h"

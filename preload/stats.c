@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "page_alloc.h"
 #include "preload.h"
 #include "seq_buf.h"
 #include "slab.h"
@@ -30,43 +30,17 @@ static void stats_read(struct kmem_stats *st)
 
 /* -------------------------------------------------------------- zones */
 
-/* One zone's free lists, copied under its lock. */
-struct zone_snapshot {
-	const char *name;
-	int node;
-	unsigned long present_pages;
-	unsigned long nr_free_pages;
-	unsigned long nr_free[NR_PAGE_ORDERS];
-};
-
-/* Snapshots of the populated zones; returns how many (at most max). */
-static unsigned int zones_read(struct zone_snapshot *snap, unsigned int max)
+/* The populated zones' counters (core's zone_stats_read). */
+static unsigned int zones_read(struct zone_stats *snap, unsigned int max)
 {
-	unsigned int n = 0;
+	unsigned int n;
 
 	buddy_boot();
 	allocator_enter();
-	buddy_core_init();
-	for_each_zone(zone) {
-		if (n == max)
-			break;
-		zone_lock(zone);
-		if (populated_zone(zone)) {
-			snap[n].name = zone->name;
-			snap[n].node = zone->node;
-			snap[n].present_pages = zone->present_pages;
-			snap[n].nr_free_pages = zone->nr_free_pages;
-			for (unsigned int o = 0; o < NR_PAGE_ORDERS; o++)
-				snap[n].nr_free[o] = zone->free_area[o].nr_free;
-			n++;
-		}
-		zone_unlock(zone);
-	}
+	n = zone_stats_read(snap, max);
 	allocator_leave();
 	return n;
 }
-
-#define MAX_ZONES	(MAX_NUMNODES * MAX_NR_ZONES)
 
 /* ------------------------------------------------------------ mallinfo */
 
@@ -85,16 +59,19 @@ static unsigned int zones_read(struct zone_snapshot *snap, unsigned int max)
  */
 BUDDY_EXPORT struct mallinfo2 mallinfo2(void)
 {
+	struct zone_stats snap[MAX_ZONE_STATS];
 	struct mallinfo2 mi = { 0 };
 	struct kmem_stats st;
+	unsigned int nr;
 	size_t in_use;
 
 	stats_read(&st);
 	in_use = st.small_allocated + st.large_allocated;
 	mi.arena = st.heap_bytes;
-	for_each_zone(zone)
+	nr = zones_read(snap, MAX_ZONE_STATS);
+	for (unsigned int z = 0; z < nr; z++)
 		for (unsigned int o = 0; o < NR_PAGE_ORDERS; o++)
-			mi.ordblks += CMM_LOAD_SHARED(zone->free_area[o].nr_free);
+			mi.ordblks += snap[z].nr_free[o];
 	mi.hblks = st.nr_huge;
 	mi.hblkhd = st.huge_allocated;
 	mi.uordblks = in_use;
@@ -280,7 +257,7 @@ BUDDY_EXPORT void malloc_stats(void)
  */
 BUDDY_EXPORT int malloc_info(int options, FILE *fp)
 {
-	struct zone_snapshot snap[MAX_ZONES];
+	struct zone_stats snap[MAX_ZONE_STATS];
 	unsigned long total_count = 0, total_bytes = 0;
 	struct kmem_stats st;
 	unsigned int nr;
@@ -288,7 +265,7 @@ BUDDY_EXPORT int malloc_info(int options, FILE *fp)
 	if (options != 0)
 		return EINVAL;
 	stats_read(&st);
-	nr = zones_read(snap, MAX_ZONES);
+	nr = zones_read(snap, MAX_ZONE_STATS);
 
 	/* Nothing below holds a lock: fprintf may allocate. */
 	fputs("<malloc version=\"1\">\n", fp);

@@ -337,16 +337,18 @@ bool kmem_trim(void)
 void kmem_stats(struct kmem_stats *st)
 {
 	unsigned long heap_pages = 0, free_pages = 0;
+	struct zone_stats zones[MAX_ZONE_STATS];
+	unsigned int nr;
 
 	slab_stats(&st->small_allocated, &st->small_slab_bytes);
 	st->meta_bytes = slab_meta_bytes();
 	st->large_allocated = uatomic_read(&large_allocated);
 	huge_stats(&st->huge_allocated, &st->nr_huge);
 	huge_peak_stats(&st->max_huge_allocated, &st->max_nr_huge);
-	buddy_core_init();
-	for_each_zone(zone) {
-		heap_pages += CMM_LOAD_SHARED(zone->present_pages);
-		free_pages += CMM_LOAD_SHARED(zone->nr_free_pages);
+	nr = zone_stats_read(zones, MAX_ZONE_STATS);
+	for (unsigned int z = 0; z < nr; z++) {
+		heap_pages += zones[z].present_pages;
+		free_pages += zones[z].nr_free_pages;
 	}
 	st->heap_bytes = heap_pages << PAGE_SHIFT;
 	st->free_bytes = free_pages << PAGE_SHIFT;

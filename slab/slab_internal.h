@@ -21,7 +21,7 @@
 
 #include <urcu/list.h>
 
-#include "internal.h"
+#include "page_alloc.h"
 #include "size_class.h"
 #include "slab.h"
 

@@ -50,6 +50,9 @@ EXTRA_DIST += tests/exports.allow
 # The page-API demo of the quick start runs and ends with every page free.
 SCRIPT_TESTS += tests/page_demo.sh
 
+# slab/ and preload/ use only core/page_alloc.h of the core.
+SCRIPT_TESTS += tests/layers.sh
+
 EXTRA_DIST += $(SCRIPT_TESTS)
 
 # --- wiring --------------------------------------------------------------
