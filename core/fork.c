@@ -38,6 +38,9 @@ bool core_fork_busy(void)
 {
 	buddy_core_init();
 	for_each_zone(zone) {
+		if (pthread_mutex_trylock(&zone->grow_lock) != 0)
+			return true;	/* a section half set up */
+		pthread_mutex_unlock(&zone->grow_lock);
 		if (pthread_mutex_trylock(&zone->lock) != 0)
 			return true;
 		pthread_mutex_unlock(&zone->lock);
@@ -48,7 +51,7 @@ bool core_fork_busy(void)
 /*
  * The sections on the zone's list are marked so that page_abandoned()
  * sees them; one published but not yet linked by an interrupted
- * __online_section() holds no block anybody has, so it may stay unmarked.
+ * online_section() holds no block anybody has, so it may stay unmarked.
  */
 static void abandon_zone(struct zone *zone)
 {
@@ -63,8 +66,10 @@ void core_fork_child(bool abandon)
 	for_each_zone(zone) {
 		if (abandon)
 			abandon_zone(zone);
-		else
+		else {
 			pthread_mutex_init(&zone->lock, NULL);
+			pthread_mutex_init(&zone->grow_lock, NULL);
+		}
 	}
 	huge_fork_child(abandon);
 }

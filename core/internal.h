@@ -62,9 +62,17 @@ static inline struct zone *page_zone(const struct page *page)
 }
 
 /* Map a new section for zone and put its memory on the free lists as
- * MOVABLE max-order blocks. Caller holds zone->lock. false: the zone is at
- * its limit or the OS refused. */
-bool __online_section(struct zone *zone);
+ * MOVABLE max-order blocks, the system calls outside zone->lock. Caller
+ * holds neither zone->lock nor grow_lock; seen: the zone's nr_sections
+ * when the caller found its free lists wanting. true: the zone grew (by
+ * this call or another thread's), look again; false: the zone is at its
+ * limit or the OS refused. */
+bool online_section(struct zone *zone, unsigned long seen);
+#ifdef BUDDY_TEST_HOOKS
+/* Called by online_section() between its system calls and taking
+ * zone->lock. */
+extern void (*test_online_section_hook)(struct zone *zone);
+#endif
 
 /* ---------------------------------------------------------- pageblock.c */
 /* The migrate type stored per pageblock, and moving free pages between

@@ -251,6 +251,11 @@ struct zone {
 	unsigned long present_pages;
 	unsigned long nr_sections;
 	struct mem_section *sections;	/* list through zone_next */
+
+	/* One thread at a time maps a new section, without holding lock
+	 * (online_section); taken before lock, never while holding it. */
+	pthread_mutex_t grow_lock;
+	/* protected by grow_lock */
 	unsigned long low32_hint;	/* LOW32: next address to try mapping at */
 };
 

@@ -502,8 +502,18 @@ static struct page *rmqueue(struct zone *zone, unsigned int order,
 
 	zone_lock(zone);
 	page = __rmqueue(zone, order, ac->migratetype, ac->alloc_flags);
-	while (!page && __online_section(zone))
+	while (!page) {
+		unsigned long seen = zone->nr_sections;
+		bool grown;
+
+		/* Growing maps memory: never under zone->lock. */
+		zone_unlock(zone);
+		grown = online_section(zone, seen);
+		zone_lock(zone);
+		if (!grown)
+			break;
 		page = __rmqueue(zone, order, ac->migratetype, ac->alloc_flags);
+	}
 	while (!page &&
 	       __unreserve_highatomic_pageblock(zone, ac->migratetype, how))
 		page = __rmqueue(zone, order, ac->migratetype, ac->alloc_flags);

@@ -40,42 +40,71 @@ static struct mem_section *alloc_section_meta(unsigned long start_pfn,
 	return ms;
 }
 
-bool __online_section(struct zone *zone)
+#ifdef BUDDY_TEST_HOOKS
+void (*test_online_section_hook)(struct zone *zone);
+#endif
+
+/*
+ * Map a new section for zone and put its memory on the free lists as
+ * MOVABLE max-order blocks. The system calls (the section's mmap and its
+ * descriptors') run without zone->lock, so that no thread waits on them
+ * under the zone lock: only the last step, linking the section in, takes
+ * it. grow_lock makes one thread at a time grow the zone. Caller holds
+ * neither lock; seen is the zone's nr_sections when the caller last found
+ * its free lists wanting. If another thread has grown the zone since, no
+ * new section is mapped: true, look again.
+ */
+bool online_section(struct zone *zone, unsigned long seen)
 {
 	struct mem_section *ms;
 	unsigned long start_pfn;
+	bool grown = false;
 	void *mem;
 
+	pthread_mutex_lock(&zone->grow_lock);
+	/* Sections are added only under grow_lock, which we hold. */
+	if (CMM_LOAD_SHARED(zone->nr_sections) != seen) {
+		grown = true;
+		goto out;
+	}
 	if (zone->max_sections && zone->nr_sections >= zone->max_sections)
-		return false;
+		goto out;
 
 	mem = os_map_aligned(SECTION_SIZE, SECTION_SIZE,
 			     zone->zone_idx == ZONE_LOW32, &zone->low32_hint);
 	if (!mem)
-		return false;
+		goto out;
 	start_pfn = (uintptr_t)mem >> PAGE_SHIFT;
 	if (pfn_to_section_nr(start_pfn) >= NR_MEM_SECTIONS) {
 		/* Beyond the 47-bit table: the kernel gave us a 5-level address. */
 		os_unmap(mem, SECTION_SIZE);
-		return false;
+		goto out;
 	}
 	ms = alloc_section_meta(start_pfn, zone);
 	if (!ms) {
 		os_unmap(mem, SECTION_SIZE);
-		return false;
+		goto out;
 	}
+#ifdef BUDDY_TEST_HOOKS
+	if (test_online_section_hook)
+		test_online_section_hook(zone);
+#endif
 
+	zone_lock(zone);
 	publish_section(ms->section_nr, ms);
 	ms->zone_next = zone->sections;
 	zone->sections = ms;
-	zone->nr_sections++;
+	CMM_STORE_SHARED(zone->nr_sections, zone->nr_sections + 1);
 	zone->present_pages += PAGES_PER_SECTION;
-
 	/* Max-order blocks have no buddy to merge with: each goes straight on
 	 * the free list. */
 	for (unsigned long pfn = start_pfn; pfn < start_pfn + PAGES_PER_SECTION;
 	     pfn += MAX_ORDER_NR_PAGES)
 		__add_to_free_list(pfn_to_page(pfn), zone, MAX_PAGE_ORDER,
 				   MIGRATE_MOVABLE, true);
-	return true;
+	zone_unlock(zone);
+	grown = true;
+out:
+	pthread_mutex_unlock(&zone->grow_lock);
+	return grown;
 }

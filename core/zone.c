@@ -54,6 +54,7 @@ int gfp_migratetype(gfp_t gfp)
 void zone_reset(struct zone *zone)
 {
 	pthread_mutex_init(&zone->lock, NULL);
+	pthread_mutex_init(&zone->grow_lock, NULL);
 	for (unsigned int order = 0; order < NR_PAGE_ORDERS; order++) {
 		for (int mt = 0; mt < MIGRATE_TYPES; mt++)
 			CDS_INIT_LIST_HEAD(&zone->free_area[order].free_list[mt]);

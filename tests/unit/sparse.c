@@ -9,6 +9,8 @@
  */
 #include <stdint.h>
 
+#include <pthread.h>
+
 #include "unit_util.h"
 
 #define NORMAL_SECTIONS	3
@@ -94,10 +96,25 @@ TEST_BEGIN(test_zones_start_empty)
 }
 TEST_END
 
+/* Sections onlined, and how many of them mapped their memory while the
+ * zone lock was free (issue 8: no system call under zone->lock). */
+static unsigned long onlined, onlined_unlocked;
+
+static void online_hook(struct zone *zone)
+{
+	onlined++;
+	if (pthread_mutex_trylock(&zone->lock) == 0) {
+		onlined_unlocked++;
+		pthread_mutex_unlock(&zone->lock);
+	}
+}
+
 TEST_BEGIN(test_sections_online_on_demand_to_the_limit)
 {
 	struct zone *normal = zone_normal(), *low32 = zone_low32();
 	struct page *page;
+
+	test_online_section_hook = online_hook;
 
 	/* NORMAL grows a section each time its max-order blocks run out. */
 	for (size_t i = 0; i < NORMAL_SECTIONS * BLOCKS_PER_SECTION; i++) {
@@ -120,6 +137,10 @@ TEST_BEGIN(test_sections_online_on_demand_to_the_limit)
 		}
 	}
 	expect_sections_sane(normal);
+	expect_lu_eq(onlined, NORMAL_SECTIONS, "sections mapped");
+	expect_lu_eq(onlined_unlocked, onlined,
+		     "every section mapped without the zone lock held");
+	test_online_section_hook = NULL;
 	expect_lu_eq(normal->nr_free_pages, 0, "NORMAL full");
 	expect_lu_eq(low32->present_pages, 0, "LOW32 untouched so far");
 
