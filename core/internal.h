@@ -117,11 +117,15 @@ extern unsigned long test_skip_merges;
 #endif
 
 /* ------------------------------------------------------------ reclaim.c */
-/* Giving free memory back to the OS. */
+/* Giving free memory back to the OS (release_free_pages: page_alloc.h). */
+
+#ifdef BUDDY_TEST_HOOKS
+/* Called by release_free_pages() before the madvise of each batch. */
+extern void (*test_release_hook)(struct zone *zone);
+#endif
 
 /* --------------------------------------------------------------- huge.c */
-/* Allocations above the largest buddy block: direct mappings from the OS,
- * tracked in a hash table of their own (never in the section table). */
+/* Direct mappings (the calls the layers above use: page_alloc.h). */
 
 /* fork.c's helpers, in the child: was the huge table's lock held at the
  * fork; re-initialise it, or abandon the table. */

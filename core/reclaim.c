@@ -2,16 +2,18 @@
  * reclaim.c - giving free memory back to the OS.
  *
  * For now one operation, for malloc_trim(): every free page of every zone
- * goes back with MADV_DONTNEED. It knows nothing of which free pages are
- * still resident, so it releases all of them, every time; releasing a page
- * the OS has already taken back costs only the walk.
+ * goes back with MADV_DONTNEED, with zone->lock dropped while the madvise
+ * runs (the blocks are off the free lists meanwhile). It knows nothing of
+ * which free pages are still resident, so it releases all of them, every
+ * time; releasing a page the OS has already taken back costs only the
+ * walk.
  *
  * A later issue adds what the kernel's reclaim does: tracking which free
  * pageblocks are resident and for how long, a background thread per node
  * (kswapd) woken below the low watermark, direct reclaim below min, and a
- * decay time after which idle free memory goes back on its own. That will
- * release whole pageblocks (ISOLATE while the madvise runs without the
- * lock), which also keeps transparent huge pages intact.
+ * decay time after which idle free memory goes back on its own, releasing
+ * whole pageblocks where it can, which keeps transparent huge pages
+ * intact.
  */
 #include "internal.h"
 
@@ -41,45 +43,116 @@ static void release_run_add(struct release_run *run, unsigned long pfn,
 	run->nr_pages += nr;
 }
 
+/* Free blocks taken off the free lists at once: a wholly free section is
+ * 32 max-order blocks, released in one call. */
+#define RELEASE_BATCH	64
+
+struct isolated_block {
+	unsigned long pfn;
+	unsigned int order;
+};
+
+#ifdef BUDDY_TEST_HOOKS
+void (*test_release_hook)(struct zone *zone);
+#endif
+
 /*
- * Walk the section in address order, block by block (a free block by its
- * order, an allocation by its nr_pages), so that neighbouring free blocks,
- * which the free lists keep apart, leave in one madvise: a free section is
- * one call, not 32. Only block heads are read, and they are resident
- * already. Caller holds zone->lock, so no free block is handed out while
- * its pages are being released.
+ * Walk the section in address order from *pfn, block by block (a free block
+ * by its order, an allocation by its nr_pages), taking free blocks off the
+ * free lists, up to RELEASE_BATCH; *pfn advances past what was looked at.
+ * Off the lists a block is neither free nor allocated: no allocation takes
+ * it and no free merges with it (its head has no PG_buddy), so its pages
+ * can be released with zone->lock dropped. Only block heads are read, and
+ * they are resident already. Caller holds zone->lock.
  */
-static void __release_section(struct mem_section *ms, struct release_run *run)
+static unsigned int __isolate_free_blocks(struct zone *zone,
+					  struct mem_section *ms,
+					  unsigned long *pfn,
+					  struct isolated_block *blocks)
 {
 	unsigned long end = ms->start_pfn + PAGES_PER_SECTION;
+	unsigned int n = 0;
 
-	for (unsigned long pfn = ms->start_pfn; pfn < end;) {
-		struct page *page = &ms->mem_map[pfn - ms->start_pfn];
+	while (*pfn < end && n < RELEASE_BATCH) {
+		struct page *page = &ms->mem_map[*pfn - ms->start_pfn];
 		unsigned long nr = 1;
 
 		if (page->flags & PG_buddy) {
+			blocks[n].pfn = *pfn;
+			blocks[n].order = page->order;
 			nr = 1UL << page->order;
-			release_run_add(run, pfn, nr);
-		} else {
-			if ((page->flags & PG_head) && page->nr_pages)
-				nr = page->nr_pages;
-			release_run_flush(run);
+			__del_page_from_free_list(page, zone, page->order);
+			n++;
+		} else if ((page->flags & PG_head) && page->nr_pages) {
+			nr = page->nr_pages;
 		}
-		pfn += nr;
+		*pfn += nr;
 	}
-	release_run_flush(run);
+	return n;
 }
 
-unsigned long release_free_pages(void)
+/* Release the isolated blocks, which come in address order: neighbours,
+ * which the free lists keep apart, leave in one madvise. No lock held. */
+static unsigned long release_blocks(struct zone *zone,
+				    const struct isolated_block *blocks,
+				    unsigned int n)
 {
 	struct release_run run = { 0, 0, 0 };
+
+#ifdef BUDDY_TEST_HOOKS
+	if (test_release_hook)
+		test_release_hook(zone);
+#else
+	(void)zone;
+#endif
+	for (unsigned int i = 0; i < n; i++)
+		release_run_add(&run, blocks[i].pfn, 1UL << blocks[i].order);
+	release_run_flush(&run);
+	return run.released;
+}
+
+/* Put the blocks back, merging as a free does, on their pageblock's type
+ * list (a pageblock may have changed type meanwhile). Caller holds
+ * zone->lock. */
+static void __putback_blocks(struct zone *zone,
+			     const struct isolated_block *blocks, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++)
+		__free_one_page(pfn_to_page(blocks[i].pfn), blocks[i].pfn, zone,
+				blocks[i].order,
+				get_pfnblock_migratetype(blocks[i].pfn));
+}
+
+/*
+ * A batch at a time: isolate under zone->lock, release without it, put
+ * back under it. Sections are never taken off a zone's list, and new ones
+ * come in at its head, so the walk goes on safely after the lock was
+ * dropped.
+ */
+unsigned long release_free_pages(void)
+{
+	struct isolated_block blocks[RELEASE_BATCH];
+	unsigned long released = 0;
 
 	buddy_core_init();
 	for_each_zone(zone) {
 		zone_lock(zone);
-		for (struct mem_section *ms = zone->sections; ms; ms = ms->zone_next)
-			__release_section(ms, &run);
+		for (struct mem_section *ms = zone->sections; ms; ms = ms->zone_next) {
+			unsigned long pfn = ms->start_pfn;
+
+			while (pfn < ms->start_pfn + PAGES_PER_SECTION) {
+				unsigned int n = __isolate_free_blocks(zone, ms,
+								       &pfn, blocks);
+
+				if (!n)
+					continue;
+				zone_unlock(zone);	/* no system call under it */
+				released += release_blocks(zone, blocks, n);
+				zone_lock(zone);
+				__putback_blocks(zone, blocks, n);
+			}
+		}
 		zone_unlock(zone);
 	}
-	return run.released;
+	return released;
 }

@@ -4,6 +4,8 @@
  * allocated pages keep their contents, and the memory works afterwards.
  */
 
+#include <pthread.h>
+
 #include "unit_util.h"
 
 #define MiB	(1UL << 20)
@@ -47,6 +49,19 @@ TEST_END
 
 #define NR_BIG	16	/* 16 max-order blocks: 64 MiB */
 
+/* Batches released, and how many of them with the zone lock free (issue
+ * 8: no system call under zone->lock). */
+static unsigned long batches, batches_unlocked;
+
+static void release_hook(struct zone *zone)
+{
+	batches++;
+	if (pthread_mutex_trylock(&zone->lock) == 0) {
+		batches_unlocked++;
+		pthread_mutex_unlock(&zone->lock);
+	}
+}
+
 /*
  * 64 MiB touched and freed stays resident (free pages are kept for
  * reuse); release_free_pages() gives it back, and the next allocations
@@ -68,8 +83,13 @@ TEST_BEGIN(test_release_lowers_rss)
 	for (int i = 0; i < NR_BIG; i++)
 		assert_true(free_pages_checked(blocks[i], MAX_PAGE_ORDER));
 	freed = rss_pages();
+	test_release_hook = release_hook;
 	released = release_free_pages();
+	test_release_hook = NULL;
 	after = rss_pages();
+	expect_lu_gt(batches, 0, "batches released");
+	expect_lu_eq(batches_unlocked, batches,
+		     "every madvise ran without the zone lock held");
 	test_diag("resident pages: touched %lu, freed %lu, released %lu -> %lu",
 		  touched, freed, released, after);
 	expect_lu_ge(freed + 256, touched, "freeing alone keeps the pages");
@@ -169,9 +189,56 @@ TEST_BEGIN(test_release_between_allocations)
 }
 TEST_END
 
+static volatile int churn_stop;
+static volatile unsigned long churned;	/* rounds of the churn thread */
+
+/* Allocates and frees blocks of many orders, so that releases run while
+ * blocks are split and merged around the ones they isolated. */
+static void *churn(void *arg)
+{
+	uint64_t rng = 99;
+
+	(void)arg;
+	while (!churn_stop) {
+		struct page *p[8];
+
+		for (int i = 0; i < 8; i++)
+			p[i] = alloc_pages(__GFP_MOVABLE,
+					   (unsigned int)rand_below(&rng, MAX_PAGE_ORDER + 1));
+		for (int i = 0; i < 8; i++)
+			if (p[i])
+				free_pages_checked(p[i], p[i]->order);
+		churned++;
+	}
+	return NULL;
+}
+
+/* Releases with the lock dropped while another thread allocates and frees:
+ * the blocks put back merge with what was freed meanwhile, and at the end
+ * every zone is whole again. */
+TEST_BEGIN(test_release_while_allocating)
+{
+	pthread_t thread;
+	unsigned long rounds = 0;
+
+	churn_stop = 0;
+	assert_d_eq(pthread_create(&thread, NULL, churn, NULL), 0);
+	/* At least 200 releases, over at least 2000 rounds of the churn. */
+	for (; rounds < 200 || churned < 2000; rounds++)
+		release_free_pages();
+	churn_stop = 1;
+	pthread_join(thread, NULL);
+	test_diag("%lu releases during %lu rounds of allocation", rounds,
+		  churned);
+	expect_lu_eq(core_check_diag(), 0, "consistent");
+	expect_pristine(zone_normal(), "NORMAL whole again");
+}
+TEST_END
+
 int main(void)
 {
 	return test_run(test_release_nothing,
+			test_release_while_allocating,
 			test_release_lowers_rss,
 			test_release_between_allocations,
 			NULL);
