@@ -37,14 +37,10 @@
 bool core_fork_busy(void)
 {
 	buddy_core_init();
-	for_each_zone(zone) {
-		if (pthread_mutex_trylock(&zone->grow_lock) != 0)
-			return true;	/* a section half set up */
-		pthread_mutex_unlock(&zone->grow_lock);
-		if (pthread_mutex_trylock(&zone->lock) != 0)
+	for_each_zone(zone)	/* grow_lock: a section half set up */
+		if (!fork_lock_free(&zone->grow_lock) ||
+		    !fork_lock_free(&zone->lock))
 			return true;
-		pthread_mutex_unlock(&zone->lock);
-	}
 	return huge_fork_busy();
 }
 

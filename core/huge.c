@@ -382,10 +382,7 @@ void huge_peak_stats(size_t *max_bytes, size_t *max_count)
 
 bool huge_fork_busy(void)
 {
-	if (pthread_mutex_trylock(&huge_lock) != 0)
-		return true;
-	pthread_mutex_unlock(&huge_lock);
-	return false;
+	return !fork_lock_free(&huge_lock);
 }
 
 /* Abandon: the live table, torn or not, becomes the newest abandoned one;

@@ -225,6 +225,18 @@ void huge_peak_stats(size_t *max_bytes, size_t *max_count);
 /* The core in the child of fork(); nothing is locked across the fork
  * (core/fork.c says why it is safe). */
 
+/* Is lock free at this instant? In the child of fork(), false means a
+ * thread of the parent held it at the fork: it stays held forever (that
+ * thread does not exist here) and what it protects may be half-updated.
+ * Used by every layer's check after a fork, and by tests. */
+static inline bool fork_lock_free(pthread_mutex_t *lock)
+{
+	if (pthread_mutex_trylock(lock) != 0)
+		return false;
+	pthread_mutex_unlock(lock);
+	return true;
+}
+
 /* In the child: was a lock of the core (a zone's, the huge table's) held
  * by a thread of the parent at the fork? */
 bool core_fork_busy(void);

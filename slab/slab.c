@@ -584,16 +584,6 @@ void slab_stats(size_t *allocated, size_t *slab_bytes)
 	*allocated = cached < *allocated ? *allocated - cached : 0;
 }
 
-/* Try a lock in the child of fork(): false if a thread of the parent held
- * it (the child has no other thread, so nobody will ever release it). */
-static bool fork_lock_free(pthread_mutex_t *lock)
-{
-	if (pthread_mutex_trylock(lock) != 0)
-		return false;
-	pthread_mutex_unlock(lock);
-	return true;
-}
-
 bool slab_fork_busy(void)
 {
 	if (!fork_lock_free(&meta_lock))

@@ -107,6 +107,19 @@ static size_t call_alignment(enum call c)
 	}
 }
 
+/* A failed realloc leaves q to the caller: free it, keeping the errno the
+ * failure left. Returns p. */
+static void *free_if_failed(void *q, void *p)
+{
+	if (!p) {
+		int err = errno;
+
+		free(q);
+		errno = err;
+	}
+	return p;
+}
+
 /* One allocation of the case; errno is ERRNO_BEFORE before the call that
  * may fail. On failure, r->err (and r->rc) say what the call left. */
 static void *allocate(struct thread_result *r)
@@ -130,26 +143,14 @@ static void *allocate(struct thread_result *r)
 		if (!q)
 			break;
 		errno = ERRNO_BEFORE;
-		p = realloc_p(q, test_size);
-		if (!p) {
-			int err = errno;
-
-			free(q);
-			errno = err;
-		}
+		p = free_if_failed(q, realloc_p(q, test_size));
 		break;
 	case CALL_REALLOCARRAY:
 		q = reallocarray_p(NULL, 2, 8);
 		if (!q)
 			break;
 		errno = ERRNO_BEFORE;
-		p = reallocarray_p(q, test_size / 8, 8);
-		if (!p) {
-			int err = errno;
-
-			free(q);
-			errno = err;
-		}
+		p = free_if_failed(q, reallocarray_p(q, test_size / 8, 8));
 		break;
 	case CALL_MEMALIGN:
 		p = memalign_p(ALIGNMENT, test_size);

@@ -386,6 +386,50 @@ static void sweep_report(const struct sweep *sw, const char *what)
 		    "section's start) aborted a section", what);
 }
 
+/* Before a sweep: room for the test's blocks on both CPUs' stacks of
+ * cache, and the SIGTRAP handler installed (the old one in *old). */
+static void sweep_start(struct kmem_cache *cache, struct sigaction *old)
+{
+	struct sigaction sa = { 0 };
+
+	for (int cpu = 0; cpu < 2; cpu++)
+		assert_u_le(cpu_cache_count(cache, cpu ? cpu_b : cpu_a) + 2,
+			    cache->cc_cap, "room on CPU %d's stack",
+			    cpu ? cpu_b : cpu_a);
+	sa.sa_sigaction = on_sigtrap;
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	assert_d_eq(sigaction(SIGTRAP, &sa, old), 0, "SIGTRAP handler");
+}
+
+/* After the call stepped to trap k: the CPU the thread ends on, and
+ * whether exactly its count of cache moved by delta. */
+static int sweep_step_done(struct sweep *sw, struct kmem_cache *cache,
+			   unsigned int k, int delta, const char *what)
+{
+	int cpu;
+
+	snapshot(after);
+	sw->steps = k;
+	cpu = expected_cpu(sw, k, what);
+	if (!one_count_moved(cache, cpu, delta, k, what))
+		sw->failed = true;
+	return cpu;
+}
+
+/* After step k's checks: report a failure; true when the trap did not
+ * fire (the call ran out before trap k), which ends the sweep. */
+static bool sweep_finished(struct sweep *sw, unsigned int k, const char *what)
+{
+	if (sw->failed)
+		report_trap(k, what);
+	if (!step.fired) {
+		sweep_end(sw, what);
+		return true;
+	}
+	return false;
+}
+
 /*
  * free(q) migrated at trap k: q is pushed on the stack of the CPU the
  * thread ends on, and malloc there hands it back (LIFO).
@@ -394,7 +438,7 @@ TEST_BEGIN(test_free_migrated_at_each_step)
 {
 	struct sweep sw = { 0 };
 	struct kmem_cache *cache;
-	struct sigaction sa = { 0 }, old;
+	struct sigaction old;
 	void *q;
 
 	test_skip_if(!have_two_cpus());
@@ -403,14 +447,7 @@ TEST_BEGIN(test_free_migrated_at_each_step)
 	assert_ptr_not_null(q, "malloc");
 	assert_ptr_not_null(cache_slab_of(q), "a slab object");
 	cache = cache_slab_of(q)->cache;
-	for (int cpu = 0; cpu < 2; cpu++)
-		assert_u_le(cpu_cache_count(cache, cpu ? cpu_b : cpu_a) + 2, cache->cc_cap,
-			    "room on CPU %d's stack", cpu ? cpu_b : cpu_a);
-
-	sa.sa_sigaction = on_sigtrap;
-	sa.sa_flags = SA_SIGINFO;
-	sigemptyset(&sa.sa_mask);
-	assert_d_eq(sigaction(SIGTRAP, &sa, &old), 0, "SIGTRAP handler");
+	sweep_start(cache, &old);
 	for (unsigned int k = 1; k <= MAX_STEPS && !sw.failed; k++) {
 		int cpu;
 		void *r;
@@ -422,11 +459,7 @@ TEST_BEGIN(test_free_migrated_at_each_step)
 		snapshot(before);
 		arm(k);
 		step_call(q, (void *)free);
-		snapshot(after);
-		sw.steps = k;
-		cpu = expected_cpu(&sw, k, "free");
-		if (!one_count_moved(cache, cpu, +1, k, "free"))
-			sw.failed = true;
+		cpu = sweep_step_done(&sw, cache, k, +1, "free");
 		r = malloc(SIZE);	/* on the CPU the push went to */
 		if (r != q) {
 			test_fail("free, trap %u: malloc on CPU %d gave %p, not the "
@@ -434,12 +467,8 @@ TEST_BEGIN(test_free_migrated_at_each_step)
 			sw.failed = true;
 		}
 		q = r;
-		if (sw.failed)
-			report_trap(k, "free");
-		if (!step.fired) {
-			sweep_end(&sw, "free");
+		if (sweep_finished(&sw, k, "free"))
 			break;
-		}
 	}
 	sigaction(SIGTRAP, &old, NULL);
 	free(q);
@@ -455,7 +484,7 @@ TEST_BEGIN(test_malloc_migrated_at_each_step)
 {
 	struct sweep sw = { 0 };
 	struct kmem_cache *cache;
-	struct sigaction sa = { 0 }, old;
+	struct sigaction old;
 	void *on_a, *on_b;
 
 	test_skip_if(!have_two_cpus());
@@ -467,14 +496,7 @@ TEST_BEGIN(test_malloc_migrated_at_each_step)
 	assert_ptr_not_null(cache_slab_of(on_a), "a slab object");
 	cache = cache_slab_of(on_a)->cache;
 	assert_ptr_eq(cache_slab_of(on_b)->cache, cache, "same cache");
-	for (int cpu = 0; cpu < 2; cpu++)
-		assert_u_le(cpu_cache_count(cache, cpu ? cpu_b : cpu_a) + 2, cache->cc_cap,
-			    "room on CPU %d's stack", cpu ? cpu_b : cpu_a);
-
-	sa.sa_sigaction = on_sigtrap;
-	sa.sa_flags = SA_SIGINFO;
-	sigemptyset(&sa.sa_mask);
-	assert_d_eq(sigaction(SIGTRAP, &sa, &old), 0, "SIGTRAP handler");
+	sweep_start(cache, &old);
 	for (unsigned int k = 1; k <= MAX_STEPS && !sw.failed; k++) {
 		void *p, *other, *want, *want_other;
 		int cpu, other_cpu;
@@ -488,11 +510,7 @@ TEST_BEGIN(test_malloc_migrated_at_each_step)
 		snapshot(before);
 		arm(k);
 		p = step_call((void *)(uintptr_t)SIZE, (void *)malloc);
-		snapshot(after);
-		sw.steps = k;
-		cpu = expected_cpu(&sw, k, "malloc");
-		if (!one_count_moved(cache, cpu, -1, k, "malloc"))
-			sw.failed = true;
+		cpu = sweep_step_done(&sw, cache, k, -1, "malloc");
 		want = cpu == cpu_b ? on_b : on_a;
 		want_other = cpu == cpu_b ? on_a : on_b;
 		if (p != want) {
@@ -510,12 +528,8 @@ TEST_BEGIN(test_malloc_migrated_at_each_step)
 		other = malloc(SIZE);
 		on_a = p;
 		on_b = other;
-		if (sw.failed)
-			report_trap(k, "malloc");
-		if (!step.fired) {
-			sweep_end(&sw, "malloc");
+		if (sweep_finished(&sw, k, "malloc"))
 			break;
-		}
 	}
 	sigaction(SIGTRAP, &old, NULL);
 	free(on_a);

@@ -103,10 +103,7 @@ static unsigned long onlined, onlined_unlocked;
 static void online_hook(struct zone *zone)
 {
 	onlined++;
-	if (pthread_mutex_trylock(&zone->lock) == 0) {
-		onlined_unlocked++;
-		pthread_mutex_unlock(&zone->lock);
-	}
+	onlined_unlocked += fork_lock_free(&zone->lock);
 }
 
 TEST_BEGIN(test_sections_online_on_demand_to_the_limit)

@@ -56,10 +56,7 @@ static unsigned long batches, batches_unlocked;
 static void release_hook(struct zone *zone)
 {
 	batches++;
-	if (pthread_mutex_trylock(&zone->lock) == 0) {
-		batches_unlocked++;
-		pthread_mutex_unlock(&zone->lock);
-	}
+	batches_unlocked += fork_lock_free(&zone->lock);
 }
 
 /*
