@@ -74,6 +74,20 @@ bool online_section(struct zone *zone, unsigned long seen);
 extern void (*test_online_section_hook)(struct zone *zone);
 #endif
 
+/* ----------------------------------------------------------- resident.c */
+/* Which free pages are released (not resident): the per-page bits of
+ * mem_section::released and zone->nr_released. Caller holds zone->lock;
+ * [pfn, pfn + nr) lies in one section. */
+
+/* Mark pages released; returns how many were not already. */
+unsigned long __set_pages_released(struct zone *zone, unsigned long pfn,
+				   unsigned long nr);
+/* Mark pages resident (taken for use); returns how many were released. */
+unsigned long __clear_pages_released(struct zone *zone, unsigned long pfn,
+				     unsigned long nr);
+/* How many of the pages are released. */
+unsigned long __pages_released(unsigned long pfn, unsigned long nr);
+
 /* ---------------------------------------------------------- pageblock.c */
 /* The migrate type stored per pageblock, and moving free pages between
  * free lists when a pageblock changes type. */
@@ -175,7 +189,20 @@ static inline void zone_unlock(struct zone *zone)
 /* ------------------------------------------------------------- vmstat.c */
 /* The /proc layouts. Each takes every zone's lock in turn. */
 
-/* buddyinfo_show, pagetypeinfo_show, zone_stats_read: page_alloc.h. */
+/* buddyinfo_show, pagetypeinfo_show, zone_stats_read, vm_events_read:
+ * page_alloc.h. */
+
+extern unsigned long vm_events[NR_VM_EVENT_ITEMS];
+
+static inline void count_vm_events(enum vm_event_item item, unsigned long n)
+{
+	uatomic_add(&vm_events[item], n);
+}
+
+static inline void count_vm_event(enum vm_event_item item)
+{
+	count_vm_events(item, 1);
+}
 
 /* -------------------------------------------------------------- check.c */
 /* Consistency checks of the buddy state, independent of the code that keeps

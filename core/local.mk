@@ -13,6 +13,7 @@ BUDDYCORE_SRCS = \
 	core/sparse.c \
 	core/pageblock.c \
 	core/page_alloc.c \
+	core/resident.c \
 	core/zone.c \
 	core/vmstat.c \
 	core/seq_buf.c \
