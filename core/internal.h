@@ -133,6 +133,31 @@ extern unsigned long test_skip_merges;
 /* ------------------------------------------------------------ reclaim.c */
 /* Giving free memory back to the OS (release_free_pages: page_alloc.h). */
 
+/* Release resident free pages of zone, at least nr_to_release of them if it
+ * has that many (ULONG_MAX: all), with no system call under zone->lock;
+ * counts them as event (a PGSTEAL_ counter). Returns the pages released.
+ * Caller holds no lock. */
+unsigned long reclaim_zone(struct zone *zone, unsigned long nr_to_release,
+			   enum vm_event_item event);
+
+/* -------------------------------------------------------------- vmscan.c */
+/* The reclaim threads (the kernel's kswapd). */
+
+/* zone fell below its low watermark for an allocation of order that may
+ * use zones up to highest_zoneidx: wake its node's reclaim thread. Cheap
+ * when the thread is awake already. */
+void wakeup_kswapd(struct zone *zone, unsigned int order,
+		   enum zone_type highest_zoneidx);
+
+/* ---------------------------------------------------------------- pcp.c */
+/* Per-CPU page lists (the kernel's per_cpu_pages). */
+
+/* Give every page on this CPU's lists of zone (NULL: every zone) back to
+ * the buddy free lists. */
+void drain_local_pages(struct zone *zone);
+/* The same for every CPU's lists. */
+void drain_all_pages(struct zone *zone);
+
 #ifdef BUDDY_TEST_HOOKS
 /* Called by release_free_pages() before the madvise of each batch. */
 extern void (*test_release_hook)(struct zone *zone);

@@ -19,6 +19,8 @@ BUDDYCORE_SRCS = \
 	core/seq_buf.c \
 	core/check.c \
 	core/reclaim.c \
+	core/vmscan.c \
+	core/pcp.c \
 	core/huge.c \
 	core/fork.c
 

@@ -13,6 +13,8 @@
  * whole pageblocks where it can, which keeps transparent huge pages
  * intact.
  */
+#include <limits.h>
+
 #include "internal.h"
 
 /* Free blocks taken off the free lists at once: a wholly free section is
@@ -117,36 +119,49 @@ static unsigned long __putback_blocks(struct zone *zone,
 }
 
 /*
- * A batch at a time: isolate under zone->lock, release without it, put
- * back under it. Sections are never taken off a zone's list, and new ones
- * come in at its head, so the walk goes on safely after the lock was
- * dropped.
+ * Release resident free pages of zone until at least nr_to_release pages
+ * went back (ULONG_MAX: all of them), counting them as event. A batch at a
+ * time: isolate under zone->lock, release without it, put back under it.
+ * Sections are never taken off a zone's list, and new ones come in at its
+ * head, so the walk goes on safely after the lock was dropped. Returns the
+ * pages released.
  */
-unsigned long release_free_pages(void)
+unsigned long reclaim_zone(struct zone *zone, unsigned long nr_to_release,
+			   enum vm_event_item event)
 {
 	struct isolated_block blocks[RELEASE_BATCH];
 	unsigned long released = 0;
 
-	buddy_core_init();
-	for_each_zone(zone) {
-		zone_lock(zone);
-		for (struct mem_section *ms = zone->sections; ms; ms = ms->zone_next) {
-			unsigned long pfn = ms->start_pfn;
+	zone_lock(zone);
+	for (struct mem_section *ms = zone->sections;
+	     ms && released < nr_to_release; ms = ms->zone_next) {
+		unsigned long pfn = ms->start_pfn;
 
-			while (pfn < ms->start_pfn + PAGES_PER_SECTION) {
-				unsigned int n = __isolate_free_blocks(zone, ms,
-								       &pfn, blocks);
+		while (pfn < ms->start_pfn + PAGES_PER_SECTION &&
+		       released < nr_to_release) {
+			unsigned int n = __isolate_free_blocks(zone, ms, &pfn,
+							       blocks);
 
-				if (!n)
-					continue;
-				zone_unlock(zone);	/* no system call under it */
-				release_blocks(zone, blocks, n);
-				zone_lock(zone);
-				released += __putback_blocks(zone, blocks, n);
-			}
+			if (!n)
+				continue;
+			zone_unlock(zone);	/* no system call under it */
+			release_blocks(zone, blocks, n);
+			zone_lock(zone);
+			released += __putback_blocks(zone, blocks, n);
 		}
-		zone_unlock(zone);
 	}
-	count_vm_events(PGSTEAL_TRIM, released);
+	zone_unlock(zone);
+	count_vm_events(event, released);
+	return released;
+}
+
+unsigned long release_free_pages(void)
+{
+	unsigned long released = 0;
+
+	buddy_core_init();
+	drain_all_pages(NULL);
+	for_each_zone(zone)
+		released += reclaim_zone(zone, ULONG_MAX, PGSTEAL_TRIM);
 	return released;
 }
