@@ -295,5 +295,7 @@ enum vm_event_item {
  * names. */
 void vm_events_read(unsigned long out[NR_VM_EVENT_ITEMS]);
 const char *vm_event_name(enum vm_event_item item);
+/* The /proc/vmstat layout: page counts, then the event counters. */
+void vmstat_show(struct seq_buf *s);
 
 #endif /* BUDDY_PAGE_ALLOC_H */

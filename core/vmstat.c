@@ -40,6 +40,28 @@ void vm_events_read(unsigned long out[NR_VM_EVENT_ITEMS])
 		out[i] = uatomic_read(&vm_events[i]);
 }
 
+/* /proc/vmstat's layout, "name value" per line: the zones' page counts
+ * summed over zones, then the event counters. */
+void vmstat_show(struct seq_buf *s)
+{
+	struct zone_stats zs[MAX_ZONE_STATS];
+	unsigned long events[NR_VM_EVENT_ITEMS];
+	unsigned long free = 0, released = 0, present = 0;
+	unsigned int n = zone_stats_read(zs, MAX_ZONE_STATS);
+
+	for (unsigned int i = 0; i < n; i++) {
+		free += zs[i].nr_free_pages;
+		released += zs[i].nr_released;
+		present += zs[i].present_pages;
+	}
+	seq_buf_printf(s, "nr_free_pages %lu\n", free);
+	seq_buf_printf(s, "nr_released_pages %lu\n", released);
+	seq_buf_printf(s, "nr_present_pages %lu\n", present);
+	vm_events_read(events);
+	for (int i = 0; i < NR_VM_EVENT_ITEMS; i++)
+		seq_buf_printf(s, "%s %lu\n", vm_event_name(i), events[i]);
+}
+
 struct zone_snapshot {
 	unsigned long nr_free[NR_PAGE_ORDERS];
 	unsigned long type_free[MIGRATE_TYPES][NR_PAGE_ORDERS];
