@@ -55,6 +55,14 @@ static struct huge_table *huge_abandoned;	/* newest first, via ->older */
  * max_n_mmaps and max_mmapped_mem, for malloc_stats). A child inherits
  * them, as glibc's does. */
 static size_t huge_max_nr, huge_max_bytes;
+/* Pages mapped for huge blocks, live or abandoned (still mapped): what the
+ * budget counts for them. Changed with every map, remap and unmap. */
+static unsigned long huge_pages;
+
+unsigned long huge_mapped_pages(void)
+{
+	return uatomic_read(&huge_pages);
+}
 
 /* ------------------------------------------------------------ the table */
 
@@ -69,7 +77,7 @@ static size_t huge_table_bytes(size_t capacity)
 /* Fresh mappings are zero: every slot starts empty. */
 static struct huge_table *huge_table_alloc(size_t capacity)
 {
-	struct huge_table *t = os_map(huge_table_bytes(capacity));
+	struct huge_table *t = os_map_meta(huge_table_bytes(capacity));
 
 	if (t)
 		t->capacity = capacity;
@@ -162,7 +170,7 @@ static bool __huge_rehash(size_t capacity)
 	t->older = old->older;
 	cmm_barrier();
 	huge_table = t;
-	os_unmap(old, huge_table_bytes(old->capacity));
+	os_unmap_meta(old, huge_table_bytes(old->capacity));
 	return true;
 }
 
@@ -223,7 +231,14 @@ static void *huge_map(size_t size, size_t align)
 		os_unmap(p, aligned - start);
 	if (start + span > aligned + size)
 		os_unmap((void *)(aligned + size), start + span - (aligned + size));
+	uatomic_add(&huge_pages, size >> PAGE_SHIFT);
 	return (void *)aligned;
+}
+
+static void huge_unmap(void *p, size_t size)
+{
+	os_unmap(p, size);
+	uatomic_sub(&huge_pages, size >> PAGE_SHIFT);
 }
 
 /* size rounded up to whole pages (0 counts as one); 0 on overflow. */
@@ -247,8 +262,15 @@ void *huge_alloc(size_t size, size_t align, gfp_t gfp)
 	if (align < PAGE_SIZE)
 		align = PAGE_SIZE;
 	size = huge_round(size);
-	/* Placing a mapping below 4 GiB is the sections' business, not ours. */
-	p = (size && !(gfp & __GFP_LOW32)) ? huge_map(size, align) : NULL;
+	/* Placing a mapping below 4 GiB is the sections' business, not ours.
+	 * The budget first: a mapping is counted resident whole. */
+	if (!size || (gfp & __GFP_LOW32)) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	if (!alloc_budget_pages(size >> PAGE_SHIFT, gfp))
+		return NULL;
+	p = huge_map(size, align);
 	if (!p) {
 		errno = ENOMEM;
 		return NULL;
@@ -261,7 +283,7 @@ void *huge_alloc(size_t size, size_t align, gfp_t gfp)
 	}
 	pthread_mutex_unlock(&huge_lock);
 	if (!ok) {
-		os_unmap(p, size);
+		huge_unmap(p, size);
 		errno = ENOMEM;
 		return NULL;
 	}
@@ -288,7 +310,7 @@ bool huge_free(void *p)
 	pthread_mutex_unlock(&huge_lock);
 	/* Out of the table first: nobody can find the block while it goes. */
 	if (size)
-		os_unmap(p, size);
+		huge_unmap(p, size);
 	return e != NULL;
 }
 
@@ -326,6 +348,7 @@ static void *__huge_remap(struct huge_entry *e, bool abandoned, size_t size)
 		q = os_remap(p, e->size, size);
 	if (!q)
 		return NULL;
+	uatomic_add(&huge_pages, (size >> PAGE_SHIFT) - (e->size >> PAGE_SHIFT));
 	if (abandoned) {
 		e->size = 0;
 		__huge_insert(huge_table, (uintptr_t)q, size);
@@ -343,11 +366,18 @@ static void *__huge_remap(struct huge_entry *e, bool abandoned, size_t size)
 
 void *huge_realloc(void *p, size_t size)
 {
+	size_t old;
 	struct huge_entry *e;
 	bool abandoned = false;
 	void *q = NULL;
 
 	size = huge_round(size);
+	/* Growth needs budget: asked before the lock (reclaim may run),
+	 * for the growth over the block's size as it is now. */
+	old = huge_usable_size(p);
+	if (old && size > old &&
+	    !alloc_budget_pages((size - old) >> PAGE_SHIFT, 0))
+		return NULL;
 	pthread_mutex_lock(&huge_lock);
 	e = __huge_find(huge_table, (uintptr_t)p);
 	if (!e) {

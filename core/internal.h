@@ -35,6 +35,15 @@ void *os_remap(void *addr, size_t old_size, size_t new_size);
  * range stays mapped and reads as zero afterwards. false: the OS refused. */
 bool os_release(void *addr, size_t size);
 long os_page_size(void);
+/* os_map_aligned(size, align, false, NULL) for metadata, counted in
+ * os_meta_bytes() (page_alloc.h). */
+void *os_map_meta_aligned(size_t size, size_t align);
+/* Physical memory, in pages (sysconf). */
+unsigned long os_phys_pages(void);
+/* The cgroup v2 memory.max of this process in bytes; 0: none. */
+size_t os_cgroup_memory_max(void);
+/* CLOCK_MONOTONIC in nanoseconds. */
+uint64_t os_monotonic_ns(void);
 
 /* ------------------------------------------------------------- sparse.c */
 /* Sections: the address -> section -> page-descriptor lookup, onlining. */
@@ -149,6 +158,64 @@ unsigned long reclaim_zone(struct zone *zone, unsigned long nr_to_release,
 void wakeup_kswapd(struct zone *zone, unsigned int order,
 		   enum zone_type highest_zoneidx);
 
+/* ------------------------------------------------------------- budget.c */
+/* The budget, managed pages, watermarks, lowmem_reserve (also
+ * page_alloc.h). Reads need no lock. */
+
+void budget_init(void);
+/* Pages of the budget the zone's resident memory uses, and what is left
+ * (negative when an allocation that may not fail went past it). */
+unsigned long zone_resident_pages(const struct zone *zone);
+long zone_page_free(const struct zone *zone);
+
+static inline unsigned long wmark_pages(const struct zone *zone,
+					enum zone_watermarks w)
+{
+	return CMM_LOAD_SHARED(zone->_watermark[w]);
+}
+
+static inline unsigned long min_wmark_pages(const struct zone *zone)
+{
+	return wmark_pages(zone, WMARK_MIN);
+}
+
+static inline unsigned long low_wmark_pages(const struct zone *zone)
+{
+	return wmark_pages(zone, WMARK_LOW);
+}
+
+static inline unsigned long high_wmark_pages(const struct zone *zone)
+{
+	return wmark_pages(zone, WMARK_HIGH);
+}
+
+/* ---------------------------------------------------------- page_alloc.c */
+/* The allocation path's parts that others call. */
+
+/*
+ * Would taking nr pages (of a block of 2^order) leave the zone above mark
+ * plus its lowmem_reserve for highest_zoneidx, with a free block of that
+ * order to take (the kernel's __zone_watermark_ok)? free_pages: the zone's
+ * budget left (zone_page_free). Exact under zone->lock for its free
+ * lists; the budget is read racily.
+ */
+bool __zone_watermark_ok(struct zone *zone, unsigned int order,
+			 unsigned long nr, unsigned long mark,
+			 enum zone_type highest_zoneidx,
+			 unsigned int alloc_flags, long free_pages);
+bool zone_watermark_ok(struct zone *zone, unsigned int order,
+		       unsigned long mark, enum zone_type highest_zoneidx,
+		       unsigned int alloc_flags);
+/* The shrinkers' work (page_alloc.h's register_shrinker): pages freed. */
+unsigned long shrink_slab(void);
+/*
+ * nr pages of budget for memory outside the zones (a direct mapping),
+ * charged to the node's highest zone: the watermark check, and when it
+ * fails the slow path's reclaim, as for an allocation of the zones.
+ * false: out of memory (errno = ENOMEM, warn_alloc done).
+ */
+bool alloc_budget_pages(unsigned long nr, gfp_t gfp);
+
 /* ---------------------------------------------------------------- pcp.c */
 /* Per-CPU page lists (the kernel's per_cpu_pages). */
 
@@ -169,6 +236,8 @@ extern void (*test_release_hook)(struct zone *zone);
 /* fork.c's helpers, in the child: was the huge table's lock held at the
  * fork; re-initialise it, or abandon the table. */
 bool huge_fork_busy(void);
+/* Pages of every live direct mapping (counted whole, touched or not). */
+unsigned long huge_mapped_pages(void);
 void huge_fork_child(bool abandon);
 
 /* --------------------------------------------------------------- fork.c */

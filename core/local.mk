@@ -15,6 +15,7 @@ BUDDYCORE_SRCS = \
 	core/page_alloc.c \
 	core/resident.c \
 	core/zone.c \
+	core/budget.c \
 	core/vmstat.c \
 	core/seq_buf.c \
 	core/check.c \

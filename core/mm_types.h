@@ -87,6 +87,11 @@ typedef unsigned int gfp_t;
 #define __GFP_LOW32		BUDDY_GFP_LOW32
 #define __GFP_ZERO		BUDDY_GFP_ZERO
 #define __GFP_NOWAIT		BUDDY_GFP_NOWAIT
+#define __GFP_NORETRY		BUDDY_GFP_NORETRY
+#define __GFP_RETRY_MAYFAIL	BUDDY_GFP_RETRY_MAYFAIL
+/* Honoured only for the allocator's own metadata (no owner bit below):
+ * from any other caller it means __GFP_RETRY_MAYFAIL. */
+#define __GFP_NOFAIL		BUDDY_GFP_NOFAIL
 /* Internal only: the allocator's own metadata, served from the reserve. */
 #define __GFP_HIGHATOMIC	0x100u
 /*
@@ -99,10 +104,18 @@ typedef unsigned int gfp_t;
 #define __GFP_LARGE_KMALLOC	0x200u
 #define __GFP_PAGE_API		0x400u
 #define GFP_OWNER_MASK		(__GFP_LARGE_KMALLOC | __GFP_PAGE_API)
+/*
+ * Internal only: the caller holds locks of a cache above the core (slab/),
+ * so direct reclaim must not run the shrinkers, which take them: as the
+ * kernel's GFP_NOFS keeps reclaim out of the filesystem that allocates.
+ */
+#define __GFP_NO_SHRINKERS	0x800u
 
 #define GFP_MOVABLE_MASK	(__GFP_MOVABLE | __GFP_RECLAIMABLE)
 #define GFP_PUBLIC_MASK		(__GFP_MOVABLE | __GFP_RECLAIMABLE | \
-				 __GFP_LOW32 | __GFP_ZERO | __GFP_NOWAIT)
+				 __GFP_LOW32 | __GFP_ZERO | __GFP_NOWAIT | \
+				 __GFP_NORETRY | __GFP_RETRY_MAYFAIL | \
+				 __GFP_NOFAIL)
 
 /* ---------------------------------------------------------- struct page */
 
@@ -224,6 +237,14 @@ struct free_area {
 	unsigned long nr_free;		/* blocks of this order, all types */
 };
 
+/* The watermarks of a zone (budget.c), in pages of budget left free. */
+enum zone_watermarks {
+	WMARK_MIN,
+	WMARK_LOW,
+	WMARK_HIGH,
+	NR_WMARK
+};
+
 enum zone_type {
 	ZONE_LOW32,	/* every page below 4 GiB (the kernel's ZONE_DMA32) */
 	ZONE_NORMAL,
@@ -252,6 +273,21 @@ struct zone {
 	enum zone_type zone_idx;
 	int node;
 	unsigned long max_sections;	/* 0: no limit but address space */
+
+	/*
+	 * The zone's share of the memory budget and its watermarks, in pages
+	 * (budget.c). Written by setup_per_zone_wmarks() when the budget or a
+	 * setting changes, read without any lock (a stale value only moves a
+	 * decision by one allocation).
+	 *   free (zone_page_free()) = managed_pages - resident pages, where
+	 *   resident = present_pages - nr_released (plus, for a node's
+	 *   highest zone, its part of the direct mappings and metadata).
+	 *   lowmem_reserve[j]: pages of free this zone keeps back from an
+	 *   allocation that may use zones up to j (0 for j <= zone_idx).
+	 */
+	unsigned long managed_pages;
+	unsigned long _watermark[NR_WMARK];
+	unsigned long lowmem_reserve[MAX_NR_ZONES];
 
 	pthread_mutex_t lock;
 	/* protected by lock */
@@ -296,12 +332,27 @@ struct alloc_context {
 	unsigned int page_owner;	/* PG_ owner flag for the head, or 0 */
 	unsigned long nr_pages;		/* the allocation's pages (exact: fewer
 					 * than 2^order, the rest go back) */
+	/* Budget only, for memory outside the zones (a direct mapping of
+	 * nr_pages): no block is taken. */
+	bool outside_zones;
+	/* Out: the block handed out. */
+	struct page *page;
 	/* Out: every page of the block handed out was released, so it reads
 	 * as zero (the OS gives released pages back zeroed). */
 	bool zeroed;
 };
 
-/* alloc_flags */
-#define ALLOC_HIGHATOMIC	0x01u	/* may use and create the reserve */
+/*
+ * alloc_flags (the kernel's, mm/internal.h): the low bits are the
+ * watermark to check (enum zone_watermarks), the rest modify the check.
+ */
+#define ALLOC_WMARK_MIN		WMARK_MIN
+#define ALLOC_WMARK_LOW		WMARK_LOW
+#define ALLOC_WMARK_HIGH	WMARK_HIGH
+#define ALLOC_WMARK_MASK	0x03u
+#define ALLOC_NO_WATERMARKS	0x04u	/* no watermark, no budget check */
+#define ALLOC_HARDER		0x10u	/* may not sleep: min - min/4 */
+#define ALLOC_HIGH		0x20u	/* high priority: min - min/2 */
+#define ALLOC_HIGHATOMIC	0x40u	/* may use and create the reserve */
 
 #endif /* BUDDY_MM_TYPES_H */

@@ -4,6 +4,9 @@
  * calls; everything above asks here.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <time.h>
 #include <linux/membarrier.h>
 #include <sched.h>
 #include <signal.h>
@@ -95,6 +98,43 @@ void *os_map(size_t size)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+/*
+ * Metadata mappings are counted here, whole: the budget treats every byte
+ * of them as resident from the moment it is mapped, which overstates what
+ * the OS backs (only touched pages) and so never lets the process pass its
+ * limit on their account.
+ */
+static size_t meta_bytes;
+
+void *os_map_meta(size_t size)
+{
+	void *p = os_map(size);
+
+	if (p)
+		uatomic_add(&meta_bytes, size);
+	return p;
+}
+
+void *os_map_meta_aligned(size_t size, size_t align)
+{
+	void *p = os_map_aligned(size, align, false, NULL);
+
+	if (p)
+		uatomic_add(&meta_bytes, size);
+	return p;
+}
+
+void os_unmap_meta(void *addr, size_t size)
+{
+	os_unmap(addr, size);
+	uatomic_sub(&meta_bytes, size);
+}
+
+size_t os_meta_bytes(void)
+{
+	return uatomic_read(&meta_bytes);
+}
+
 void *os_remap(void *addr, size_t old_size, size_t new_size)
 {
 	void *p = mremap(addr, old_size, new_size, MREMAP_MAYMOVE);
@@ -142,6 +182,90 @@ void os_abort(void)
 	signal(SIGABRT, SIG_DFL);
 	raise(SIGABRT);
 	_exit(127);
+}
+
+unsigned long os_phys_pages(void)
+{
+	long n = sysconf(_SC_PHYS_PAGES);
+
+	return n > 0 ? (unsigned long)n : 0;
+}
+
+/* Up to size - 1 bytes of the file at path, NUL-terminated; its length, or
+ * -1. open/read only: no stdio, no malloc. */
+static ssize_t read_small_file(const char *path, char *buf, size_t size)
+{
+	size_t len = 0;
+	int fd;
+
+	do
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0)
+		return -1;
+	while (len < size - 1) {
+		ssize_t n = read(fd, buf + len, size - 1 - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	return (ssize_t)len;
+}
+
+/*
+ * The cgroup v2 memory.max of this process: its cgroup is the "0::/path"
+ * line of /proc/self/cgroup, the limit /sys/fs/cgroup/path/memory.max
+ * ("max" when there is none). 0: no limit, no cgroup v2, or unreadable.
+ */
+size_t os_cgroup_memory_max(void)
+{
+	static const char root[] = "/sys/fs/cgroup";
+	static const char file[] = "/memory.max";
+	char buf[4096], path[4096 + sizeof(root) + sizeof(file)];
+	const char *line = buf, *end;
+	size_t len, bytes = 0;
+	int saved = errno;
+
+	if (read_small_file("/proc/self/cgroup", buf, sizeof(buf)) < 0)
+		goto out;
+	while (strncmp(line, "0::", 3) != 0) {
+		line = strchr(line, '\n');
+		if (!line++)
+			goto out;
+	}
+	line += 3;
+	end = strchr(line, '\n');
+	len = end ? (size_t)(end - line) : strlen(line);
+	if (len >= sizeof(buf) || (len == 1 && line[0] == '/'))
+		len = 0;	/* the root cgroup has no memory.max */
+	memcpy(path, root, sizeof(root) - 1);
+	memcpy(path + sizeof(root) - 1, line, len);
+	memcpy(path + sizeof(root) - 1 + len, file, sizeof(file));
+	if (read_small_file(path, buf, sizeof(buf)) <= 0)
+		goto out;
+	for (const char *c = buf; *c >= '0' && *c <= '9'; c++) {
+		if (__builtin_mul_overflow(bytes, 10, &bytes) ||
+		    __builtin_add_overflow(bytes, (size_t)(*c - '0'), &bytes)) {
+			bytes = 0;
+			break;
+		}
+	}
+out:
+	errno = saved;
+	return bytes;
+}
+
+uint64_t os_monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 long os_page_size(void)

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "seq_buf.h"
 
 #ifdef BUDDY_TEST_HOOKS
 unsigned long test_skip_merges;
@@ -510,11 +511,104 @@ static void __prep_allocation(struct zone *zone, struct page *page,
 		     ac->nr_pages;
 }
 
+/* ------------------------------------------------------------ watermarks */
+
+/* May the zone still online a section (address space, not budget)? */
+static bool zone_may_grow(const struct zone *zone)
+{
+	return !zone->max_sections ||
+	       CMM_LOAD_SHARED(zone->nr_sections) < zone->max_sections;
+}
+
 /*
- * One zone: its free lists, else a new section, else (on the later passes,
- * when no zone could serve or grow) its highatomic reserve. Growing comes
- * after fallback so that free memory already resident is used first, as a
- * kernel with fixed memory must.
+ * The kernel's __zone_watermark_ok(), on the budget: free_pages is what
+ * the budget still allows in the zone (zone_page_free()), less the free
+ * pages of the metadata reserve for allocations that may not use it. The
+ * allocation of nr pages must leave more than mark plus the lowmem_reserve
+ * for highest_zoneidx; high-priority allocations may go below mark
+ * (ALLOC_HIGH by half, ALLOC_HARDER by a quarter more). Then, for a block
+ * of order > 0, a free block of that order or more must exist on a list
+ * the allocation may take from, or the zone must be able to grow by a
+ * section (whose blocks are all of the largest order).
+ */
+bool __zone_watermark_ok(struct zone *zone, unsigned int order,
+			 unsigned long nr, unsigned long mark,
+			 enum zone_type highest_zoneidx,
+			 unsigned int alloc_flags, long free_pages)
+{
+	long min = (long)mark;
+
+	free_pages -= (long)nr - 1;
+	if (!(alloc_flags & (ALLOC_HIGHATOMIC | ALLOC_HARDER | ALLOC_HIGH)))
+		free_pages -= (long)CMM_LOAD_SHARED(
+			zone->nr_free_type[MIGRATE_HIGHATOMIC]);
+	if (alloc_flags & ALLOC_HIGH)
+		min -= min / 2;
+	if (alloc_flags & ALLOC_HARDER)
+		min -= min / 4;
+	if (free_pages <= min +
+	    (long)CMM_LOAD_SHARED(zone->lowmem_reserve[highest_zoneidx]))
+		return false;
+	if (!order || zone_may_grow(zone))
+		return true;
+	for (unsigned int o = order; o < NR_PAGE_ORDERS; o++) {
+		struct free_area *area = &zone->free_area[o];
+
+		if (!CMM_LOAD_SHARED(area->nr_free))
+			continue;
+		for (int mt = 0; mt < MIGRATE_PCPTYPES; mt++)
+			if (!cds_list_empty(&area->free_list[mt]))
+				return true;
+		if ((alloc_flags & ALLOC_HIGHATOMIC) &&
+		    !cds_list_empty(&area->free_list[MIGRATE_HIGHATOMIC]))
+			return true;
+	}
+	return false;
+}
+
+/* The same without zone->lock, for 2^order pages: racy, as the kernel's
+ * unlocked check is (callers that take pages check again under the
+ * lock). */
+bool zone_watermark_ok(struct zone *zone, unsigned int order,
+		       unsigned long mark, enum zone_type highest_zoneidx,
+		       unsigned int alloc_flags)
+{
+	return __zone_watermark_ok(zone, order, 1UL << order, mark,
+				   highest_zoneidx, alloc_flags,
+				   zone_page_free(zone));
+}
+
+/* Does the budget let this allocation take from zone? Caller holds
+ * zone->lock, so the check and the take are one step for this zone. A
+ * pass that may give the metadata reserve back checks the budget only:
+ * it runs because the free lists fell short, and gives the reserve back
+ * until the allocation is served or nothing is left reserved. */
+static bool __zone_allows(struct zone *zone, unsigned int order,
+			  const struct alloc_context *ac, enum unreserve how)
+{
+	unsigned int flags = ac->alloc_flags;
+
+	if (how != UNRESERVE_NONE)
+		order = 0;
+
+	if (flags & ALLOC_NO_WATERMARKS)
+		return true;
+	if (__zone_watermark_ok(zone, order, ac->nr_pages,
+				wmark_pages(zone, flags & ALLOC_WMARK_MASK),
+				ac->highest_zoneidx, flags,
+				zone_page_free(zone)))
+		return true;
+	count_vm_event(WMARK_FAIL);
+	return false;
+}
+
+/*
+ * One zone: if the budget allows (the watermark of ac->alloc_flags), its
+ * free lists, else a new section, else (on the later passes, when no zone
+ * could serve or grow) its highatomic reserve. Growing comes after
+ * fallback so that free memory already resident is used first, as a
+ * kernel with fixed memory must. A new section costs no budget: its pages
+ * are released until taken.
  */
 static struct page *rmqueue(struct zone *zone, unsigned int order,
 			    struct alloc_context *ac, enum unreserve how)
@@ -522,6 +616,10 @@ static struct page *rmqueue(struct zone *zone, unsigned int order,
 	struct page *page;
 
 	zone_lock(zone);
+	if (!__zone_allows(zone, order, ac, how)) {
+		zone_unlock(zone);
+		return NULL;
+	}
 	page = __rmqueue(zone, order, ac->migratetype, ac->alloc_flags);
 	while (!page) {
 		unsigned long seen = zone->nr_sections;
@@ -544,6 +642,11 @@ static struct page *rmqueue(struct zone *zone, unsigned int order,
 	return page;
 }
 
+/*
+ * Walk the zonelist: the zones the allocation may use, best first, each
+ * taken from only if its watermark check passes (in rmqueue). A NORMAL
+ * request reaches LOW32 only while LOW32 keeps its lowmem_reserve.
+ */
 static struct page *get_page_from_freelist(unsigned int order,
 					   struct alloc_context *ac,
 					   enum unreserve how)
@@ -571,15 +674,355 @@ static unsigned int gfp_page_owner(gfp_t gfp)
 }
 
 /*
+ * One try of the allocation at ac->alloc_flags: from the zones, or for
+ * memory outside them (ac->outside_zones: a direct mapping) only the
+ * budget of each node's highest zone, which carries it. Ordinary
+ * allocations then dig into the metadata reserve when no zone can serve
+ * or grow (the kernel unreserves after reclaim; here the reserve is never
+ * a matter of budget, only of address space, so it is tried at once).
+ * true: done, the block is in ac->page.
+ */
+static bool try_alloc(unsigned int order, struct alloc_context *ac)
+{
+	if (ac->outside_zones) {
+		for (int nid = 0; nid < nr_node_ids; nid++) {
+			struct zone *zone =
+				&NODE_DATA(nid)->node_zones[MAX_NR_ZONES - 1];
+			unsigned long flags = ac->alloc_flags;
+
+			if (flags & ALLOC_NO_WATERMARKS)
+				continue;
+			if (!__zone_watermark_ok(zone, 0,
+					(ac->nr_pages + (unsigned long)nr_node_ids - 1) /
+					(unsigned long)nr_node_ids,
+					wmark_pages(zone, flags & ALLOC_WMARK_MASK),
+					MAX_NR_ZONES - 1, flags,
+					zone_page_free(zone))) {
+				count_vm_event(WMARK_FAIL);
+				return false;
+			}
+		}
+		return true;
+	}
+	ac->page = get_page_from_freelist(order, ac, UNRESERVE_NONE);
+	if (!ac->page && !(ac->alloc_flags & ALLOC_HIGHATOMIC)) {
+		ac->page = get_page_from_freelist(order, ac, UNRESERVE_KEEP_LAST);
+		if (!ac->page)
+			ac->page = get_page_from_freelist(order, ac,
+							  UNRESERVE_ALL);
+	}
+	return ac->page != NULL;
+}
+
+/* ------------------------------------------------------------ shrinkers */
+
+static const struct shrinker *shrinkers[MAX_SHRINKERS];
+static unsigned int nr_shrinkers;
+static pthread_mutex_t shrinker_lock = PTHREAD_MUTEX_INITIALIZER;
+
+bool register_shrinker(const struct shrinker *shrinker)
+{
+	bool ok;
+
+	pthread_mutex_lock(&shrinker_lock);
+	ok = nr_shrinkers < MAX_SHRINKERS;
+	if (ok) {
+		shrinkers[nr_shrinkers] = shrinker;
+		/* The slot before the count: readers take no lock. */
+		cmm_smp_wmb();
+		CMM_STORE_SHARED(nr_shrinkers, nr_shrinkers + 1);
+	}
+	pthread_mutex_unlock(&shrinker_lock);
+	return ok;
+}
+
+unsigned long shrink_slab(void)
+{
+	unsigned int n = CMM_LOAD_SHARED(nr_shrinkers);
+	unsigned long freed = 0;
+
+	cmm_smp_rmb();
+	for (unsigned int i = 0; i < n; i++)
+		freed += shrinkers[i]->scan_objects();
+	return freed;
+}
+
+/* ------------------------------------------------------------ slow path */
+
+/* Orders above this are "costly": they give up after one round of
+ * reclaim unless the caller asks for more (the kernel's value). */
+#define PAGE_ALLOC_COSTLY_ORDER	3
+/* Rounds of direct reclaim an allocation retries at most. */
+#define MAX_RECLAIM_RETRIES	16
+/* The least direct reclaim releases per zone (the kernel's batch). */
+#define SWAP_CLUSTER_MAX	32UL
+
+/* The slow path's flags: the min mark, lowered for allocations that must
+ * not wait (ALLOC_HARDER) or are the allocator's own (ALLOC_HIGH, and the
+ * metadata reserve). */
+static unsigned int gfp_to_alloc_flags(gfp_t gfp)
+{
+	unsigned int alloc_flags = ALLOC_WMARK_MIN;
+
+	if (gfp & __GFP_HIGHATOMIC)
+		alloc_flags |= ALLOC_HIGH | ALLOC_HIGHATOMIC;
+	if (gfp & __GFP_NOWAIT)
+		alloc_flags |= ALLOC_HARDER;
+	return alloc_flags;
+}
+
+/* The zones the allocation may use, in zonelist order. */
+#define for_each_eligible_zone(z, ac)						for (struct zone **z = (ac)->zonelist->zones; *z; z++)				if ((*z)->zone_idx <= (ac)->highest_zoneidx &&				    (!(ac)->outside_zones ||						     (*z)->zone_idx == MAX_NR_ZONES - 1))
+
+static void wake_all_kswapds(unsigned int order, const struct alloc_context *ac)
+{
+	for_each_eligible_zone(z, ac)
+		wakeup_kswapd(*z, order, ac->highest_zoneidx);
+}
+
+/*
+ * Direct reclaim, in the calling thread: the work of the reclaim thread.
+ * The caches above the core give their free pages back (the shrinkers,
+ * unless the caller holds their locks), the pcp lists are drained (so
+ * that what they hold can be released and merge), then each eligible zone
+ * short of budget releases free resident pages to the OS until the
+ * allocation would leave it at its high mark (at least SWAP_CLUSTER_MAX).
+ * Returns the pages freed and released: the progress made.
+ */
+static unsigned long __perform_reclaim(gfp_t gfp, const struct alloc_context *ac)
+{
+	unsigned long progress = 0;
+
+	count_vm_event(ALLOCSTALL);
+	if (!(gfp & __GFP_NO_SHRINKERS))
+		progress += shrink_slab();
+	drain_all_pages(NULL);
+	for_each_eligible_zone(z, ac) {
+		long want = (long)(high_wmark_pages(*z) +
+				   (*z)->lowmem_reserve[ac->highest_zoneidx] +
+				   ac->nr_pages) - zone_page_free(*z);
+
+		if (want <= 0)
+			continue;
+		if ((unsigned long)want < SWAP_CLUSTER_MAX)
+			want = SWAP_CLUSTER_MAX;
+		progress += reclaim_zone(*z, (unsigned long)want,
+					 PGSTEAL_DIRECT);
+	}
+	return progress;
+}
+
+static bool __alloc_pages_direct_reclaim(gfp_t gfp, unsigned int order,
+					 struct alloc_context *ac,
+					 unsigned long *did_some_progress)
+{
+	*did_some_progress = __perform_reclaim(gfp, ac);
+	if (!*did_some_progress)
+		return false;
+	return try_alloc(order, ac);
+}
+
+/*
+ * There is no compaction: in user space nothing can move a live object.
+ * What takes its place for a block of order > 0 that is not there: the
+ * caches above the core and the pcp lists give back what they hold, so
+ * that freed pages merge with their buddies into larger blocks; and free
+ * pageblocks are re-typed to what is asked for by the fallback path
+ * (__rmqueue_fallback claims them whole) on the retry. Counted as
+ * COMPACTSTALL where the kernel would compact.
+ */
+static bool __alloc_pages_direct_compact(gfp_t gfp, unsigned int order,
+					 struct alloc_context *ac)
+{
+	count_vm_event(COMPACTSTALL);
+	if (!(gfp & __GFP_NO_SHRINKERS))
+		shrink_slab();
+	drain_all_pages(NULL);
+	return try_alloc(order, ac);
+}
+
+/*
+ * Retry while reclaim makes progress, MAX_RECLAIM_RETRIES rounds at most.
+ * A deliberate deviation: the kernel also retries rounds without progress
+ * (other tasks may free memory, the OOM killer will) and resets its count
+ * on progress; in a process nothing else frees memory for us, so no
+ * progress ends the loop, and the rounds are bounded in all.
+ */
+static bool should_reclaim_retry(unsigned long did_some_progress,
+				 unsigned int *retries)
+{
+	return did_some_progress && ++*retries <= MAX_RECLAIM_RETRIES;
+}
+
+/* ------------------------------------------------------------ warn_alloc */
+
+/* The kernel's default ratelimit: 10 reports per 5 seconds. */
+#define WARN_RATELIMIT_BURST		10
+#define WARN_RATELIMIT_INTERVAL_NS	(5ULL * 1000000000ULL)
+
+static pthread_mutex_t warn_lock = PTHREAD_MUTEX_INITIALIZER;
+static uint64_t warn_begin_ns;
+static unsigned int warn_printed, warn_missed;
+
+/* __ratelimit(): true when this report may be printed. Caller holds
+ * warn_lock. */
+static bool __warn_ratelimit(void)
+{
+	uint64_t now = os_monotonic_ns();
+
+	if (!warn_begin_ns || now - warn_begin_ns >= WARN_RATELIMIT_INTERVAL_NS) {
+		warn_begin_ns = now;
+		warn_printed = 0;
+	}
+	if (warn_printed < WARN_RATELIMIT_BURST) {
+		warn_printed++;
+		return true;
+	}
+	warn_missed++;
+	return false;
+}
+
+static void warn_flush(void *opaque, const char *text)
+{
+	(void)opaque;
+	os_write(2, text, strlen(text));
+}
+
+static const char *const gfp_flag_names[] = {
+	"MOVABLE", "RECLAIMABLE", "LOW32", "ZERO", "NOWAIT", "NORETRY",
+	"RETRY_MAYFAIL", "NOFAIL", "HIGHATOMIC", "LARGE_KMALLOC", "PAGE_API",
+	"NO_SHRINKERS",
+};
+
+/* The kernel's %pGg: the flags' names joined by '|'. */
+static void gfp_flags_show(struct seq_buf *s, gfp_t gfp)
+{
+	bool first = true;
+
+	for (unsigned int bit = 0; bit < sizeof(gfp_flag_names) /
+	     sizeof(gfp_flag_names[0]); bit++) {
+		if (!(gfp & (1u << bit)))
+			continue;
+		if (!first)
+			seq_buf_putc(s, '|');
+		seq_buf_puts(s, gfp_flag_names[bit]);
+		first = false;
+	}
+	if (first)
+		seq_buf_puts(s, "none");
+}
+
+/*
+ * An allocation failed: with the warn_alloc setting, the kernel's line
+ * ("page allocation failure: order:N, mode:0x...(flags)") and the
+ * zoneinfo report on stderr, at most WARN_RATELIMIT_BURST times per
+ * interval (then how many were suppressed, as the kernel's ratelimit
+ * says). Never allocates.
+ */
+static void warn_alloc(gfp_t gfp, unsigned int order)
+{
+	char buf[512];
+	struct seq_buf s;
+	unsigned int missed;
+
+	if (!CMM_LOAD_SHARED(core_config.warn_alloc))
+		return;
+	pthread_mutex_lock(&warn_lock);
+	if (!__warn_ratelimit()) {
+		pthread_mutex_unlock(&warn_lock);
+		return;
+	}
+	missed = warn_missed;
+	warn_missed = 0;
+	seq_buf_init(&s, buf, sizeof(buf), warn_flush, NULL);
+	if (missed)
+		seq_buf_printf(&s, "buddymalloc: warn_alloc: %u callbacks "
+			       "suppressed\n", missed);
+	seq_buf_printf(&s, "buddymalloc: page allocation failure: order:%u, "
+		       "mode:0x%lx(", order, (unsigned long)gfp);
+	gfp_flags_show(&s, gfp);
+	seq_buf_puts(&s, ")\n");
+	zoneinfo_show(&s);
+	seq_buf_flush(&s);
+	pthread_mutex_unlock(&warn_lock);
+}
+
+/*
+ * The kernel's __alloc_pages_slowpath(), in its order: wake the reclaim
+ * threads; try again at the min mark (lower for NOWAIT and for the
+ * allocator's own metadata); then, unless the caller may not wait,
+ * reclaim in this thread and retry, with the compaction stand-in for
+ * order > 0; NORETRY stops after one round, costly orders too unless
+ * RETRY_MAYFAIL; the others retry while reclaim makes progress. There is
+ * no OOM killer: what still fails, fails (ENOMEM), except NOFAIL.
+ */
+static bool __alloc_pages_slowpath(gfp_t gfp, unsigned int order,
+				   struct alloc_context *ac)
+{
+	bool costly_order = order > PAGE_ALLOC_COSTLY_ORDER;
+	unsigned long progress;
+	unsigned int retries = 0;
+
+	ac->alloc_flags = gfp_to_alloc_flags(gfp);
+	wake_all_kswapds(order, ac);
+	if (try_alloc(order, ac))
+		return true;
+	if (gfp & __GFP_NOWAIT)
+		goto nopage;
+retry:
+	if (__alloc_pages_direct_reclaim(gfp, order, ac, &progress))
+		return true;
+	if (order && __alloc_pages_direct_compact(gfp, order, ac))
+		return true;
+	if (gfp & __GFP_NORETRY)
+		goto nopage;
+	if (costly_order && !(gfp & __GFP_RETRY_MAYFAIL))
+		goto nopage;
+	if (should_reclaim_retry(progress, &retries))
+		goto retry;
+nopage:
+	/*
+	 * NOFAIL (the allocator's own metadata) takes what it needs past
+	 * every watermark and the budget itself: the min marks are the
+	 * reserve that makes this rare and small, so that reclaim never
+	 * fails for want of metadata. Only address space the OS refuses
+	 * (or a zone's section cap) can still fail it, where the kernel
+	 * would loop forever.
+	 */
+	if (gfp & __GFP_NOFAIL) {
+		ac->alloc_flags |= ALLOC_NO_WATERMARKS;
+		if (try_alloc(order, ac))
+			return true;
+	}
+	return false;
+}
+
+/* __GFP_NOFAIL is for the allocator's own metadata: any other caller (an
+ * owner bit says who) gets RETRY_MAYFAIL instead. */
+static gfp_t gfp_nofail_owned(gfp_t gfp)
+{
+	if ((gfp & __GFP_NOFAIL) && (gfp & GFP_OWNER_MASK))
+		gfp = (gfp & ~__GFP_NOFAIL) | __GFP_RETRY_MAYFAIL;
+	return gfp;
+}
+
+static void alloc_failed(gfp_t gfp, unsigned int order)
+{
+	count_vm_event(ALLOC_FAIL);
+	warn_alloc(gfp, order);
+	errno = ENOMEM;
+}
+
+/*
  * 2^order pages, of which the first nr are the allocation (the rest go
  * back at once); __GFP_ZERO is honoured without a memset when every page
- * was released.
+ * was released. The fast path tries each zone at its low mark; the slow
+ * path does the rest.
  */
 static struct page *__alloc_pages(gfp_t gfp, unsigned int order,
 				  unsigned long nr)
 {
 	struct alloc_context ac;
-	struct page *page;
 
 	if (unlikely(order > MAX_PAGE_ORDER ||
 		     (gfp & GFP_MOVABLE_MASK) == GFP_MOVABLE_MASK ||
@@ -588,29 +1031,43 @@ static struct page *__alloc_pages(gfp_t gfp, unsigned int order,
 		return NULL;
 	}
 	buddy_core_init();
+	gfp = gfp_nofail_owned(gfp);
 
 	ac.zonelist = &NODE_DATA(numa_node_id())->node_zonelist;
 	ac.highest_zoneidx = gfp_zone(gfp);
 	ac.migratetype = gfp_migratetype(gfp);
-	ac.alloc_flags = (gfp & __GFP_HIGHATOMIC) ? ALLOC_HIGHATOMIC : 0;
+	ac.alloc_flags = ALLOC_WMARK_LOW |
+			 ((gfp & __GFP_HIGHATOMIC) ? ALLOC_HIGHATOMIC : 0);
 	ac.page_owner = gfp_page_owner(gfp);
 	ac.nr_pages = nr;
 	ac.zeroed = false;
-
-	page = get_page_from_freelist(order, &ac, UNRESERVE_NONE);
-	if (unlikely(!page) && !(ac.alloc_flags & ALLOC_HIGHATOMIC)) {
-		page = get_page_from_freelist(order, &ac, UNRESERVE_KEEP_LAST);
-		if (!page)
-			page = get_page_from_freelist(order, &ac, UNRESERVE_ALL);
-	}
-	if (unlikely(!page)) {
-		count_vm_event(ALLOC_FAIL);
-		errno = ENOMEM;
+	ac.outside_zones = false;
+	ac.page = get_page_from_freelist(order, &ac, UNRESERVE_NONE);
+	if (unlikely(!ac.page) && !__alloc_pages_slowpath(gfp, order, &ac)) {
+		alloc_failed(gfp, order);
 		return NULL;
 	}
 	if ((gfp & __GFP_ZERO) && !ac.zeroed)
-		memset(page_address(page), 0, nr << PAGE_SHIFT);
-	return page;
+		memset(page_address(ac.page), 0, nr << PAGE_SHIFT);
+	return ac.page;
+}
+
+bool alloc_budget_pages(unsigned long nr, gfp_t gfp)
+{
+	struct alloc_context ac = {
+		.zonelist = &NODE_DATA(numa_node_id())->node_zonelist,
+		.highest_zoneidx = MAX_NR_ZONES - 1,
+		.alloc_flags = ALLOC_WMARK_LOW,
+		.nr_pages = nr,
+		.outside_zones = true,
+	};
+
+	buddy_core_init();
+	gfp = gfp_nofail_owned(gfp);
+	if (try_alloc(0, &ac) || __alloc_pages_slowpath(gfp, 0, &ac))
+		return true;
+	alloc_failed(gfp, get_order(nr));
+	return false;
 }
 
 struct page *alloc_pages(gfp_t gfp, unsigned int order)
@@ -839,6 +1296,15 @@ static bool __grow_exact(struct zone *zone, struct page *page,
 
 	if (pfn_to_section_nr(end - 1) != pfn_to_section_nr(pfn))
 		return false;
+	/* The new pages become resident: the budget must allow them, as for
+	 * an allocation at the low mark (failing, the caller moves the
+	 * allocation, through the allocation path and its reclaim). */
+	if (!__zone_watermark_ok(zone, 0, new_nr - old_nr, low_wmark_pages(zone),
+				 zone->zone_idx, ALLOC_WMARK_LOW,
+				 zone_page_free(zone))) {
+		count_vm_event(WMARK_FAIL);
+		return false;
+	}
 	if (!__range_free(start, end))
 		return false;
 	__take_free_range(zone, start, end);

@@ -32,8 +32,27 @@ struct seq_buf;
  * BUDDYMALLOC_CONF parser, or by a test) and read-only afterwards.
  */
 struct core_config {
-	/* Sections each zone may online; 0 means as many as the OS gives. */
+	/* Sections each zone may online; 0 means as many as the OS gives.
+	 * A cap on address space, for tests; the budget is limit. */
 	unsigned long zone_max_sections[MAX_NR_ZONES];
+	/*
+	 * The memory budget and the watermarks (budget.c). These may change
+	 * at any time: call setup_per_zone_wmarks() afterwards.
+	 *   limit: bytes the allocator may hold resident; 0: the cgroup v2
+	 *          memory.max of the process, else physical memory.
+	 *   min_free_kbytes: the min watermarks' sum; 0: from the budget
+	 *          as the kernel's calculate_min_free_kbytes().
+	 *   watermark_scale_factor: the low-min and high-low gaps, in
+	 *          10000ths of a zone's managed pages (kernel default 10).
+	 *   lowmem_reserve_ratio: LOW32 keeps 1/ratio of the pages of the
+	 *          zones above it back from their allocations (256).
+	 */
+	size_t limit;
+	unsigned long min_free_kbytes;
+	unsigned long watermark_scale_factor;
+	unsigned long lowmem_reserve_ratio;
+	/* A failed allocation prints warn_alloc()'s report (rate-limited). */
+	bool warn_alloc;
 };
 
 extern struct core_config core_config;
@@ -45,6 +64,16 @@ extern struct core_config core_config;
  * committed (no MAP_NORESERVE), page-aligned; NULL on failure. */
 void *os_map(size_t size);
 void os_unmap(void *addr, size_t size);
+/*
+ * The same for the allocator's own metadata (the huge table, the per-CPU
+ * object caches; sections' descriptors inside core/): the bytes are
+ * counted against the budget as resident for as long as they are mapped,
+ * although the OS backs only what is touched (conservative).
+ */
+void *os_map_meta(size_t size);
+void os_unmap_meta(void *addr, size_t size);
+/* Bytes of metadata mapped now. */
+size_t os_meta_bytes(void);
 void os_write(int fd, const char *buf, size_t len);
 __attribute__((noreturn)) void os_abort(void);
 /* CPUs the system may bring online (sysconf; may allocate). */
@@ -191,7 +220,37 @@ int gfp_migratetype(gfp_t gfp);
 /* Idempotent, thread-safe, never calls malloc. */
 void buddy_core_init(void);
 
+/* ------------------------------------------------------------ budget.c */
+
+/* Compute the budget, each zone's managed pages, the watermarks and the
+ * lowmem_reserve again from core_config (after a setting changed). Does
+ * nothing before the core is initialised (which computes them). */
+void setup_per_zone_wmarks(void);
+/* The budget in pages (the kernel's totalram_pages: every zone's managed
+ * pages), and where it came from: "limit", "cgroup" or "physical". */
+unsigned long totalram_pages(void);
+const char *budget_source(void);
+/* Pages the allocator holds resident: the zones' resident pages (in use,
+ * free but resident, on the pcp lists), the direct mappings and the
+ * metadata. Racy sum, exact when quiet. */
+unsigned long global_resident_pages(void);
+
 /* ---------------------------------------------------------------- reclaim */
+
+/*
+ * A cache above the core that can give pages back under pressure (the
+ * kernel's shrinker): direct reclaim calls scan_objects before it gives
+ * free memory back to the OS, unless the allocation carries
+ * __GFP_NO_SHRINKERS. scan_objects frees what it can to the core and
+ * returns how many pages it freed; it runs in the allocating thread and
+ * must not allocate. At most MAX_SHRINKERS; false when full.
+ */
+struct shrinker {
+	const char *name;
+	unsigned long (*scan_objects)(void);
+};
+#define MAX_SHRINKERS	4
+bool register_shrinker(const struct shrinker *shrinker);
 
 /* Release every free page of every zone to the OS (os_release), adjacent
  * free blocks in one call; returns the pages released. For malloc_trim. */
@@ -254,10 +313,24 @@ void core_fork_child(bool abandon);
 void buddyinfo_show(struct seq_buf *s);
 void pagetypeinfo_show(struct seq_buf *s);
 
+/*
+ * The /proc/zoneinfo layout: per zone the budget's view (pages free, the
+ * watermarks, spanned, present, managed, protection) and the free
+ * counters. The per-CPU page lists ("pagesets") follow each zone's part.
+ */
+void zoneinfo_show(struct seq_buf *s);
+
 /* One populated zone's counters, copied under its lock. */
 struct zone_stats {
 	const char *name;
 	int node;
+	unsigned long managed_pages;	/* its share of the budget */
+	unsigned long resident_pages;	/* present - released (+ the node's
+					 * part of direct mappings and
+					 * metadata, on its highest zone) */
+	long free;			/* managed - resident: the budget left */
+	unsigned long watermark[NR_WMARK];	/* min, low, high */
+	unsigned long protection[MAX_NR_ZONES];	/* lowmem_reserve */
 	unsigned long present_pages;	/* onlined from the OS */
 	unsigned long nr_free_pages;	/* on the buddy free lists */
 	unsigned long nr_released;	/* of those, not resident */

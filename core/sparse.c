@@ -27,7 +27,7 @@ static struct mem_section *alloc_section_meta(unsigned long start_pfn,
 {
 	struct mem_section *ms;
 
-	ms = os_map_aligned(SECTION_META_SIZE, SECTION_META_ALIGN, false, NULL);
+	ms = os_map_meta_aligned(SECTION_META_SIZE, SECTION_META_ALIGN);
 	if (!ms)
 		return NULL;
 	ms->start_pfn = start_pfn;

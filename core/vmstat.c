@@ -104,6 +104,13 @@ unsigned int zone_stats_read(struct zone_stats *out, unsigned int max)
 		if (populated_zone(zone)) {
 			out[n].name = zone->name;
 			out[n].node = zone->node;
+			out[n].managed_pages = zone->managed_pages;
+			out[n].resident_pages = zone_resident_pages(zone);
+			out[n].free = zone_page_free(zone);
+			for (int w = 0; w < NR_WMARK; w++)
+				out[n].watermark[w] = wmark_pages(zone, w);
+			for (int j = 0; j < MAX_NR_ZONES; j++)
+				out[n].protection[j] = zone->lowmem_reserve[j];
 			out[n].present_pages = zone->present_pages;
 			out[n].nr_free_pages = zone->nr_free_pages;
 			out[n].nr_released = zone->nr_released;
@@ -171,6 +178,50 @@ void pagetypeinfo_show(struct seq_buf *s)
 		seq_buf_printf(s, "Node %d, zone %8s ", zone->node, zone->name);
 		for (int mt = 0; mt < MIGRATE_TYPES; mt++)
 			seq_buf_printf(s, "%12lu ", snap.blocks[mt]);
+		seq_buf_putc(s, '\n');
+	}
+}
+
+/*
+ * The /proc/zoneinfo layout (mm/vmstat.c's zoneinfo_show_print), for every
+ * zone, populated or not, as the kernel prints them: "pages free" is the
+ * budget the zone has left (negative when an allocation that may not fail
+ * went past it), spanned and present the pages of its sections, managed
+ * its share of the budget, protection its lowmem_reserve for each
+ * allocation's highest zone; then the free-list counters. Each zone's
+ * per-CPU page lists ("  pagesets") follow its counters.
+ */
+void zoneinfo_show(struct seq_buf *s)
+{
+	buddy_core_init();
+	for_each_zone(zone) {
+		unsigned long present, nr_free, released, reserved;
+
+		zone_lock(zone);
+		present = zone->present_pages;
+		nr_free = zone->nr_free_pages;
+		released = zone->nr_released;
+		reserved = zone->nr_reserved_highatomic;
+		zone_unlock(zone);
+
+		seq_buf_printf(s, "Node %d, zone %8s", zone->node, zone->name);
+		seq_buf_printf(s, "\n  pages free     %ld", zone_page_free(zone));
+		seq_buf_printf(s, "\n        min      %lu", min_wmark_pages(zone));
+		seq_buf_printf(s, "\n        low      %lu", low_wmark_pages(zone));
+		seq_buf_printf(s, "\n        high     %lu", high_wmark_pages(zone));
+		seq_buf_printf(s, "\n        spanned  %lu", present);
+		seq_buf_printf(s, "\n        present  %lu", present);
+		seq_buf_printf(s, "\n        managed  %lu", zone->managed_pages);
+		seq_buf_puts(s, "\n        protection: (");
+		for (int j = 0; j < MAX_NR_ZONES; j++)
+			seq_buf_printf(s, j ? ", %lu" : "%lu",
+				       zone->lowmem_reserve[j]);
+		seq_buf_putc(s, ')');
+		seq_buf_printf(s, "\n      nr_free_pages %lu", nr_free);
+		seq_buf_printf(s, "\n      nr_released %lu", released);
+		seq_buf_printf(s, "\n      nr_zone_resident %lu",
+			       zone_resident_pages(zone));
+		seq_buf_printf(s, "\n      nr_reserved_highatomic %lu", reserved);
 		seq_buf_putc(s, '\n');
 	}
 }

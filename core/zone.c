@@ -4,7 +4,11 @@
 
 #include "internal.h"
 
-struct core_config core_config;
+/* The kernel's defaults for the watermark settings (budget.c). */
+struct core_config core_config = {
+	.watermark_scale_factor = 10,
+	.lowmem_reserve_ratio = 256,
+};
 
 pg_data_t node_data[MAX_NUMNODES];
 
@@ -115,6 +119,7 @@ static void core_init_once(void)
 	}
 	for (int nid = 0; nid < nr_node_ids; nid++)
 		build_zonelist(NODE_DATA(nid));
+	budget_init();
 }
 
 static pthread_once_t core_once = PTHREAD_ONCE_INIT;

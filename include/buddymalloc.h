@@ -28,7 +28,25 @@ extern "C" {
 #define BUDDY_GFP_RECLAIMABLE	0x02u	/* a cache that may be dropped */
 #define BUDDY_GFP_LOW32		0x04u	/* every byte below 4 GiB */
 #define BUDDY_GFP_ZERO		0x08u	/* zero the memory */
-#define BUDDY_GFP_NOWAIT	0x10u	/* never wait for reclaim; fail instead */
+
+/*
+ * What to do when the memory budget (BUDDYMALLOC_CONF=limit) is short, as
+ * the kernel's modifiers do. By default an allocation wakes the reclaim
+ * thread, then reclaims in the calling thread (gives free memory back to
+ * the OS, drains the caches) and retries while that makes progress, up to
+ * 16 times, before it fails with ENOMEM.
+ */
+#define BUDDY_GFP_NOWAIT	0x10u	/* no reclaim in this thread; may dip
+					 * a little below the min watermark */
+#define BUDDY_GFP_NORETRY	0x20u	/* one reclaim attempt, then fail */
+#define BUDDY_GFP_RETRY_MAYFAIL	0x40u	/* retry reclaim as long as it helps,
+					 * then fail (also for orders above
+					 * 3, which otherwise give up after
+					 * one attempt) */
+#define BUDDY_GFP_NOFAIL	0x80u	/* never fail: kept for the
+					 * allocator's own metadata; from
+					 * the page API it means
+					 * BUDDY_GFP_RETRY_MAYFAIL */
 
 /* The largest order the page API serves: 2^10 pages, 4 MiB with 4 KiB pages. */
 #define BUDDY_MAX_PAGE_ORDER	10

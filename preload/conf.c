@@ -27,7 +27,11 @@
 #define BUDDY_OPTS_DEFAULT {				\
 	.stats_print = false,				\
 	.bad_free = BAD_FREE_ABORT,			\
-	.max_memory = 0,				\
+	.limit = 0,					\
+	.min_free_kbytes = 0,				\
+	.watermark_scale_factor = 10,			\
+	.lowmem_reserve_ratio = 256,			\
+	.warn_alloc = false,				\
 	.abort_conf = false,				\
 }
 
@@ -42,14 +46,19 @@ static const char *const bad_free_choices[] = {
 	NULL
 };
 
-/* max_memory: the cap on each zone, in whole sections (rounded up). */
-static void apply_max_memory(void)
+/* The budget and the watermarks: recomputed at once when the core runs. */
+static void apply_budget(void)
 {
-	size_t bytes = buddy_opts.max_memory;
-	unsigned long sections = (bytes + SECTION_SIZE - 1) / SECTION_SIZE;
+	core_config.limit = buddy_opts.limit;
+	core_config.min_free_kbytes = buddy_opts.min_free_kbytes;
+	core_config.watermark_scale_factor = buddy_opts.watermark_scale_factor;
+	core_config.lowmem_reserve_ratio = buddy_opts.lowmem_reserve_ratio;
+	setup_per_zone_wmarks();
+}
 
-	for (int idx = 0; idx < MAX_NR_ZONES; idx++)
-		core_config.zone_max_sections[idx] = sections;
+static void apply_warn_alloc(void)
+{
+	CMM_STORE_SHARED(core_config.warn_alloc, buddy_opts.warn_alloc);
 }
 
 /* The largest size any option takes: the whole 47-bit address space. */
@@ -72,16 +81,65 @@ const struct conf_option conf_options[] = {
 			"report and ignore the call",
 	},
 	{
-		.name = "max_memory",
+		.name = "limit",
 		.type = CONF_SIZE,
-		.flags = CONF_BOOT,
 		.min = 0,
 		.max = CONF_SIZE_MAX,
-		.value = &buddy_opts.max_memory,
-		.apply = apply_max_memory,
-		.help = "heap limit of each zone, rounded up to whole 128m "
-			"sections (0: no limit); direct mappings of huge "
-			"blocks are not counted",
+		.value = &buddy_opts.limit,
+		.apply = apply_budget,
+		.help = "memory budget: the most the allocator holds resident "
+			"(heap, free pages not yet given back, direct mappings, "
+			"metadata); beyond it allocations reclaim, then fail "
+			"with ENOMEM (0: the cgroup's memory.max, else physical "
+			"memory)",
+	},
+	{
+		.name = "max_memory",
+		.type = CONF_SIZE,
+		.min = 0,
+		.max = CONF_SIZE_MAX,
+		.value = &buddy_opts.limit,
+		.apply = apply_budget,
+		.help = "the old name of limit",
+	},
+	{
+		.name = "min_free_kbytes",
+		.type = CONF_NUMBER,
+		.min = 0,
+		.max = CONF_SIZE_MAX >> 10,
+		.value = &buddy_opts.min_free_kbytes,
+		.apply = apply_budget,
+		.help = "KiB of the budget kept free below the min watermarks "
+			"(0: sqrt(16 * budget in KiB), as the kernel computes it)",
+	},
+	{
+		.name = "watermark_scale_factor",
+		.type = CONF_NUMBER,
+		.min = 1,
+		.max = 3000,
+		.value = &buddy_opts.watermark_scale_factor,
+		.apply = apply_budget,
+		.help = "gap between the min, low and high watermarks, in "
+			"10000ths of a zone's budget (as the kernel's sysctl)",
+	},
+	{
+		.name = "lowmem_reserve_ratio",
+		.type = CONF_NUMBER,
+		.min = 0,
+		.max = 1UL << 20,
+		.value = &buddy_opts.lowmem_reserve_ratio,
+		.apply = apply_budget,
+		.help = "the Low32 zone keeps 1/ratio of the Normal zone's "
+			"budget back from Normal allocations (0: nothing)",
+	},
+	{
+		.name = "warn_alloc",
+		.type = CONF_BOOL,
+		.value = &buddy_opts.warn_alloc,
+		.apply = apply_warn_alloc,
+		.help = "on an allocation failure print the kernel's "
+			"\"page allocation failure\" line and the zoneinfo "
+			"report to stderr (at most 10 per 5 seconds)",
 	},
 	{
 		.name = "abort_conf",
@@ -122,9 +180,10 @@ static char lower(char c)
 	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
 }
 
-/* Decimal digits, then an optional k, m, g or t (powers of 1024), then an
- * optional "b" or "ib": 4096, 64k, 512M, 1g, 2GiB. */
-static bool parse_size(const char *text, size_t len, size_t *out)
+/* Decimal digits, then (sizes only) an optional k, m, g or t (powers of
+ * 1024), then an optional "b" or "ib": 4096, 64k, 512M, 1g, 2GiB. */
+static bool parse_number(const char *text, size_t len, bool suffix,
+			 size_t *out)
 {
 	size_t v = 0, i = 0;
 	unsigned int shift = 0;
@@ -135,7 +194,7 @@ static bool parse_size(const char *text, size_t len, size_t *out)
 		if (__builtin_mul_overflow(v, 10, &v) ||
 		    __builtin_add_overflow(v, (size_t)(text[i] - '0'), &v))
 			return false;
-	if (i == 0)
+	if (i == 0 || (!suffix && i != len))
 		return false;
 	if (i < len) {
 		switch (lower(text[i])) {
@@ -171,8 +230,9 @@ bool conf_set_text(const struct conf_option *opt, const char *text, size_t len)
 			return false;
 		break;
 	case CONF_SIZE:
-		if (!parse_size(text, len, &size) || size < opt->min ||
-		    size > opt->max)
+	case CONF_NUMBER:
+		if (!parse_number(text, len, opt->type == CONF_SIZE, &size) ||
+		    size < opt->min || size > opt->max)
 			return false;
 		*(size_t *)opt->value = size;
 		break;
@@ -203,6 +263,10 @@ static void expected_show(struct seq_buf *s, const struct conf_option *opt)
 			     "suffix, such as 512m");
 		if (opt->max == CONF_SIZE_MAX)
 			seq_buf_puts(s, ", at most 128t");
+		break;
+	case CONF_NUMBER:
+		seq_buf_printf(s, "a number from %zu to %zu", opt->min,
+			       opt->max);
 		break;
 	case CONF_CHOICE:
 		for (unsigned int i = 0; opt->choices[i]; i++) {
@@ -370,6 +434,7 @@ static void value_show(struct seq_buf *s, const struct conf_option *opt)
 		seq_buf_puts(s, *(bool *)opt->value ? "true" : "false");
 		break;
 	case CONF_SIZE:
+	case CONF_NUMBER:
 		seq_buf_printf(s, "%zu", *(size_t *)opt->value);
 		break;
 	case CONF_CHOICE:

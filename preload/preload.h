@@ -140,7 +140,12 @@ enum bad_free_action {
 struct buddy_opts {
 	bool stats_print;		/* stats_print */
 	unsigned int bad_free;		/* bad_free: enum bad_free_action */
-	size_t max_memory;		/* max_memory, bytes; 0: no limit */
+	size_t limit;			/* limit (alias max_memory), bytes;
+					 * 0: cgroup, else physical memory */
+	size_t min_free_kbytes;		/* min_free_kbytes; 0: computed */
+	size_t watermark_scale_factor;	/* watermark_scale_factor */
+	size_t lowmem_reserve_ratio;	/* lowmem_reserve_ratio */
+	bool warn_alloc;		/* warn_alloc */
 	bool abort_conf;		/* abort_conf */
 };
 
@@ -149,6 +154,7 @@ extern struct buddy_opts buddy_opts;
 enum conf_type {
 	CONF_BOOL,	/* bool; "true" or "false" */
 	CONF_SIZE,	/* size_t; bytes with an optional k, m, g or t suffix */
+	CONF_NUMBER,	/* size_t; a plain decimal number */
 	CONF_CHOICE,	/* unsigned int; the index of a name in choices[] */
 };
 

@@ -4,8 +4,8 @@
  * THE PROTOCOL
  *
  * Data. One region of CC_REGION_SIZE bytes per possible CPU, all in one
- * mapping from the OS (os_map: never malloc), sized at init from
- * sysconf(_SC_NPROCESSORS_CONF). A CPU's region is
+ * mapping from the OS (os_map_meta: never malloc; counted in the budget),
+ * sized at init from sysconf(_SC_NPROCESSORS_CONF). A CPU's region is
  *
  *	uint32_t count[MIGRATE_PCPTYPES * NR_SIZE_CLASSES];	 at offset 0
  *	uint32_t stopped;				at CC_STOPPED_OFF
@@ -638,14 +638,14 @@ void cpu_cache_init(void)
 		ncpu = 4096;
 	if (!cc_layout())
 		goto fail;
-	region = os_map((size_t)ncpu << CC_REGION_SHIFT);
+	region = os_map_meta((size_t)ncpu << CC_REGION_SHIFT);
 	if (!region)
 		goto fail;
 	lock_bytes = (ncpu * sizeof(struct cc_lock) + PAGE_SIZE - 1) &
 		     ~(size_t)(PAGE_SIZE - 1);
-	locks = os_map(lock_bytes);
+	locks = os_map_meta(lock_bytes);
 	if (!locks) {
-		os_unmap(region, (size_t)ncpu << CC_REGION_SHIFT);
+		os_unmap_meta(region, (size_t)ncpu << CC_REGION_SHIFT);
 		goto fail;
 	}
 	cc.ncpu = ncpu;

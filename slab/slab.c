@@ -66,7 +66,10 @@ static bool meta_refill(unsigned int i)
 {
 	size_t chunk = PAGE_SIZE << META_CHUNK_ORDER;
 	size_t bytes = meta_record_bytes(i);
-	struct page *page = alloc_pages(__GFP_HIGHATOMIC, META_CHUNK_ORDER);
+	/* Metadata never fails for want of budget (NOFAIL, from the
+	 * reserve); meta_lock is held, so no shrinker may run. */
+	struct page *page = alloc_pages(__GFP_HIGHATOMIC | __GFP_NOFAIL |
+					__GFP_NO_SHRINKERS, META_CHUNK_ORDER);
 	char *records;
 
 	if (!page)
@@ -164,12 +167,15 @@ static void kmem_cache_init(struct kmem_cache *cache, unsigned int size,
 	kmem_cache_reset(cache);
 }
 
+static const struct shrinker slab_shrinker;
+
 static void slab_init_once(void)
 {
 	for (int mt = 0; mt < MIGRATE_PCPTYPES; mt++)
 		for (unsigned int i = 0; i < NR_SIZE_CLASSES; i++)
 			kmem_cache_init(&kmem_caches[mt][i], kmalloc_size[i], mt);
 	CMM_STORE_SHARED(slab_ready, true);
+	register_shrinker(&slab_shrinker);
 	/* After slab_ready: its sysconf() may call malloc, which must find
 	 * the slab layer working (and the per-CPU caches not yet). */
 	cpu_cache_init();
@@ -207,7 +213,10 @@ static struct slab *new_slab(struct kmem_cache *cache)
 	if (!slab)
 		return NULL;
 	slab->objects = (uint16_t)cache->objects;	/* meta_free() reads it */
-	page = alloc_pages((gfp_t)cache->migratetype, cache->order);
+	/* cache->lock is held: direct reclaim must not run the shrinker,
+	 * which takes every cache's lock. */
+	page = alloc_pages((gfp_t)cache->migratetype | __GFP_NO_SHRINKERS,
+			   cache->order);
 	if (!page) {
 		meta_free(slab);
 		return NULL;
@@ -533,10 +542,12 @@ void slab_free_nolock(struct slab *slab, void *p)
 	     cache < &kmem_caches[0][0] + MIGRATE_PCPTYPES * NR_SIZE_CLASSES; \
 	     cache++)
 
-void slab_shrink(void)
+unsigned long slab_shrink(void)
 {
+	unsigned long freed = 0;
+
 	if (!CMM_LOAD_SHARED(slab_ready))
-		return;
+		return 0;
 	cpu_cache_drain();
 	for_each_kmem_cache(cache) {
 		pthread_mutex_lock(&cache->lock);
@@ -544,10 +555,23 @@ void slab_shrink(void)
 		if (cache->spare) {
 			discard_slab(cache, cache->spare);
 			cache->spare = NULL;
+			freed += 1UL << cache->order;
 		}
 		pthread_mutex_unlock(&cache->lock);
 	}
+	return freed;
 }
+
+/*
+ * Direct reclaim's call into the slab layer (the core's shrinker): the
+ * per-CPU caches drained, the empty slabs and their records freed. Runs
+ * in an allocating thread that holds no slab lock (the slab's own page
+ * allocations pass __GFP_NO_SHRINKERS).
+ */
+static const struct shrinker slab_shrinker = {
+	.name = "slab",
+	.scan_objects = slab_shrink,
+};
 
 size_t slab_meta_bytes(void)
 {

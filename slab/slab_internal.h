@@ -130,7 +130,7 @@ void *slab_alloc_nolock(struct kmem_cache *cache);
 void slab_free_nolock(struct slab *slab, void *p);
 /* Objects that slab_free_nolock could neither free nor park. */
 extern unsigned long slab_nolock_leaked;
-void slab_shrink(void);
+unsigned long slab_shrink(void);	/* pages freed */
 void slab_stats(size_t *allocated, size_t *slab_bytes);
 /* Bytes of the core's pages holding struct slab records (never returned). */
 size_t slab_meta_bytes(void);

@@ -56,10 +56,13 @@ TEST_BEGIN(test_defaults)
 	parse(NULL, 0);
 	expect_false(buddy_opts.stats_print);
 	expect_u_eq(buddy_opts.bad_free, BAD_FREE_ABORT);
-	expect_zu_eq(buddy_opts.max_memory, 0);
+	expect_zu_eq(buddy_opts.limit, 0);
 	expect_false(buddy_opts.abort_conf);
-	for (int z = 0; z < MAX_NR_ZONES; z++)
-		expect_lu_eq(core_config.zone_max_sections[z], 0, "zone %d", z);
+	expect_zu_eq(core_config.limit, 0);
+	expect_lu_eq(core_config.watermark_scale_factor, 10);
+	expect_lu_eq(core_config.lowmem_reserve_ratio, 256);
+	expect_lu_eq(core_config.min_free_kbytes, 0);
+	expect_false(core_config.warn_alloc);
 }
 TEST_END
 
@@ -70,11 +73,23 @@ TEST_BEGIN(test_good_values)
 	expect_warnings("");
 	expect_true(buddy_opts.stats_print);
 	expect_u_eq(buddy_opts.bad_free, BAD_FREE_REPORT);
-	expect_zu_eq(buddy_opts.max_memory, 1UL << 30);
+	expect_zu_eq(buddy_opts.limit, 1UL << 30);
 	expect_true(buddy_opts.abort_conf);
-	/* 1 GiB is 8 sections of 128 MiB, in each zone. */
-	for (int z = 0; z < MAX_NR_ZONES; z++)
-		expect_lu_eq(core_config.zone_max_sections[z], 8, "zone %d", z);
+	/* max_memory is the old name of the budget, limit. */
+	expect_zu_eq(core_config.limit, 1UL << 30);
+	expect_u_eq(parse("limit:64m,min_free_kbytes:2048,"
+			  "watermark_scale_factor:100,lowmem_reserve_ratio:32,"
+			  "warn_alloc:true", 0), 0);
+	expect_warnings("");
+	expect_zu_eq(core_config.limit, 64UL << 20);
+	expect_lu_eq(core_config.min_free_kbytes, 2048);
+	expect_lu_eq(core_config.watermark_scale_factor, 100);
+	expect_lu_eq(core_config.lowmem_reserve_ratio, 32);
+	expect_true(core_config.warn_alloc);
+	expect_u_eq(parse("watermark_scale_factor:1k", 0), 1);
+	expect_warnings(PREFIX "bad value \"1k\" for "
+		      "\"watermark_scale_factor\" (expected a number from 1 "
+		      "to 3000)\n");
 
 	expect_u_eq(parse("stats_print:false,bad_free:abort", 0), 0);
 	expect_false(buddy_opts.stats_print);
@@ -111,16 +126,14 @@ TEST_BEGIN(test_sizes)
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		snprintf(conf, sizeof(conf), "max_memory:%s", good[i].text);
 		expect_u_eq(parse(conf, 0), 0, "%s", conf);
-		expect_zu_eq(buddy_opts.max_memory, good[i].bytes, "%s", conf);
-		expect_lu_eq(core_config.zone_max_sections[ZONE_NORMAL],
-			     good[i].sections, "%s", conf);
+		expect_zu_eq(buddy_opts.limit, good[i].bytes, "%s", conf);
+		expect_zu_eq(core_config.limit, good[i].bytes, "%s", conf);
 	}
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		snprintf(conf, sizeof(conf), "max_memory:%s", bad[i]);
 		expect_u_eq(parse(conf, 0), 1, "%s", conf);
-		expect_zu_eq(buddy_opts.max_memory, 0, "%s: unchanged", conf);
-		expect_lu_eq(core_config.zone_max_sections[ZONE_NORMAL], 0,
-			     "%s", conf);
+		expect_zu_eq(buddy_opts.limit, 0, "%s: unchanged", conf);
+		expect_zu_eq(core_config.limit, 0, "%s", conf);
 	}
 	parse("max_memory:1x", 0);
 	expect_warnings(PREFIX "bad value \"1x\" for \"max_memory\" "
@@ -208,7 +221,7 @@ TEST_BEGIN(test_spaces)
 	expect_warnings("");
 	expect_true(buddy_opts.stats_print);
 	expect_u_eq(buddy_opts.bad_free, BAD_FREE_REPORT);
-	expect_zu_eq(buddy_opts.max_memory, 256UL << 20);
+	expect_zu_eq(buddy_opts.limit, 256UL << 20);
 	/* Inside a value a space is not allowed. */
 	expect_u_eq(parse("max_memory:256 m", 0), 1);
 	expect_warnings(PREFIX "bad value \"256 m\" for \"max_memory\" "
@@ -229,7 +242,7 @@ TEST_BEGIN(test_problems_do_not_stop_the_parse)
 		      PREFIX "unknown option \"bar\"\n");
 	expect_false(buddy_opts.stats_print);
 	expect_u_eq(buddy_opts.bad_free, BAD_FREE_REPORT);
-	expect_zu_eq(buddy_opts.max_memory, 2UL << 30);
+	expect_zu_eq(buddy_opts.limit, 2UL << 30);
 }
 TEST_END
 
@@ -238,19 +251,18 @@ TEST_BEGIN(test_last_wins)
 	expect_u_eq(parse("stats_print:true,stats_print:false", 0), 0);
 	expect_false(buddy_opts.stats_print);
 	expect_u_eq(parse("max_memory:1g,max_memory:300m", 0), 0);
-	expect_lu_eq(core_config.zone_max_sections[ZONE_LOW32], 3);
+	expect_zu_eq(core_config.limit, 300UL << 20);
 }
 TEST_END
 
 TEST_BEGIN(test_late)
 {
-	/* Start-up options are refused once the allocator is in use; the
-	 * others still apply. */
-	expect_u_eq(parse("max_memory:1g,stats_print:true", CONF_PARSE_LATE), 1);
-	expect_warnings(PREFIX "\"max_memory\" came too late (the "
-		      "allocator was already in use); ignored\n");
-	expect_zu_eq(buddy_opts.max_memory, 0);
-	expect_lu_eq(core_config.zone_max_sections[ZONE_NORMAL], 0);
+	/* Options that are not start-up-only apply while the allocator is
+	 * in use: the budget among them. */
+	expect_u_eq(parse("max_memory:1g,stats_print:true", CONF_PARSE_LATE), 0);
+	expect_warnings("");
+	expect_zu_eq(buddy_opts.limit, 1UL << 30);
+	expect_zu_eq(core_config.limit, 1UL << 30);
 	expect_true(buddy_opts.stats_print);
 }
 TEST_END
@@ -311,7 +323,7 @@ TEST_BEGIN(test_boot_from_environ)
 			   "stats_print:true,max_memory:384m", 1), 0);
 	expect_true(conf_boot(false));
 	expect_true(buddy_opts.stats_print);
-	expect_lu_eq(core_config.zone_max_sections[ZONE_NORMAL], 3);
+	expect_zu_eq(core_config.limit, 384UL << 20);
 	/* Once only: a second call changes nothing. */
 	assert_d_eq(setenv("BUDDYMALLOC_CONF", "stats_print:false", 1), 0);
 	expect_true(conf_boot(true));
