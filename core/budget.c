@@ -7,14 +7,15 @@
  * (BUDDYMALLOC_CONF=limit), else the cgroup v2 memory.max of the process,
  * else physical memory. Everything resident counts: pages in use, free
  * pages not yet given back, pages on the pcp lists (all three are the
- * zones' present - nr_released, see resident.c), direct mappings (huge.c,
- * counted whole) and the allocator's own mappings (os_meta_bytes(), counted
- * whole). free = budget - resident, per zone:
+ * zones' present - nr_released, see resident.c), the descriptors of each
+ * zone's sections (zone->meta_pages, counted whole), direct mappings
+ * (huge.c, counted whole) and the allocator's other mappings
+ * (os_meta_bytes(), counted whole). free = budget - resident, per zone:
  *
  *	zone_page_free(zone) = managed_pages - resident pages of the zone
  *
- * where the direct mappings and metadata, which belong to no zone, are
- * charged to each node's highest zone (NORMAL) in equal parts. Sections are
+ * where the direct mappings and other metadata, which belong to no zone,
+ * are charged to each node's highest zone (NORMAL) in equal parts. Sections are
  * address space: onlining one makes nothing resident (its pages are all
  * released), so the budget is checked where pages are taken
  * (get_page_from_freelist, the in-place growth of an allocation, huge
@@ -209,7 +210,8 @@ static unsigned long outside_zone_pages(void)
 unsigned long zone_resident_pages(const struct zone *zone)
 {
 	unsigned long resident = CMM_LOAD_SHARED(zone->present_pages) -
-				 CMM_LOAD_SHARED(zone->nr_released);
+				 CMM_LOAD_SHARED(zone->nr_released) +
+				 CMM_LOAD_SHARED(zone->meta_pages);
 
 	if (zone->zone_idx == MAX_NR_ZONES - 1)
 		resident += outside_zone_pages() / (unsigned long)nr_node_ids;
@@ -228,6 +230,7 @@ unsigned long global_resident_pages(void)
 
 	for_each_zone(zone)
 		resident += CMM_LOAD_SHARED(zone->present_pages) -
-			    CMM_LOAD_SHARED(zone->nr_released);
+			    CMM_LOAD_SHARED(zone->nr_released) +
+			    CMM_LOAD_SHARED(zone->meta_pages);
 	return resident;
 }

@@ -35,9 +35,6 @@ void *os_remap(void *addr, size_t old_size, size_t new_size);
  * range stays mapped and reads as zero afterwards. false: the OS refused. */
 bool os_release(void *addr, size_t size);
 long os_page_size(void);
-/* os_map_aligned(size, align, false, NULL) for metadata, counted in
- * os_meta_bytes() (page_alloc.h). */
-void *os_map_meta_aligned(size_t size, size_t align);
 /* Physical memory, in pages (sysconf). */
 unsigned long os_phys_pages(void);
 /* The cgroup v2 memory.max of this process in bytes; 0: none. */

@@ -226,6 +226,7 @@ struct mem_section {
 #define SECTION_MEM_MAP_SIZE	(PAGES_PER_SECTION * sizeof(struct page))
 #define SECTION_META_SIZE	(SECTION_META_HEADER + SECTION_MEM_MAP_SIZE)
 #define SECTION_META_ALIGN	(4UL << 20)	/* > SECTION_META_SIZE, power of 2 */
+#define SECTION_META_PAGES	(SECTION_META_SIZE >> PAGE_SHIFT)
 
 _Static_assert(sizeof(struct mem_section) <= SECTION_META_HEADER, "header fits");
 _Static_assert(SECTION_META_SIZE <= SECTION_META_ALIGN, "metadata fits");
@@ -280,8 +281,9 @@ struct zone {
 	 * setting changes, read without any lock (a stale value only moves a
 	 * decision by one allocation).
 	 *   free (zone_page_free()) = managed_pages - resident pages, where
-	 *   resident = present_pages - nr_released (plus, for a node's
-	 *   highest zone, its part of the direct mappings and metadata).
+	 *   resident = present_pages - nr_released + meta_pages (plus, for
+	 *   a node's highest zone, its part of the direct mappings and the
+	 *   other metadata).
 	 *   lowmem_reserve[j]: pages of free this zone keeps back from an
 	 *   allocation that may use zones up to j (0 for j <= zone_idx).
 	 */
@@ -299,6 +301,10 @@ struct zone {
 	unsigned long present_pages;
 	unsigned long nr_sections;
 	struct mem_section *sections;	/* list through zone_next */
+	/* Pages of its sections' descriptors, counted whole as resident
+	 * (the OS backs only what is touched); written under lock and
+	 * grow_lock, read without either by the budget. */
+	unsigned long meta_pages;
 
 	/* One thread at a time maps a new section, without holding lock
 	 * (online_section); taken before lock, never while holding it. */

@@ -115,15 +115,6 @@ void *os_map_meta(size_t size)
 	return p;
 }
 
-void *os_map_meta_aligned(size_t size, size_t align)
-{
-	void *p = os_map_aligned(size, align, false, NULL);
-
-	if (p)
-		uatomic_add(&meta_bytes, size);
-	return p;
-}
-
 void os_unmap_meta(void *addr, size_t size)
 {
 	os_unmap(addr, size);

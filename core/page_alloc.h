@@ -66,7 +66,7 @@ void *os_map(size_t size);
 void os_unmap(void *addr, size_t size);
 /*
  * The same for the allocator's own metadata (the huge table, the per-CPU
- * object caches; sections' descriptors inside core/): the bytes are
+ * object caches; sections' descriptors are counted per zone): the bytes are
  * counted against the budget as resident for as long as they are mapped,
  * although the OS backs only what is touched (conservative).
  */

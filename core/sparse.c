@@ -27,7 +27,7 @@ static struct mem_section *alloc_section_meta(unsigned long start_pfn,
 {
 	struct mem_section *ms;
 
-	ms = os_map_meta_aligned(SECTION_META_SIZE, SECTION_META_ALIGN);
+	ms = os_map_aligned(SECTION_META_SIZE, SECTION_META_ALIGN, false, NULL);
 	if (!ms)
 		return NULL;
 	ms->start_pfn = start_pfn;
@@ -69,6 +69,12 @@ bool online_section(struct zone *zone, unsigned long seen)
 	}
 	if (zone->max_sections && zone->nr_sections >= zone->max_sections)
 		goto out;
+	/* The descriptors are the zone's metadata, counted whole against
+	 * its budget (budget.c); like all metadata they may use half of the
+	 * min reserve (ALLOC_HIGH), no more. */
+	if (zone_page_free(zone) - (long)SECTION_META_PAGES <=
+	    (long)(min_wmark_pages(zone) / 2))
+		goto out;
 
 	mem = os_map_aligned(SECTION_SIZE, SECTION_SIZE,
 			     zone->zone_idx == ZONE_LOW32, &zone->low32_hint);
@@ -96,6 +102,7 @@ bool online_section(struct zone *zone, unsigned long seen)
 	zone->sections = ms;
 	CMM_STORE_SHARED(zone->nr_sections, zone->nr_sections + 1);
 	zone->present_pages += PAGES_PER_SECTION;
+	CMM_STORE_SHARED(zone->meta_pages, zone->meta_pages + SECTION_META_PAGES);
 	/* Fresh from mmap, nothing is resident yet. */
 	__set_pages_released(zone, start_pfn, PAGES_PER_SECTION);
 	/* Max-order blocks have no buddy to merge with: each goes straight on

@@ -71,6 +71,7 @@ void zone_reset(struct zone *zone)
 	zone->nr_reserved_highatomic = 0;
 	zone->present_pages = 0;
 	zone->nr_sections = 0;
+	zone->meta_pages = 0;
 	zone->sections = NULL;
 }
 

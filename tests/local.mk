@@ -171,6 +171,13 @@ UNIT_TESTS += tests/unit/trim
 tests_unit_trim_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_trim_LDADD = $(UNIT_LDADD)
 
+# budget: the memory budget, watermarks and lowmem_reserve (core/budget.c)
+# and the slow path around them (direct reclaim, NORETRY, RETRY_MAYFAIL,
+# NOWAIT, NOFAIL, LOW32 falling back only down to its reserve).
+UNIT_TESTS += tests/unit/budget
+tests_unit_budget_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_budget_LDADD = $(UNIT_LDADD)
+
 UNIT_TESTS += tests/unit/fork_child
 tests_unit_fork_child_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_fork_child_LDADD = $(UNIT_LDADD)

@@ -1,0 +1,351 @@
+/*
+ * budget.c - the memory budget and the allocation path around it
+ * (core/budget.c, the slow path of core/page_alloc.c), on a 64 MiB budget
+ * (core_config.limit) with no reclaim thread (wakeup_kswapd() has none to
+ * wake here): the watermarks and lowmem_reserve as the kernel computes
+ * them; direct reclaim below min, counted (allocstall, pgsteal_direct);
+ * NORETRY, RETRY_MAYFAIL, the default for costly orders, NOWAIT and
+ * NOFAIL as include/buddymalloc.h says; LOW32 below 4 GiB, and NORMAL
+ * requests falling back into LOW32 only down to its reserve; the zoneinfo
+ * report. Deterministic: the state is driven by allocations alone, and a
+ * test shrinker stands for a cache that frees a page each time it is
+ * asked.
+ */
+#include "unit_util.h"
+
+#define LIMIT		(64UL << 20)
+#define BUDGET_PAGES	(LIMIT >> PAGE_SHIFT)
+#define MAX_BLOCKS	8192
+
+/* Blocks the fill holds: order-3 MOVABLE allocations. */
+static void *blocks[MAX_BLOCKS];
+static unsigned long nr_blocks;
+
+static unsigned long event(enum vm_event_item item)
+{
+	unsigned long ev[NR_VM_EVENT_ITEMS];
+
+	vm_events_read(ev);
+	return ev[item];
+}
+
+static bool below_4g(const void *p, size_t size)
+{
+	return (uintptr_t)p + size <= (1UL << 32);
+}
+
+/* Allocate order-3 blocks (default flags: reclaim, retry) until one
+ * fails; returns the failure's errno. */
+static int fill(gfp_t gfp)
+{
+	for (;;) {
+		struct page *page;
+
+		errno = 0;
+		page = alloc_pages(gfp, 3);
+		if (!page)
+			return errno;
+		if (nr_blocks == MAX_BLOCKS) {
+			test_fail("more blocks than a 64 MiB budget holds");
+			return 0;
+		}
+		blocks[nr_blocks++] = page_address(page);
+	}
+}
+
+static void free_blocks(unsigned long from, unsigned long to)
+{
+	for (unsigned long i = from; i < to; i++)
+		expect_true(free_pages_checked(virt_to_page(blocks[i]), 3));
+}
+
+TEST_BEGIN(test_watermarks_as_the_kernel)
+{
+	struct zone *normal = zone_normal(), *low32 = zone_low32();
+	unsigned long total = totalram_pages();
+	unsigned long min_kb = 1024;	/* int_sqrt(65536 KiB * 16) */
+	unsigned long pages_min = min_kb >> 2;
+
+	expect_lu_eq(total, BUDGET_PAGES);
+	expect_str_eq(budget_source(), "limit");
+	/* LOW32 gets 1/16 of the node's budget, NORMAL the rest. */
+	expect_lu_eq(low32->managed_pages, BUDGET_PAGES / 16);
+	expect_lu_eq(normal->managed_pages, BUDGET_PAGES - BUDGET_PAGES / 16);
+	for (int idx = 0; idx < MAX_NR_ZONES; idx++) {
+		struct zone *z = zone_of((enum zone_type)idx);
+		unsigned long min = pages_min * z->managed_pages / total;
+		unsigned long gap = z->managed_pages * 10 / 10000;
+
+		if (gap < min / 4)
+			gap = min / 4;
+		expect_lu_eq(min_wmark_pages(z), min, "%s", z->name);
+		expect_lu_eq(low_wmark_pages(z), min + gap, "%s", z->name);
+		expect_lu_eq(high_wmark_pages(z), min + 2 * gap, "%s", z->name);
+	}
+	expect_lu_eq(low32->lowmem_reserve[ZONE_NORMAL],
+		     normal->managed_pages / 256);
+	expect_lu_eq(low32->lowmem_reserve[ZONE_LOW32], 0);
+	expect_lu_eq(normal->lowmem_reserve[ZONE_NORMAL], 0);
+
+	/* The settings are read again when asked. */
+	core_config.watermark_scale_factor = 200;
+	core_config.min_free_kbytes = 4096;
+	core_config.lowmem_reserve_ratio = 32;
+	setup_per_zone_wmarks();
+	expect_lu_eq(min_wmark_pages(normal),
+		     1024 * normal->managed_pages / total);
+	expect_lu_eq(low_wmark_pages(normal) - min_wmark_pages(normal),
+		     normal->managed_pages * 200 / 10000);
+	expect_lu_eq(low32->lowmem_reserve[ZONE_NORMAL],
+		     normal->managed_pages / 32);
+	core_config.watermark_scale_factor = 10;
+	core_config.min_free_kbytes = 0;
+	core_config.lowmem_reserve_ratio = 256;
+	setup_per_zone_wmarks();
+	expect_lu_eq(min_wmark_pages(normal),
+		     pages_min * normal->managed_pages / total);
+}
+TEST_END
+
+TEST_BEGIN(test_fill_stops_at_the_budget)
+{
+	struct zone *normal = zone_normal(), *low32 = zone_low32();
+	unsigned long fails = event(ALLOC_FAIL), in_low32 = 0;
+
+	expect_d_eq(fill(__GFP_MOVABLE), ENOMEM);
+	expect_lu_eq(event(ALLOC_FAIL), fails + 1);
+	/* Nearly the whole budget went out: all but the marks, the reserve
+	 * and the sections' descriptors (counted whole). */
+	expect_lu_gt(nr_blocks * 8, BUDGET_PAGES * 9 / 10);
+	expect_lu_le(global_resident_pages(), BUDGET_PAGES);
+	/* Each zone stopped at its min mark (NORMAL), or its min mark plus
+	 * the reserve that protects it from NORMAL requests (LOW32). */
+	expect_ld_ge(zone_page_free(normal), (long)min_wmark_pages(normal));
+	expect_ld_lt(zone_page_free(normal), (long)min_wmark_pages(normal) + 8);
+	expect_ld_ge(zone_page_free(low32),
+		     (long)(min_wmark_pages(low32) +
+			    low32->lowmem_reserve[ZONE_NORMAL]));
+	expect_ld_lt(zone_page_free(low32),
+		     (long)(min_wmark_pages(low32) +
+			    low32->lowmem_reserve[ZONE_NORMAL]) + 8);
+	for (unsigned long i = 0; i < nr_blocks; i++)
+		in_low32 += below_4g(blocks[i], 8 * PAGE_SIZE);
+	test_diag("%lu order-3 blocks, %lu of them in LOW32; free: Normal %ld "
+		  "(min %lu), Low32 %ld (min %lu, protection %lu)", nr_blocks,
+		  in_low32, zone_page_free(normal), min_wmark_pages(normal),
+		  zone_page_free(low32), min_wmark_pages(low32),
+		  low32->lowmem_reserve[ZONE_NORMAL]);
+	expect_lu_gt(in_low32, 0, "NORMAL requests fell back into LOW32");
+	expect_lu_eq(core_check_diag(), 0);
+}
+TEST_END
+
+/* LOW32's reserve is for LOW32 requests: they still succeed, below 4 GiB,
+ * after NORMAL requests have failed. */
+TEST_BEGIN(test_low32_keeps_its_reserve)
+{
+	struct page *page;
+	void *p;
+
+	errno = 0;
+	expect_ptr_null(alloc_pages(__GFP_MOVABLE | __GFP_NORETRY, 3));
+	expect_d_eq(errno, ENOMEM);
+	page = alloc_pages(__GFP_LOW32, 3);
+	assert_ptr_not_null(page, "a LOW32 request reaches the reserve");
+	p = page_address(page);
+	expect_true(below_4g(p, 8 * PAGE_SIZE), "%p", p);
+	expect_true(free_pages_checked(page, 3));
+}
+TEST_END
+
+/*
+ * Direct reclaim: the budget is spent, a quarter of the blocks are freed
+ * (free but resident: no budget comes back yet). The next allocation
+ * fails its watermark, reclaims in this thread (no reclaim thread is
+ * running) and succeeds; the counters show it.
+ */
+TEST_BEGIN(test_direct_reclaim_below_min)
+{
+	struct zone *normal = zone_normal();
+	unsigned long stalls = event(ALLOCSTALL);
+	unsigned long stolen = event(PGSTEAL_DIRECT);
+	unsigned long keep = nr_blocks - nr_blocks / 4;
+	long before;
+	struct page *page;
+
+	free_blocks(keep, nr_blocks);
+	nr_blocks = keep;
+	before = zone_page_free(normal);
+	expect_ld_lt(before, (long)low_wmark_pages(normal),
+		     "frees alone give no budget back");
+	page = alloc_pages(__GFP_MOVABLE, 3);
+	assert_ptr_not_null(page);
+	blocks[nr_blocks++] = page_address(page);
+	expect_lu_eq(event(ALLOCSTALL), stalls + 1, "one direct reclaim");
+	expect_lu_gt(event(PGSTEAL_DIRECT), stolen, "it released pages");
+	expect_ld_gt(zone_page_free(normal), before, "budget came back");
+	expect_lu_eq(core_check_diag(), 0);
+
+	/* The rest fills again, and stops at the budget again. */
+	expect_d_eq(fill(__GFP_MOVABLE), ENOMEM);
+	expect_lu_le(global_resident_pages(), BUDGET_PAGES);
+}
+TEST_END
+
+/* A test cache: each time reclaim asks, it frees one page it holds. */
+#define NR_HELD	64
+static struct page *held[NR_HELD];
+static unsigned int nr_held;
+static bool shrinker_on;
+
+static unsigned long test_scan(void)
+{
+	if (!shrinker_on || !nr_held)
+		return 0;
+	expect_true(free_pages_checked(held[--nr_held], 0));
+	return 1;
+}
+
+static const struct shrinker test_shrinker = {
+	.name = "test",
+	.scan_objects = test_scan,
+};
+
+/*
+ * NORETRY gives up after one round of reclaim; RETRY_MAYFAIL retries
+ * while reclaim makes progress (the shrinker frees a page each round,
+ * never enough for 256 pages), MAX_RECLAIM_RETRIES times, then fails; a
+ * costly order without either gives up after one round.
+ */
+TEST_BEGIN(test_noretry_and_retry_mayfail)
+{
+	unsigned long stalls, compact;
+
+	assert_true(register_shrinker(&test_shrinker));
+	/* The held pages come from what reclaim can find: free some blocks
+	 * first, then hold single pages until the budget is out again. */
+	free_blocks(nr_blocks - 16, nr_blocks);
+	nr_blocks -= 16;
+	while (nr_held < NR_HELD) {
+		struct page *page = alloc_pages(__GFP_MOVABLE, 0);
+
+		assert_ptr_not_null(page);
+		held[nr_held++] = page;
+	}
+	expect_d_eq(fill(__GFP_MOVABLE), ENOMEM);
+	shrinker_on = true;
+
+	stalls = event(ALLOCSTALL);
+	compact = event(COMPACTSTALL);
+	errno = 0;
+	expect_ptr_null(alloc_pages(__GFP_MOVABLE | __GFP_NORETRY, 8));
+	expect_d_eq(errno, ENOMEM);
+	expect_lu_eq(event(ALLOCSTALL), stalls + 1, "NORETRY: one attempt");
+	expect_lu_eq(event(COMPACTSTALL), compact + 1,
+		     "the compaction stand-in ran once");
+
+	stalls = event(ALLOCSTALL);
+	errno = 0;
+	expect_ptr_null(alloc_pages(__GFP_MOVABLE, 8));
+	expect_d_eq(errno, ENOMEM);
+	expect_lu_eq(event(ALLOCSTALL), stalls + 1,
+		     "a costly order gives up after one round");
+
+	stalls = event(ALLOCSTALL);
+	errno = 0;
+	expect_ptr_null(alloc_pages(__GFP_MOVABLE | __GFP_RETRY_MAYFAIL, 8));
+	expect_d_eq(errno, ENOMEM);
+	expect_lu_eq(event(ALLOCSTALL), stalls + 1 + 16,
+		     "RETRY_MAYFAIL: the first round and 16 retries");
+	shrinker_on = false;
+	expect_lu_eq(core_check_diag(), 0);
+}
+TEST_END
+
+/*
+ * NOWAIT never reclaims in the calling thread, and may go a quarter of the
+ * min mark below it (ALLOC_HARDER); NOFAIL, for the allocator's own
+ * metadata, succeeds when nothing else does, and from the page API is only
+ * RETRY_MAYFAIL.
+ */
+TEST_BEGIN(test_nowait_and_nofail)
+{
+	struct zone *normal = zone_normal();
+	unsigned long stalls = event(ALLOCSTALL), nowait = 0;
+	struct page *page, *meta[16];
+
+	for (;;) {
+		page = alloc_pages(__GFP_MOVABLE | __GFP_NOWAIT, 0);
+		if (!page)
+			break;
+		nowait++;
+		assert_u_lt(nr_blocks, MAX_BLOCKS);
+		blocks[nr_blocks++] = page_address(page);	/* order 0 */
+	}
+	expect_d_eq(errno, ENOMEM);
+	expect_lu_eq(event(ALLOCSTALL), stalls, "NOWAIT never reclaims");
+	expect_lu_gt(nowait, 0, "NOWAIT went below min");
+	expect_ld_lt(zone_page_free(normal), (long)min_wmark_pages(normal));
+	expect_ld_ge(zone_page_free(normal),
+		     (long)(min_wmark_pages(normal) - min_wmark_pages(normal) / 4));
+
+	/* Ordinary allocations fail; metadata does not. */
+	expect_ptr_null(alloc_pages(__GFP_MOVABLE | __GFP_NORETRY, 1));
+	for (int i = 0; i < 16; i++) {
+		meta[i] = alloc_pages(__GFP_HIGHATOMIC | __GFP_NOFAIL, 1);
+		assert_ptr_not_null(meta[i], "NOFAIL metadata %d", i);
+	}
+	/* The page API's NOFAIL is RETRY_MAYFAIL: it fails. */
+	errno = 0;
+	expect_ptr_null(alloc_pages(__GFP_NOFAIL | __GFP_PAGE_API, 1));
+	expect_d_eq(errno, ENOMEM);
+	for (int i = 0; i < 16; i++)
+		expect_true(free_pages_checked(meta[i], 1));
+	expect_lu_eq(core_check_diag(), 0);
+}
+TEST_END
+
+/* Everything back: the allocator works again, and the zoneinfo report
+ * shows each zone's budget view. */
+TEST_BEGIN(test_free_all_and_report)
+{
+	static char buf[8192];
+	struct seq_buf s;
+	const char *text;
+
+	for (unsigned long i = 0; i < nr_blocks; i++) {
+		struct page *page = virt_to_page(blocks[i]);
+
+		expect_true(free_pages_checked(page, page->nr_pages == 1 ? 0 : 3));
+	}
+	nr_blocks = 0;
+	while (nr_held)
+		expect_true(free_pages_checked(held[--nr_held], 0));
+	expect_ptr_not_null(alloc_pages(__GFP_MOVABLE, 3));
+	expect_lu_eq(core_check_diag(), 0);
+
+	seq_buf_init(&s, buf, sizeof(buf), NULL, NULL);
+	zoneinfo_show(&s);
+	text = seq_buf_str(&s);
+	test_diag("%s", text);
+	expect_ptr_not_null(strstr(text, "Node 0, zone    Low32\n  pages free"));
+	expect_ptr_not_null(strstr(text, "Node 0, zone   Normal\n  pages free"));
+	expect_ptr_not_null(strstr(text, "\n        managed  1024\n"));
+	expect_ptr_not_null(strstr(text, "\n        protection: (0, 60)\n"));
+}
+TEST_END
+
+int main(void)
+{
+	core_config.limit = LIMIT;
+	core_config.zone_max_sections[ZONE_NORMAL] = 1;
+	core_config.zone_max_sections[ZONE_LOW32] = 1;
+	return test_run(test_watermarks_as_the_kernel,
+			test_fill_stops_at_the_budget,
+			test_low32_keeps_its_reserve,
+			test_direct_reclaim_below_min,
+			test_noretry_and_retry_mayfail,
+			test_nowait_and_nofail,
+			test_free_all_and_report,
+			NULL);
+}
