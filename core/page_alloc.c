@@ -781,21 +781,31 @@ static void wake_all_kswapds(unsigned int order, const struct alloc_context *ac)
 }
 
 /*
+ * Direct reclaimers take turns (the kernel throttles them too): a free
+ * block that one of them has isolated for release is on no free list, so
+ * a second reclaimer walking the zone at that moment would find nothing,
+ * see no progress and give up, while the first one's release is about to
+ * make room for both. Each turn first tries the allocation (an earlier
+ * turn may have made room), then reclaims and tries again. The shrinkers
+ * run before, outside the turn: they take the locks of the caches above,
+ * whose holders may be waiting here.
+ */
+static pthread_mutex_t direct_reclaim_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/*
  * Direct reclaim, in the calling thread: the work of the reclaim thread.
  * The caches above the core give their free pages back (the shrinkers,
  * unless the caller holds their locks), the pcp lists are drained (so
  * that what they hold can be released and merge), then each eligible zone
  * short of budget releases free resident pages to the OS until the
  * allocation would leave it at its high mark (at least SWAP_CLUSTER_MAX).
- * Returns the pages freed and released: the progress made.
+ * Returns the pages freed and released: the progress made. Caller holds
+ * direct_reclaim_lock.
  */
-static unsigned long __perform_reclaim(gfp_t gfp, const struct alloc_context *ac)
+static unsigned long __perform_reclaim(const struct alloc_context *ac)
 {
 	unsigned long progress = 0;
 
-	count_vm_event(ALLOCSTALL);
-	if (!(gfp & __GFP_NO_SHRINKERS))
-		progress += shrink_slab();
 	drain_all_pages(NULL);
 	for_each_eligible_zone(z, ac) {
 		long want = (long)(high_wmark_pages(*z) +
@@ -816,10 +826,20 @@ static bool __alloc_pages_direct_reclaim(gfp_t gfp, unsigned int order,
 					 struct alloc_context *ac,
 					 unsigned long *did_some_progress)
 {
-	*did_some_progress = __perform_reclaim(gfp, ac);
-	if (!*did_some_progress)
-		return false;
-	return try_alloc(order, ac);
+	bool ok;
+
+	count_vm_event(ALLOCSTALL);
+	*did_some_progress = 0;
+	if (!(gfp & __GFP_NO_SHRINKERS))
+		*did_some_progress += shrink_slab();
+	pthread_mutex_lock(&direct_reclaim_lock);
+	ok = try_alloc(order, ac);
+	if (!ok) {
+		*did_some_progress += __perform_reclaim(ac);
+		ok = *did_some_progress && try_alloc(order, ac);
+	}
+	pthread_mutex_unlock(&direct_reclaim_lock);
+	return ok;
 }
 
 /*

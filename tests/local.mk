@@ -273,6 +273,7 @@ API_PRELOAD_TESTS = \
 	tests/api/preload/symbols.preload \
 	tests/api/preload/alloc_fail.preload \
 	tests/api/preload/malloc_stats.preload \
+	tests/api/preload/limit.preload \
 	tests/stress/preload/threads.preload \
 	tests/stress/preload/fork.preload \
 	tests/stress/preload/fork_handlers.preload \
@@ -283,6 +284,12 @@ tests_api_sizes_SOURCES = tests/api/sizes.c
 tests_api_sizes_CPPFLAGS = $(API_CPPFLAGS)
 tests_api_sizes_LDADD = $(API_LINKED_LDADD)
 tests_api_sizes_LDFLAGS = -no-install
+# limit: BUDDYMALLOC_CONF=limit:256m (set by the program itself), preloaded
+# only: malloc until ENOMEM within the budget, alone and with 8 threads.
+tests_api_preload_limit_preload_SOURCES = tests/api/limit.c
+tests_api_preload_limit_preload_CPPFLAGS = $(API_CPPFLAGS)
+tests_api_preload_limit_preload_LDADD = $(API_PLAIN_LDADD)
+
 tests_api_preload_sizes_preload_SOURCES = tests/api/sizes.c
 tests_api_preload_sizes_preload_CPPFLAGS = $(API_CPPFLAGS)
 tests_api_preload_sizes_preload_LDADD = $(API_PLAIN_LDADD)
