@@ -212,6 +212,11 @@ unsigned long shrink_slab(void);
  * false: out of memory (errno = ENOMEM, warn_alloc done).
  */
 bool alloc_budget_pages(unsigned long nr, gfp_t gfp);
+#ifdef BUDDY_TEST_HOOKS
+/* The clock of warn_alloc()'s ratelimit (nanoseconds), instead of
+ * CLOCK_MONOTONIC. */
+extern uint64_t (*test_warn_clock)(void);
+#endif
 
 /* ---------------------------------------------------------------- pcp.c */
 /* Per-CPU page lists (the kernel's per_cpu_pages). */

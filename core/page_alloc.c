@@ -884,11 +884,24 @@ static pthread_mutex_t warn_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t warn_begin_ns;
 static unsigned int warn_printed, warn_missed;
 
+#ifdef BUDDY_TEST_HOOKS
+uint64_t (*test_warn_clock)(void);
+#endif
+
+static uint64_t warn_clock(void)
+{
+#ifdef BUDDY_TEST_HOOKS
+	if (test_warn_clock)
+		return test_warn_clock();
+#endif
+	return os_monotonic_ns();
+}
+
 /* __ratelimit(): true when this report may be printed. Caller holds
  * warn_lock. */
 static bool __warn_ratelimit(void)
 {
-	uint64_t now = os_monotonic_ns();
+	uint64_t now = warn_clock();
 
 	if (!warn_begin_ns || now - warn_begin_ns >= WARN_RATELIMIT_INTERVAL_NS) {
 		warn_begin_ns = now;

@@ -11,6 +11,8 @@
  * test shrinker stands for a cache that frees a page each time it is
  * asked.
  */
+#include <unistd.h>
+
 #include "unit_util.h"
 
 #define LIMIT		(64UL << 20)
@@ -305,6 +307,62 @@ TEST_BEGIN(test_nowait_and_nofail)
 }
 TEST_END
 
+static uint64_t fake_now = 1;
+
+static uint64_t fake_clock(void)
+{
+	return fake_now;
+}
+
+static unsigned long count_in(const char *text, const char *what)
+{
+	unsigned long n = 0;
+
+	for (const char *p = text; (p = strstr(p, what)); p++)
+		n++;
+	return n;
+}
+
+/*
+ * warn_alloc: one line in the kernel's words and the zoneinfo report per
+ * failure on stderr, at most 10 per 5 seconds (the clock is the test's),
+ * then a note of how many were suppressed.
+ */
+TEST_BEGIN(test_warn_alloc)
+{
+	static char out[1 << 16];
+	char name[] = "/tmp/buddy-warn-XXXXXX";
+	int fd = mkstemp(name), saved = dup(2);
+	ssize_t n;
+
+	assert_d_ge(fd, 0);
+	unlink(name);
+	test_warn_clock = fake_clock;
+	core_config.warn_alloc = true;
+	dup2(fd, 2);
+	for (int i = 0; i < 12; i++)
+		expect_ptr_null(alloc_pages(__GFP_MOVABLE | __GFP_NORETRY, 3));
+	fake_now += 5000000000ULL;	/* the interval is over */
+	expect_ptr_null(alloc_pages(__GFP_MOVABLE | __GFP_NORETRY, 3));
+	dup2(saved, 2);
+	close(saved);
+	core_config.warn_alloc = false;
+	test_warn_clock = NULL;
+	n = pread(fd, out, sizeof(out) - 1, 0);
+	close(fd);
+	assert_zd_gt(n, 0);
+	out[n] = '\0';
+	expect_lu_eq(count_in(out, "buddymalloc: page allocation failure: "
+			      "order:3, mode:0x21(MOVABLE|NORETRY)\n"), 11,
+		     "10, then one after the interval");
+	expect_lu_eq(count_in(out, "buddymalloc: warn_alloc: 2 callbacks "
+			      "suppressed\n"), 1);
+	expect_lu_eq(count_in(out, "\nNode 0, zone   Normal\n  pages free "),
+		     11);
+	expect_lu_eq(count_in(out, "        protection: (0, 60)\n"), 11);
+}
+TEST_END
+
 /* Everything back: the allocator works again, and the zoneinfo report
  * shows each zone's budget view. */
 TEST_BEGIN(test_free_all_and_report)
@@ -346,6 +404,7 @@ int main(void)
 			test_direct_reclaim_below_min,
 			test_noretry_and_retry_mayfail,
 			test_nowait_and_nofail,
+			test_warn_alloc,
 			test_free_all_and_report,
 			NULL);
 }
