@@ -194,18 +194,16 @@ TEST_BEGIN(test_direct_reclaim_below_min)
 }
 TEST_END
 
-/* A test cache: each time reclaim asks, it frees one page it holds. */
-#define NR_HELD	64
-static struct page *held[NR_HELD];
-static unsigned int nr_held;
+/*
+ * A test cache: when reclaim asks, it reports progress (objects freed)
+ * without giving a page back, so that the rounds of reclaim can be
+ * counted while the budget stays exactly as short as it is.
+ */
 static bool shrinker_on;
 
 static unsigned long test_scan(void)
 {
-	if (!shrinker_on || !nr_held)
-		return 0;
-	expect_true(free_pages_checked(held[--nr_held], 0));
-	return 1;
+	return shrinker_on;
 }
 
 static const struct shrinker test_shrinker = {
@@ -213,56 +211,53 @@ static const struct shrinker test_shrinker = {
 	.scan_objects = test_scan,
 };
 
+/* Rounds of direct reclaim (allocstall) one failing allocation made. */
+static unsigned long stalls_of(gfp_t gfp, unsigned int order)
+{
+	unsigned long stalls = event(ALLOCSTALL);
+
+	errno = 0;
+	expect_ptr_null(alloc_pages(gfp, order), "gfp %#x order %u", gfp, order);
+	expect_d_eq(errno, ENOMEM);
+	return event(ALLOCSTALL) - stalls;
+}
+
 /*
- * NORETRY gives up after one round of reclaim; RETRY_MAYFAIL retries
- * while reclaim makes progress (the shrinker frees a page each round,
- * never enough for 256 pages), MAX_RECLAIM_RETRIES times, then fails; a
- * costly order without either gives up after one round.
+ * The budget is spent and reclaim keeps making progress that never
+ * helps: NORETRY gives up after one round of reclaim, any order; orders
+ * up to 3 retry while there is progress, MAX_RECLAIM_RETRIES (16) times,
+ * then fail; a costly order gives up after one round unless it is
+ * RETRY_MAYFAIL.
  */
 TEST_BEGIN(test_noretry_and_retry_mayfail)
 {
-	unsigned long stalls, compact;
+	unsigned long compact;
 
 	assert_true(register_shrinker(&test_shrinker));
-	/* The held pages come from what reclaim can find: free some blocks
-	 * first, then hold single pages until the budget is out again. */
-	free_blocks(nr_blocks - 16, nr_blocks);
-	nr_blocks -= 16;
-	while (nr_held < NR_HELD) {
-		struct page *page = alloc_pages(__GFP_MOVABLE, 0);
-
-		assert_ptr_not_null(page);
-		held[nr_held++] = page;
-	}
 	expect_d_eq(fill(__GFP_MOVABLE), ENOMEM);
 	shrinker_on = true;
 
-	stalls = event(ALLOCSTALL);
 	compact = event(COMPACTSTALL);
-	errno = 0;
-	expect_ptr_null(alloc_pages(__GFP_MOVABLE | __GFP_NORETRY, 8));
-	expect_d_eq(errno, ENOMEM);
-	expect_lu_eq(event(ALLOCSTALL), stalls + 1, "NORETRY: one attempt");
+	expect_lu_eq(stalls_of(__GFP_MOVABLE | __GFP_NORETRY, 3), 1,
+		     "NORETRY: one round");
 	expect_lu_eq(event(COMPACTSTALL), compact + 1,
 		     "the compaction stand-in ran once");
-
-	stalls = event(ALLOCSTALL);
-	errno = 0;
-	expect_ptr_null(alloc_pages(__GFP_MOVABLE, 8));
-	expect_d_eq(errno, ENOMEM);
-	expect_lu_eq(event(ALLOCSTALL), stalls + 1,
+	expect_lu_eq(stalls_of(__GFP_MOVABLE | __GFP_NORETRY, 8), 1);
+	expect_lu_eq(stalls_of(__GFP_MOVABLE, 3), 1 + 16,
+		     "order 3: the first round and 16 retries");
+	expect_lu_eq(stalls_of(__GFP_MOVABLE, 8), 1,
 		     "a costly order gives up after one round");
-
-	stalls = event(ALLOCSTALL);
-	errno = 0;
-	expect_ptr_null(alloc_pages(__GFP_MOVABLE | __GFP_RETRY_MAYFAIL, 8));
-	expect_d_eq(errno, ENOMEM);
-	expect_lu_eq(event(ALLOCSTALL), stalls + 1 + 16,
+	expect_lu_eq(stalls_of(__GFP_MOVABLE | __GFP_RETRY_MAYFAIL, 8), 1 + 16,
 		     "RETRY_MAYFAIL: the first round and 16 retries");
 	shrinker_on = false;
+	expect_lu_eq(stalls_of(__GFP_MOVABLE, 3), 1,
+		     "no progress: no retry");
 	expect_lu_eq(core_check_diag(), 0);
 }
 TEST_END
+
+/* Metadata chunks of 2 pages: more than the min mark of NORMAL holds. */
+#define NR_META	160
 
 /*
  * NOWAIT never reclaims in the calling thread, and may go a quarter of the
@@ -274,7 +269,7 @@ TEST_BEGIN(test_nowait_and_nofail)
 {
 	struct zone *normal = zone_normal();
 	unsigned long stalls = event(ALLOCSTALL), nowait = 0;
-	struct page *page, *meta[16];
+	struct page *page, *meta[NR_META];
 
 	for (;;) {
 		page = alloc_pages(__GFP_MOVABLE | __GFP_NOWAIT, 0);
@@ -293,15 +288,17 @@ TEST_BEGIN(test_nowait_and_nofail)
 
 	/* Ordinary allocations fail; metadata does not. */
 	expect_ptr_null(alloc_pages(__GFP_MOVABLE | __GFP_NORETRY, 1));
-	for (int i = 0; i < 16; i++) {
+	for (int i = 0; i < NR_META; i++) {
 		meta[i] = alloc_pages(__GFP_HIGHATOMIC | __GFP_NOFAIL, 1);
 		assert_ptr_not_null(meta[i], "NOFAIL metadata %d", i);
 	}
+	/* Past half of min (where ALLOC_HIGH stops), past the budget. */
+	expect_ld_lt(zone_page_free(normal), 0);
 	/* The page API's NOFAIL is RETRY_MAYFAIL: it fails. */
 	errno = 0;
 	expect_ptr_null(alloc_pages(__GFP_NOFAIL | __GFP_PAGE_API, 1));
 	expect_d_eq(errno, ENOMEM);
-	for (int i = 0; i < 16; i++)
+	for (int i = 0; i < NR_META; i++)
 		expect_true(free_pages_checked(meta[i], 1));
 	expect_lu_eq(core_check_diag(), 0);
 }
@@ -377,8 +374,6 @@ TEST_BEGIN(test_free_all_and_report)
 		expect_true(free_pages_checked(page, page->nr_pages == 1 ? 0 : 3));
 	}
 	nr_blocks = 0;
-	while (nr_held)
-		expect_true(free_pages_checked(held[--nr_held], 0));
 	expect_ptr_not_null(alloc_pages(__GFP_MOVABLE, 3));
 	expect_lu_eq(core_check_diag(), 0);
 
