@@ -9,6 +9,14 @@
  * claims a whole pageblock (changing its type and moving its free pages) or
  * allocates from the fallback type's list without moving anything, as the
  * kernel has done since 6.10.
+ *
+ * The allocation path is the kernel's: the fast path walks the zonelist and
+ * takes from a zone only when its watermark check passes at the low mark,
+ * on the budget (budget.c: free = managed - resident, checked under
+ * zone->lock together with the take); the slow path wakes the reclaim
+ * threads, tries at the min mark, reclaims in the calling thread, and
+ * retries as the gfp modifiers allow; a failure is a clean ENOMEM, with
+ * warn_alloc's report when asked for.
  */
 #include <errno.h>
 #include <string.h>
