@@ -39,6 +39,9 @@ long os_page_size(void);
 unsigned long os_phys_pages(void);
 /* The cgroup v2 memory.max of this process in bytes; 0: none. */
 size_t os_cgroup_memory_max(void);
+/* The same from another /proc/<pid>/cgroup file and cgroup2 mount point
+ * (for tests). */
+size_t os_cgroup_memory_max_at(const char *proc_cgroup, const char *root);
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t os_monotonic_ns(void);
 

@@ -209,20 +209,19 @@ static ssize_t read_small_file(const char *path, char *buf, size_t size)
 }
 
 /*
- * The cgroup v2 memory.max of this process: its cgroup is the "0::/path"
- * line of /proc/self/cgroup, the limit /sys/fs/cgroup/path/memory.max
- * ("max" when there is none). 0: no limit, no cgroup v2, or unreadable.
+ * The cgroup v2 memory.max of a process: its cgroup is the "0::/path" line
+ * of proc_cgroup, the limit root/path/memory.max ("max" when there is
+ * none). 0: no limit, no cgroup v2 line, or unreadable.
  */
-size_t os_cgroup_memory_max(void)
+size_t os_cgroup_memory_max_at(const char *proc_cgroup, const char *root)
 {
-	static const char root[] = "/sys/fs/cgroup";
 	static const char file[] = "/memory.max";
-	char buf[4096], path[4096 + sizeof(root) + sizeof(file)];
+	char buf[4096], path[4096 + 256 + sizeof(file)];
 	const char *line = buf, *end;
-	size_t len, bytes = 0;
+	size_t len, root_len = strlen(root), bytes = 0;
 	int saved = errno;
 
-	if (read_small_file("/proc/self/cgroup", buf, sizeof(buf)) < 0)
+	if (root_len > 256 || read_small_file(proc_cgroup, buf, sizeof(buf)) < 0)
 		goto out;
 	while (strncmp(line, "0::", 3) != 0) {
 		line = strchr(line, '\n');
@@ -232,11 +231,11 @@ size_t os_cgroup_memory_max(void)
 	line += 3;
 	end = strchr(line, '\n');
 	len = end ? (size_t)(end - line) : strlen(line);
-	if (len >= sizeof(buf) || (len == 1 && line[0] == '/'))
+	if (len == 1 && line[0] == '/')
 		len = 0;	/* the root cgroup has no memory.max */
-	memcpy(path, root, sizeof(root) - 1);
-	memcpy(path + sizeof(root) - 1, line, len);
-	memcpy(path + sizeof(root) - 1 + len, file, sizeof(file));
+	memcpy(path, root, root_len);
+	memcpy(path + root_len, line, len);
+	memcpy(path + root_len + len, file, sizeof(file));
 	if (read_small_file(path, buf, sizeof(buf)) <= 0)
 		goto out;
 	for (const char *c = buf; *c >= '0' && *c <= '9'; c++) {
@@ -249,6 +248,11 @@ size_t os_cgroup_memory_max(void)
 out:
 	errno = saved;
 	return bytes;
+}
+
+size_t os_cgroup_memory_max(void)
+{
+	return os_cgroup_memory_max_at("/proc/self/cgroup", "/sys/fs/cgroup");
 }
 
 uint64_t os_monotonic_ns(void)

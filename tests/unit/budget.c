@@ -11,6 +11,8 @@
  * test shrinker stands for a cache that frees a page each time it is
  * asked.
  */
+#include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "unit_util.h"
@@ -360,6 +362,53 @@ TEST_BEGIN(test_warn_alloc)
 }
 TEST_END
 
+static void write_file(const char *dir, const char *name, const char *text)
+{
+	char path[512];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "w");
+	assert_ptr_not_null(f, "%s", path);
+	fputs(text, f);
+	fclose(f);
+}
+
+/* The cgroup v2 budget: the "0::" line of /proc/self/cgroup names the
+ * cgroup, its memory.max the limit; "max", the root cgroup, a cgroup v1
+ * only file or a missing file give none. */
+TEST_BEGIN(test_cgroup_memory_max)
+{
+	char dir[] = "/tmp/buddy-cgroup-XXXXXX", sub[600], proc[600];
+
+	assert_ptr_not_null(mkdtemp(dir));
+	snprintf(sub, sizeof(sub), "%s/app.slice", dir);
+	assert_d_eq(mkdir(sub, 0700), 0);
+	snprintf(sub, sizeof(sub), "%s/app.slice/job", dir);
+	assert_d_eq(mkdir(sub, 0700), 0);
+	snprintf(proc, sizeof(proc), "%s/cgroup", dir);
+
+	write_file(dir, "cgroup", "1:name=systemd:/x\n0::/app.slice/job\n");
+	write_file(dir, "app.slice/job/memory.max", "268435456\n");
+	expect_zu_eq(os_cgroup_memory_max_at(proc, dir), 256UL << 20);
+	write_file(dir, "app.slice/job/memory.max", "max\n");
+	expect_zu_eq(os_cgroup_memory_max_at(proc, dir), 0);
+	write_file(dir, "cgroup", "0::/\n");
+	write_file(dir, "memory.max", "4096\n");
+	expect_zu_eq(os_cgroup_memory_max_at(proc, dir), 4096,
+		     "the root cgroup's own file, if a mount has one");
+	write_file(dir, "cgroup", "4:memory:/app.slice/job\n");
+	expect_zu_eq(os_cgroup_memory_max_at(proc, dir), 0, "cgroup v1 only");
+	snprintf(sub, sizeof(sub), "%s/none", dir);
+	expect_zu_eq(os_cgroup_memory_max_at(sub, dir), 0, "no such file");
+	/* This machine's answer is whatever it is; it must not fail. */
+	(void)os_cgroup_memory_max();
+
+	snprintf(sub, sizeof(sub), "rm -rf %s", dir);
+	expect_d_eq(system(sub), 0);
+}
+TEST_END
+
 /* Everything back: the allocator works again, and the zoneinfo report
  * shows each zone's budget view. */
 TEST_BEGIN(test_free_all_and_report)
@@ -393,7 +442,8 @@ int main(void)
 	core_config.limit = LIMIT;
 	core_config.zone_max_sections[ZONE_NORMAL] = 1;
 	core_config.zone_max_sections[ZONE_LOW32] = 1;
-	return test_run(test_watermarks_as_the_kernel,
+	return test_run(test_cgroup_memory_max,
+			test_watermarks_as_the_kernel,
 			test_fill_stops_at_the_budget,
 			test_low32_keeps_its_reserve,
 			test_direct_reclaim_below_min,
