@@ -25,8 +25,14 @@
  *	result HWM_BYTES PEAK_LIVE_BYTES OPS_PER_S
  *
  * where HWM is VmHWM (peak resident) and PEAK_LIVE the largest number of
- * bytes the two threads held at once (requested sizes, sampled at the end
- * of each step of thread 0).
+ * bytes the two threads held at once (requested sizes, sampled every 256
+ * steps of thread 0). Under libbuddymalloc, with BURST_STATS=1 in the
+ * environment, thread 0 also prints where the memory is, from
+ * buddymalloc_mallctl's stats.* (found with dlsym), twice per burst: at the
+ * end of its steps (near the peak) and after the burst:
+ *
+ *	stats I peak|after RSS SLAB_BYTES SMALL_ALLOCATED LARGE_ALLOCATED
+ *	      FREE_BYTES HEAP_BYTES META_BYTES
  *
  * Sizes, both workloads: log-uniform 16 B .. 8 KiB (slab objects); one
  * allocation in BIG_ONE_IN is log-uniform 8 KiB .. BIG_MAX (page-level
@@ -39,6 +45,7 @@
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <math.h>
 #include <pthread.h>
@@ -249,6 +256,29 @@ struct worker {
 	_Atomic size_t in_flight; /* bytes in outbox, not yet freed */
 };
 
+typedef int (*mallctl_fn)(const char *, void *, size_t *, void *, size_t);
+static mallctl_fn buddy_mallctl;	/* with BURST_STATS=1, if present */
+
+static size_t ctl_value(const char *name)
+{
+	size_t v = 0, len = sizeof(v);
+
+	if (buddy_mallctl(name, &v, &len, NULL, 0) != 0)
+		return 0;
+	return v;
+}
+
+static void print_stats(unsigned int burst, const char *when)
+{
+	if (!buddy_mallctl)
+		return;
+	out("stats %u %s %zu %zu %zu %zu %zu %zu %zu\n", burst, when,
+	    status_bytes("VmRSS:"), ctl_value("stats.small_slab_bytes"),
+	    ctl_value("stats.small_allocated"), ctl_value("stats.large_allocated"),
+	    ctl_value("stats.free_bytes"), ctl_value("stats.heap_bytes"),
+	    ctl_value("stats.meta_bytes"));
+}
+
 static unsigned int nr_bursts = 20, window = 8192;
 static size_t nr_ops = 200000;
 static uint64_t base_seed = 1;
@@ -324,6 +354,8 @@ static void *worker_main(void *arg)
 					peak_live = live;
 			}
 		}
+		if (w->id == 0)
+			print_stats(b, "peak");
 		for (unsigned int i = 0; i < window; i++) {
 			if (slot[i]) {
 				free(slot[i]);
@@ -335,8 +367,10 @@ static void *worker_main(void *arg)
 		pthread_barrier_wait(&burst_barrier);
 		atomic_fetch_sub(&other->in_flight, ring_drain(w->inbox));
 		pthread_barrier_wait(&burst_barrier);
-		if (w->id == 0)
+		if (w->id == 0) {
 			out("burst %u %zu\n", b, status_bytes("VmRSS:"));
+			print_stats(b, "after");
+		}
 		pthread_barrier_wait(&burst_barrier);
 	}
 	return NULL;
@@ -345,8 +379,11 @@ static void *worker_main(void *arg)
 static int run_threads(void)
 {
 	struct ring *rings = harness_alloc(2 * sizeof(struct ring));
+	const char *want_stats = getenv("BURST_STATS");
 	double t0, t1;
 
+	if (want_stats && strcmp(want_stats, "1") == 0)
+		buddy_mallctl = (mallctl_fn)dlsym(RTLD_DEFAULT, "buddymalloc_mallctl");
 	pthread_barrier_init(&burst_barrier, NULL, 2);
 	for (int i = 0; i < 2; i++) {
 		workers[i].id = i;

@@ -68,7 +68,7 @@ EXTRA_DIST += bench/fastpath
 # each allocator and samples its RSS from outside.
 noinst_PROGRAMS += bench/burst_loop
 bench_burst_loop_SOURCES = bench/burst.c
-bench_burst_loop_LDADD = $(PTHREAD_LIBS) -lm
+bench_burst_loop_LDADD = $(PTHREAD_LIBS) -ldl -lm
 
 # --- real programs ----------------------------------------------------------
 
