@@ -34,6 +34,9 @@ struct seq_buf;
 struct core_config {
 	/* Sections each zone may online; 0 means as many as the OS gives. */
 	unsigned long zone_max_sections[MAX_NR_ZONES];
+	/* Fake NUMA nodes to split the machine into (1..MAX_NUMNODES); 0:
+	 * the machine's real topology (core/zone.c). */
+	unsigned int numa_fake;
 };
 
 extern struct core_config core_config;
