@@ -176,6 +176,17 @@ tests_unit_fork_child_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_fork_child_LDADD = $(UNIT_LDADD)
 
 
+# --- nodes (issue 8) ------------------------------------------------------
+# numa: numa_fake 2; allocations come from the running CPU's node (the
+# thread pinned to a CPU of each node in turn), fall back to the other node
+# when the local zones are full, and frees go back to the block's zone.
+
+UNIT_TESTS += tests/unit/numa
+tests_unit_numa_SOURCES = tests/unit/numa.c $(UNIT_CORE_SOURCES)
+tests_unit_numa_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_numa_LDADD = $(UNIT_LDADD)
+
+
 # --- preload tests (issue 3) ---------------------------------------------
 # conf: the BUDDYMALLOC_CONF parser of preload/conf.c, called directly
 # (compiled into the test with the test core; no malloc replacement).
