@@ -261,6 +261,7 @@ API_LINKED_TESTS = \
 	tests/api/symbols \
 	tests/api/alloc_fail \
 	tests/api/malloc_stats \
+	tests/api/numa_fake \
 	tests/stress/threads \
 	tests/stress/fork \
 	tests/stress/fork_handlers \
@@ -277,6 +278,7 @@ API_PRELOAD_TESTS = \
 	tests/api/preload/symbols.preload \
 	tests/api/preload/alloc_fail.preload \
 	tests/api/preload/malloc_stats.preload \
+	tests/api/preload/numa_fake.preload \
 	tests/stress/preload/threads.preload \
 	tests/stress/preload/fork.preload \
 	tests/stress/preload/fork_handlers.preload \
@@ -354,6 +356,15 @@ tests_api_malloc_stats_LDFLAGS = -no-install
 tests_api_preload_malloc_stats_preload_SOURCES = tests/api/malloc_stats.c
 tests_api_preload_malloc_stats_preload_CPPFLAGS = $(API_CPPFLAGS)
 tests_api_preload_malloc_stats_preload_LDADD = $(API_PLAIN_LDADD)
+
+# numa_fake re-executes itself with BUDDYMALLOC_CONF=numa_fake:2.
+tests_api_numa_fake_SOURCES = tests/api/numa_fake.c
+tests_api_numa_fake_CPPFLAGS = $(API_CPPFLAGS)
+tests_api_numa_fake_LDADD = $(API_LINKED_LDADD)
+tests_api_numa_fake_LDFLAGS = -no-install
+tests_api_preload_numa_fake_preload_SOURCES = tests/api/numa_fake.c
+tests_api_preload_numa_fake_preload_CPPFLAGS = $(API_CPPFLAGS)
+tests_api_preload_numa_fake_preload_LDADD = $(API_PLAIN_LDADD)
 
 tests_stress_threads_SOURCES = tests/stress/threads.c
 tests_stress_threads_CPPFLAGS = $(API_CPPFLAGS)
