@@ -266,7 +266,8 @@ struct zone_stats {
 	unsigned long nr_free[NR_PAGE_ORDERS];	/* free blocks per order */
 };
 
-/* The populated zones' counters, in zonelist order; returns how many (at
+/* The populated zones' counters, node by node, each node's zones in
+ * index order (as /proc/zoneinfo lists them); returns how many (at
  * most max). */
 #define MAX_ZONE_STATS	(MAX_NUMNODES * MAX_NR_ZONES)
 unsigned int zone_stats_read(struct zone_stats *out, unsigned int max);
