@@ -221,6 +221,16 @@ static inline int numa_node_id(void)
 	return cpu_to_node(raw_smp_processor_id());
 }
 
+/* Read the topology (the top of zone.c) into nr_node_ids, the CPU map
+ * and each pgdat's bind_node and nr_cpus; buddy_core_init() calls it once.
+ * Nothing else may run in the core meanwhile. */
+void numa_init(void);
+#ifdef BUDDY_TEST_HOOKS
+/* The directory numa_init() reads in place of /sys/devices/system/ (with
+ * its trailing '/'): node/online, node/nodeN/cpulist, cpu/online. */
+extern const char *test_sysfs_root;
+#endif
+
 enum zone_type gfp_zone(gfp_t gfp);
 const char *migratetype_name(int migratetype);
 /* Make zone empty, as before its first section: free lists, counters and

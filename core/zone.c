@@ -128,7 +128,55 @@ static void build_zonelist(pg_data_t *pgdat)
 
 /* ------------------------------------------------------------- topology */
 
-#define SYSFS_NODE	"/sys/devices/system/node/"
+/* Where the topology is read: sysfs, or a test's tree of the same shape. */
+#define SYSFS_SYSTEM	"/sys/devices/system/"
+
+#ifdef BUDDY_TEST_HOOKS
+const char *test_sysfs_root;
+#endif
+
+static const char *sysfs_root(void)
+{
+#ifdef BUDDY_TEST_HOOKS
+	if (test_sysfs_root)
+		return test_sysfs_root;
+#endif
+	return SYSFS_SYSTEM;
+}
+
+static char *path_put(char *p, char *end, const char *text)
+{
+	while (*text && p < end)
+		*p++ = *text++;
+	return p;
+}
+
+/* The root, head, id in decimal (none if negative), tail: built without
+ * stdio. false if it does not fit in size bytes. */
+static bool sysfs_path(char *path, size_t size, const char *head, int id,
+		       const char *tail)
+{
+	char *p = path, *end = path + size - 1;
+	char digits[12];
+	int n = 0;
+
+	p = path_put(p, end, sysfs_root());
+	p = path_put(p, end, head);
+	if (id >= 0) {
+		do
+			digits[n++] = (char)('0' + id % 10);
+		while ((id /= 10) != 0);
+		while (n && p < end)
+			*p++ = digits[--n];
+	}
+	p = path_put(p, end, tail);
+	if (p == end)
+		return false;
+	*p = '\0';
+	return true;
+}
+
+#define SYSFS_PATH_MAX	512
 
 /*
  * One range "a" or "a-b" of a sysfs list such as "0-3,8,10-11\n". Returns
@@ -168,17 +216,27 @@ static const char *list_next_range(const char *s, unsigned int *lo,
  * contiguous runs; a longer list is cut and its last CPUs stay node 0's. */
 static char list_buf[256];
 
+/* The file at root + head + id + tail in list_buf; false if unreadable. */
+static bool read_list(const char *head, int id, const char *tail)
+{
+	char path[SYSFS_PATH_MAX];
+
+	return sysfs_path(path, sizeof(path), head, id, tail) &&
+	       os_read_file(path, list_buf, sizeof(list_buf)) >= 0;
+}
+
 /*
  * The online real nodes, in id order, into real[]; returns how many: 0
- * without sysfs, -1 when there are more than MAX_NUMNODES or an id of 64
- * or more (os_bind_node() takes one word of mask).
+ * without sysfs (or with a list we cannot read), -1 when there are more
+ * than MAX_NUMNODES or an id of 64 or more (os_bind_node() takes one word
+ * of mask).
  */
 static int read_real_nodes(int real[MAX_NUMNODES])
 {
 	unsigned int lo, hi;
 	int nr = 0;
 
-	if (os_read_file(SYSFS_NODE "online", list_buf, sizeof(list_buf)) < 0)
+	if (!read_list("node/online", -1, ""))
 		return 0;
 	for_each_list_range(list_buf, lo, hi) {
 		if (hi >= 64 || (int)(hi - lo) >= MAX_NUMNODES - nr)
@@ -187,23 +245,6 @@ static int read_real_nodes(int real[MAX_NUMNODES])
 			real[nr++] = (int)n;
 	}
 	return nr;
-}
-
-/* "/sys/devices/system/node/node<id>/cpulist", built without stdio. */
-static void node_cpulist_path(char *path, int id)
-{
-	static const char head[] = SYSFS_NODE "node", tail[] = "/cpulist";
-	char digits[4];
-	int n = 0;
-
-	__builtin_memcpy(path, head, sizeof(head) - 1);
-	path += sizeof(head) - 1;
-	do
-		digits[n++] = (char)('0' + id % 10);
-	while ((id /= 10) != 0);
-	while (n)
-		*path++ = digits[--n];
-	__builtin_memcpy(path, tail, sizeof(tail));
 }
 
 /* real_of_cpu[cpu]: index in real[] of the CPU's real node, 0 if none;
@@ -227,19 +268,14 @@ static void mark_cpus(const char *list, int real_index)
  * on the one node. */
 static void read_node_cpus(const int *real, int nr_real)
 {
-	char path[sizeof(SYSFS_NODE) + 32];
-
 	if (nr_real <= 0) {
-		if (os_read_file("/sys/devices/system/cpu/online", list_buf,
-				 sizeof(list_buf)) >= 0)
+		if (read_list("cpu/online", -1, ""))
 			mark_cpus(list_buf, 0);
 		return;
 	}
-	for (int i = 0; i < nr_real; i++) {
-		node_cpulist_path(path, real[i]);
-		if (os_read_file(path, list_buf, sizeof(list_buf)) >= 0)
+	for (int i = 0; i < nr_real; i++)
+		if (read_list("node/node", real[i], "/cpulist"))
 			mark_cpus(list_buf, i);
-	}
 }
 
 /* The machine's own nodes: real node real[i] is our node i. */
@@ -273,26 +309,40 @@ static void numa_init_fake(const int *real, int nr_real, int nr_fake)
 		if (on_real == 0)
 			cpu_to_node_map[cpu] = (uint8_t)(ri % nr_fake);
 		else
-			cpu_to_node_map[cpu] =
-				(uint8_t)(ri + (int)(dealt[ri]++ % (unsigned int)on_real) * r);
+			cpu_to_node_map[cpu] = (uint8_t)(ri +
+				(int)(dealt[ri]++ % (unsigned int)on_real) * r);
 	}
 }
 
-static void numa_init(void)
+/* Everything numa_init() sets, to its state before any reading. */
+static void numa_reset(void)
+{
+	nr_node_ids = 1;
+	for (int cpu = 0; cpu < NR_CPUS; cpu++) {
+		cpu_to_node_map[cpu] = 0;
+		real_of_cpu[cpu] = 0;
+		cpu_listed[cpu] = false;
+	}
+	for (int nid = 0; nid < MAX_NUMNODES; nid++) {
+		NODE_DATA(nid)->bind_node = -1;
+		NODE_DATA(nid)->nr_cpus = 0;
+	}
+}
+
+void numa_init(void)
 {
 	int real[MAX_NUMNODES];
-	int nr_real = read_real_nodes(real);
+	int nr_real;
 
+	numa_reset();
+	nr_real = read_real_nodes(real);
 	read_node_cpus(real, nr_real);
-	for (int nid = 0; nid < MAX_NUMNODES; nid++)
-		NODE_DATA(nid)->bind_node = -1;
 	if (core_config.numa_fake >= 1 && core_config.numa_fake <= MAX_NUMNODES)
 		numa_init_fake(real, nr_real < 0 ? 0 : nr_real,
 			       (int)core_config.numa_fake);
 	else if (nr_real > 1)
 		numa_init_real(real, nr_real);
-	else
-		nr_node_ids = 1;	/* the map is all zero */
+	/* else one node: the map stays all zero */
 	for (int cpu = 0; cpu < NR_CPUS; cpu++)
 		if (cpu_listed[cpu])
 			NODE_DATA(cpu_to_node_map[cpu])->nr_cpus++;
