@@ -177,6 +177,7 @@ tests_unit_fork_child_LDADD = $(UNIT_LDADD)
 
 
 # --- nodes (issue 8) ------------------------------------------------------
+#
 # numa: numa_fake 2; allocations come from the running CPU's node (the
 # thread pinned to a CPU of each node in turn), fall back to the other node
 # when the local zones are full, and frees go back to the block's zone.
@@ -185,6 +186,16 @@ UNIT_TESTS += tests/unit/numa
 tests_unit_numa_SOURCES = tests/unit/numa.c $(UNIT_CORE_SOURCES)
 tests_unit_numa_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_numa_LDADD = $(UNIT_LDADD)
+
+# numa_topology: the topology read from sysfs-shaped trees in data/sysfs/
+# (several real nodes, one, none, too many, unreadable), with and without
+# numa_fake.
+UNIT_TESTS += tests/unit/numa_topology
+tests_unit_numa_topology_SOURCES = tests/unit/numa_topology.c \
+	$(UNIT_CORE_SOURCES)
+tests_unit_numa_topology_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_numa_topology_LDADD = $(UNIT_LDADD)
+EXTRA_DIST += tests/unit/data/sysfs
 
 
 # --- preload tests (issue 3) ---------------------------------------------
