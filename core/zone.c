@@ -25,18 +25,28 @@
  *            machine into N nodes, whatever its real topology, so that node
  *            fallback runs and is tested on any machine. Like the kernel's
  *            numa=fake=N, fake node f sits on real node f mod R (R real
- *            nodes, interleaved; R is 1 here, so every fake node sits on
- *            node 0) and its sections are bound there. Unlike the kernel,
- *            which gives every CPU of a real node to the first fake node on
- *            it, CPUs are dealt round-robin among the fake nodes on their
- *            real node, in CPU-number order: on one real node, CPU c is on
- *            fake node c mod N. (The kernel's way leaves N - 1 nodes
- *            without CPUs; ours lets a test run on each node by pinning a
- *            thread.) When N < R, CPUs of a real node without a fake node
- *            go to fake node (its index mod N).
+ *            nodes, interleaved) and its sections are bound there: on a
+ *            one-node machine every fake node sits on node 0, where the
+ *            binding changes no placement but the mbind path still runs.
+ *            Unlike the kernel's (x86 maps each CPU to the first fake node
+ *            on its real node, leaving the others without CPUs), CPUs are
+ *            dealt round-robin among the fake nodes on their real node, in
+ *            CPU-number order: on one real node, CPU c is on fake node
+ *            c mod N, so a test reaches each node by pinning a thread. When
+ *            N < R, the CPUs of real node index i (no fake node on it) go
+ *            to fake node i mod N.
  *
- * CPUs are mapped to nodes by a table of NR_CPUS (1024) entries; a CPU
- * numbered above it, or in no node's cpulist, is node 0's.
+ * CPUs are mapped to nodes by a table of NR_CPUS (1024) entries: a CPU
+ * numbered at or above it is node 0's; a CPU in no node's cpulist at init
+ * (offline then) counts as one of the first real node's.
+ *
+ * Cost: numa_node_id() is on every page allocation. With one node it is a
+ * load and a predicted branch; with several, a load of the rseq area's
+ * cpu_id and one of the table.
+ *
+ * Each zone keeps its own limit (zone_max_sections), lock and free lists;
+ * with N nodes there are N times as many zones. Per-node work and shares
+ * use nr_online_nodes and for_each_online_node() (internal.h).
  */
 
 #include "internal.h"
