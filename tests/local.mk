@@ -180,10 +180,12 @@ tests_unit_fork_child_LDADD = $(UNIT_LDADD)
 #
 # numa: numa_fake 2; allocations come from the running CPU's node (the
 # thread pinned to a CPU of each node in turn), fall back to the other node
-# when the local zones are full, and frees go back to the block's zone.
+# when the local zones are full, and frees go back to the block's zone;
+# the reports list both nodes (layout.c checks the kernel's layouts).
 
 UNIT_TESTS += tests/unit/numa
-tests_unit_numa_SOURCES = tests/unit/numa.c $(UNIT_CORE_SOURCES)
+tests_unit_numa_SOURCES = tests/unit/numa.c tests/unit/layout.c \
+	tests/unit/layout.h $(UNIT_CORE_SOURCES)
 tests_unit_numa_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_numa_LDADD = $(UNIT_LDADD)
 

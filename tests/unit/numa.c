@@ -5,7 +5,8 @@
  * grow (each zone may online one section here), the allocation falls back
  * along node n's zonelist to the other node; a free goes back to the zone
  * the block came from, whichever CPU frees it; sections are bound (mbind)
- * to the real node the fake one sits on.
+ * to the real node the fake one sits on; buddyinfo and pagetypeinfo print
+ * each node's zones in the kernel's layouts, node 0's rows first.
  *
  * Pinning uses sched_setaffinity, which returns once the thread runs on an
  * allowed CPU, so which CPU allocates is decided, not hoped for. Skipped
@@ -21,6 +22,7 @@
 
 #include <linux/mempolicy.h>
 
+#include "layout.h"
 #include "unit_util.h"
 
 #define NR_FAKE	2
@@ -291,6 +293,74 @@ TEST_BEGIN(test_sections_bound_to_their_node)
 }
 TEST_END
 
+static void show(void (*fn)(struct seq_buf *), struct text *t)
+{
+	char *buf = calloc(1, 65536);
+	struct seq_buf s;
+
+	seq_buf_init(&s, buf, 65536, NULL, NULL);
+	fn(&s);
+	split_lines(t, buf);
+}
+
+/*
+ * A page held on each node: both nodes' zones (each populated by the tests
+ * before) are in the reports, node by node, lowest zone first, each row in
+ * the kernel's layout with the zone's own counts.
+ */
+TEST_BEGIN(test_reports_show_each_node)
+{
+	struct page *held[NR_FAKE];
+	struct text buddy, types;
+	struct fields f;
+	char why[256];
+	int line = 0, zones = 0;
+
+	test_skip_if(!find_node_cpus());
+	for (int nid = 0; nid < NR_FAKE; nid++) {
+		pin_to_node(nid);
+		held[nid] = alloc_pages(0, 0);
+		assert_ptr_not_null(held[nid]);
+	}
+	unpin();
+
+	layout_init();
+	show(buddyinfo_show, &buddy);
+	for_each_zone(zone) {
+		struct zone_counts c;
+
+		if (!populated_zone(zone))
+			continue;
+		zones++;
+		assert_d_lt(line, buddy.nr, "a line for node %d %s", zone->node,
+			    zone->name);
+		expect_true(match_layout(buddyinfo_fmt, buddy.line[line], &f,
+					 why, sizeof(why)),
+			    "line %d \"%s\": %s", line + 1, buddy.line[line], why);
+		expect_lu_eq(f.num[0], (unsigned long)zone->node, "node");
+		expect_str_eq(f.str[0], zone->name, "zone");
+		zone_counts(zone, &c);
+		for (unsigned int o = 0; o < NR_PAGE_ORDERS; o++)
+			expect_lu_eq(f.num[1 + o], c.nr_free[o],
+				     "node %d %s order %u", zone->node,
+				     zone->name, o);
+		line++;
+	}
+	expect_d_eq(buddy.nr, line, "no other lines");
+	expect_d_eq(zones, NR_FAKE * MAX_NR_ZONES,
+		    "every zone of both nodes populated");
+
+	show(pagetypeinfo_show, &types);
+	check_pagetypeinfo(&types, "pagetypeinfo", zones);
+
+	for (int nid = 0; nid < NR_FAKE; nid++)
+		expect_true(free_pages_checked(held[nid], 0), "free");
+	free(buddy.buf);
+	free(types.buf);
+	expect_all_whole("after the reports");
+}
+TEST_END
+
 int main(void)
 {
 	core_config.numa_fake = NR_FAKE;
@@ -302,5 +372,6 @@ int main(void)
 			test_allocations_come_from_the_running_cpus_node,
 			test_full_node_falls_back_to_the_other,
 			test_sections_bound_to_their_node,
+			test_reports_show_each_node,
 			NULL);
 }
