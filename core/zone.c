@@ -188,6 +188,15 @@ static bool sysfs_path(char *path, size_t size, const char *head, int id,
 
 #define SYSFS_PATH_MAX	512
 
+/* Decimal digits at *s, capped at 1000000 (more than any id we take). */
+static const char *list_number(const char *s, unsigned int *v)
+{
+	for (*v = 0; *s >= '0' && *s <= '9'; s++)
+		if (*v < 1000000)
+			*v = *v * 10 + (unsigned int)(*s - '0');
+	return s;
+}
+
 /*
  * One range "a" or "a-b" of a sysfs list such as "0-3,8,10-11\n". Returns
  * where the next range starts, or NULL at the end or on text that is not a
@@ -196,22 +205,17 @@ static bool sysfs_path(char *path, size_t size, const char *head, int id,
 static const char *list_next_range(const char *s, unsigned int *lo,
 				   unsigned int *hi)
 {
-	unsigned int v;
-
 	if (*s == ',')
 		s++;
 	if (*s < '0' || *s > '9')
 		return NULL;
-	for (v = 0; *s >= '0' && *s <= '9'; s++)
-		v = v > 100000 ? v : v * 10 + (unsigned int)(*s - '0');
-	*lo = *hi = v;
+	s = list_number(s, lo);
+	*hi = *lo;
 	if (*s == '-') {
 		s++;
 		if (*s < '0' || *s > '9')
 			return NULL;
-		for (v = 0; *s >= '0' && *s <= '9'; s++)
-			v = v > 100000 ? v : v * 10 + (unsigned int)(*s - '0');
-		*hi = v;
+		s = list_number(s, hi);
 	}
 	if (*hi < *lo || (*s != ',' && *s != '\n' && *s != '\0'))
 		return NULL;

@@ -42,10 +42,12 @@ static void *sym(const char *name)
 
 TEST_BEGIN(test_opt_numa_fake)
 {
-	mallctl_fn *mallctl = (mallctl_fn *)sym("buddymalloc_mallctl");
+	mallctl_fn *mallctl;
 	unsigned int v = 0, two = 2;
 	size_t len = sizeof(v);
 
+	test_skip_if(api_any_malloc());	/* our setting, our reports */
+	mallctl = (mallctl_fn *)sym("buddymalloc_mallctl");
 	expect_d_eq(mallctl("opt.numa_fake", &v, &len, NULL, 0), 0, "read");
 	expect_u_eq(v, 2, "opt.numa_fake from BUDDYMALLOC_CONF");
 	expect_zu_eq(len, sizeof(unsigned int), "an unsigned int");
@@ -126,12 +128,13 @@ static bool report_has_line(const char *after, const char *prefix)
 
 TEST_BEGIN(test_reports_show_both_nodes)
 {
-	stats_print_fn *stats_print =
-		(stats_print_fn *)sym("buddymalloc_stats_print");
+	stats_print_fn *stats_print;
 	void *held[2][NR_BLOCKS];
 	cpu_set_t allowed;
 	int cpu[2];
 
+	test_skip_if(api_any_malloc());
+	stats_print = (stats_print_fn *)sym("buddymalloc_stats_print");
 	assert_d_eq(sched_getaffinity(0, sizeof(allowed), &allowed), 0);
 	cpu[0] = allowed_cpu(&allowed, 0);
 	cpu[1] = allowed_cpu(&allowed, 1);

@@ -9,6 +9,8 @@
  *   no_numa     no node/ directory (a kernel without NUMA); CPUs 0-5
  *   nine_nodes  more nodes than MAX_NUMNODES
  *   garbage     node/online that is not a list; CPUs 0-3
+ *   sparse_cpus nodes 0-1, CPUs "0,2,4-5" (no newline) and "1,3"
+ *   bad_range   node/online "1-0"
  *
  * with and without numa_fake. No allocation is made: the core is never
  * initialised, numa_init() is called directly for each case.
@@ -66,6 +68,17 @@ TEST_BEGIN(test_real_nodes)
 	load("two_nodes", 0);
 	expect_topology("two real nodes", 2, "0011001100",
 			(const int[]){ 0, 2 }, (const unsigned int[]){ 4, 4 });
+}
+TEST_END
+
+TEST_BEGIN(test_cpulists_of_every_shape)
+{
+	load("sparse_cpus", 0);
+	expect_topology("single CPUs and ranges", 2, "0101000000",
+			(const int[]){ 0, 1 }, (const unsigned int[]){ 4, 2 });
+	load("bad_range", 0);
+	expect_topology("a range backwards", 1, "0000000000",
+			(const int[]){ -1 }, (const unsigned int[]){ 0 });
 }
 TEST_END
 
@@ -135,6 +148,7 @@ TEST_END
 int main(void)
 {
 	return test_run(test_real_nodes,
+			test_cpulists_of_every_shape,
 			test_one_real_node,
 			test_without_numa_in_sysfs,
 			test_more_nodes_than_max_numnodes,
