@@ -127,13 +127,21 @@ static bool unmerged_pair_allowed(unsigned long pfn, unsigned long buddy_pfn,
 	return a != b && (reserved_type(a) || reserved_type(b));
 }
 
+static bool page_released_bit(const struct mem_section *ms, unsigned long pfn)
+{
+	unsigned long i = pfn - ms->start_pfn;
+	unsigned long bits = 8 * sizeof(ms->released[0]);
+
+	return (ms->released[i / bits] >> (i % bits)) & 1;
+}
+
 /* Walk every page of every section: each page belongs to exactly one free
- * block or one allocation, and no free block has a free buddy of its
- * order. */
+ * block or one allocation, no free block has a free buddy of its order, and
+ * only free pages are marked released. */
 static void check_sections(struct check_state *st)
 {
 	struct zone *zone = st->zone;
-	unsigned long free_pages = 0, sections = 0;
+	unsigned long free_pages = 0, sections = 0, released = 0;
 
 	for (struct mem_section *ms = zone->sections; ms; ms = ms->zone_next) {
 		unsigned long end = ms->start_pfn + PAGES_PER_SECTION;
@@ -192,12 +200,25 @@ static void check_sections(struct check_state *st)
 						      pfn, pfn + i, nr);
 					break;
 				}
+			for (unsigned long i = 0; i < nr; i++) {
+				if (!page_released_bit(ms, pfn + i))
+					continue;
+				released++;
+				if (!(page->flags & PG_buddy)) {
+					violation_pfn(st, "allocated page marked released",
+						      pfn + i, page->flags, 0);
+					break;
+				}
+			}
 			pfn += nr;
 		}
 	}
 	if (free_pages != zone->nr_free_pages)
 		violation_pfn(st, "free pages in the descriptors disagree with nr_free_pages",
 			      0, free_pages, zone->nr_free_pages);
+	if (released != zone->nr_released)
+		violation_pfn(st, "released pages disagree with nr_released",
+			      0, released, zone->nr_released);
 	if (sections != zone->nr_sections ||
 	    sections * PAGES_PER_SECTION != zone->present_pages)
 		violation_pfn(st, "section count disagrees with present_pages",

@@ -113,6 +113,20 @@ bool online_section(struct zone *zone, unsigned long seen);
 extern void (*test_online_section_hook)(struct zone *zone);
 #endif
 
+/* ----------------------------------------------------------- resident.c */
+/* Which free pages are released (not resident): the per-page bits of
+ * mem_section::released and zone->nr_released. Caller holds zone->lock;
+ * [pfn, pfn + nr) lies in one section. */
+
+/* Mark pages released; returns how many were not already. */
+unsigned long __set_pages_released(struct zone *zone, unsigned long pfn,
+				   unsigned long nr);
+/* Mark pages resident (taken for use); returns how many were released. */
+unsigned long __clear_pages_released(struct zone *zone, unsigned long pfn,
+				     unsigned long nr);
+/* How many of the pages are released. */
+unsigned long __pages_released(unsigned long pfn, unsigned long nr);
+
 /* ---------------------------------------------------------- pageblock.c */
 /* The migrate type stored per pageblock, and moving free pages between
  * free lists when a pageblock changes type. */
@@ -157,6 +171,31 @@ extern unsigned long test_skip_merges;
 
 /* ------------------------------------------------------------ reclaim.c */
 /* Giving free memory back to the OS (release_free_pages: page_alloc.h). */
+
+/* Release resident free pages of zone, at least nr_to_release of them if it
+ * has that many (ULONG_MAX: all), with no system call under zone->lock;
+ * counts them as event (a PGSTEAL_ counter). Returns the pages released.
+ * Caller holds no lock. */
+unsigned long reclaim_zone(struct zone *zone, unsigned long nr_to_release,
+			   enum vm_event_item event);
+
+/* -------------------------------------------------------------- vmscan.c */
+/* The reclaim threads (the kernel's kswapd). */
+
+/* zone fell below its low watermark for an allocation of order that may
+ * use zones up to highest_zoneidx: wake its node's reclaim thread. Cheap
+ * when the thread is awake already. */
+void wakeup_kswapd(struct zone *zone, unsigned int order,
+		   enum zone_type highest_zoneidx);
+
+/* ---------------------------------------------------------------- pcp.c */
+/* Per-CPU page lists (the kernel's per_cpu_pages). */
+
+/* Give every page on this CPU's lists of zone (NULL: every zone) back to
+ * the buddy free lists. */
+void drain_local_pages(struct zone *zone);
+/* The same for every CPU's lists. */
+void drain_all_pages(struct zone *zone);
 
 #ifdef BUDDY_TEST_HOOKS
 /* Called by release_free_pages() before the madvise of each batch. */
@@ -262,7 +301,20 @@ static inline void zone_unlock(struct zone *zone)
 /* ------------------------------------------------------------- vmstat.c */
 /* The /proc layouts. Each takes every zone's lock in turn. */
 
-/* buddyinfo_show, pagetypeinfo_show, zone_stats_read: page_alloc.h. */
+/* buddyinfo_show, pagetypeinfo_show, zone_stats_read, vm_events_read:
+ * page_alloc.h. */
+
+extern unsigned long vm_events[NR_VM_EVENT_ITEMS];
+
+static inline void count_vm_events(enum vm_event_item item, unsigned long n)
+{
+	uatomic_add(&vm_events[item], n);
+}
+
+static inline void count_vm_event(enum vm_event_item item)
+{
+	count_vm_events(item, 1);
+}
 
 /* -------------------------------------------------------------- check.c */
 /* Consistency checks of the buddy state, independent of the code that keeps

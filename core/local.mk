@@ -13,11 +13,14 @@ BUDDYCORE_SRCS = \
 	core/sparse.c \
 	core/pageblock.c \
 	core/page_alloc.c \
+	core/resident.c \
 	core/zone.c \
 	core/vmstat.c \
 	core/seq_buf.c \
 	core/check.c \
 	core/reclaim.c \
+	core/vmscan.c \
+	core/pcp.c \
 	core/huge.c \
 	core/fork.c
 

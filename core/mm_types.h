@@ -196,11 +196,20 @@ struct mem_section {
 	struct mem_section *zone_next;	/* the zone's sections, newest first */
 	bool abandoned;			/* inherited across fork, given up */
 	uint8_t pageblock_flags[PAGEBLOCKS_PER_SECTION]; /* migrate type each */
-	/* mem_map starts at the next page of the mapping. */
+	/* mem_map starts after the header, SECTION_META_HEADER bytes in. */
 	struct page *mem_map;
+	/*
+	 * One bit per page: set while the page is *released*, i.e. not
+	 * resident: never touched since the section was mapped, or handed
+	 * back to the OS with MADV_DONTNEED since it was last allocated. Only
+	 * free pages (in free blocks, or in blocks isolated for release) have
+	 * the bit; taking a block off the free lists for use clears its bits.
+	 * Protected by the zone's lock. A released page reads as zero.
+	 */
+	unsigned long released[PAGES_PER_SECTION / (8 * sizeof(unsigned long))];
 };
 
-#define SECTION_META_HEADER	PAGE_SIZE
+#define SECTION_META_HEADER	(2 * PAGE_SIZE)
 #define SECTION_MEM_MAP_SIZE	(PAGES_PER_SECTION * sizeof(struct page))
 #define SECTION_META_SIZE	(SECTION_META_HEADER + SECTION_MEM_MAP_SIZE)
 #define SECTION_META_ALIGN	(4UL << 20)	/* > SECTION_META_SIZE, power of 2 */
@@ -232,6 +241,8 @@ enum zone_type {
  *   free_area[o].nr_free == sum over t of len(free_area[o].free_list[t])
  *   nr_free_type[t] == sum over o of len(free_area[o].free_list[t]) << o
  *   present_pages == nr_sections * PAGES_PER_SECTION
+ *   nr_released == the released bits set in the zone's sections, each on a
+ *                  page of a free (or isolated) block
  *   no free block of order o < MAX_PAGE_ORDER has a free buddy of order o,
  *   except across a HIGHATOMIC or ISOLATE pageblock boundary.
  */
@@ -246,6 +257,7 @@ struct zone {
 	/* protected by lock */
 	struct free_area free_area[NR_PAGE_ORDERS];
 	unsigned long nr_free_pages;
+	unsigned long nr_released;	/* free pages not resident (released bits) */
 	unsigned long nr_free_type[MIGRATE_TYPES];
 	unsigned long nr_reserved_highatomic;
 	unsigned long present_pages;
@@ -286,6 +298,11 @@ struct alloc_context {
 	int migratetype;
 	unsigned int alloc_flags;
 	unsigned int page_owner;	/* PG_ owner flag for the head, or 0 */
+	unsigned long nr_pages;		/* the allocation's pages (exact: fewer
+					 * than 2^order, the rest go back) */
+	/* Out: every page of the block handed out was released, so it reads
+	 * as zero (the OS gives released pages back zeroed). */
+	bool zeroed;
 };
 
 /* alloc_flags */

@@ -489,6 +489,27 @@ static void __prep_new_page(struct page *page, unsigned int order,
 	page->migratetype = (uint8_t)migratetype;
 }
 
+static void __trim_exact(struct zone *zone, struct page *page,
+			 unsigned long nr, unsigned long end_nr);
+
+/*
+ * Hand out the block at page, taken off the free lists at order, as an
+ * allocation of ac->nr_pages pages: the pages past them go straight back
+ * (an exact allocation), the rest become resident (resident.c), and
+ * ac->zeroed says whether all of them were released, so read as zero.
+ */
+static void __prep_allocation(struct zone *zone, struct page *page,
+			      unsigned int order, struct alloc_context *ac)
+{
+	unsigned long pfn = page_to_pfn(page);
+
+	__prep_new_page(page, order, ac->migratetype, ac->page_owner);
+	if (ac->nr_pages < (1UL << order))
+		__trim_exact(zone, page, ac->nr_pages, 1UL << order);
+	ac->zeroed = __clear_pages_released(zone, pfn, ac->nr_pages) ==
+		     ac->nr_pages;
+}
+
 /*
  * One zone: its free lists, else a new section, else (on the later passes,
  * when no zone could serve or grow) its highatomic reserve. Growing comes
@@ -496,7 +517,7 @@ static void __prep_new_page(struct page *page, unsigned int order,
  * kernel with fixed memory must.
  */
 static struct page *rmqueue(struct zone *zone, unsigned int order,
-			    const struct alloc_context *ac, enum unreserve how)
+			    struct alloc_context *ac, enum unreserve how)
 {
 	struct page *page;
 
@@ -518,13 +539,13 @@ static struct page *rmqueue(struct zone *zone, unsigned int order,
 	       __unreserve_highatomic_pageblock(zone, ac->migratetype, how))
 		page = __rmqueue(zone, order, ac->migratetype, ac->alloc_flags);
 	if (page)
-		__prep_new_page(page, order, ac->migratetype, ac->page_owner);
+		__prep_allocation(zone, page, order, ac);
 	zone_unlock(zone);
 	return page;
 }
 
 static struct page *get_page_from_freelist(unsigned int order,
-					   const struct alloc_context *ac,
+					   struct alloc_context *ac,
 					   enum unreserve how)
 {
 	for (struct zone **z = ac->zonelist->zones; *z; z++) {
@@ -549,7 +570,13 @@ static unsigned int gfp_page_owner(gfp_t gfp)
 	return 0;
 }
 
-struct page *alloc_pages(gfp_t gfp, unsigned int order)
+/*
+ * 2^order pages, of which the first nr are the allocation (the rest go
+ * back at once); __GFP_ZERO is honoured without a memset when every page
+ * was released.
+ */
+static struct page *__alloc_pages(gfp_t gfp, unsigned int order,
+				  unsigned long nr)
 {
 	struct alloc_context ac;
 	struct page *page;
@@ -567,6 +594,8 @@ struct page *alloc_pages(gfp_t gfp, unsigned int order)
 	ac.migratetype = gfp_migratetype(gfp);
 	ac.alloc_flags = (gfp & __GFP_HIGHATOMIC) ? ALLOC_HIGHATOMIC : 0;
 	ac.page_owner = gfp_page_owner(gfp);
+	ac.nr_pages = nr;
+	ac.zeroed = false;
 
 	page = get_page_from_freelist(order, &ac, UNRESERVE_NONE);
 	if (unlikely(!page) && !(ac.alloc_flags & ALLOC_HIGHATOMIC)) {
@@ -575,12 +604,18 @@ struct page *alloc_pages(gfp_t gfp, unsigned int order)
 			page = get_page_from_freelist(order, &ac, UNRESERVE_ALL);
 	}
 	if (unlikely(!page)) {
+		count_vm_event(ALLOC_FAIL);
 		errno = ENOMEM;
 		return NULL;
 	}
-	if (gfp & __GFP_ZERO)
-		memset(page_address(page), 0, PAGE_SIZE << order);
+	if ((gfp & __GFP_ZERO) && !ac.zeroed)
+		memset(page_address(page), 0, nr << PAGE_SHIFT);
 	return page;
+}
+
+struct page *alloc_pages(gfp_t gfp, unsigned int order)
+{
+	return __alloc_pages(gfp, order, 1UL << order);
 }
 
 /*
@@ -671,7 +706,6 @@ void *alloc_pages_exact_aligned(size_t size, unsigned int align_order,
 	unsigned long nr;
 	unsigned int order;
 	struct page *page;
-	struct zone *zone;
 
 	if (unlikely(!exact_size_valid(size) || align_order > MAX_PAGE_ORDER)) {
 		errno = EINVAL;
@@ -681,17 +715,9 @@ void *alloc_pages_exact_aligned(size_t size, unsigned int align_order,
 	order = get_order(nr);
 	if (order < align_order)
 		order = align_order;
-	page = alloc_pages(gfp & ~__GFP_ZERO, order);
+	page = __alloc_pages(gfp, order, nr);
 	if (!page)
 		return NULL;
-	if (nr < (1UL << order)) {
-		zone = page_zone(page);
-		zone_lock(zone);
-		__trim_exact(zone, page, nr, 1UL << order);
-		zone_unlock(zone);
-	}
-	if (gfp & __GFP_ZERO)
-		memset(page_address(page), 0, nr << PAGE_SHIFT);
 	return page_address(page);
 }
 
@@ -790,6 +816,8 @@ static void __take_free_range(struct zone *zone, unsigned long start,
 		unsigned long block_end = head_pfn + (1UL << head->order);
 
 		__del_page_from_free_list(head, zone, head->order);
+		__clear_pages_released(zone, pfn,
+				       (block_end < end ? block_end : end) - pfn);
 		if (head_pfn < start)
 			__free_pages_range(zone, head_pfn, start);
 		if (block_end > end)

@@ -263,6 +263,7 @@ struct zone_stats {
 	int node;
 	unsigned long present_pages;	/* onlined from the OS */
 	unsigned long nr_free_pages;	/* on the buddy free lists */
+	unsigned long nr_released;	/* of those, not resident */
 	unsigned long nr_free[NR_PAGE_ORDERS];	/* free blocks per order */
 };
 
@@ -271,5 +272,34 @@ struct zone_stats {
  * most max). */
 #define MAX_ZONE_STATS	(MAX_NUMNODES * MAX_NR_ZONES)
 unsigned int zone_stats_read(struct zone_stats *out, unsigned int max);
+
+/*
+ * Event counters in the manner of /proc/vmstat: how often the slower paths
+ * ran and what they did. Only paths that already take a lock or make a
+ * system call count (one atomic add each); the fast paths count nothing.
+ */
+enum vm_event_item {
+	PCP_REFILL,		/* rmqueue_bulk: a pcp list refilled */
+	PCP_SPILL,		/* free_pcppages_bulk: a pcp list spilled */
+	PCP_DRAIN,		/* a pcp list drained whole */
+	WMARK_FAIL,		/* zone_watermark_ok() said no */
+	KSWAPD_WAKE,		/* a reclaim thread woken */
+	PAGEOUTRUN,		/* balance_pgdat runs of a reclaim thread */
+	PGSTEAL_KSWAPD,		/* pages released by a reclaim thread */
+	PGSTEAL_DIRECT,		/* pages released by direct reclaim */
+	PGSTEAL_DECAY,		/* pages released because they idled */
+	PGSTEAL_TRIM,		/* pages released by malloc_trim */
+	ALLOCSTALL,		/* direct reclaim runs (stalls) */
+	COMPACTSTALL,		/* drains done where the kernel compacts */
+	ALLOC_FAIL,		/* allocations that failed (ENOMEM) */
+	NR_VM_EVENT_ITEMS
+};
+
+/* The counters (racy sums, exact when quiet) and their /proc/vmstat-style
+ * names. */
+void vm_events_read(unsigned long out[NR_VM_EVENT_ITEMS]);
+const char *vm_event_name(enum vm_event_item item);
+/* The /proc/vmstat layout: page counts, then the event counters. */
+void vmstat_show(struct seq_buf *s);
 
 #endif /* BUDDY_PAGE_ALLOC_H */

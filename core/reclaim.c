@@ -1,12 +1,10 @@
 /*
  * reclaim.c - giving free memory back to the OS.
  *
- * For now one operation, for malloc_trim(): every free page of every zone
- * goes back with MADV_DONTNEED, with zone->lock dropped while the madvise
- * runs (the blocks are off the free lists meanwhile). It knows nothing of
- * which free pages are still resident, so it releases all of them, every
- * time; releasing a page the OS has already taken back costs only the
- * walk.
+ * For now one operation, for malloc_trim(): every free block with resident
+ * pages goes back with MADV_DONTNEED, with zone->lock dropped while the
+ * madvise runs (the blocks are off the free lists meanwhile), and its pages
+ * are marked released (resident.c). Blocks already released are skipped.
  *
  * A later issue adds what the kernel's reclaim does: tracking which free
  * pageblocks are resident and for how long, a background thread per node
@@ -15,33 +13,9 @@
  * whole pageblocks where it can, which keeps transparent huge pages
  * intact.
  */
+#include <limits.h>
+
 #include "internal.h"
-
-/* A run of adjacent free pages waiting to be released in one call. */
-struct release_run {
-	unsigned long start_pfn;
-	unsigned long nr_pages;
-	unsigned long released;		/* pages released so far */
-};
-
-static void release_run_flush(struct release_run *run)
-{
-	if (run->nr_pages &&
-	    os_release((void *)(run->start_pfn << PAGE_SHIFT),
-		       run->nr_pages << PAGE_SHIFT))
-		run->released += run->nr_pages;
-	run->nr_pages = 0;
-}
-
-static void release_run_add(struct release_run *run, unsigned long pfn,
-			    unsigned long nr)
-{
-	if (run->nr_pages && run->start_pfn + run->nr_pages != pfn)
-		release_run_flush(run);
-	if (!run->nr_pages)
-		run->start_pfn = pfn;
-	run->nr_pages += nr;
-}
 
 /* Free blocks taken off the free lists at once: a wholly free section is
  * 32 max-order blocks, released in one call. */
@@ -50,6 +24,7 @@ static void release_run_add(struct release_run *run, unsigned long pfn,
 struct isolated_block {
 	unsigned long pfn;
 	unsigned int order;
+	bool released;		/* the OS took its pages back */
 };
 
 #ifdef BUDDY_TEST_HOOKS
@@ -58,12 +33,13 @@ void (*test_release_hook)(struct zone *zone);
 
 /*
  * Walk the section in address order from *pfn, block by block (a free block
- * by its order, an allocation by its nr_pages), taking free blocks off the
- * free lists, up to RELEASE_BATCH; *pfn advances past what was looked at.
- * Off the lists a block is neither free nor allocated: no allocation takes
- * it and no free merges with it (its head has no PG_buddy), so its pages
- * can be released with zone->lock dropped. Only block heads are read, and
- * they are resident already. Caller holds zone->lock.
+ * by its order, an allocation by its nr_pages), taking free blocks that
+ * still have resident pages off the free lists, up to RELEASE_BATCH; *pfn
+ * advances past what was looked at. Off the lists a block is neither free
+ * nor allocated: no allocation takes it and no free merges with it (its
+ * head has no PG_buddy), so its pages can be released with zone->lock
+ * dropped. Only block heads are read, and they are resident already.
+ * Caller holds zone->lock.
  */
 static unsigned int __isolate_free_blocks(struct zone *zone,
 					  struct mem_section *ms,
@@ -78,11 +54,14 @@ static unsigned int __isolate_free_blocks(struct zone *zone,
 		unsigned long nr = 1;
 
 		if (page->flags & PG_buddy) {
-			blocks[n].pfn = *pfn;
-			blocks[n].order = page->order;
 			nr = 1UL << page->order;
-			__del_page_from_free_list(page, zone, page->order);
-			n++;
+			if (__pages_released(*pfn, nr) != nr) {
+				blocks[n].pfn = *pfn;
+				blocks[n].order = page->order;
+				blocks[n].released = false;
+				__del_page_from_free_list(page, zone, page->order);
+				n++;
+			}
 		} else if ((page->flags & PG_head) && page->nr_pages) {
 			nr = page->nr_pages;
 		}
@@ -93,66 +72,96 @@ static unsigned int __isolate_free_blocks(struct zone *zone,
 
 /* Release the isolated blocks, which come in address order: neighbours,
  * which the free lists keep apart, leave in one madvise. No lock held. */
-static unsigned long release_blocks(struct zone *zone,
-				    const struct isolated_block *blocks,
-				    unsigned int n)
+static void release_blocks(struct zone *zone, struct isolated_block *blocks,
+			   unsigned int n)
 {
-	struct release_run run = { 0, 0, 0 };
-
 #ifdef BUDDY_TEST_HOOKS
 	if (test_release_hook)
 		test_release_hook(zone);
 #else
 	(void)zone;
 #endif
-	for (unsigned int i = 0; i < n; i++)
-		release_run_add(&run, blocks[i].pfn, 1UL << blocks[i].order);
-	release_run_flush(&run);
-	return run.released;
+	for (unsigned int first = 0; first < n;) {
+		unsigned long start = blocks[first].pfn;
+		unsigned long end = start + (1UL << blocks[first].order);
+		unsigned int last = first + 1;
+		bool ok;
+
+		while (last < n && blocks[last].pfn == end)
+			end += 1UL << blocks[last++].order;
+		ok = os_release((void *)(start << PAGE_SHIFT),
+				(end - start) << PAGE_SHIFT);
+		while (first < last)
+			blocks[first++].released = ok;
+	}
 }
 
 /* Put the blocks back, merging as a free does, on their pageblock's type
- * list (a pageblock may have changed type meanwhile). Caller holds
- * zone->lock. */
-static void __putback_blocks(struct zone *zone,
-			     const struct isolated_block *blocks, unsigned int n)
+ * list (a pageblock may have changed type meanwhile), with the pages the OS
+ * took back marked released. Returns the pages newly released. Caller
+ * holds zone->lock. */
+static unsigned long __putback_blocks(struct zone *zone,
+				      const struct isolated_block *blocks,
+				      unsigned int n)
 {
-	for (unsigned int i = 0; i < n; i++)
-		__free_one_page(pfn_to_page(blocks[i].pfn), blocks[i].pfn, zone,
-				blocks[i].order,
-				get_pfnblock_migratetype(blocks[i].pfn));
+	unsigned long released = 0;
+
+	for (unsigned int i = 0; i < n; i++) {
+		unsigned long pfn = blocks[i].pfn;
+
+		if (blocks[i].released)
+			released += __set_pages_released(zone, pfn,
+							 1UL << blocks[i].order);
+		__free_one_page(pfn_to_page(pfn), pfn, zone, blocks[i].order,
+				get_pfnblock_migratetype(pfn));
+	}
+	return released;
 }
 
 /*
- * A batch at a time: isolate under zone->lock, release without it, put
- * back under it. Sections are never taken off a zone's list, and new ones
- * come in at its head, so the walk goes on safely after the lock was
- * dropped.
+ * Release resident free pages of zone until at least nr_to_release pages
+ * went back (ULONG_MAX: all of them), counting them as event. A batch at a
+ * time: isolate under zone->lock, release without it, put back under it.
+ * Sections are never taken off a zone's list, and new ones come in at its
+ * head, so the walk goes on safely after the lock was dropped. Returns the
+ * pages released.
  */
-unsigned long release_free_pages(void)
+unsigned long reclaim_zone(struct zone *zone, unsigned long nr_to_release,
+			   enum vm_event_item event)
 {
 	struct isolated_block blocks[RELEASE_BATCH];
 	unsigned long released = 0;
 
-	buddy_core_init();
-	for_each_zone(zone) {
-		zone_lock(zone);
-		for (struct mem_section *ms = zone->sections; ms; ms = ms->zone_next) {
-			unsigned long pfn = ms->start_pfn;
+	zone_lock(zone);
+	for (struct mem_section *ms = zone->sections;
+	     ms && released < nr_to_release; ms = ms->zone_next) {
+		unsigned long pfn = ms->start_pfn;
 
-			while (pfn < ms->start_pfn + PAGES_PER_SECTION) {
-				unsigned int n = __isolate_free_blocks(zone, ms,
-								       &pfn, blocks);
+		while (pfn < ms->start_pfn + PAGES_PER_SECTION &&
+		       released < nr_to_release) {
+			unsigned int n = __isolate_free_blocks(zone, ms, &pfn,
+							       blocks);
 
-				if (!n)
-					continue;
-				zone_unlock(zone);	/* no system call under it */
-				released += release_blocks(zone, blocks, n);
-				zone_lock(zone);
-				__putback_blocks(zone, blocks, n);
-			}
+			if (!n)
+				continue;
+			zone_unlock(zone);	/* no system call under it */
+			release_blocks(zone, blocks, n);
+			zone_lock(zone);
+			released += __putback_blocks(zone, blocks, n);
 		}
-		zone_unlock(zone);
 	}
+	zone_unlock(zone);
+	count_vm_events(event, released);
+	return released;
+}
+
+unsigned long release_free_pages(void)
+{
+	unsigned long released = 0;
+
+	buddy_core_init();
+	drain_all_pages(NULL);
+	for_each_zone(zone)
+		released += reclaim_zone(zone, ULONG_MAX, PGSTEAL_TRIM);
 	return released;
 }

@@ -112,6 +112,8 @@ bool online_section(struct zone *zone, unsigned long seen)
 	zone->sections = ms;
 	CMM_STORE_SHARED(zone->nr_sections, zone->nr_sections + 1);
 	zone->present_pages += PAGES_PER_SECTION;
+	/* Fresh from mmap, nothing is resident yet. */
+	__set_pages_released(zone, start_pfn, PAGES_PER_SECTION);
 	/* Max-order blocks have no buddy to merge with: each goes straight on
 	 * the free list. */
 	for (unsigned long pfn = start_pfn; pfn < start_pfn + PAGES_PER_SECTION;

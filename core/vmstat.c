@@ -2,13 +2,65 @@
  * vmstat.c - the allocator's state in the layouts of the kernel's
  * /proc/buddyinfo and /proc/pagetypeinfo (mm/vmstat.c), so that tools and
  * eyes used to those files read ours the same way; and the zones' counters
- * for the layers above (zone_stats_read).
+ * for the layers above (zone_stats_read); the event counters
+ * (vm_events_read).
  *
  * Each zone is read under its lock into a snapshot and printed after the
  * lock is dropped: the output callback may do anything, even allocate.
  */
 #include "internal.h"
 #include "seq_buf.h"
+
+unsigned long vm_events[NR_VM_EVENT_ITEMS];
+
+static const char *const vm_event_names[NR_VM_EVENT_ITEMS] = {
+	[PCP_REFILL] = "pcp_refill",
+	[PCP_SPILL] = "pcp_spill",
+	[PCP_DRAIN] = "pcp_drain",
+	[WMARK_FAIL] = "watermark_fail",
+	[KSWAPD_WAKE] = "kswapd_wake",
+	[PAGEOUTRUN] = "pageoutrun",
+	[PGSTEAL_KSWAPD] = "pgsteal_kswapd",
+	[PGSTEAL_DIRECT] = "pgsteal_direct",
+	[PGSTEAL_DECAY] = "pgsteal_decay",
+	[PGSTEAL_TRIM] = "pgsteal_trim",
+	[ALLOCSTALL] = "allocstall",
+	[COMPACTSTALL] = "compact_stall",
+	[ALLOC_FAIL] = "alloc_fail",
+};
+
+const char *vm_event_name(enum vm_event_item item)
+{
+	return vm_event_names[item];
+}
+
+void vm_events_read(unsigned long out[NR_VM_EVENT_ITEMS])
+{
+	for (int i = 0; i < NR_VM_EVENT_ITEMS; i++)
+		out[i] = uatomic_read(&vm_events[i]);
+}
+
+/* /proc/vmstat's layout, "name value" per line: the zones' page counts
+ * summed over zones, then the event counters. */
+void vmstat_show(struct seq_buf *s)
+{
+	struct zone_stats zs[MAX_ZONE_STATS];
+	unsigned long events[NR_VM_EVENT_ITEMS];
+	unsigned long free = 0, released = 0, present = 0;
+	unsigned int n = zone_stats_read(zs, MAX_ZONE_STATS);
+
+	for (unsigned int i = 0; i < n; i++) {
+		free += zs[i].nr_free_pages;
+		released += zs[i].nr_released;
+		present += zs[i].present_pages;
+	}
+	seq_buf_printf(s, "nr_free_pages %lu\n", free);
+	seq_buf_printf(s, "nr_released_pages %lu\n", released);
+	seq_buf_printf(s, "nr_present_pages %lu\n", present);
+	vm_events_read(events);
+	for (int i = 0; i < NR_VM_EVENT_ITEMS; i++)
+		seq_buf_printf(s, "%s %lu\n", vm_event_name(i), events[i]);
+}
 
 struct zone_snapshot {
 	unsigned long nr_free[NR_PAGE_ORDERS];
@@ -54,6 +106,7 @@ unsigned int zone_stats_read(struct zone_stats *out, unsigned int max)
 			out[n].node = zone->node;
 			out[n].present_pages = zone->present_pages;
 			out[n].nr_free_pages = zone->nr_free_pages;
+			out[n].nr_released = zone->nr_released;
 			for (unsigned int o = 0; o < NR_PAGE_ORDERS; o++)
 				out[n].nr_free[o] = zone->free_area[o].nr_free;
 			n++;

@@ -101,6 +101,7 @@ void zone_reset(struct zone *zone)
 		zone->free_area[order].nr_free = 0;
 	}
 	zone->nr_free_pages = 0;
+	zone->nr_released = 0;
 	for (int mt = 0; mt < MIGRATE_TYPES; mt++)
 		zone->nr_free_type[mt] = 0;
 	zone->nr_reserved_highatomic = 0;

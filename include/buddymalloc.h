@@ -65,10 +65,11 @@ void buddymalloc_free_pages_exact(void *addr, size_t size);
 
 /*
  * Print the allocator's state. write_cb receives NUL-terminated text pieces;
- * with write_cb NULL the text goes to stderr. opts NULL or "" prints
- * "buddyinfo" and "pagetypeinfo"; otherwise only the reports named in it:
- * "summary" (bytes in use and held, by kind of block),
- * "buddyinfo", "pagetypeinfo".
+ * with write_cb NULL the text goes to stderr. opts NULL or "" prints every
+ * report but the summary; otherwise only the reports named in it:
+ * "summary" (resident bytes, split into live and kept, by kind),
+ * "buddyinfo", "pagetypeinfo", "vmstat" (page counts and event counters
+ * in /proc/vmstat's layout).
  * Safe to call at any time, from any thread; it never calls malloc, and
  * write_cb is called with no allocator lock held.
  */

@@ -11,6 +11,8 @@
  *   stats.<field>      size_t         r-   each field of struct kmem_stats,
  *                                          and stats.allocated, their sum of
  *                                          small, large and huge bytes
+ *   stats.vmstat.<event>  size_t      r-   each event counter of the vmstat
+ *                                          report (pcp_refill, allocstall, ...)
  * Types of opt.<key>: bool for true/false keys, size_t for sizes,
  * unsigned int for numbers (numa_fake), and const char * for keys taking a
  * name (bad_free: "abort" or "report").
@@ -47,6 +49,9 @@ static const struct {
 	STATS_FIELD(heap_bytes),
 	STATS_FIELD(free_bytes),
 	STATS_FIELD(meta_bytes),
+	STATS_FIELD(cpu_cached_bytes),
+	STATS_FIELD(released_bytes),
+	STATS_FIELD(resident_bytes),
 	/* Last, and not in struct kmem_stats: preload's own counts (init.c). */
 	{ "fork_kept", 0 },
 	{ "fork_abandoned", 0 },
@@ -111,6 +116,24 @@ static int ctl_stats(const char *field, void *oldp, size_t *oldlenp,
 	else
 		memcpy(&value, (char *)&st + stats_fields[i].offset,
 		       sizeof(value));
+	return ctl_read(oldp, oldlenp, &value, sizeof(value));
+}
+
+static int ctl_vmstat(const char *name, void *oldp, size_t *oldlenp,
+		      void *newp)
+{
+	unsigned long events[NR_VM_EVENT_ITEMS];
+	size_t value;
+	int i = 0;
+
+	while (i < NR_VM_EVENT_ITEMS && strcmp(name, vm_event_name(i)) != 0)
+		i++;
+	if (i == NR_VM_EVENT_ITEMS)
+		return ENOENT;
+	if (newp)
+		return EPERM;
+	vm_events_read(events);
+	value = events[i];
 	return ctl_read(oldp, oldlenp, &value, sizeof(value));
 }
 
@@ -209,6 +232,8 @@ BUDDY_EXPORT int buddymalloc_mallctl(const char *name, void *oldp,
 			stderr_save();	/* for the report at exit */
 		return err;
 	}
+	if (strncmp(name, "stats.vmstat.", 13) == 0)
+		return ctl_vmstat(name + 13, oldp, oldlenp, newp);
 	if (strncmp(name, "stats.", 6) == 0)
 		return ctl_stats(name + 6, oldp, oldlenp, newp);
 	return ENOENT;

@@ -134,29 +134,46 @@ static const char *self_exe(char *buf, size_t size)
 	return buf;
 }
 
-/* The summary of stats_print and buddymalloc_stats_print: whose report it
- * is (pid, executable), then the parts of our heap. */
+static size_t sub_or_zero(size_t a, size_t b)
+{
+	return a > b ? a - b : 0;
+}
+
+/*
+ * The summary of stats_print and buddymalloc_stats_print: whose report it
+ * is (pid, executable), then what a user compares with ps: the bytes the
+ * allocator holds resident, split into what the program holds (live) and
+ * what the allocator keeps (free slots in slabs, the per-CPU caches, free
+ * pages not yet given back, its metadata); then the address space, most of
+ * which is not resident. The parts are read one after another, not at one
+ * instant: in a busy program they need not add up exactly.
+ */
 void malloc_summary_show(struct seq_buf *s)
 {
 	char exe[PATH_MAX];
 	struct kmem_stats st;
-	size_t in_use;
+	size_t live, slab_free;
 
 	stats_read(&st);
-	in_use = st.small_allocated + st.large_allocated + st.huge_allocated;
+	live = st.small_allocated + st.large_allocated + st.huge_allocated;
+	slab_free = sub_or_zero(st.small_slab_bytes,
+				st.small_allocated + st.cpu_cached_bytes);
 	seq_buf_printf(s, "buddymalloc (pid %d, exe %s):\n", (int)getpid(),
 		       self_exe(exe, sizeof(exe)));
-	seq_buf_printf(s, "system bytes     = %12zu  (heap %zu, mmap %zu)\n",
+	seq_buf_printf(s, "resident bytes   = %12zu\n", st.resident_bytes);
+	seq_buf_printf(s, "  live           = %12zu  (small objects %zu, page blocks %zu, mmap %zu in %zu regions)\n",
+		       live, st.small_allocated, st.large_allocated,
+		       st.huge_allocated, st.nr_huge);
+	seq_buf_printf(s, "  free in slabs  = %12zu  (in %zu bytes of slabs)\n",
+		       slab_free, st.small_slab_bytes);
+	seq_buf_printf(s, "  per-CPU caches = %12zu\n", st.cpu_cached_bytes);
+	seq_buf_printf(s, "  free resident  = %12zu  (buddy free pages not given back)\n",
+		       sub_or_zero(st.free_bytes, st.released_bytes));
+	seq_buf_printf(s, "  metadata       = %12zu  (slab records)\n",
+		       st.meta_bytes);
+	seq_buf_printf(s, "address space    = %12zu  (heap %zu, of it released %zu; mmap %zu)\n",
 		       st.heap_bytes + st.huge_allocated, st.heap_bytes,
-		       st.huge_allocated);
-	seq_buf_printf(s, "in use bytes     = %12zu\n", in_use);
-	seq_buf_printf(s, "  small objects  = %12zu  (in %zu bytes of slabs)\n",
-		       st.small_allocated, st.small_slab_bytes);
-	seq_buf_printf(s, "  page blocks    = %12zu\n", st.large_allocated);
-	seq_buf_printf(s, "  mmap regions   = %12zu  (%zu bytes)\n",
-		       st.nr_huge, st.huge_allocated);
-	seq_buf_printf(s, "free bytes       = %12zu  (buddy free lists)\n",
-		       st.free_bytes);
+		       st.released_bytes, st.huge_allocated);
 }
 
 /* NULL or "" asks for the /proc reports, not for the summary. */
@@ -193,6 +210,12 @@ BUDDY_EXPORT void buddymalloc_stats_print(void (*write_cb)(void *, const char *)
 		if (!first)
 			seq_buf_putc(&s, '\n');
 		pagetypeinfo_show(&s);
+		first = false;
+	}
+	if (wants(opts, "vmstat")) {
+		if (!first)
+			seq_buf_putc(&s, '\n');
+		vmstat_show(&s);
 	}
 	allocator_leave();
 	seq_buf_flush(&s);

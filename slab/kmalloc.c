@@ -336,7 +336,7 @@ bool kmem_trim(void)
 
 void kmem_stats(struct kmem_stats *st)
 {
-	unsigned long heap_pages = 0, free_pages = 0;
+	unsigned long heap_pages = 0, free_pages = 0, released = 0;
 	struct zone_stats zones[MAX_ZONE_STATS];
 	unsigned int nr;
 
@@ -349,9 +349,14 @@ void kmem_stats(struct kmem_stats *st)
 	for (unsigned int z = 0; z < nr; z++) {
 		heap_pages += zones[z].present_pages;
 		free_pages += zones[z].nr_free_pages;
+		released += zones[z].nr_released;
 	}
 	st->heap_bytes = heap_pages << PAGE_SHIFT;
 	st->free_bytes = free_pages << PAGE_SHIFT;
+	st->cpu_cached_bytes = cpu_cache_bytes();
+	st->released_bytes = released << PAGE_SHIFT;
+	st->resident_bytes = st->heap_bytes - st->released_bytes +
+			     st->huge_allocated;
 }
 
 bool kmem_fork_child(bool abandon)

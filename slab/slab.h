@@ -76,6 +76,11 @@ struct kmem_stats {
 	size_t free_bytes;	/* free bytes on the buddy free lists */
 	size_t meta_bytes;	/* bytes of heap pages holding the allocator's
 				 * own metadata (struct slab records) */
+	size_t cpu_cached_bytes;	/* free objects in the per-CPU caches */
+	size_t released_bytes;	/* free heap bytes given back to the OS (or
+				 * never touched): not resident */
+	size_t resident_bytes;	/* what the allocator holds resident: heap
+				 * minus released, plus direct mappings */
 };
 void kmem_stats(struct kmem_stats *st);
 

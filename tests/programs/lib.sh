@@ -18,7 +18,7 @@
 # that drops LD_PRELOAD, a shell around the program): the report's first
 # line is "buddymalloc (pid N, exe /path/of/executable):" (preload/stats.c),
 # and the point passes only if, for each program expected, a report of
-# that executable shows "system bytes" above 0. The program expected is the
+# that executable shows "resident bytes" above 0. The program expected is the
 # command given to run_both, resolved on PATH with symbolic links followed,
 # unless the script names others (the compiler proper behind the gcc
 # driver, git behind the workload's shell):
@@ -221,13 +221,13 @@ expect_served() {
 }
 
 # served_by FILE EXE: does FILE (stderr of a preloaded run) hold an exit
-# report of a process running EXE whose heap was used ("system bytes"
+# report of a process running EXE whose heap was used ("resident bytes"
 # above 0 on the line after its header)? The two lines are written
 # together (the summary is one write), so other processes' reports
 # cannot come between them.
 served_by() {
 	awk -v exe="$2" '
-		want && /^system bytes +=/ {
+		want && /^resident bytes +=/ {
 			if ($4 + 0 > 0)
 				found = 1
 		}

@@ -11,6 +11,7 @@
  * counts are the sums of pagetypeinfo's rows).
  */
 #include <errno.h>
+#include <malloc.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -170,9 +171,41 @@ static int check_buddyinfo(const struct text *t, const char *who)
 	return t->nr;
 }
 
+/* The /proc/vmstat layout: "name value" lines, the names in the order of
+ * ref (another vmstat report; the values may differ). */
+static void check_vmstat(const char *text, const char *ref)
+{
+	int lines = 0;
+
+	while (*text) {
+		char name[64], ref_name[64];
+		unsigned long v;
+		int used;
+
+		if (sscanf(text, "%63[a-z0-9_] %lu%n", name, &v, &used) != 2 ||
+		    text[used] != '\n') {
+			test_fail("vmstat line %d not \"name value\": %.40s",
+				  lines + 1, text);
+			return;
+		}
+		if (sscanf(ref, "%63[a-z0-9_] %*u", ref_name) != 1 ||
+		    strcmp(name, ref_name) != 0) {
+			test_fail("vmstat line %d: %s, the other report has %.40s",
+				  lines + 1, name, ref);
+			return;
+		}
+		text += used + 1;
+		ref = strchr(ref, '\n');
+		ref = ref ? ref + 1 : "";
+		lines++;
+	}
+	expect_str_eq(ref, "", "as many lines as the other report");
+	expect_d_ge(lines, 16, "3 page counts and 13 events");
+}
+
 TEST_BEGIN(test_reports_through_a_callback)
 {
-	struct collected *bi, *pti, *both, *all;
+	struct collected *bi, *pti, *both, *all, *vm;
 	struct text ref, tb, tp;
 	void *hold[4];
 	int zones;
@@ -189,15 +222,18 @@ TEST_BEGIN(test_reports_through_a_callback)
 	{
 		static const char *const opts[] = {
 			"buddyinfo", "pagetypeinfo", "buddyinfo,pagetypeinfo", NULL,
+			"vmstat",
 		};
-		struct collected *r[4];
+		struct collected *r[5];
 
-		reports(r, opts, 4);
+		reports(r, opts, 5);
 		bi = r[0];
 		pti = r[1];
 		both = r[2];
 		all = r[3];
+		vm = r[4];
 	}
+	assert_ptr_not_null(vm, "calloc");
 	assert_ptr_not_null(bi, "calloc");
 	assert_ptr_not_null(pti, "calloc");
 	assert_ptr_not_null(both, "calloc");
@@ -258,11 +294,15 @@ TEST_BEGIN(test_reports_through_a_callback)
 		expect_d_eq(strcmp(both->buf, joined), 0,
 			    "\"buddyinfo,pagetypeinfo\" is the two reports with "
 			    "a blank line between");
-		/* Every report (NULL) ends with the same two. */
+		/* Every report (NULL): the same two, then vmstat. */
 		expect_true(all->len >= strlen(joined) &&
-			    !strcmp(all->buf + all->len - strlen(joined), joined),
+			    !strncmp(all->buf, joined, strlen(joined)),
 			    "NULL prints every report, buddyinfo and "
-			    "pagetypeinfo last");
+			    "pagetypeinfo first");
+		expect_true(all->len > strlen(joined) &&
+			    all->buf[strlen(joined)] == '\n',
+			    "a blank line before vmstat");
+		check_vmstat(all->buf + strlen(joined) + 1, vm->buf);
 		free(joined);
 	}
 
@@ -309,6 +349,51 @@ TEST_BEGIN(test_reports_to_stderr)
 }
 TEST_END
 
+static size_t ctl_size(const char *name)
+{
+	size_t v = 0, len = sizeof(v);
+
+	expect_d_eq(buddymalloc_mallctl(name, &v, &len, NULL, 0), 0, "%s", name);
+	return v;
+}
+
+/*
+ * stats.resident_bytes follows what the pages do: 32 MiB touched is
+ * resident, and after free and malloc_trim it is not; the trim is counted
+ * in stats.vmstat.pgsteal_trim, in pages.
+ */
+TEST_BEGIN(test_resident_bytes_and_events)
+{
+	const size_t block = 1 << 20, nr = 32;
+	size_t r0, r1, r2, trim0, trim1, v, len = sizeof(v);
+	void *p[32];
+
+	malloc_trim(0);
+	r0 = ctl_size("stats.resident_bytes");
+	trim0 = ctl_size("stats.vmstat.pgsteal_trim");
+	for (size_t i = 0; i < nr; i++) {
+		p[i] = buddymalloc_alloc_pages_exact(block, 0);
+		assert_ptr_not_null(p[i], "page allocation %zu", i);
+		memset(p[i], 0x77, block);
+	}
+	r1 = ctl_size("stats.resident_bytes");
+	for (size_t i = 0; i < nr; i++)
+		buddymalloc_free_pages_exact(p[i], block);
+	malloc_trim(0);
+	r2 = ctl_size("stats.resident_bytes");
+	trim1 = ctl_size("stats.vmstat.pgsteal_trim");
+	test_diag("resident %zu -> %zu -> %zu, pgsteal_trim %zu -> %zu",
+		  r0, r1, r2, trim0, trim1);
+	expect_zu_ge(r1, r0 + nr * block, "touched pages are resident");
+	expect_zu_le(r2 + nr * block, r1, "trimmed pages are not");
+	expect_zu_ge(trim1 - trim0, nr * block / 4096, "counted as trimmed");
+	expect_d_eq(buddymalloc_mallctl("stats.vmstat.no_such_event", &v, &len,
+					NULL, 0), ENOENT, "unknown event");
+	expect_d_eq(buddymalloc_mallctl("stats.vmstat.pgsteal_trim", &v, &len,
+					&v, sizeof(v)), EPERM, "read-only");
+}
+TEST_END
+
 int main(int argc, char **argv)
 {
 	if (argc > 1)
@@ -319,5 +404,6 @@ int main(int argc, char **argv)
 			test_alloc_pages_exact,
 			test_reports_through_a_callback,
 			test_reports_to_stderr,
+			test_resident_bytes_and_events,
 			NULL);
 }

@@ -16,7 +16,8 @@ static unsigned long rss_pages(void)
 	return test_rss_bytes() / PAGE_SIZE;
 }
 
-static unsigned long free_pages_all_zones(void)
+/* Free pages still resident (not released), all zones. */
+static unsigned long free_resident_all_zones(void)
 {
 	unsigned long n = 0;
 
@@ -24,7 +25,7 @@ static unsigned long free_pages_all_zones(void)
 		struct zone_counts c;
 
 		zone_counts(zone_of((enum zone_type)idx), &c);
-		n += c.nr_free_pages;
+		n += c.nr_free_pages - c.nr_released;
 	}
 	return n;
 }
@@ -69,7 +70,7 @@ TEST_BEGIN(test_release_lowers_rss)
 	struct page *blocks[NR_BIG];
 	const size_t block = PAGE_SIZE << MAX_PAGE_ORDER;
 	const unsigned long want = (60 * MiB) >> PAGE_SHIFT;
-	unsigned long touched, freed, released, after;
+	unsigned long touched, freed, released, after, resident_before;
 
 	for (int i = 0; i < NR_BIG; i++) {
 		blocks[i] = alloc_pages(__GFP_MOVABLE, MAX_PAGE_ORDER);
@@ -80,6 +81,7 @@ TEST_BEGIN(test_release_lowers_rss)
 	for (int i = 0; i < NR_BIG; i++)
 		assert_true(free_pages_checked(blocks[i], MAX_PAGE_ORDER));
 	freed = rss_pages();
+	resident_before = free_resident_all_zones();
 	test_release_hook = release_hook;
 	released = release_free_pages();
 	test_release_hook = NULL;
@@ -92,7 +94,8 @@ TEST_BEGIN(test_release_lowers_rss)
 	expect_lu_ge(freed + 256, touched, "freeing alone keeps the pages");
 	expect_lu_ge(released, (unsigned long)NR_BIG << MAX_PAGE_ORDER,
 		     "pages reported released");
-	expect_lu_eq(released, free_pages_all_zones(), "every free page");
+	expect_lu_eq(released, resident_before, "every resident free page");
+	expect_lu_eq(free_resident_all_zones(), 0, "no free page left resident");
 	expect_lu_ge(freed, after + want, "the resident set shrank by 60 MiB");
 	expect_lu_eq(core_check_diag(), 0, "after release");
 
@@ -146,12 +149,12 @@ TEST_BEGIN(test_release_between_allocations)
 		pages[i] = NULL;
 	}
 	touched = rss_pages();
-	free_before = free_pages_all_zones();
+	free_before = free_resident_all_zones();
 	released = release_free_pages();
 	after = rss_pages();
 	test_diag("resident pages %lu -> %lu, released %lu", touched, after,
 		  released);
-	expect_lu_eq(released, free_before, "every free page, every order");
+	expect_lu_eq(released, free_before, "every resident free page, every order");
 	expect_lu_ge(touched, after + NR_SMALL / 2 * 9 / 10,
 		     "the freed single pages left the resident set");
 
@@ -181,8 +184,13 @@ TEST_BEGIN(test_release_between_allocations)
 	expect_true(free_pages_exact_checked(low, 5 * PAGE_SIZE));
 	expect_pristine(zone_normal(), "at the end");
 	expect_pristine(zone_low32(), "at the end");
-	/* A second release finds the same free pages, all of them. */
-	expect_lu_eq(release_free_pages(), free_pages_all_zones());
+	/* A second release finds exactly the pages freed since the first
+	 * (the resident ones), and then nothing. */
+	free_before = free_resident_all_zones();
+	expect_lu_gt(free_before, 0, "frees since the release are resident");
+	expect_lu_eq(release_free_pages(), free_before);
+	expect_lu_eq(release_free_pages(), 0);
+	expect_lu_eq(core_check_diag(), 0, "after the second release");
 }
 TEST_END
 
@@ -232,11 +240,52 @@ TEST_BEGIN(test_release_while_allocating)
 }
 TEST_END
 
+/*
+ * A zeroing allocation of released pages needs no memset (they read as
+ * zero): allocating 32 MiB of them with __GFP_ZERO leaves the resident set
+ * alone. Resident free pages handed out with __GFP_ZERO are zeroed.
+ */
+TEST_BEGIN(test_zero_skips_released)
+{
+	const size_t block = PAGE_SIZE << MAX_PAGE_ORDER;
+	unsigned char *p[NR_BIG];
+	unsigned long before, after;
+
+	release_free_pages();
+	before = rss_pages();
+	for (int i = 0; i < NR_BIG; i++) {
+		p[i] = alloc_pages_exact(block, __GFP_MOVABLE | __GFP_ZERO);
+		assert_ptr_not_null(p[i]);
+	}
+	after = rss_pages();
+	test_diag("resident pages %lu -> %lu for %d zeroed 4 MiB blocks",
+		  before, after, NR_BIG);
+	expect_lu_le(after, before + 256, "released pages were not memset");
+	for (int i = 0; i < NR_BIG; i++)
+		expect_true(all_zero(p[i], block), "and read as zero");
+
+	/* Dirty, free, resident: the next zeroing allocation clears them. */
+	for (int i = 0; i < NR_BIG; i++) {
+		memset(p[i], 0x5a, block);
+		expect_true(free_pages_exact_checked(p[i], block));
+	}
+	for (int i = 0; i < NR_BIG; i++) {
+		p[i] = alloc_pages_exact(block, __GFP_MOVABLE | __GFP_ZERO);
+		assert_ptr_not_null(p[i]);
+		expect_true(all_zero(p[i], block), "resident free pages were zeroed");
+	}
+	for (int i = 0; i < NR_BIG; i++)
+		expect_true(free_pages_exact_checked(p[i], block));
+	expect_lu_eq(core_check_diag(), 0, "consistent");
+}
+TEST_END
+
 int main(void)
 {
 	return test_run(test_release_nothing,
 			test_release_while_allocating,
 			test_release_lowers_rss,
 			test_release_between_allocations,
+			test_zero_skips_released,
 			NULL);
 }

@@ -43,6 +43,7 @@ struct zone_counts {
 	unsigned long len[NR_PAGE_ORDERS][MIGRATE_TYPES]; /* the lists */
 	unsigned long nr_free_type[MIGRATE_TYPES];
 	unsigned long nr_free_pages;
+	unsigned long nr_released;
 	unsigned long present_pages;
 	unsigned long nr_sections;
 	unsigned long nr_reserved_highatomic;
@@ -69,6 +70,7 @@ static inline void zone_counts(struct zone *zone, struct zone_counts *c)
 	for (int mt = 0; mt < MIGRATE_TYPES; mt++)
 		c->nr_free_type[mt] = zone->nr_free_type[mt];
 	c->nr_free_pages = zone->nr_free_pages;
+	c->nr_released = zone->nr_released;
 	c->present_pages = zone->present_pages;
 	c->nr_sections = zone->nr_sections;
 	c->nr_reserved_highatomic = zone->nr_reserved_highatomic;
