@@ -4,7 +4,9 @@
  * calls; everything above asks here.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/membarrier.h>
+#include <linux/mempolicy.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -158,6 +160,70 @@ long os_nr_cpus(void)
 int os_current_cpu(void)
 {
 	return sched_getcpu();
+}
+
+/* open, read and close are plain system calls in glibc: no stdio, no
+ * malloc, so this is safe on the first malloc (the topology, zone.c).
+ * errno is kept: a missing file is an answer here, not an error of the
+ * allocation that asked. */
+ssize_t os_read_file(const char *path, char *buf, size_t size)
+{
+	int saved = errno;
+	ssize_t ret = -1;
+	size_t len = 0;
+	int fd;
+
+	if (size == 0)
+		return -1;
+	do
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0)
+		goto out;
+	while (len < size - 1) {
+		ssize_t n = read(fd, buf + len, size - 1 - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		if (n == 0) {
+			buf[len] = '\0';
+			ret = (ssize_t)len;
+			break;
+		}
+		len += (size_t)n;
+	}
+	if (len == size - 1) {	/* full: the rest is cut */
+		buf[len] = '\0';
+		ret = (ssize_t)len;
+	}
+	close(fd);
+out:
+	errno = saved;
+	return ret;
+}
+
+/*
+ * MPOL_PREFERRED, not MPOL_BIND: a section's pages go to its node while
+ * that node has memory, and to another node after, where BIND would have
+ * the page fault fail (SIGBUS, or the OOM killer) when the node is full or
+ * has no memory at all. glibc has no mbind wrapper (libnuma does): the raw
+ * system call. The kernel reads maxnode - 1 bits of the mask.
+ */
+bool os_bind_node(void *addr, size_t len, int node)
+{
+	int saved = errno;
+	unsigned long mask;
+	bool ok;
+
+	if (node < 0 || node >= (int)(8 * sizeof(mask)))
+		return false;
+	mask = 1UL << node;
+	ok = syscall(__NR_mbind, addr, len, MPOL_PREFERRED, &mask,
+		     8 * sizeof(mask) + 1, 0) == 0;
+	errno = saved;
+	return ok;
 }
 
 pid_t os_getpid(void)

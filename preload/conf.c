@@ -28,6 +28,7 @@
 	.stats_print = false,				\
 	.bad_free = BAD_FREE_ABORT,			\
 	.max_memory = 0,				\
+	.numa_fake = 0,					\
 	.abort_conf = false,				\
 }
 
@@ -50,6 +51,11 @@ static void apply_max_memory(void)
 
 	for (int idx = 0; idx < MAX_NR_ZONES; idx++)
 		core_config.zone_max_sections[idx] = sections;
+}
+
+static void apply_numa_fake(void)
+{
+	core_config.numa_fake = buddy_opts.numa_fake;
 }
 
 /* The largest size any option takes: the whole 47-bit address space. */
@@ -82,6 +88,19 @@ const struct conf_option conf_options[] = {
 		.help = "heap limit of each zone, rounded up to whole 128m "
 			"sections (0: no limit); direct mappings of huge "
 			"blocks are not counted",
+	},
+	{
+		.name = "numa_fake",
+		.type = CONF_UINT,
+		.flags = CONF_BOOT,
+		.min = 0,
+		.max = MAX_NUMNODES,
+		.value = &buddy_opts.numa_fake,
+		.apply = apply_numa_fake,
+		.help = "split the machine into this many NUMA nodes, each with "
+			"its own zones, CPUs dealt round-robin (on one real "
+			"node, CPU c allocates from node c mod N first); 0: the "
+			"machine's real nodes",
 	},
 	{
 		.name = "abort_conf",
@@ -157,6 +176,23 @@ static bool parse_size(const char *text, size_t len, size_t *out)
 	return true;
 }
 
+/* Decimal digits only. */
+static bool parse_uint(const char *text, size_t len, size_t *out)
+{
+	size_t v = 0;
+
+	if (len == 0)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (text[i] < '0' || text[i] > '9' ||
+		    __builtin_mul_overflow(v, 10, &v) ||
+		    __builtin_add_overflow(v, (size_t)(text[i] - '0'), &v))
+			return false;
+	}
+	*out = v;
+	return true;
+}
+
 bool conf_set_text(const struct conf_option *opt, const char *text, size_t len)
 {
 	size_t size;
@@ -175,6 +211,12 @@ bool conf_set_text(const struct conf_option *opt, const char *text, size_t len)
 		    size > opt->max)
 			return false;
 		*(size_t *)opt->value = size;
+		break;
+	case CONF_UINT:
+		if (!parse_uint(text, len, &size) || size < opt->min ||
+		    size > opt->max)
+			return false;
+		*(unsigned int *)opt->value = (unsigned int)size;
 		break;
 	case CONF_CHOICE:
 		for (unsigned int i = 0; opt->choices[i]; i++) {
@@ -203,6 +245,10 @@ static void expected_show(struct seq_buf *s, const struct conf_option *opt)
 			     "suffix, such as 512m");
 		if (opt->max == CONF_SIZE_MAX)
 			seq_buf_puts(s, ", at most 128t");
+		break;
+	case CONF_UINT:
+		seq_buf_printf(s, "a whole number from %zu to %zu", opt->min,
+			       opt->max);
 		break;
 	case CONF_CHOICE:
 		for (unsigned int i = 0; opt->choices[i]; i++) {
@@ -371,6 +417,9 @@ static void value_show(struct seq_buf *s, const struct conf_option *opt)
 		break;
 	case CONF_SIZE:
 		seq_buf_printf(s, "%zu", *(size_t *)opt->value);
+		break;
+	case CONF_UINT:
+		seq_buf_printf(s, "%u", *(unsigned int *)opt->value);
 		break;
 	case CONF_CHOICE:
 		seq_buf_puts(s, opt->choices[*(unsigned int *)opt->value]);

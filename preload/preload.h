@@ -141,6 +141,7 @@ struct buddy_opts {
 	bool stats_print;		/* stats_print */
 	unsigned int bad_free;		/* bad_free: enum bad_free_action */
 	size_t max_memory;		/* max_memory, bytes; 0: no limit */
+	unsigned int numa_fake;		/* numa_fake: nodes; 0: the real ones */
 	bool abort_conf;		/* abort_conf */
 };
 
@@ -150,6 +151,7 @@ enum conf_type {
 	CONF_BOOL,	/* bool; "true" or "false" */
 	CONF_SIZE,	/* size_t; bytes with an optional k, m, g or t suffix */
 	CONF_CHOICE,	/* unsigned int; the index of a name in choices[] */
+	CONF_UINT,	/* unsigned int; decimal digits */
 };
 
 /* conf_option.flags */
@@ -160,9 +162,11 @@ struct conf_option {
 	const char *name;
 	enum conf_type type;
 	unsigned int flags;
-	size_t min, max;		/* CONF_SIZE: the accepted range */
+	size_t min, max;		/* CONF_SIZE, CONF_UINT: the accepted
+					 * range */
 	const char *const *choices;	/* CONF_CHOICE: NULL-terminated */
-	void *value;			/* bool *, size_t * or unsigned int * */
+	void *value;			/* bool *, size_t * or unsigned int *
+					 * (CONF_CHOICE, CONF_UINT) */
 	void (*apply)(void);		/* called after the value changed */
 	const char *help;
 };
