@@ -16,6 +16,8 @@
 #   make bench                          quick mode (a few minutes)
 #   make bench BENCH_FLAGS=--full       full mode
 #   make bench BENCH_FLAGS='--quick --only glibc,jemalloc'
+#   make bench-burst                    resident memory after bursts only
+#                                       (bench/burst.py, about 5 minutes)
 
 BENCH_FLAGS = --quick
 
@@ -60,6 +62,14 @@ noinst_PROGRAMS += bench/fastpath_loop
 bench_fastpath_loop_SOURCES = bench/fastpath.c
 EXTRA_DIST += bench/fastpath
 
+# --- resident memory after bursts (bench/burst.py) ---------------------------
+
+# The idle burst and the two-thread bursts; bench/burst.py runs it under
+# each allocator and samples its RSS from outside.
+noinst_PROGRAMS += bench/burst_loop
+bench_burst_loop_SOURCES = bench/burst.c
+bench_burst_loop_LDADD = $(PTHREAD_LIBS) -ldl -lm
+
 # --- real programs ----------------------------------------------------------
 
 # fork/exec/wait4 with LD_PRELOAD; reports wall, user, sys and peak RSS.
@@ -74,12 +84,13 @@ bench_libbenchprobe_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
 bench_libbenchprobe_la_LIBADD = -ldl
 
 EXTRA_DIST += \
-	bench/run bench/programs.py bench/report.py bench/charts.py \
+	bench/run bench/burst.py bench/programs.py bench/report.py bench/charts.py \
 	bench/README.md bench/.gitignore \
 	bench/programs/alloc_heavy.py bench/programs/sqlite_workload.sql \
 	bench/programs/gen_large_c.py
 
-bench_build_deps = $(bench_programs) bench/runproc bench/libbenchprobe.la libbuddymalloc.la
+bench_build_deps = $(bench_programs) bench/runproc bench/burst_loop \
+	bench/libbenchprobe.la libbuddymalloc.la
 
 bench-build: $(bench_build_deps)
 
@@ -94,4 +105,7 @@ bench: $(bench_build_deps)
 		--alloc 'tcmalloc=$(TCMALLOC_SO)' \
 		--alloc 'buddymalloc=$(abs_top_builddir)/.libs/libbuddymalloc.so'
 
-.PHONY: bench bench-build
+bench-burst: $(bench_build_deps)
+	$(MAKE) bench BENCH_FLAGS='--burst-only $(BENCH_FLAGS)'
+
+.PHONY: bench bench-build bench-burst

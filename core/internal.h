@@ -35,6 +35,45 @@ void *os_remap(void *addr, size_t old_size, size_t new_size);
  * range stays mapped and reads as zero afterwards. false: the OS refused. */
 bool os_release(void *addr, size_t size);
 long os_page_size(void);
+/* The contents of a small file (sysfs) in buf, NUL-terminated, cut at
+ * size - 1 bytes; returns the length, or -1 if it cannot be read. errno is
+ * left as it was. */
+ssize_t os_read_file(const char *path, char *buf, size_t size);
+/* Make [addr, addr + len) prefer the real NUMA node node (mbind with
+ * MPOL_PREFERRED): its pages are placed there on first touch while the
+ * node has memory. false: the kernel refused (no NUMA support, a node it
+ * does not know, a seccomp filter); the range keeps the default policy.
+ * errno is left as it was. */
+bool os_bind_node(void *addr, size_t len, int node);
+
+/*
+ * The CPU this thread runs on now: the cpu_id field of glibc's rseq area
+ * (a load from the thread pointer; the kernel keeps it current at every
+ * return to user space), else sched_getcpu() when glibc did not register
+ * rseq (valgrind, glibc.pthread.rseq=0). The answer may be stale as soon
+ * as it is read: callers use it to choose, never for correctness.
+ */
+#if defined(__x86_64__) && __has_include(<sys/rseq.h>)
+#include <sys/rseq.h>
+
+static inline int raw_smp_processor_id(void)
+{
+	if (likely(__rseq_size != 0)) {
+		const struct rseq *rs = (const struct rseq *)
+			((char *)__builtin_thread_pointer() + __rseq_offset);
+		int cpu = (int)CMM_LOAD_SHARED(rs->cpu_id);
+
+		if (likely(cpu >= 0))
+			return cpu;
+	}
+	return os_current_cpu();
+}
+#else
+static inline int raw_smp_processor_id(void)
+{
+	return os_current_cpu();
+}
+#endif
 /* Physical memory, in pages (sysconf). */
 unsigned long os_phys_pages(void);
 /* The cgroup v2 memory.max of this process in bytes; 0: none. */
@@ -250,14 +289,62 @@ void huge_fork_child(bool abandon);
  * top of fork.c says why it is safe). */
 
 /* --------------------------------------------------------------- zone.c */
-/* Nodes, zones, zonelists; one-time initialisation of the core. */
+/* Nodes, zones, zonelists; one-time initialisation of the core. The
+ * topology (real from sysfs, or numa_fake) is described at the top of
+ * zone.c. */
 
 extern pg_data_t node_data[MAX_NUMNODES];
-extern int nr_node_ids;
 #define NODE_DATA(nid)	(&node_data[(nid)])
 
+/*
+ * Nodes 0 .. nr_node_ids - 1, every one of them online with its two zones:
+ * our node ids are dense (a machine's real node ids need not be; each
+ * node's pgdat->bind_node says which real node it is). Set once by
+ * buddy_core_init() and constant afterwards. A per-node share of anything
+ * (a budget, a reclaim thread) is per online node:
+ *
+ *	for_each_online_node(nid)
+ *		share[nid] = total / nr_online_nodes;
+ */
+extern int nr_node_ids;
+#define nr_online_nodes	nr_node_ids
+#define for_each_online_node(nid)					\
+	for (int nid = 0; nid < nr_node_ids; nid++)
+
+/* CPUs the node map covers; a CPU numbered at or above it is node 0's. */
+#define NR_CPUS		1024
+extern uint8_t cpu_to_node_map[NR_CPUS];
+
+static inline int cpu_to_node(int cpu)
+{
+	return (unsigned int)cpu < NR_CPUS ? cpu_to_node_map[cpu] : 0;
+}
+
+/*
+ * The node of the CPU this thread runs on now: where its allocations look
+ * first (alloc_pages() takes this node's zonelist). On the allocation
+ * path, so cheap: one load and a branch with a single node (every machine
+ * without numa_fake that has one), and a load from the rseq area and one
+ * from the map with several. Valid after buddy_core_init().
+ */
+static inline int numa_node_id(void)
+{
+	if (likely(nr_node_ids == 1))
+		return 0;
+	return cpu_to_node(raw_smp_processor_id());
+}
+
+/* Read the topology (the top of zone.c) into nr_node_ids, the CPU map
+ * and each pgdat's bind_node and nr_cpus; buddy_core_init() calls it once.
+ * Nothing else may run in the core meanwhile. */
+void numa_init(void);
+#ifdef BUDDY_TEST_HOOKS
+/* The directory numa_init() reads in place of /sys/devices/system/ (with
+ * its trailing '/'): node/online, node/nodeN/cpulist, cpu/online. */
+extern const char *test_sysfs_root;
+#endif
+
 enum zone_type gfp_zone(gfp_t gfp);
-int numa_node_id(void);
 const char *migratetype_name(int migratetype);
 /* Make zone empty, as before its first section: free lists, counters and
  * section list cleared, lock re-initialised. Its old sections are the

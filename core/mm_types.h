@@ -320,11 +320,15 @@ struct zonelist {
 	struct zone *zones[MAX_NUMNODES * MAX_NR_ZONES + 1];
 };
 
-/* A NUMA node. */
+/* A NUMA node (zone.c says how the nodes are found). Set at init, then
+ * read-only. */
 typedef struct pglist_data {
 	int node_id;
+	int bind_node;		/* the real node its sections are bound to
+				 * (mbind), or -1: not bound */
+	unsigned int nr_cpus;	/* CPUs whose allocations start here */
 	struct zone node_zones[MAX_NR_ZONES];
-	struct zonelist node_zonelist;
+	struct zonelist node_zonelist;	/* its zones, then the others' */
 } pg_data_t;
 
 /* ----------------------------------------------------------- allocation */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <time.h>
 #include <linux/membarrier.h>
+#include <linux/mempolicy.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
@@ -182,32 +183,6 @@ unsigned long os_phys_pages(void)
 	return n > 0 ? (unsigned long)n : 0;
 }
 
-/* Up to size - 1 bytes of the file at path, NUL-terminated; its length, or
- * -1. open/read only: no stdio, no malloc. */
-static ssize_t read_small_file(const char *path, char *buf, size_t size)
-{
-	size_t len = 0;
-	int fd;
-
-	do
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-	while (fd < 0 && errno == EINTR);
-	if (fd < 0)
-		return -1;
-	while (len < size - 1) {
-		ssize_t n = read(fd, buf + len, size - 1 - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	close(fd);
-	buf[len] = '\0';
-	return (ssize_t)len;
-}
-
 /*
  * The cgroup v2 memory.max of a process: its cgroup is the "0::/path" line
  * of proc_cgroup, the limit root/path/memory.max ("max" when there is
@@ -221,7 +196,7 @@ size_t os_cgroup_memory_max_at(const char *proc_cgroup, const char *root)
 	size_t len, root_len = strlen(root), bytes = 0;
 	int saved = errno;
 
-	if (root_len > 256 || read_small_file(proc_cgroup, buf, sizeof(buf)) < 0)
+	if (root_len > 256 || os_read_file(proc_cgroup, buf, sizeof(buf)) < 0)
 		goto out;
 	while (strncmp(line, "0::", 3) != 0) {
 		line = strchr(line, '\n');
@@ -236,7 +211,7 @@ size_t os_cgroup_memory_max_at(const char *proc_cgroup, const char *root)
 	memcpy(path, root, root_len);
 	memcpy(path + root_len, line, len);
 	memcpy(path + root_len + len, file, sizeof(file));
-	if (read_small_file(path, buf, sizeof(buf)) <= 0)
+	if (os_read_file(path, buf, sizeof(buf)) <= 0)
 		goto out;
 	for (const char *c = buf; *c >= '0' && *c <= '9'; c++) {
 		if (__builtin_mul_overflow(bytes, 10, &bytes) ||
@@ -277,6 +252,70 @@ long os_nr_cpus(void)
 int os_current_cpu(void)
 {
 	return sched_getcpu();
+}
+
+/* open, read and close are plain system calls in glibc: no stdio, no
+ * malloc, so this is safe on the first malloc (the topology, zone.c).
+ * errno is kept: a missing file is an answer here, not an error of the
+ * allocation that asked. */
+ssize_t os_read_file(const char *path, char *buf, size_t size)
+{
+	int saved = errno;
+	ssize_t ret = -1;
+	size_t len = 0;
+	int fd;
+
+	if (size == 0)
+		return -1;
+	do
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0)
+		goto out;
+	while (len < size - 1) {
+		ssize_t n = read(fd, buf + len, size - 1 - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		if (n == 0) {
+			buf[len] = '\0';
+			ret = (ssize_t)len;
+			break;
+		}
+		len += (size_t)n;
+	}
+	if (len == size - 1) {	/* full: the rest is cut */
+		buf[len] = '\0';
+		ret = (ssize_t)len;
+	}
+	close(fd);
+out:
+	errno = saved;
+	return ret;
+}
+
+/*
+ * MPOL_PREFERRED, not MPOL_BIND: a section's pages go to its node while
+ * that node has memory, and to another node after, where BIND would have
+ * the page fault fail (SIGBUS, or the OOM killer) when the node is full or
+ * has no memory at all. glibc has no mbind wrapper (libnuma does): the raw
+ * system call. The kernel reads maxnode - 1 bits of the mask.
+ */
+bool os_bind_node(void *addr, size_t len, int node)
+{
+	int saved = errno;
+	unsigned long mask;
+	bool ok;
+
+	if (node < 0 || node >= (int)(8 * sizeof(mask)))
+		return false;
+	mask = 1UL << node;
+	ok = syscall(__NR_mbind, addr, len, MPOL_PREFERRED, &mask,
+		     8 * sizeof(mask) + 1, 0) == 0;
+	errno = saved;
+	return ok;
 }
 
 pid_t os_getpid(void)

@@ -35,6 +35,9 @@ struct core_config {
 	/* Sections each zone may online; 0 means as many as the OS gives.
 	 * A cap on address space, for tests; the budget is limit. */
 	unsigned long zone_max_sections[MAX_NR_ZONES];
+	/* Fake NUMA nodes to split the machine into (1..MAX_NUMNODES); 0:
+	 * the machine's real topology (core/zone.c). */
+	unsigned int numa_fake;
 	/*
 	 * The memory budget and the watermarks (budget.c). These may change
 	 * at any time: call setup_per_zone_wmarks() afterwards.
@@ -337,7 +340,8 @@ struct zone_stats {
 	unsigned long nr_free[NR_PAGE_ORDERS];	/* free blocks per order */
 };
 
-/* The populated zones' counters, in zonelist order; returns how many (at
+/* The populated zones' counters, node by node, each node's zones in
+ * index order (as /proc/zoneinfo lists them); returns how many (at
  * most max). */
 #define MAX_ZONE_STATS	(MAX_NUMNODES * MAX_NR_ZONES)
 unsigned int zone_stats_read(struct zone_stats *out, unsigned int max);

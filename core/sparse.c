@@ -17,6 +17,20 @@
 struct mem_section *mem_section[NR_MEM_SECTIONS];
 
 /*
+ * Bind new memory of zone to its node's real node (zone.c), before anything
+ * touches it: the OS places a page at its first touch. A refusal leaves the
+ * default policy (first touch on the toucher's node) and is no error: the
+ * binding only decides where pages live, never whether they can.
+ */
+static void bind_to_node(const struct zone *zone, void *addr, size_t len)
+{
+	int node = NODE_DATA(zone->node)->bind_node;
+
+	if (node >= 0)
+		os_bind_node(addr, len, node);
+}
+
+/*
  * Map the descriptors of a section. Header and mem_map share one mapping
  * aligned to SECTION_META_ALIGN so page_section() is a mask. The OS hands
  * the mapping over zeroed and commits it page by page on first touch, so
@@ -30,6 +44,7 @@ static struct mem_section *alloc_section_meta(unsigned long start_pfn,
 	ms = os_map_aligned(SECTION_META_SIZE, SECTION_META_ALIGN, false, NULL);
 	if (!ms)
 		return NULL;
+	bind_to_node(zone, ms, SECTION_META_SIZE);	/* as the kernel's memmap */
 	ms->start_pfn = start_pfn;
 	ms->section_nr = pfn_to_section_nr(start_pfn);
 	ms->zone = zone;
@@ -86,6 +101,7 @@ bool online_section(struct zone *zone, unsigned long seen)
 		os_unmap(mem, SECTION_SIZE);
 		goto out;
 	}
+	bind_to_node(zone, mem, SECTION_SIZE);
 	ms = alloc_section_meta(start_pfn, zone);
 	if (!ms) {
 		os_unmap(mem, SECTION_SIZE);

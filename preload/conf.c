@@ -32,6 +32,7 @@
 	.watermark_scale_factor = 10,			\
 	.lowmem_reserve_ratio = 256,			\
 	.warn_alloc = false,				\
+	.numa_fake = 0,					\
 	.abort_conf = false,				\
 }
 
@@ -59,6 +60,11 @@ static void apply_budget(void)
 static void apply_warn_alloc(void)
 {
 	CMM_STORE_SHARED(core_config.warn_alloc, buddy_opts.warn_alloc);
+}
+
+static void apply_numa_fake(void)
+{
+	core_config.numa_fake = buddy_opts.numa_fake;
 }
 
 /* The largest size any option takes: the whole 47-bit address space. */
@@ -104,9 +110,9 @@ const struct conf_option conf_options[] = {
 	},
 	{
 		.name = "min_free_kbytes",
-		.type = CONF_NUMBER,
+		.type = CONF_UINT,
 		.min = 0,
-		.max = CONF_SIZE_MAX >> 10,
+		.max = 1UL << 30,	/* 1 TiB */
 		.value = &buddy_opts.min_free_kbytes,
 		.apply = apply_budget,
 		.help = "KiB of the budget kept free below the min watermarks "
@@ -114,7 +120,7 @@ const struct conf_option conf_options[] = {
 	},
 	{
 		.name = "watermark_scale_factor",
-		.type = CONF_NUMBER,
+		.type = CONF_UINT,
 		.min = 1,
 		.max = 3000,
 		.value = &buddy_opts.watermark_scale_factor,
@@ -124,7 +130,7 @@ const struct conf_option conf_options[] = {
 	},
 	{
 		.name = "lowmem_reserve_ratio",
-		.type = CONF_NUMBER,
+		.type = CONF_UINT,
 		.min = 0,
 		.max = 1UL << 20,
 		.value = &buddy_opts.lowmem_reserve_ratio,
@@ -140,6 +146,19 @@ const struct conf_option conf_options[] = {
 		.help = "on an allocation failure print the kernel's "
 			"\"page allocation failure\" line and the zoneinfo "
 			"report to stderr (at most 10 per 5 seconds)",
+	},
+	{
+		.name = "numa_fake",
+		.type = CONF_UINT,
+		.flags = CONF_BOOT,
+		.min = 0,
+		.max = MAX_NUMNODES,
+		.value = &buddy_opts.numa_fake,
+		.apply = apply_numa_fake,
+		.help = "split the machine into this many NUMA nodes, each with "
+			"its own zones, CPUs dealt round-robin (on one real "
+			"node, CPU c allocates from node c mod N first); 0: the "
+			"machine's real nodes",
 	},
 	{
 		.name = "abort_conf",
@@ -180,10 +199,9 @@ static char lower(char c)
 	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
 }
 
-/* Decimal digits, then (sizes only) an optional k, m, g or t (powers of
- * 1024), then an optional "b" or "ib": 4096, 64k, 512M, 1g, 2GiB. */
-static bool parse_number(const char *text, size_t len, bool suffix,
-			 size_t *out)
+/* Decimal digits, then an optional k, m, g or t (powers of 1024), then an
+ * optional "b" or "ib": 4096, 64k, 512M, 1g, 2GiB. */
+static bool parse_size(const char *text, size_t len, size_t *out)
 {
 	size_t v = 0, i = 0;
 	unsigned int shift = 0;
@@ -194,7 +212,7 @@ static bool parse_number(const char *text, size_t len, bool suffix,
 		if (__builtin_mul_overflow(v, 10, &v) ||
 		    __builtin_add_overflow(v, (size_t)(text[i] - '0'), &v))
 			return false;
-	if (i == 0 || (!suffix && i != len))
+	if (i == 0)
 		return false;
 	if (i < len) {
 		switch (lower(text[i])) {
@@ -216,6 +234,23 @@ static bool parse_number(const char *text, size_t len, bool suffix,
 	return true;
 }
 
+/* Decimal digits only. */
+static bool parse_uint(const char *text, size_t len, size_t *out)
+{
+	size_t v = 0;
+
+	if (len == 0)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (text[i] < '0' || text[i] > '9' ||
+		    __builtin_mul_overflow(v, 10, &v) ||
+		    __builtin_add_overflow(v, (size_t)(text[i] - '0'), &v))
+			return false;
+	}
+	*out = v;
+	return true;
+}
+
 bool conf_set_text(const struct conf_option *opt, const char *text, size_t len)
 {
 	size_t size;
@@ -230,11 +265,16 @@ bool conf_set_text(const struct conf_option *opt, const char *text, size_t len)
 			return false;
 		break;
 	case CONF_SIZE:
-	case CONF_NUMBER:
-		if (!parse_number(text, len, opt->type == CONF_SIZE, &size) ||
-		    size < opt->min || size > opt->max)
+		if (!parse_size(text, len, &size) || size < opt->min ||
+		    size > opt->max)
 			return false;
 		*(size_t *)opt->value = size;
+		break;
+	case CONF_UINT:
+		if (!parse_uint(text, len, &size) || size < opt->min ||
+		    size > opt->max)
+			return false;
+		*(unsigned int *)opt->value = (unsigned int)size;
 		break;
 	case CONF_CHOICE:
 		for (unsigned int i = 0; opt->choices[i]; i++) {
@@ -264,8 +304,8 @@ static void expected_show(struct seq_buf *s, const struct conf_option *opt)
 		if (opt->max == CONF_SIZE_MAX)
 			seq_buf_puts(s, ", at most 128t");
 		break;
-	case CONF_NUMBER:
-		seq_buf_printf(s, "a number from %zu to %zu", opt->min,
+	case CONF_UINT:
+		seq_buf_printf(s, "a whole number from %zu to %zu", opt->min,
 			       opt->max);
 		break;
 	case CONF_CHOICE:
@@ -434,8 +474,10 @@ static void value_show(struct seq_buf *s, const struct conf_option *opt)
 		seq_buf_puts(s, *(bool *)opt->value ? "true" : "false");
 		break;
 	case CONF_SIZE:
-	case CONF_NUMBER:
 		seq_buf_printf(s, "%zu", *(size_t *)opt->value);
+		break;
+	case CONF_UINT:
+		seq_buf_printf(s, "%u", *(unsigned int *)opt->value);
 		break;
 	case CONF_CHOICE:
 		seq_buf_puts(s, opt->choices[*(unsigned int *)opt->value]);

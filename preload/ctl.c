@@ -6,14 +6,14 @@
  *   version            const char *   r-
  *   opt.<key>          per type       rw for every key of BUDDYMALLOC_CONF
  *                                     (conf.c's table), except start-up-only
- *                                     keys (CONF_BOOT), which are r-
+ *                                     keys (numa_fake), which are r-
  *   stats.<field>      size_t         r-   each field of struct kmem_stats,
  *                                          and stats.allocated, their sum of
  *                                          small, large and huge bytes
  *   stats.vmstat.<event>  size_t      r-   each event counter of the vmstat
  *                                          report (pcp_refill, allocstall, ...)
- * Types of opt.<key>: bool for true/false keys, size_t for sizes and
- * numbers (limit, min_free_kbytes, watermark_scale_factor, ...), and
+ * Types of opt.<key>: bool for true/false keys, size_t for sizes,
+ * unsigned int for numbers (numa_fake, watermark_scale_factor, ...), and
  * const char * for keys taking a name (bad_free: "abort" or "report").
  *
  * Protocol (jemalloc's): oldp/oldlenp read the value, *oldlenp must be its
@@ -142,8 +142,9 @@ static size_t opt_size(const struct conf_option *opt)
 	case CONF_BOOL:
 		return sizeof(bool);
 	case CONF_SIZE:
-	case CONF_NUMBER:
 		return sizeof(size_t);
+	case CONF_UINT:
+		return sizeof(unsigned int);
 	case CONF_CHOICE:
 		return sizeof(const char *);
 	}
@@ -181,14 +182,24 @@ static int ctl_opt(const char *key, void *oldp, size_t *oldlenp,
 		return conf_set_text(opt, v ? "true" : "false", v ? 4 : 5) ?
 		       0 : EINVAL;
 	}
-	case CONF_SIZE:
-	case CONF_NUMBER: {
+	case CONF_SIZE: {
 		size_t v;
 
 		memcpy(&v, newp, sizeof(v));
 		if (v < opt->min || v > opt->max)
 			return EINVAL;
 		*(size_t *)opt->value = v;
+		if (opt->apply)
+			opt->apply();
+		return 0;
+	}
+	case CONF_UINT: {
+		unsigned int v;
+
+		memcpy(&v, newp, sizeof(v));
+		if (v < opt->min || v > opt->max)
+			return EINVAL;
+		*(unsigned int *)opt->value = v;
 		if (opt->apply)
 			opt->apply();
 		return 0;

@@ -142,10 +142,11 @@ struct buddy_opts {
 	unsigned int bad_free;		/* bad_free: enum bad_free_action */
 	size_t limit;			/* limit (alias max_memory), bytes;
 					 * 0: cgroup, else physical memory */
-	size_t min_free_kbytes;		/* min_free_kbytes; 0: computed */
-	size_t watermark_scale_factor;	/* watermark_scale_factor */
-	size_t lowmem_reserve_ratio;	/* lowmem_reserve_ratio */
+	unsigned int min_free_kbytes;		/* min_free_kbytes; 0: computed */
+	unsigned int watermark_scale_factor;	/* watermark_scale_factor */
+	unsigned int lowmem_reserve_ratio;	/* lowmem_reserve_ratio */
 	bool warn_alloc;		/* warn_alloc */
+	unsigned int numa_fake;		/* numa_fake: nodes; 0: the real ones */
 	bool abort_conf;		/* abort_conf */
 };
 
@@ -154,8 +155,8 @@ extern struct buddy_opts buddy_opts;
 enum conf_type {
 	CONF_BOOL,	/* bool; "true" or "false" */
 	CONF_SIZE,	/* size_t; bytes with an optional k, m, g or t suffix */
-	CONF_NUMBER,	/* size_t; a plain decimal number */
 	CONF_CHOICE,	/* unsigned int; the index of a name in choices[] */
+	CONF_UINT,	/* unsigned int; decimal digits */
 };
 
 /* conf_option.flags */
@@ -166,9 +167,11 @@ struct conf_option {
 	const char *name;
 	enum conf_type type;
 	unsigned int flags;
-	size_t min, max;		/* CONF_SIZE: the accepted range */
+	size_t min, max;		/* CONF_SIZE, CONF_UINT: the accepted
+					 * range */
 	const char *const *choices;	/* CONF_CHOICE: NULL-terminated */
-	void *value;			/* bool *, size_t * or unsigned int * */
+	void *value;			/* bool *, size_t * or unsigned int *
+					 * (CONF_CHOICE, CONF_UINT) */
 	void (*apply)(void);		/* called after the value changed */
 	const char *help;
 };

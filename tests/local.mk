@@ -183,6 +183,30 @@ tests_unit_fork_child_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_fork_child_LDADD = $(UNIT_LDADD)
 
 
+# --- nodes (issue 8) ------------------------------------------------------
+#
+# numa: numa_fake 2; allocations come from the running CPU's node (the
+# thread pinned to a CPU of each node in turn), fall back to the other node
+# when the local zones are full, and frees go back to the block's zone;
+# the reports list both nodes (layout.c checks the kernel's layouts).
+
+UNIT_TESTS += tests/unit/numa
+tests_unit_numa_SOURCES = tests/unit/numa.c tests/unit/layout.c \
+	tests/unit/layout.h $(UNIT_CORE_SOURCES)
+tests_unit_numa_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_numa_LDADD = $(UNIT_LDADD)
+
+# numa_topology: the topology read from sysfs-shaped trees in data/sysfs/
+# (several real nodes, one, none, too many, unreadable), with and without
+# numa_fake.
+UNIT_TESTS += tests/unit/numa_topology
+tests_unit_numa_topology_SOURCES = tests/unit/numa_topology.c \
+	$(UNIT_CORE_SOURCES)
+tests_unit_numa_topology_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_numa_topology_LDADD = $(UNIT_LDADD)
+EXTRA_DIST += tests/unit/data/sysfs
+
+
 # --- preload tests (issue 3) ---------------------------------------------
 # conf: the BUDDYMALLOC_CONF parser of preload/conf.c, called directly
 # (compiled into the test with the test core; no malloc replacement).
@@ -257,6 +281,7 @@ API_LINKED_TESTS = \
 	tests/api/symbols \
 	tests/api/alloc_fail \
 	tests/api/malloc_stats \
+	tests/api/numa_fake \
 	tests/stress/threads \
 	tests/stress/fork \
 	tests/stress/fork_handlers \
@@ -274,6 +299,7 @@ API_PRELOAD_TESTS = \
 	tests/api/preload/alloc_fail.preload \
 	tests/api/preload/malloc_stats.preload \
 	tests/api/preload/limit.preload \
+	tests/api/preload/numa_fake.preload \
 	tests/stress/preload/threads.preload \
 	tests/stress/preload/fork.preload \
 	tests/stress/preload/fork_handlers.preload \
@@ -357,6 +383,15 @@ tests_api_malloc_stats_LDFLAGS = -no-install
 tests_api_preload_malloc_stats_preload_SOURCES = tests/api/malloc_stats.c
 tests_api_preload_malloc_stats_preload_CPPFLAGS = $(API_CPPFLAGS)
 tests_api_preload_malloc_stats_preload_LDADD = $(API_PLAIN_LDADD)
+
+# numa_fake re-executes itself with BUDDYMALLOC_CONF=numa_fake:2.
+tests_api_numa_fake_SOURCES = tests/api/numa_fake.c
+tests_api_numa_fake_CPPFLAGS = $(API_CPPFLAGS)
+tests_api_numa_fake_LDADD = $(API_LINKED_LDADD)
+tests_api_numa_fake_LDFLAGS = -no-install
+tests_api_preload_numa_fake_preload_SOURCES = tests/api/numa_fake.c
+tests_api_preload_numa_fake_preload_CPPFLAGS = $(API_CPPFLAGS)
+tests_api_preload_numa_fake_preload_LDADD = $(API_PLAIN_LDADD)
 
 tests_stress_threads_SOURCES = tests/stress/threads.c
 tests_stress_threads_CPPFLAGS = $(API_CPPFLAGS)

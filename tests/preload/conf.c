@@ -63,6 +63,33 @@ TEST_BEGIN(test_defaults)
 	expect_lu_eq(core_config.lowmem_reserve_ratio, 256);
 	expect_lu_eq(core_config.min_free_kbytes, 0);
 	expect_false(core_config.warn_alloc);
+	expect_u_eq(buddy_opts.numa_fake, 0);
+	expect_u_eq(core_config.numa_fake, 0, "the real topology");
+}
+TEST_END
+
+/* numa_fake: a whole number of nodes, 0 (the real ones) to MAX_NUMNODES,
+ * passed on to the core, start-up only. */
+TEST_BEGIN(test_numa_fake)
+{
+	expect_u_eq(parse("numa_fake:2", 0), 0);
+	expect_warnings("");
+	expect_u_eq(buddy_opts.numa_fake, 2);
+	expect_u_eq(core_config.numa_fake, 2);
+	expect_u_eq(parse("numa_fake:8,numa_fake:0", 0), 0);
+	expect_u_eq(core_config.numa_fake, 0);
+
+	expect_u_eq(parse("numa_fake:9", 0), 1);
+	expect_warnings(PREFIX "bad value \"9\" for \"numa_fake\" "
+		      "(expected a whole number from 0 to 8)\n");
+	expect_u_eq(parse("numa_fake:2k,numa_fake:-1,numa_fake:,numa_fake:x2,"
+			  "numa_fake:99999999999999999999999", 0), 5);
+	expect_u_eq(core_config.numa_fake, 0, "bad values change nothing");
+
+	expect_u_eq(parse("numa_fake:2", CONF_PARSE_LATE), 1);
+	expect_warnings(PREFIX "\"numa_fake\" came too late (the "
+		      "allocator was already in use); ignored\n");
+	expect_u_eq(core_config.numa_fake, 0);
 }
 TEST_END
 
@@ -88,7 +115,7 @@ TEST_BEGIN(test_good_values)
 	expect_true(core_config.warn_alloc);
 	expect_u_eq(parse("watermark_scale_factor:1k", 0), 1);
 	expect_warnings(PREFIX "bad value \"1k\" for "
-		      "\"watermark_scale_factor\" (expected a number from 1 "
+		      "\"watermark_scale_factor\" (expected a whole number from 1 "
 		      "to 3000)\n");
 
 	expect_u_eq(parse("stats_print:false,bad_free:abort", 0), 0);
@@ -434,6 +461,7 @@ int main(int argc, char **argv)
 			test_sizes,
 			test_unknown_key,
 			test_bad_values,
+			test_numa_fake,
 			test_missing_value,
 			test_empty,
 			test_trailing_comma,

@@ -319,6 +319,49 @@ TEST_BEGIN(test_empty_slabs_go_back)
 TEST_END
 
 /*
+ * Page-level blocks and slabs never share a pageblock (kmalloc.c,
+ * large_lifetime): allocated in turns, mixed sizes of both kinds, then
+ * every pageblock a page-level block touches holds no slab page. About
+ * 40 MiB in all, well inside the heap: once a zone is nearly full the
+ * core's fallback does mix the two kinds, rather than grow the heap.
+ */
+TEST_BEGIN(test_page_blocks_apart_from_slabs)
+{
+	enum { NR_SMALL = 4000, NR_LARGE = 400 };
+	static void *small[NR_SMALL], *large[NR_LARGE];
+	static uintptr_t slab_block[NR_SMALL];
+	const unsigned int block_shift = PAGE_SHIFT + pageblock_order;
+	unsigned long shared = 0;
+
+	for (int i = 0, l = 0; i < NR_SMALL; i++) {
+		small[i] = kmalloc(16 + (size_t)(i * 37) % 2048, 0);
+		assert_ptr_not_null(small[i], "small block %d", i);
+		slab_block[i] = (uintptr_t)cache_slab_of(small[i])->base >> block_shift;
+		if (i % 10 == 0) {
+			large[l] = kmalloc(KMALLOC_MAX_CACHE_SIZE + 1 +
+					   (size_t)(l * 7919) % (128 * 1024), 0);
+			assert_ptr_not_null(large[l], "page-level block %d", l);
+			l++;
+		}
+	}
+	for (int l = 0; l < NR_LARGE; l++) {
+		uintptr_t first = (uintptr_t)large[l] >> block_shift;
+		uintptr_t last = ((uintptr_t)large[l] + ksize(large[l]) - 1) >> block_shift;
+
+		for (int i = 0; i < NR_SMALL; i++)
+			if (slab_block[i] >= first && slab_block[i] <= last)
+				shared++;
+	}
+	expect_lu_eq(shared, 0, "slabs in the pageblocks of page-level blocks");
+	for (int i = 0; i < NR_SMALL; i++)
+		expect_d_eq(kfree(small[i]), KFREE_OK, "free small");
+	for (int l = 0; l < NR_LARGE; l++)
+		expect_d_eq(kfree(large[l]), KFREE_OK, "free page-level");
+	expect_lu_eq(violations(), 0, "core consistent");
+}
+TEST_END
+
+/*
  * kmalloc_nolock and kfree_nolock never wait for a lock. With the cache's
  * lock held by this very thread (as when a signal handler interrupted it
  * inside the slab layer), frees go to this CPU's stack (rseq mode), then
@@ -391,6 +434,7 @@ int main(void)
 			test_realloc_chain,
 			test_realloc_same_class_in_place,
 			test_empty_slabs_go_back,
+			test_page_blocks_apart_from_slabs,
 			test_nolock_never_waits,
 			NULL);
 }
