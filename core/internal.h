@@ -35,6 +35,16 @@ void *os_remap(void *addr, size_t old_size, size_t new_size);
  * range stays mapped and reads as zero afterwards. false: the OS refused. */
 bool os_release(void *addr, size_t size);
 long os_page_size(void);
+/* Milliseconds of a coarse monotonic clock (4 ms resolution). */
+uint64_t os_monotonic_ms(void);
+/* A detached thread running fn(arg) with every signal blocked; false on
+ * failure. pthread_create callocs: the caller tolerates a nested malloc. */
+bool os_thread_create(void *(*fn)(void *), void *arg);
+void os_thread_set_name(const char *name);
+/* pthread_cond_wait, or a timed wait of timeout_ms (> 0) on a cond
+ * initialised for CLOCK_MONOTONIC. */
+void os_cond_wait_ms(pthread_cond_t *cond, pthread_mutex_t *mutex,
+		     unsigned int timeout_ms);
 
 /* ------------------------------------------------------------- sparse.c */
 /* Sections: the address -> section -> page-descriptor lookup, onlining. */
@@ -134,11 +144,19 @@ extern unsigned long test_skip_merges;
 /* Giving free memory back to the OS (release_free_pages: page_alloc.h). */
 
 /* Release resident free pages of zone, at least nr_to_release of them if it
- * has that many (ULONG_MAX: all), with no system call under zone->lock;
- * counts them as event (a PGSTEAL_ counter). Returns the pages released.
- * Caller holds no lock. */
+ * has that many (ULONG_MAX: all), whole free pageblocks first, with no
+ * system call under zone->lock; counts them as event (a PGSTEAL_
+ * counter). Returns the pages released. Caller holds no lock. */
 unsigned long reclaim_zone(struct zone *zone, unsigned long nr_to_release,
 			   enum vm_event_item event);
+/* Release the pageblocks of zone that have had no free for decay_ms by
+ * the decay clock now; *dirty is set if a pageblock with resident free
+ * pages is left waiting. Counted as PGSTEAL_DECAY. Caller holds no lock. */
+unsigned long decay_zone(struct zone *zone, uint32_t now, uint32_t decay_ms,
+			 bool *dirty);
+/* In the child of fork(), the heap kept: pageblocks a parent's thread was
+ * releasing go back to the free lists (reclaim.c, "Fork"). */
+void reclaim_fork_child(struct zone *zone);
 
 /* -------------------------------------------------------------- vmscan.c */
 /* The reclaim threads (the kernel's kswapd). */
@@ -148,6 +166,26 @@ unsigned long reclaim_zone(struct zone *zone, unsigned long nr_to_release,
  * when the thread is awake already. */
 void wakeup_kswapd(struct zone *zone, unsigned int order,
 		   enum zone_type highest_zoneidx);
+
+/* The watermark checks of the reclaim threads, on what exists until the
+ * budget and its watermarks land (vmscan.c says what they assume). */
+bool zone_below_low(const struct zone *zone);
+bool zone_balanced(const struct zone *zone);
+/* Pages reclaim must release for zone to be balanced (0: it is). */
+unsigned long zone_reclaim_target(const struct zone *zone);
+
+/* The node's reclaim-thread state, at core init and in the child of
+ * fork() (where the parent's thread does not exist). */
+void kswapd_node_init(pg_data_t *pgdat);
+void vmscan_fork_child(void);
+
+/* The decay clock's time now (ms, never DECAY_STAMP_CLEAN or _UNKNOWN). */
+uint32_t decay_now_ms(void);
+
+#ifdef BUDDY_TEST_HOOKS
+/* When non-zero, the time decay_now_ms() returns (tests drive the clock). */
+extern uint32_t test_decay_now_ms;
+#endif
 
 /* ---------------------------------------------------------------- pcp.c */
 /* Per-CPU page lists (the kernel's per_cpu_pages). */
@@ -235,5 +273,33 @@ static inline void count_vm_event(enum vm_event_item item)
 
 unsigned long __check_zone(struct zone *zone, struct seq_buf *s);
 unsigned long check_all_zones(struct seq_buf *s);
+
+/* ------------------------------------------------- decay stamps (reclaim.c) */
+
+/*
+ * A free of 2^order pages at pfn (page) puts resident pages into their
+ * pageblocks: stamp them with the node's decay clock, or with
+ * DECAY_STAMP_UNKNOWN while it is stopped, which also asks for decay to
+ * restart (reclaim_work_pending). One load and a store or two. Caller
+ * holds zone->lock.
+ */
+static inline void __decay_stamp(struct zone *zone, struct page *page,
+				 unsigned long pfn, unsigned int order)
+{
+	struct mem_section *ms = page_section(page);
+	uint32_t now = CMM_LOAD_SHARED(NODE_DATA(zone->node)->decay_clock);
+	unsigned long first = (pfn - ms->start_pfn) >> pageblock_order;
+	unsigned long last = (pfn + (1UL << order) - 1 - ms->start_pfn) >>
+			     pageblock_order;
+
+	if (unlikely(!now)) {
+		now = DECAY_STAMP_UNKNOWN;
+		if (core_config.decay_ms &&
+		    !CMM_LOAD_SHARED(reclaim_work_pending))
+			CMM_STORE_SHARED(reclaim_work_pending, 1);
+	}
+	for (unsigned long i = first; i <= last; i++)
+		ms->pageblock_freed[i] = now;
+}
 
 #endif /* BUDDY_INTERNAL_H */

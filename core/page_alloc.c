@@ -140,14 +140,17 @@ static int __release_highatomic_block(struct zone *zone, struct page *page,
  * Blocks never span sections (sections are larger than max-order blocks),
  * so the buddy's descriptor is in the same mem_map as ours.
  *
- * At and above pageblock order the merge joins two pageblocks: reserved
- * types (HIGHATOMIC, ISOLATE) never merge with others, and ordinary ones
+ * The freed pages are resident: their pageblock is stamped for decay
+ * (reclaim.c). At and above pageblock order the merge joins two
+ * pageblocks: reserved types (HIGHATOMIC, ISOLATE) never merge with
+ * others, ISOLATE not even with ISOLATE, and ordinary ones
  * take the freed block's type so that a later split puts every part on the
  * right list.
  */
 void __free_one_page(struct page *page, unsigned long pfn, struct zone *zone,
 		     unsigned int order, int migratetype)
 {
+	__decay_stamp(zone, page, pfn, order);
 	while (order < MAX_PAGE_ORDER) {
 		unsigned long buddy_pfn = pfn ^ (1UL << order);
 		struct page *buddy = page + (buddy_pfn - pfn);
@@ -167,6 +170,10 @@ void __free_one_page(struct page *page, unsigned long pfn, struct zone *zone,
 		if (order >= pageblock_order) {
 			int buddy_mt = get_pfnblock_migratetype(buddy_pfn);
 
+			/* An isolated pageblock keeps its blocks to itself
+			 * while it is being released (reclaim.c). */
+			if (migratetype == MIGRATE_ISOLATE)
+				break;
 			if (buddy_mt != migratetype) {
 				if (!migratetype_is_mergeable(migratetype) ||
 				    !migratetype_is_mergeable(buddy_mt))
@@ -608,6 +615,10 @@ static struct page *__alloc_pages(gfp_t gfp, unsigned int order,
 		errno = ENOMEM;
 		return NULL;
 	}
+	/* Below low: the node's reclaim thread brings the zone back up to
+	 * high in the background. */
+	if (unlikely(zone_below_low(page_zone(page))))
+		wakeup_kswapd(page_zone(page), order, ac.highest_zoneidx);
 	if ((gfp & __GFP_ZERO) && !ac.zeroed)
 		memset(page_address(page), 0, nr << PAGE_SHIFT);
 	return page;

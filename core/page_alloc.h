@@ -34,7 +34,18 @@ struct seq_buf;
 struct core_config {
 	/* Sections each zone may online; 0 means as many as the OS gives. */
 	unsigned long zone_max_sections[MAX_NR_ZONES];
+	/* Free memory resident for this long (ms) goes back to the OS; 0:
+	 * never, only under pressure and on malloc_trim. */
+	unsigned int decay_ms;
+	/* 1: a reclaim thread per node (kswapd); 0: none, decay runs on the
+	 * allocating path. */
+	unsigned int reclaim_threads;
 };
+
+/* The defaults of core_config's reclaim settings (chosen by measurement:
+ * README, "Reclaim and decay"). */
+#define DECAY_MS_DEFAULT	1000
+#define RECLAIM_THREADS_DEFAULT	1
 
 extern struct core_config core_config;
 
@@ -196,6 +207,42 @@ void buddy_core_init(void);
 /* Release every free page of every zone to the OS (os_release), adjacent
  * free blocks in one call; returns the pages released. For malloc_trim. */
 unsigned long release_free_pages(void);
+
+/*
+ * A shrinker (the kernel's register_shrinker): a layer above that keeps
+ * free memory of its own (slab/: per-CPU object caches, empty slabs)
+ * registers one at init; the reclaim threads, decay and direct reclaim
+ * call it before they release the core's free pages. scan gives back what
+ * it can of node nid's share (a layer without nodes does everything for
+ * nid 0) and returns the pages it freed to the core; idle_only: only what
+ * has sat unused since the last idle scan (decay), else everything
+ * (pressure). Called with no allocator lock held, from any thread.
+ */
+struct shrinker {
+	unsigned long (*scan)(int nid, bool idle_only);
+};
+
+/* At most a few shrinkers; registering one twice does nothing. */
+void register_shrinker(struct shrinker *shrinker);
+/* Every registered shrinker, summed. */
+unsigned long shrink_slab(int nid, bool idle_only);
+
+/*
+ * Work the core found to do where it could not do it (it may have been
+ * called under any lock of the layers above): start a node's reclaim
+ * thread, wake it for decay, or, with the threads off, decay inline. The
+ * layer that exports malloc calls reclaim_work_check() on its slow paths
+ * once it holds no allocator lock, at the outermost level; it costs one
+ * load while nothing is pending.
+ */
+extern int reclaim_work_pending;
+void reclaim_work_run(void);
+
+static inline void reclaim_work_check(void)
+{
+	if (unlikely(CMM_LOAD_SHARED(reclaim_work_pending)))
+		reclaim_work_run();
+}
 
 /* ------------------------------------------------- direct mappings (huge.c) */
 /* Allocations above the largest buddy block: direct mappings from the OS,

@@ -4,7 +4,10 @@
 
 #include "internal.h"
 
-struct core_config core_config;
+struct core_config core_config = {
+	.decay_ms = DECAY_MS_DEFAULT,
+	.reclaim_threads = RECLAIM_THREADS_DEFAULT,
+};
 
 pg_data_t node_data[MAX_NUMNODES];
 
@@ -65,6 +68,7 @@ void zone_reset(struct zone *zone)
 	for (int mt = 0; mt < MIGRATE_TYPES; mt++)
 		zone->nr_free_type[mt] = 0;
 	zone->nr_reserved_highatomic = 0;
+	zone->nr_isolate_pageblock = 0;
 	zone->present_pages = 0;
 	zone->nr_sections = 0;
 	zone->sections = NULL;
@@ -110,6 +114,7 @@ static void core_init_once(void)
 		pg_data_t *pgdat = NODE_DATA(nid);
 
 		pgdat->node_id = nid;
+		kswapd_node_init(pgdat);
 		for (int idx = 0; idx < MAX_NR_ZONES; idx++)
 			zone_init(&pgdat->node_zones[idx], nid, idx);
 	}
