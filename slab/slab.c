@@ -164,6 +164,8 @@ static void kmem_cache_init(struct kmem_cache *cache, unsigned int size,
 	kmem_cache_reset(cache);
 }
 
+static struct shrinker slab_shrinker;
+
 static void slab_init_once(void)
 {
 	for (int mt = 0; mt < MIGRATE_PCPTYPES; mt++)
@@ -173,6 +175,7 @@ static void slab_init_once(void)
 	/* After slab_ready: its sysconf() may call malloc, which must find
 	 * the slab layer working (and the per-CPU caches not yet). */
 	cpu_cache_init();
+	register_shrinker(&slab_shrinker);
 }
 
 void slab_init(void)
@@ -533,21 +536,51 @@ void slab_free_nolock(struct slab *slab, void *p)
 	     cache < &kmem_caches[0][0] + MIGRATE_PCPTYPES * NR_SIZE_CLASSES; \
 	     cache++)
 
-void slab_shrink(void)
+/* Give the per-CPU caches' objects back (every CPU's, or only those of
+ * CPUs idle since the last idle scan), then every cache's parked objects
+ * and spare empty slab; returns the pages given back to the core. */
+static unsigned long __slab_shrink(bool idle_only)
 {
+	unsigned long pages = 0;
+
 	if (!CMM_LOAD_SHARED(slab_ready))
-		return;
-	cpu_cache_drain();
+		return 0;
+	if (idle_only)
+		cpu_cache_drain_idle();
+	else
+		cpu_cache_drain();
 	for_each_kmem_cache(cache) {
 		pthread_mutex_lock(&cache->lock);
 		__slab_take_deferred(cache);
 		if (cache->spare) {
 			discard_slab(cache, cache->spare);
 			cache->spare = NULL;
+			pages += 1UL << cache->order;
 		}
 		pthread_mutex_unlock(&cache->lock);
 	}
+	return pages;
 }
+
+void slab_shrink(void)
+{
+	__slab_shrink(false);
+}
+
+/*
+ * The slab layer's shrinker (the core's reclaim threads, decay and direct
+ * reclaim call it). The caches are not per node: node 0's call does the
+ * work. struct slab records are not given back (their chunks never are,
+ * see "slab records").
+ */
+static unsigned long slab_shrink_scan(int nid, bool idle_only)
+{
+	return nid == 0 ? __slab_shrink(idle_only) : 0;
+}
+
+static struct shrinker slab_shrinker = {
+	.scan = slab_shrink_scan,
+};
 
 size_t slab_meta_bytes(void)
 {
