@@ -28,6 +28,8 @@
 	.stats_print = false,				\
 	.bad_free = BAD_FREE_ABORT,			\
 	.max_memory = 0,				\
+	.decay_ms = DECAY_MS_DEFAULT,			\
+	.reclaim_threads = RECLAIM_THREADS_DEFAULT,	\
 	.abort_conf = false,				\
 }
 
@@ -52,6 +54,15 @@ static void apply_max_memory(void)
 		core_config.zone_max_sections[idx] = sections;
 }
 
+static void apply_decay_ms(void)
+{
+	CMM_STORE_SHARED(core_config.decay_ms, buddy_opts.decay_ms);
+}
+
+static void apply_reclaim_threads(void)
+{
+	CMM_STORE_SHARED(core_config.reclaim_threads, buddy_opts.reclaim_threads);
+}
 /* The largest size any option takes: the whole 47-bit address space. */
 #define CONF_SIZE_MAX	(1UL << MAX_PHYSMEM_BITS)
 
@@ -82,6 +93,30 @@ const struct conf_option conf_options[] = {
 		.help = "heap limit of each zone, rounded up to whole 128m "
 			"sections (0: no limit); direct mappings of huge "
 			"blocks are not counted",
+	},
+	{
+		.name = "decay_ms",
+		.type = CONF_UINT,
+		.min = 0,
+		.max = 3600000,
+		.value = &buddy_opts.decay_ms,
+		.apply = apply_decay_ms,
+		.help = "free memory that no free has touched for this many "
+			"milliseconds goes back to the OS, without pressure "
+			"(0: only under pressure and on malloc_trim)",
+	},
+	{
+		.name = "reclaim_threads",
+		.type = CONF_UINT,
+		.flags = CONF_BOOT,
+		.min = 0,
+		.max = 1,
+		.value = &buddy_opts.reclaim_threads,
+		.apply = apply_reclaim_threads,
+		.help = "1: a reclaim thread per node (buddy-kswapdN), started "
+			"on first need, releases memory below the low "
+			"watermark and for decay; 0: no thread, decay runs on "
+			"the allocating calls",
 	},
 	{
 		.name = "abort_conf",
@@ -157,6 +192,23 @@ static bool parse_size(const char *text, size_t len, size_t *out)
 	return true;
 }
 
+/* Decimal digits only. */
+static bool parse_uint(const char *text, size_t len, size_t *out)
+{
+	size_t v = 0;
+
+	if (len == 0)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		if (text[i] < '0' || text[i] > '9' ||
+		    __builtin_mul_overflow(v, 10, &v) ||
+		    __builtin_add_overflow(v, (size_t)(text[i] - '0'), &v))
+			return false;
+	}
+	*out = v;
+	return true;
+}
+
 bool conf_set_text(const struct conf_option *opt, const char *text, size_t len)
 {
 	size_t size;
@@ -175,6 +227,12 @@ bool conf_set_text(const struct conf_option *opt, const char *text, size_t len)
 		    size > opt->max)
 			return false;
 		*(size_t *)opt->value = size;
+		break;
+	case CONF_UINT:
+		if (!parse_uint(text, len, &size) || size < opt->min ||
+		    size > opt->max)
+			return false;
+		*(unsigned int *)opt->value = (unsigned int)size;
 		break;
 	case CONF_CHOICE:
 		for (unsigned int i = 0; opt->choices[i]; i++) {
@@ -203,6 +261,10 @@ static void expected_show(struct seq_buf *s, const struct conf_option *opt)
 			     "suffix, such as 512m");
 		if (opt->max == CONF_SIZE_MAX)
 			seq_buf_puts(s, ", at most 128t");
+		break;
+	case CONF_UINT:
+		seq_buf_printf(s, "a whole number from %zu to %zu", opt->min,
+			       opt->max);
 		break;
 	case CONF_CHOICE:
 		for (unsigned int i = 0; opt->choices[i]; i++) {
@@ -371,6 +433,9 @@ static void value_show(struct seq_buf *s, const struct conf_option *opt)
 		break;
 	case CONF_SIZE:
 		seq_buf_printf(s, "%zu", *(size_t *)opt->value);
+		break;
+	case CONF_UINT:
+		seq_buf_printf(s, "%u", *(unsigned int *)opt->value);
 		break;
 	case CONF_CHOICE:
 		seq_buf_puts(s, opt->choices[*(unsigned int *)opt->value]);

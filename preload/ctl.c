@@ -10,8 +10,9 @@
  *   stats.<field>      size_t         r-   each field of struct kmem_stats,
  *                                          and stats.allocated, their sum of
  *                                          small, large and huge bytes
- * Types of opt.<key>: bool for true/false keys, size_t for sizes, and
- * const char * for keys taking a name (bad_free: "abort" or "report").
+ * Types of opt.<key>: bool for true/false keys, size_t for sizes,
+ * unsigned int for numbers (decay_ms), and const char * for keys taking a
+ * name (bad_free: "abort" or "report").
  *
  * Protocol (jemalloc's): oldp/oldlenp read the value, *oldlenp must be its
  * size; newp/newlen write it, newlen must be its size. Returns 0, or ENOENT
@@ -119,6 +120,8 @@ static size_t opt_size(const struct conf_option *opt)
 		return sizeof(bool);
 	case CONF_SIZE:
 		return sizeof(size_t);
+	case CONF_UINT:
+		return sizeof(unsigned int);
 	case CONF_CHOICE:
 		return sizeof(const char *);
 	}
@@ -163,6 +166,17 @@ static int ctl_opt(const char *key, void *oldp, size_t *oldlenp,
 		if (v < opt->min || v > opt->max)
 			return EINVAL;
 		*(size_t *)opt->value = v;
+		if (opt->apply)
+			opt->apply();
+		return 0;
+	}
+	case CONF_UINT: {
+		unsigned int v;
+
+		memcpy(&v, newp, sizeof(v));
+		if (v < opt->min || v > opt->max)
+			return EINVAL;
+		*(unsigned int *)opt->value = v;
 		if (opt->apply)
 			opt->apply();
 		return 0;

@@ -75,10 +75,14 @@ static inline void allocator_enter(void)
 	cmm_barrier();
 }
 
+/* Leaving the outermost call, this thread holds no allocator lock: the
+ * place to do what the core asked for but could not do where it was
+ * (start a reclaim thread, decay inline: reclaim_work_check). */
 static inline void allocator_leave(void)
 {
 	cmm_barrier();
-	buddy_depth--;
+	if (--buddy_depth == 0)
+		reclaim_work_check();
 }
 
 /*
@@ -141,6 +145,8 @@ struct buddy_opts {
 	bool stats_print;		/* stats_print */
 	unsigned int bad_free;		/* bad_free: enum bad_free_action */
 	size_t max_memory;		/* max_memory, bytes; 0: no limit */
+	unsigned int decay_ms;		/* decay_ms */
+	unsigned int reclaim_threads;	/* reclaim_threads: 0 or 1 */
 	bool abort_conf;		/* abort_conf */
 };
 
@@ -150,6 +156,7 @@ enum conf_type {
 	CONF_BOOL,	/* bool; "true" or "false" */
 	CONF_SIZE,	/* size_t; bytes with an optional k, m, g or t suffix */
 	CONF_CHOICE,	/* unsigned int; the index of a name in choices[] */
+	CONF_UINT,	/* unsigned int; decimal digits */
 };
 
 /* conf_option.flags */
@@ -160,9 +167,11 @@ struct conf_option {
 	const char *name;
 	enum conf_type type;
 	unsigned int flags;
-	size_t min, max;		/* CONF_SIZE: the accepted range */
+	size_t min, max;		/* CONF_SIZE, CONF_UINT: the accepted
+					 * range */
 	const char *const *choices;	/* CONF_CHOICE: NULL-terminated */
-	void *value;			/* bool *, size_t * or unsigned int * */
+	void *value;			/* bool *, size_t * or unsigned int *
+					 * (CONF_CHOICE, CONF_UINT) */
 	void (*apply)(void);		/* called after the value changed */
 	const char *help;
 };
