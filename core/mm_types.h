@@ -304,6 +304,7 @@ typedef struct pglist_data {
 	pthread_mutex_t kswapd_lock;
 	pthread_cond_t kswapd_wait;
 	bool kswapd_started;		/* the thread exists in this process */
+	bool kswapd_idle;		/* it sleeps until woken: no decay due */
 	bool kswapd_wake;		/* a zone fell below low: balance */
 	bool kswapd_decay_kick;		/* decay has work: look at the clock */
 	unsigned int kswapd_order;	/* the largest order woken for */

@@ -246,9 +246,12 @@ static void *kswapd(void *arg)
 		enum zone_type highest_zoneidx;
 
 		pthread_mutex_lock(&pgdat->kswapd_lock);
-		if (!pgdat->kswapd_wake && !pgdat->kswapd_decay_kick)
+		if (!pgdat->kswapd_wake && !pgdat->kswapd_decay_kick) {
+			pgdat->kswapd_idle = !sleep_ms;
 			os_cond_wait_ms(&pgdat->kswapd_wait, &pgdat->kswapd_lock,
 					sleep_ms);
+			pgdat->kswapd_idle = false;
+		}
 		wake = pgdat->kswapd_wake;
 		order = pgdat->kswapd_order;
 		highest_zoneidx = pgdat->kswapd_highest_zoneidx;
@@ -372,6 +375,7 @@ void kswapd_node_init(pg_data_t *pgdat)
 	pthread_cond_init(&pgdat->kswapd_wait, &attr);
 	pthread_condattr_destroy(&attr);
 	pgdat->kswapd_started = false;
+	pgdat->kswapd_idle = false;
 	pgdat->kswapd_wake = false;
 	pgdat->kswapd_decay_kick = false;
 	pgdat->kswapd_order = 0;

@@ -467,3 +467,17 @@ tests_unit_cpu_cache_step_CPPFLAGS = $(libbuddymalloc_la_CPPFLAGS) \
 tests_unit_cpu_cache_step_CFLAGS = $(libbuddymalloc_la_CFLAGS)
 tests_unit_cpu_cache_step_LDADD = slab/libbuddyslab.la core/libbuddycore.la \
 	tests/lib/libtap.la $(PTHREAD_LIBS)
+
+# --- reclaim threads and decay (issue 8) ---------------------------------
+# kswapd: the thread woken below low and stopping at high, decay on a
+# driven clock, a fork while the thread has pageblocks isolated.
+# kswapd_inline: the same source with reclaim_threads 0 (decay inline).
+
+UNIT_TESTS += tests/unit/kswapd
+tests_unit_kswapd_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_kswapd_LDADD = $(UNIT_LDADD)
+
+UNIT_TESTS += tests/unit/kswapd_inline
+tests_unit_kswapd_inline_SOURCES = tests/unit/kswapd.c
+tests_unit_kswapd_inline_CPPFLAGS = $(UNIT_CPPFLAGS) -DKSWAPD_THREADS=0
+tests_unit_kswapd_inline_LDADD = $(UNIT_LDADD)
