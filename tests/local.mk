@@ -254,7 +254,8 @@ API_LINKED_TESTS = \
 	tests/stress/fork \
 	tests/stress/fork_handlers \
 	tests/stress/thread_exit \
-	tests/stress/signal_malloc
+	tests/stress/signal_malloc \
+	tests/stress/fork_reclaim
 
 API_PRELOAD_TESTS = \
 	tests/api/preload/sizes.preload \
@@ -270,7 +271,8 @@ API_PRELOAD_TESTS = \
 	tests/stress/preload/fork.preload \
 	tests/stress/preload/fork_handlers.preload \
 	tests/stress/preload/thread_exit.preload \
-	tests/stress/preload/signal_malloc.preload
+	tests/stress/preload/signal_malloc.preload \
+	tests/stress/preload/fork_reclaim.preload
 
 tests_api_sizes_SOURCES = tests/api/sizes.c
 tests_api_sizes_CPPFLAGS = $(API_CPPFLAGS)
@@ -394,6 +396,14 @@ tests_stress_signal_malloc_LDFLAGS = -no-install
 tests_stress_preload_signal_malloc_preload_SOURCES = tests/stress/signal_malloc.c
 tests_stress_preload_signal_malloc_preload_CPPFLAGS = $(API_CPPFLAGS)
 tests_stress_preload_signal_malloc_preload_LDADD = $(API_PLAIN_LDADD)
+
+tests_stress_fork_reclaim_SOURCES = tests/stress/fork_reclaim.c
+tests_stress_fork_reclaim_CPPFLAGS = $(API_CPPFLAGS)
+tests_stress_fork_reclaim_LDADD = $(API_LINKED_LDADD)
+tests_stress_fork_reclaim_LDFLAGS = -no-install
+tests_stress_preload_fork_reclaim_preload_SOURCES = tests/stress/fork_reclaim.c
+tests_stress_preload_fork_reclaim_preload_CPPFLAGS = $(API_CPPFLAGS)
+tests_stress_preload_fork_reclaim_preload_LDADD = $(API_PLAIN_LDADD)
 
 check_PROGRAMS += $(API_LINKED_TESTS) $(API_PRELOAD_TESTS)
 TESTS += $(API_LINKED_TESTS) $(API_PRELOAD_TESTS)
