@@ -423,6 +423,7 @@ AM_TESTS_ENVIRONMENT += \
 PROGRAM_TESTS = \
 	tests/programs/python.sh \
 	tests/programs/python_testsuite.sh \
+	tests/programs/python_fork_threads.sh \
 	tests/programs/sqlite3.sh \
 	tests/programs/gcc.sh \
 	tests/programs/git.sh \
