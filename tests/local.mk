@@ -255,7 +255,8 @@ API_LINKED_TESTS = \
 	tests/stress/fork_handlers \
 	tests/stress/thread_exit \
 	tests/stress/signal_malloc \
-	tests/stress/fork_reclaim
+	tests/stress/fork_reclaim \
+	tests/stress/idle_return
 
 API_PRELOAD_TESTS = \
 	tests/api/preload/sizes.preload \
@@ -272,7 +273,8 @@ API_PRELOAD_TESTS = \
 	tests/stress/preload/fork_handlers.preload \
 	tests/stress/preload/thread_exit.preload \
 	tests/stress/preload/signal_malloc.preload \
-	tests/stress/preload/fork_reclaim.preload
+	tests/stress/preload/fork_reclaim.preload \
+	tests/stress/preload/idle_return.preload
 
 tests_api_sizes_SOURCES = tests/api/sizes.c
 tests_api_sizes_CPPFLAGS = $(API_CPPFLAGS)
@@ -404,6 +406,16 @@ tests_stress_fork_reclaim_LDFLAGS = -no-install
 tests_stress_preload_fork_reclaim_preload_SOURCES = tests/stress/fork_reclaim.c
 tests_stress_preload_fork_reclaim_preload_CPPFLAGS = $(API_CPPFLAGS)
 tests_stress_preload_fork_reclaim_preload_LDADD = $(API_PLAIN_LDADD)
+
+# idle_return is the suite's one real-time test (generous margins, its
+# output says so); it allocates 1 GiB.
+tests_stress_idle_return_SOURCES = tests/stress/idle_return.c
+tests_stress_idle_return_CPPFLAGS = $(API_CPPFLAGS)
+tests_stress_idle_return_LDADD = $(API_LINKED_LDADD) -lm
+tests_stress_idle_return_LDFLAGS = -no-install
+tests_stress_preload_idle_return_preload_SOURCES = tests/stress/idle_return.c
+tests_stress_preload_idle_return_preload_CPPFLAGS = $(API_CPPFLAGS)
+tests_stress_preload_idle_return_preload_LDADD = $(API_PLAIN_LDADD) -lm
 
 check_PROGRAMS += $(API_LINKED_TESTS) $(API_PRELOAD_TESTS)
 TESTS += $(API_LINKED_TESTS) $(API_PRELOAD_TESTS)
