@@ -7,7 +7,7 @@
  * in random order, down to the 64 MiB; the test's own bookkeeping arrays
  * (mmap) go back; then the program makes no allocator call at all and
  * reads its whole resident set (/proc/self/statm, no malloc)
- * every 50 ms. With the default settings (decay_ms 1000, a reclaim thread)
+ * every 50 ms. With the default settings (decay_ms 500, a reclaim thread)
  * the resident set must fall to 1.25 x live within 2 s; the test polls up
  * to 5 s (a generous margin for a loaded machine) and reports the time it
  * took. Sizes are log-uniform from 16 B to 8 KiB (slab objects), and one
