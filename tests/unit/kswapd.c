@@ -194,6 +194,45 @@ TEST_BEGIN(test_wake_below_low_stop_at_high)
 }
 TEST_END
 
+/*
+ * Under pressure whole free pageblocks go back before partly used ones
+ * (a partial release splits the huge page that may back it), even when
+ * the partly used one comes first in the zone.
+ */
+TEST_BEGIN(test_whole_pageblocks_first)
+{
+	struct zone *zone = zone_normal();
+	const size_t bytes = BLOCK_BYTES;
+	unsigned long pfn, released, partial_resident;
+	char *p;
+
+	start_clean();
+	/* A max-order block, touched, cut down to its first page: pageblock
+	 * 0 keeps 511 free resident pages beside the page, pageblock 1 is
+	 * one whole free block, after it. */
+	p = alloc_pages_exact(bytes, __GFP_MOVABLE);
+	assert_ptr_not_null(p);
+	memset(p, 0x33, bytes);
+	assert_true(resize_pages_exact(p, bytes, PAGE_SIZE));
+	pfn = addr_pfn(p);
+
+	released = reclaim_zone(zone, pageblock_nr_pages / 2, PGSTEAL_DIRECT);
+	zone_lock(zone);
+	partial_resident = pageblock_nr_pages - 1 -
+			   __pages_released(pfn + 1, pageblock_nr_pages - 1);
+	zone_unlock(zone);
+	expect_lu_eq(released, pageblock_nr_pages, "one whole pageblock");
+	expect_lu_eq(partial_resident, pageblock_nr_pages - 1,
+		     "the partly used pageblock was left alone");
+	expect_lu_eq(reclaim_zone(zone, ~0UL, PGSTEAL_DIRECT),
+		     pageblock_nr_pages - 1, "then the rest");
+	expect_d_eq(p[0], 0x33, "the allocated page kept its contents");
+	expect_true(free_pages_exact_checked(p, PAGE_SIZE));
+	expect_lu_eq(core_check_diag(), 0);
+	expect_pristine(zone, "after pressure reclaim");
+}
+TEST_END
+
 /* ------------------------------------------------------------ decay */
 
 /*
@@ -431,6 +470,7 @@ int main(void)
 	test_decay_now_ms = T0;
 #if KSWAPD_THREADS
 	return test_run(test_wake_below_low_stop_at_high,
+			test_whole_pageblocks_first,
 			test_decay_by_driven_clock,
 			test_fork_while_releasing,
 			NULL);
