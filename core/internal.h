@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <sys/types.h>
 
 #include <urcu/compiler.h>
@@ -41,6 +42,9 @@ uint64_t os_monotonic_ms(void);
  * failure. pthread_create callocs: the caller tolerates a nested malloc. */
 bool os_thread_create(void *(*fn)(void *), void *arg);
 void os_thread_set_name(const char *name);
+/* Block every signal in this thread (the old mask in *old), and back. */
+void os_signals_block(sigset_t *old);
+void os_signals_restore(const sigset_t *old);
 /* pthread_cond_wait, or a timed wait of timeout_ms (> 0) on a cond
  * initialised for CLOCK_MONOTONIC. */
 void os_cond_wait_ms(pthread_cond_t *cond, pthread_mutex_t *mutex,

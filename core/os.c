@@ -246,3 +246,17 @@ void os_cond_wait_ms(pthread_cond_t *cond, pthread_mutex_t *mutex,
 	}
 	pthread_cond_timedwait(cond, mutex, &ts);
 }
+
+/* Block every signal in this thread; *old gets the mask to restore. */
+void os_signals_block(sigset_t *old)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, old);
+}
+
+void os_signals_restore(const sigset_t *old)
+{
+	pthread_sigmask(SIG_SETMASK, old, NULL);
+}

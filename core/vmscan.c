@@ -331,36 +331,66 @@ static void kswapd_kick(pg_data_t *pgdat)
  * node; pending stays raised while anything waits, so that a later call
  * comes back. pgdat->kswapd_runs counts the passes here too.
  */
+static uint32_t decay_last_pass[MAX_NUMNODES];
+
+/* Is a node's inline decay pass due (threads off)? */
+static bool decay_inline_due(void)
+{
+	uint32_t now = decay_now_ms();
+
+	for (int nid = 0; nid < nr_node_ids; nid++) {
+		uint32_t last = uatomic_read(&decay_last_pass[nid]);
+
+		if (!last || (uint32_t)(now - last) >= decay_period_ms())
+			return true;
+	}
+	return false;
+}
+
 static void decay_inline(pg_data_t *pgdat)
 {
-	static uint32_t last_pass[MAX_NUMNODES];
 	uint32_t now = decay_now_ms();
-	uint32_t last = uatomic_read(&last_pass[pgdat->node_id]);
+	uint32_t last = uatomic_read(&decay_last_pass[pgdat->node_id]);
 
 	if (last && (uint32_t)(now - last) < decay_period_ms()) {
 		uatomic_set(&reclaim_work_pending, 1);
 		return;
 	}
-	uatomic_set(&last_pass[pgdat->node_id], now);
+	uatomic_set(&decay_last_pass[pgdat->node_id], now);
 	if (decay_node(pgdat))
 		uatomic_set(&reclaim_work_pending, 1);
 	uatomic_inc(&pgdat->kswapd_runs);
 }
 
+/*
+ * The caller is at the outermost allocator level, where a signal handler
+ * that allocates is not treated as nested: every signal is blocked while
+ * this takes locks (zone->lock in inline decay, the slab's through the
+ * shrinker, kswapd_lock), so that no handler waits for a lock its own
+ * thread holds. With the threads off and no pass due, it returns at once.
+ */
 void reclaim_work_run(void)
 {
 	int saved_errno = errno;
+	sigset_t old;
 
 	if (uatomic_cmpxchg(&reclaim_work_busy, 0, 1) != 0)
 		return;
 	uatomic_set(&reclaim_work_pending, 0);
 	cmm_smp_mb();
+	if (!core_config.reclaim_threads && !decay_inline_due()) {
+		uatomic_set(&reclaim_work_pending, 1);
+		uatomic_set(&reclaim_work_busy, 0);
+		return;
+	}
+	os_signals_block(&old);
 	for (int nid = 0; nid < nr_node_ids; nid++) {
 		if (core_config.reclaim_threads)
 			kswapd_kick(NODE_DATA(nid));
 		else
 			decay_inline(NODE_DATA(nid));
 	}
+	os_signals_restore(&old);
 	uatomic_set(&reclaim_work_busy, 0);
 	errno = saved_errno;	/* the caller's call did not fail */
 }

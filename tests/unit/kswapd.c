@@ -414,6 +414,23 @@ TEST_END
 
 #else /* !KSWAPD_THREADS */
 
+/* Inline decay runs in the allocating thread at the outermost level, where
+ * a signal handler's malloc would not count as nested: it must run with
+ * signals blocked, or a handler could wait for the zone lock its own
+ * thread holds. The release hook sees the mask. */
+static int release_calls, release_signals_open;
+
+static void check_mask(struct zone *zone)
+{
+	sigset_t cur;
+
+	(void)zone;
+	pthread_sigmask(SIG_SETMASK, NULL, &cur);
+	release_calls++;
+	if (!sigismember(&cur, SIGUSR1) || !sigismember(&cur, SIGALRM))
+		release_signals_open++;
+}
+
 /*
  * reclaim_threads 0: no thread ever starts; the allocating path's
  * reclaim_work_check() runs decay itself, at most every decay_ms / 4.
@@ -445,9 +462,14 @@ TEST_BEGIN(test_decay_inline)
 		     "no pass within a quarter of decay_ms");
 
 	CMM_STORE_SHARED(test_decay_now_ms, T0 + DECAY_MS);
+	test_release_hook = check_mask;
 	reclaim_work_check();
+	test_release_hook = NULL;
 	expect_lu_eq(event(PGSTEAL_DECAY), 16 * MAX_ORDER_NR_PAGES,
 		     "decayed inline");
+	expect_d_gt(release_calls, 0);
+	expect_d_eq(release_signals_open, 0,
+		    "every signal blocked while decay runs inline");
 	expect_lu_eq(free_resident(zone), 0);
 	expect_d_eq(CMM_LOAD_SHARED(reclaim_work_pending), 0,
 		    "nothing waits any more");
