@@ -16,6 +16,11 @@
  *   lock seen free means its last holder's updates are all there. The
  *   locks are re-initialised and the heap is the child's own.
  *
+ *   The reclaim threads are not copied by fork(): the child's node state
+ *   is made new and its first free restarts decay with a thread of its
+ *   own (vmscan.c). Pageblocks a parent's thread was releasing are
+ *   ISOLATE in the child; they go back to the free lists (reclaim.c).
+ *
  *   core_fork_child(true) otherwise, and for a fork from a signal handler
  *   that interrupted this very thread inside the allocator: the child
  *   abandons the heap it inherited instead of trusting it. Every zone
@@ -65,7 +70,9 @@ void core_fork_child(bool abandon)
 		else {
 			pthread_mutex_init(&zone->lock, NULL);
 			pthread_mutex_init(&zone->grow_lock, NULL);
+			reclaim_fork_child(zone);
 		}
 	}
+	vmscan_fork_child();
 	huge_fork_child(abandon);
 }

@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <signal.h>
 #include <sys/types.h>
 
 #include <urcu/compiler.h>
@@ -83,6 +84,19 @@ size_t os_cgroup_memory_max(void);
 size_t os_cgroup_memory_max_at(const char *proc_cgroup, const char *root);
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t os_monotonic_ns(void);
+/* Milliseconds of a coarse monotonic clock (4 ms resolution). */
+uint64_t os_monotonic_ms(void);
+/* A detached thread running fn(arg) with every signal blocked; false on
+ * failure. pthread_create callocs: the caller tolerates a nested malloc. */
+bool os_thread_create(void *(*fn)(void *), void *arg);
+void os_thread_set_name(const char *name);
+/* Block every signal in this thread (the old mask in *old), and back. */
+void os_signals_block(sigset_t *old);
+void os_signals_restore(const sigset_t *old);
+/* pthread_cond_wait, or a timed wait of timeout_ms (> 0) on a cond
+ * initialised for CLOCK_MONOTONIC. */
+void os_cond_wait_ms(pthread_cond_t *cond, pthread_mutex_t *mutex,
+		     unsigned int timeout_ms);
 
 /* ------------------------------------------------------------- sparse.c */
 /* Sections: the address -> section -> page-descriptor lookup, onlining. */
@@ -182,11 +196,19 @@ extern unsigned long test_skip_merges;
 /* Giving free memory back to the OS (release_free_pages: page_alloc.h). */
 
 /* Release resident free pages of zone, at least nr_to_release of them if it
- * has that many (ULONG_MAX: all), with no system call under zone->lock;
- * counts them as event (a PGSTEAL_ counter). Returns the pages released.
- * Caller holds no lock. */
+ * has that many (ULONG_MAX: all), whole free pageblocks first, with no
+ * system call under zone->lock; counts them as event (a PGSTEAL_
+ * counter). Returns the pages released. Caller holds no lock. */
 unsigned long reclaim_zone(struct zone *zone, unsigned long nr_to_release,
 			   enum vm_event_item event);
+/* Release the pageblocks of zone that have had no free for decay_ms by
+ * the decay clock now; *dirty is set if a pageblock with resident free
+ * pages is left waiting. Counted as PGSTEAL_DECAY. Caller holds no lock. */
+unsigned long decay_zone(struct zone *zone, uint32_t now, uint32_t decay_ms,
+			 bool *dirty);
+/* In the child of fork(), the heap kept: pageblocks a parent's thread was
+ * releasing go back to the free lists (reclaim.c, "Fork"). */
+void reclaim_fork_child(struct zone *zone);
 
 /* -------------------------------------------------------------- vmscan.c */
 /* The reclaim threads (the kernel's kswapd). */
@@ -245,8 +267,6 @@ bool __zone_watermark_ok(struct zone *zone, unsigned int order,
 bool zone_watermark_ok(struct zone *zone, unsigned int order,
 		       unsigned long mark, enum zone_type highest_zoneidx,
 		       unsigned int alloc_flags);
-/* The shrinkers' work (page_alloc.h's register_shrinker): pages freed. */
-unsigned long shrink_slab(void);
 /*
  * nr pages of budget for memory outside the zones (a direct mapping),
  * charged to the node's highest zone: the watermark check, and when it
@@ -258,6 +278,23 @@ bool alloc_budget_pages(unsigned long nr, gfp_t gfp);
 /* The clock of warn_alloc()'s ratelimit (nanoseconds), instead of
  * CLOCK_MONOTONIC. */
 extern uint64_t (*test_warn_clock)(void);
+/* The reclaim threads' watermark checks, on the budget's marks. */
+bool zone_below_low(const struct zone *zone);
+bool zone_balanced(const struct zone *zone);
+/* Pages reclaim must release for zone to be balanced (0: it is). */
+unsigned long zone_reclaim_target(const struct zone *zone);
+
+/* The node's reclaim-thread state, at core init and in the child of
+ * fork() (where the parent's thread does not exist). */
+void kswapd_node_init(pg_data_t *pgdat);
+void vmscan_fork_child(void);
+
+/* The decay clock's time now (ms, never DECAY_STAMP_CLEAN or _UNKNOWN). */
+uint32_t decay_now_ms(void);
+
+#ifdef BUDDY_TEST_HOOKS
+/* When non-zero, the time decay_now_ms() returns (tests drive the clock). */
+extern uint32_t test_decay_now_ms;
 #endif
 
 /* ---------------------------------------------------------------- pcp.c */
@@ -396,5 +433,33 @@ static inline void count_vm_event(enum vm_event_item item)
 
 unsigned long __check_zone(struct zone *zone, struct seq_buf *s);
 unsigned long check_all_zones(struct seq_buf *s);
+
+/* ------------------------------------------------- decay stamps (reclaim.c) */
+
+/*
+ * A free of 2^order pages at pfn (page) puts resident pages into their
+ * pageblocks: stamp them with the node's decay clock, or with
+ * DECAY_STAMP_UNKNOWN while it is stopped, which also asks for decay to
+ * restart (reclaim_work_pending). One load and a store or two. Caller
+ * holds zone->lock.
+ */
+static inline void __decay_stamp(struct zone *zone, struct page *page,
+				 unsigned long pfn, unsigned int order)
+{
+	struct mem_section *ms = page_section(page);
+	uint32_t now = CMM_LOAD_SHARED(NODE_DATA(zone->node)->decay_clock);
+	unsigned long first = (pfn - ms->start_pfn) >> pageblock_order;
+	unsigned long last = (pfn + (1UL << order) - 1 - ms->start_pfn) >>
+			     pageblock_order;
+
+	if (unlikely(!now)) {
+		now = DECAY_STAMP_UNKNOWN;
+		if (core_config.decay_ms &&
+		    !CMM_LOAD_SHARED(reclaim_work_pending))
+			CMM_STORE_SHARED(reclaim_work_pending, 1);
+	}
+	for (unsigned long i = first; i <= last; i++)
+		ms->pageblock_freed[i] = now;
+}
 
 #endif /* BUDDY_INTERNAL_H */

@@ -220,7 +220,19 @@ struct mem_section {
 	 * Protected by the zone's lock. A released page reads as zero.
 	 */
 	unsigned long released[PAGES_PER_SECTION / (8 * sizeof(unsigned long))];
+	/*
+	 * Per pageblock, when a free last put resident pages into it: the
+	 * node's decay clock (pglist_data::decay_clock, a millisecond tick)
+	 * at that free, DECAY_STAMP_UNKNOWN when the clock was stopped, or
+	 * DECAY_STAMP_CLEAN when the pageblock has no resident free page that
+	 * decay has not seen since its last release. Protected by the zone's
+	 * lock (reclaim.c, "Decay").
+	 */
+	uint32_t pageblock_freed[PAGEBLOCKS_PER_SECTION];
 };
+
+#define DECAY_STAMP_CLEAN	0u
+#define DECAY_STAMP_UNKNOWN	1u
 
 #define SECTION_META_HEADER	(2 * PAGE_SIZE)
 #define SECTION_MEM_MAP_SIZE	(PAGES_PER_SECTION * sizeof(struct page))
@@ -298,6 +310,7 @@ struct zone {
 	unsigned long nr_released;	/* free pages not resident (released bits) */
 	unsigned long nr_free_type[MIGRATE_TYPES];
 	unsigned long nr_reserved_highatomic;
+	unsigned long nr_isolate_pageblock;	/* ISOLATE pageblocks (reclaim.c) */
 	unsigned long present_pages;
 	unsigned long nr_sections;
 	struct mem_section *sections;	/* list through zone_next */
@@ -320,8 +333,12 @@ struct zonelist {
 	struct zone *zones[MAX_NUMNODES * MAX_NR_ZONES + 1];
 };
 
-/* A NUMA node (zone.c says how the nodes are found). Set at init, then
- * read-only. */
+/*
+ * A NUMA node (zone.c says how the nodes are found), and its reclaim thread
+ * (vmscan.c). The topology is set at init, then read-only. The thread's
+ * fields are protected by kswapd_lock, a leaf lock (nothing else is taken
+ * while it is held), except those marked otherwise.
+ */
 typedef struct pglist_data {
 	int node_id;
 	int bind_node;		/* the real node its sections are bound to
@@ -329,6 +346,25 @@ typedef struct pglist_data {
 	unsigned int nr_cpus;	/* CPUs whose allocations start here */
 	struct zone node_zones[MAX_NR_ZONES];
 	struct zonelist node_zonelist;	/* its zones, then the others' */
+
+	pthread_mutex_t kswapd_lock;
+	pthread_cond_t kswapd_wait;
+	bool kswapd_started;		/* the thread exists in this process */
+	bool kswapd_idle;		/* it sleeps until woken: no decay due */
+	bool kswapd_wake;		/* a zone fell below low: balance */
+	bool kswapd_decay_kick;		/* decay has work: look at the clock */
+	unsigned int kswapd_order;	/* the largest order woken for */
+	enum zone_type kswapd_highest_zoneidx;
+	/* Balance runs and decay passes finished (atomic; tests poll it). */
+	unsigned long kswapd_runs;
+	/*
+	 * The decay clock (atomic): milliseconds of a coarse monotonic
+	 * clock, read by whoever runs decay (the thread, or the allocating
+	 * path with the threads off) each time it runs, and 0 while it is
+	 * stopped (nothing of the node waits for decay). Frees stamp their
+	 * pageblock with it under zone->lock (reclaim.c, "Decay").
+	 */
+	uint32_t decay_clock;
 } pg_data_t;
 
 /* ----------------------------------------------------------- allocation */

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <string.h>
 #include <time.h>
 #include <linux/membarrier.h>
@@ -14,6 +15,7 @@
 #include <stdint.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -338,4 +340,81 @@ bool os_membarrier_rseq_cpu(int cpu)
 {
 	return syscall(__NR_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED_RSEQ,
 		       MEMBARRIER_CMD_FLAG_CPU, cpu) == 0;
+}
+
+/* Milliseconds of CLOCK_MONOTONIC_COARSE: the vDSO reads the tick without
+ * touching the clock source (a few ns, 4 ms resolution here). */
+uint64_t os_monotonic_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * A detached thread running fn(arg), with every signal blocked (the
+ * program's handlers must never run on the allocator's threads).
+ * pthread_create maps the stack itself and callocs the thread's TLS vector
+ * (a nested malloc the caller must tolerate). false on failure.
+ */
+bool os_thread_create(void *(*fn)(void *), void *arg)
+{
+	sigset_t all, old;
+	pthread_attr_t attr;
+	pthread_t tid;
+	int err;
+
+	if (pthread_attr_init(&attr) != 0)
+		return false;
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(&tid, &attr, fn, arg);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	pthread_attr_destroy(&attr);
+	return err == 0;
+}
+
+/* Name the calling thread (PR_SET_NAME: at most 15 bytes). */
+void os_thread_set_name(const char *name)
+{
+	pthread_setname_np(pthread_self(), name);
+}
+
+/*
+ * Wait on cond (initialised for CLOCK_MONOTONIC) with mutex held, until
+ * signalled or, with timeout_ms > 0, until that many milliseconds passed.
+ */
+void os_cond_wait_ms(pthread_cond_t *cond, pthread_mutex_t *mutex,
+		     unsigned int timeout_ms)
+{
+	struct timespec ts;
+
+	if (!timeout_ms) {
+		pthread_cond_wait(cond, mutex);
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (ts.tv_nsec >= 1000000000) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000;
+	}
+	pthread_cond_timedwait(cond, mutex, &ts);
+}
+
+/* Block every signal in this thread; *old gets the mask to restore. */
+void os_signals_block(sigset_t *old)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, old);
+}
+
+void os_signals_restore(const sigset_t *old)
+{
+	pthread_sigmask(SIG_SETMASK, old, NULL);
 }

@@ -149,14 +149,17 @@ static int __release_highatomic_block(struct zone *zone, struct page *page,
  * Blocks never span sections (sections are larger than max-order blocks),
  * so the buddy's descriptor is in the same mem_map as ours.
  *
- * At and above pageblock order the merge joins two pageblocks: reserved
- * types (HIGHATOMIC, ISOLATE) never merge with others, and ordinary ones
+ * The freed pages are resident: their pageblock is stamped for decay
+ * (reclaim.c). At and above pageblock order the merge joins two
+ * pageblocks: reserved types (HIGHATOMIC, ISOLATE) never merge with
+ * others, ISOLATE not even with ISOLATE, and ordinary ones
  * take the freed block's type so that a later split puts every part on the
  * right list.
  */
 void __free_one_page(struct page *page, unsigned long pfn, struct zone *zone,
 		     unsigned int order, int migratetype)
 {
+	__decay_stamp(zone, page, pfn, order);
 	while (order < MAX_PAGE_ORDER) {
 		unsigned long buddy_pfn = pfn ^ (1UL << order);
 		struct page *buddy = page + (buddy_pfn - pfn);
@@ -176,6 +179,10 @@ void __free_one_page(struct page *page, unsigned long pfn, struct zone *zone,
 		if (order >= pageblock_order) {
 			int buddy_mt = get_pfnblock_migratetype(buddy_pfn);
 
+			/* An isolated pageblock keeps its blocks to itself
+			 * while it is being released (reclaim.c). */
+			if (migratetype == MIGRATE_ISOLATE)
+				break;
 			if (buddy_mt != migratetype) {
 				if (!migratetype_is_mergeable(migratetype) ||
 				    !migratetype_is_mergeable(buddy_mt))
@@ -744,14 +751,14 @@ bool register_shrinker(const struct shrinker *shrinker)
 	return ok;
 }
 
-unsigned long shrink_slab(void)
+unsigned long shrink_slab(int nid, bool idle_only)
 {
 	unsigned int n = CMM_LOAD_SHARED(nr_shrinkers);
 	unsigned long freed = 0;
 
 	cmm_smp_rmb();
 	for (unsigned int i = 0; i < n; i++)
-		freed += shrinkers[i]->scan_objects();
+		freed += shrinkers[i]->scan_objects(nid, idle_only);
 	return freed;
 }
 
@@ -839,7 +846,7 @@ static bool __alloc_pages_direct_reclaim(gfp_t gfp, unsigned int order,
 	count_vm_event(ALLOCSTALL);
 	*did_some_progress = 0;
 	if (!(gfp & __GFP_NO_SHRINKERS))
-		*did_some_progress += shrink_slab();
+		*did_some_progress += shrink_slab(NUMA_NO_NODE, false);
 	pthread_mutex_lock(&direct_reclaim_lock);
 	ok = try_alloc(order, ac);
 	if (!ok) {
@@ -864,7 +871,7 @@ static bool __alloc_pages_direct_compact(gfp_t gfp, unsigned int order,
 {
 	count_vm_event(COMPACTSTALL);
 	if (!(gfp & __GFP_NO_SHRINKERS))
-		shrink_slab();
+		shrink_slab(NUMA_NO_NODE, false);
 	drain_all_pages(NULL);
 	return try_alloc(order, ac);
 }

@@ -1,16 +1,359 @@
 /*
- * vmscan.c - the reclaim threads (the kernel's kswapd): one per node,
- * started on first need, woken when a zone falls below its low watermark.
+ * vmscan.c - the reclaim threads (the kernel's kswapd) and decay.
  *
- * Not built yet: wakeup_kswapd() is the entry point the allocation path
- * calls, and does nothing until the threads exist.
+ * One thread per node, "buddy-kswapd<nid>", started on first need: when
+ * a zone of the node falls below its low watermark (wakeup_kswapd), or
+ * when memory of the node starts waiting for decay. Never from a
+ * constructor (a process that never frees gets no thread), and never from
+ * inside the allocator: the core only raises reclaim_work_pending, and the
+ * malloc layer calls reclaim_work_run() once it holds no allocator lock
+ * (pthread_create callocs its thread's TLS vector, which comes back into
+ * malloc; reclaim_work_busy turns that nested call away).
+ *
+ * The thread sleeps until woken or, while memory of its node waits for
+ * decay, for decay_ms / 4. Woken for pressure it runs balance_pgdat():
+ * for every zone below its high watermark, drain the pcp lists, shrink
+ * the slab (the registered shrinkers) and release free memory, whole
+ * pageblocks first (reclaim.c), until the zone is above high. Each time
+ * it wakes it also runs decay: the shrinkers' idle-only scan (per-CPU
+ * object caches of idle CPUs, empty slabs), the pcp lists drained, then
+ * every pageblock that has had no free for decay_ms goes back
+ * (decay_zone). When nothing waits any more it stops the node's decay
+ * clock and sleeps until woken (reclaim.c, "Decay", for the protocol).
+ *
+ * reclaim_threads:0: no thread; reclaim_work_run() does the decay inline,
+ * at most every decay_ms / 4 per node, on the allocating paths of the
+ * malloc layer. Pressure is then direct reclaim's alone.
+ *
+ * fork: the child has no thread. vmscan_fork_child() makes the node state
+ * new (locks, flags, a stopped clock); the child's first free that
+ * stamps a pageblock starts its own thread, lazily, like the parent's.
  */
+#include <errno.h>
+
 #include "internal.h"
+
+int reclaim_work_pending;
+
+/* One reclaim_work_run() at a time, and none nested in another's
+ * pthread_create. */
+static int reclaim_work_busy;
+
+#ifdef BUDDY_TEST_HOOKS
+uint32_t test_decay_now_ms;
+#endif
+
+/* ----------------------------------------------------------- watermarks */
+
+/*
+ * The budget's watermarks (budget.c): free is what the zone's share of the
+ * budget still allows (zone_page_free: managed - resident). The thread is
+ * woken below low (the allocation path's slow path, wakeup_kswapd) and
+ * works until free is back at high.
+ */
+bool zone_below_low(const struct zone *zone)
+{
+	return zone_page_free(zone) < (long)low_wmark_pages(zone);
+}
+
+bool zone_balanced(const struct zone *zone)
+{
+	return zone_page_free(zone) >= (long)high_wmark_pages(zone);
+}
+
+unsigned long zone_reclaim_target(const struct zone *zone)
+{
+	long free = zone_page_free(zone);
+	long high = (long)high_wmark_pages(zone);
+
+	return free < high ? (unsigned long)(high - free) : 0;
+}
+
+/* --------------------------------------------------------------- decay */
+
+uint32_t decay_now_ms(void)
+{
+	uint32_t now;
+
+#ifdef BUDDY_TEST_HOOKS
+	now = CMM_LOAD_SHARED(test_decay_now_ms);
+	if (!now)
+#endif
+		now = (uint32_t)os_monotonic_ms();
+	/* 0 and 1 are stamps, not times (once every 49 days). */
+	return now > DECAY_STAMP_UNKNOWN ? now : now + 2;
+}
+
+static unsigned int decay_period_ms(void)
+{
+	unsigned int period = core_config.decay_ms / 4;
+
+	return period ? period : 1;
+}
+
+static bool decay_node_zones(pg_data_t *pgdat, uint32_t now)
+{
+	bool dirty = false;
+
+	for (int idx = 0; idx < MAX_NR_ZONES; idx++) {
+		struct zone *zone = &pgdat->node_zones[idx];
+
+		if (populated_zone(zone))
+			decay_zone(zone, now, core_config.decay_ms, &dirty);
+	}
+	return dirty;
+}
+
+/*
+ * One decay pass over the node: the shrinkers' idle memory and the pcp
+ * lists first (what they free lands in the buddy, stamped now), then the
+ * pageblocks that idled decay_ms. Returns true while memory of the node
+ * still waits for decay. Stopping the clock: store 0, then look once more
+ * under each zone's lock; a free after the store stamps UNKNOWN and asks
+ * for a restart, a free before it is seen by the second look.
+ */
+static bool decay_node(pg_data_t *pgdat)
+{
+	uint32_t now = decay_now_ms();
+
+	if (!core_config.decay_ms)
+		return false;
+	uatomic_set(&pgdat->decay_clock, now);
+	shrink_slab(pgdat->node_id, true);
+	for (int idx = 0; idx < MAX_NR_ZONES; idx++)
+		if (populated_zone(&pgdat->node_zones[idx]))
+			drain_all_pages(&pgdat->node_zones[idx]);
+	if (decay_node_zones(pgdat, now))
+		return true;
+	uatomic_set(&pgdat->decay_clock, 0);
+	cmm_smp_mb();
+	if (!decay_node_zones(pgdat, now))
+		return false;
+	uatomic_set(&pgdat->decay_clock, now);
+	return true;
+}
+
+/* --------------------------------------------------------------- kswapd */
+
+/*
+ * Bring every zone of the node up to its high watermark: drain the pcp
+ * lists, shrink the slab, release free memory (whole pageblocks first).
+ * User space cannot move objects, so there is no compaction; draining is
+ * what lets buddies merge.
+ */
+static void balance_pgdat(pg_data_t *pgdat, unsigned int order,
+			  enum zone_type highest_zoneidx)
+{
+	bool shrunk = false;
+
+	(void)order;
+	count_vm_event(PAGEOUTRUN);
+	for (int idx = 0; idx <= (int)highest_zoneidx; idx++) {
+		struct zone *zone = &pgdat->node_zones[idx];
+
+		if (!populated_zone(zone) || zone_balanced(zone))
+			continue;
+		drain_all_pages(zone);
+		if (!shrunk) {
+			shrink_slab(pgdat->node_id, false);
+			shrunk = true;
+		}
+		reclaim_zone(zone, zone_reclaim_target(zone), PGSTEAL_KSWAPD);
+	}
+}
+
+static void *kswapd(void *arg)
+{
+	pg_data_t *pgdat = arg;
+	unsigned int sleep_ms = 0;
+	char name[16] = "buddy-kswapd";
+
+	name[12] = (char)('0' + pgdat->node_id % 10);
+	name[13] = '\0';
+	os_thread_set_name(name);
+	for (;;) {
+		bool wake;
+		unsigned int order;
+		enum zone_type highest_zoneidx;
+
+		pthread_mutex_lock(&pgdat->kswapd_lock);
+		if (!pgdat->kswapd_wake && !pgdat->kswapd_decay_kick) {
+			pgdat->kswapd_idle = !sleep_ms;
+			os_cond_wait_ms(&pgdat->kswapd_wait, &pgdat->kswapd_lock,
+					sleep_ms);
+			pgdat->kswapd_idle = false;
+		}
+		wake = pgdat->kswapd_wake;
+		order = pgdat->kswapd_order;
+		highest_zoneidx = pgdat->kswapd_highest_zoneidx;
+		pgdat->kswapd_wake = false;
+		pgdat->kswapd_decay_kick = false;
+		pgdat->kswapd_order = 0;
+		pgdat->kswapd_highest_zoneidx = 0;
+		pthread_mutex_unlock(&pgdat->kswapd_lock);
+
+		if (wake)
+			balance_pgdat(pgdat, order, highest_zoneidx);
+		sleep_ms = decay_node(pgdat) ? decay_period_ms() : 0;
+		uatomic_inc(&pgdat->kswapd_runs);
+	}
+	return NULL;
+}
+
+/* Start the node's thread unless it runs; false if it cannot start. */
+static bool kswapd_run(pg_data_t *pgdat)
+{
+	pthread_mutex_lock(&pgdat->kswapd_lock);
+	if (pgdat->kswapd_started) {
+		pthread_mutex_unlock(&pgdat->kswapd_lock);
+		return true;
+	}
+	pgdat->kswapd_started = true;
+	pgdat->kswapd_decay_kick = true;	/* look at once */
+	pthread_mutex_unlock(&pgdat->kswapd_lock);
+
+	if (os_thread_create(kswapd, pgdat))
+		return true;
+	pthread_mutex_lock(&pgdat->kswapd_lock);
+	pgdat->kswapd_started = false;
+	pthread_mutex_unlock(&pgdat->kswapd_lock);
+	return false;
+}
 
 void wakeup_kswapd(struct zone *zone, unsigned int order,
 		   enum zone_type highest_zoneidx)
 {
-	(void)zone;
-	(void)order;
-	(void)highest_zoneidx;
+	pg_data_t *pgdat = NODE_DATA(zone->node);
+
+	if (!core_config.reclaim_threads)
+		return;		/* direct reclaim does it all */
+	pthread_mutex_lock(&pgdat->kswapd_lock);
+	if (!pgdat->kswapd_wake)
+		count_vm_event(KSWAPD_WAKE);
+	pgdat->kswapd_wake = true;
+	if (order > pgdat->kswapd_order)
+		pgdat->kswapd_order = order;
+	if (highest_zoneidx > pgdat->kswapd_highest_zoneidx)
+		pgdat->kswapd_highest_zoneidx = highest_zoneidx;
+	if (pgdat->kswapd_started)
+		pthread_cond_signal(&pgdat->kswapd_wait);
+	else	/* started where no allocator lock is held */
+		uatomic_set(&reclaim_work_pending, 1);
+	pthread_mutex_unlock(&pgdat->kswapd_lock);
+}
+
+/* Wake a running thread for decay, or start it. */
+static void kswapd_kick(pg_data_t *pgdat)
+{
+	pthread_mutex_lock(&pgdat->kswapd_lock);
+	if (pgdat->kswapd_started) {
+		pgdat->kswapd_decay_kick = true;
+		pthread_cond_signal(&pgdat->kswapd_wait);
+		pthread_mutex_unlock(&pgdat->kswapd_lock);
+		return;
+	}
+	pthread_mutex_unlock(&pgdat->kswapd_lock);
+	if (!kswapd_run(pgdat))
+		uatomic_set(&reclaim_work_pending, 1);	/* try again later */
+}
+
+/*
+ * Decay on the allocating path (no threads): at most once a period per
+ * node; pending stays raised while anything waits, so that a later call
+ * comes back. pgdat->kswapd_runs counts the passes here too.
+ */
+static uint32_t decay_last_pass[MAX_NUMNODES];
+
+/* Is a node's inline decay pass due (threads off)? */
+static bool decay_inline_due(void)
+{
+	uint32_t now = decay_now_ms();
+
+	for (int nid = 0; nid < nr_node_ids; nid++) {
+		uint32_t last = uatomic_read(&decay_last_pass[nid]);
+
+		if (!last || (uint32_t)(now - last) >= decay_period_ms())
+			return true;
+	}
+	return false;
+}
+
+static void decay_inline(pg_data_t *pgdat)
+{
+	uint32_t now = decay_now_ms();
+	uint32_t last = uatomic_read(&decay_last_pass[pgdat->node_id]);
+
+	if (last && (uint32_t)(now - last) < decay_period_ms()) {
+		uatomic_set(&reclaim_work_pending, 1);
+		return;
+	}
+	uatomic_set(&decay_last_pass[pgdat->node_id], now);
+	if (decay_node(pgdat))
+		uatomic_set(&reclaim_work_pending, 1);
+	uatomic_inc(&pgdat->kswapd_runs);
+}
+
+/*
+ * The caller is at the outermost allocator level, where a signal handler
+ * that allocates is not treated as nested: every signal is blocked while
+ * this takes locks (zone->lock in inline decay, the slab's through the
+ * shrinker, kswapd_lock), so that no handler waits for a lock its own
+ * thread holds. With the threads off and no pass due, it returns at once.
+ */
+void reclaim_work_run(void)
+{
+	int saved_errno = errno;
+	sigset_t old;
+
+	if (uatomic_cmpxchg(&reclaim_work_busy, 0, 1) != 0)
+		return;
+	uatomic_set(&reclaim_work_pending, 0);
+	cmm_smp_mb();
+	if (!core_config.reclaim_threads && !decay_inline_due()) {
+		uatomic_set(&reclaim_work_pending, 1);
+		uatomic_set(&reclaim_work_busy, 0);
+		return;
+	}
+	os_signals_block(&old);
+	for (int nid = 0; nid < nr_node_ids; nid++) {
+		if (core_config.reclaim_threads)
+			kswapd_kick(NODE_DATA(nid));
+		else
+			decay_inline(NODE_DATA(nid));
+	}
+	os_signals_restore(&old);
+	uatomic_set(&reclaim_work_busy, 0);
+	errno = saved_errno;	/* the caller's call did not fail */
+}
+
+void kswapd_node_init(pg_data_t *pgdat)
+{
+	pthread_condattr_t attr;
+
+	pthread_mutex_init(&pgdat->kswapd_lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&pgdat->kswapd_wait, &attr);
+	pthread_condattr_destroy(&attr);
+	pgdat->kswapd_started = false;
+	pgdat->kswapd_idle = false;
+	pgdat->kswapd_wake = false;
+	pgdat->kswapd_decay_kick = false;
+	pgdat->kswapd_order = 0;
+	pgdat->kswapd_highest_zoneidx = 0;
+	pgdat->decay_clock = 0;
+}
+
+/*
+ * In the child of fork(), alone: the parent's threads do not exist here.
+ * Whatever they held (kswapd_lock, reclaim_work_busy) is made new; the
+ * clocks stop, so the child's first free restarts decay with a thread of
+ * its own.
+ */
+void vmscan_fork_child(void)
+{
+	for (int nid = 0; nid < nr_node_ids; nid++)
+		kswapd_node_init(NODE_DATA(nid));
+	reclaim_work_busy = 0;
+	reclaim_work_pending = 0;
 }

@@ -55,6 +55,8 @@
 struct core_config core_config = {
 	.watermark_scale_factor = 10,
 	.lowmem_reserve_ratio = 256,
+	.decay_ms = DECAY_MS_DEFAULT,
+	.reclaim_threads = RECLAIM_THREADS_DEFAULT,
 };
 
 pg_data_t node_data[MAX_NUMNODES];
@@ -109,6 +111,7 @@ void zone_reset(struct zone *zone)
 	for (int mt = 0; mt < MIGRATE_TYPES; mt++)
 		zone->nr_free_type[mt] = 0;
 	zone->nr_reserved_highatomic = 0;
+	zone->nr_isolate_pageblock = 0;
 	zone->present_pages = 0;
 	zone->nr_sections = 0;
 	zone->meta_pages = 0;
@@ -384,6 +387,7 @@ static void core_init_once(void)
 		pg_data_t *pgdat = NODE_DATA(nid);
 
 		pgdat->node_id = nid;
+		kswapd_node_init(pgdat);
 		for (int idx = 0; idx < MAX_NR_ZONES; idx++)
 			zone_init(&pgdat->node_zones[idx], nid, idx);
 	}

@@ -33,6 +33,8 @@
 	.lowmem_reserve_ratio = 256,			\
 	.warn_alloc = false,				\
 	.numa_fake = 0,					\
+	.decay_ms = DECAY_MS_DEFAULT,			\
+	.reclaim_threads = RECLAIM_THREADS_DEFAULT,	\
 	.abort_conf = false,				\
 }
 
@@ -67,6 +69,15 @@ static void apply_numa_fake(void)
 	core_config.numa_fake = buddy_opts.numa_fake;
 }
 
+static void apply_decay_ms(void)
+{
+	CMM_STORE_SHARED(core_config.decay_ms, buddy_opts.decay_ms);
+}
+
+static void apply_reclaim_threads(void)
+{
+	CMM_STORE_SHARED(core_config.reclaim_threads, buddy_opts.reclaim_threads);
+}
 /* The largest size any option takes: the whole 47-bit address space. */
 #define CONF_SIZE_MAX	(1UL << MAX_PHYSMEM_BITS)
 
@@ -159,6 +170,30 @@ const struct conf_option conf_options[] = {
 			"its own zones, CPUs dealt round-robin (on one real "
 			"node, CPU c allocates from node c mod N first); 0: the "
 			"machine's real nodes",
+	},
+	{
+		.name = "decay_ms",
+		.type = CONF_UINT,
+		.min = 0,
+		.max = 3600000,
+		.value = &buddy_opts.decay_ms,
+		.apply = apply_decay_ms,
+		.help = "free memory that no free has touched for this many "
+			"milliseconds goes back to the OS, without pressure "
+			"(0: only under pressure and on malloc_trim)",
+	},
+	{
+		.name = "reclaim_threads",
+		.type = CONF_UINT,
+		.flags = CONF_BOOT,
+		.min = 0,
+		.max = 1,
+		.value = &buddy_opts.reclaim_threads,
+		.apply = apply_reclaim_threads,
+		.help = "1: a reclaim thread per node (buddy-kswapdN), started "
+			"on first need, releases memory below the low "
+			"watermark and for decay; 0: no thread, decay runs on "
+			"the allocating calls",
 	},
 	{
 		.name = "abort_conf",

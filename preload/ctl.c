@@ -13,7 +13,8 @@
  *   stats.vmstat.<event>  size_t      r-   each event counter of the vmstat
  *                                          report (pcp_refill, allocstall, ...)
  * Types of opt.<key>: bool for true/false keys, size_t for sizes,
- * unsigned int for numbers (numa_fake, watermark_scale_factor, ...), and
+ * unsigned int for numbers (numa_fake, watermark_scale_factor,
+ * decay_ms, ...), and
  * const char * for keys taking a name (bad_free: "abort" or "report").
  *
  * Protocol (jemalloc's): oldp/oldlenp read the value, *oldlenp must be its

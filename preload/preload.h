@@ -75,10 +75,14 @@ static inline void allocator_enter(void)
 	cmm_barrier();
 }
 
+/* Leaving the outermost call, this thread holds no allocator lock: the
+ * place to do what the core asked for but could not do where it was
+ * (start a reclaim thread, decay inline: reclaim_work_check). */
 static inline void allocator_leave(void)
 {
 	cmm_barrier();
-	buddy_depth--;
+	if (--buddy_depth == 0)
+		reclaim_work_check();
 }
 
 /*
@@ -147,6 +151,8 @@ struct buddy_opts {
 	unsigned int lowmem_reserve_ratio;	/* lowmem_reserve_ratio */
 	bool warn_alloc;		/* warn_alloc */
 	unsigned int numa_fake;		/* numa_fake: nodes; 0: the real ones */
+	unsigned int decay_ms;		/* decay_ms */
+	unsigned int reclaim_threads;	/* reclaim_threads: 0 or 1 */
 	bool abort_conf;		/* abort_conf */
 };
 

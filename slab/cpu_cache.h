@@ -50,6 +50,9 @@ bool cpu_cache_uses_rseq(void);
  * cpu_cache_drains_all() says which; see "Draining" in cpu_cache.c). */
 void cpu_cache_drain(void);
 bool cpu_cache_drains_all(void);
+/* The same for the CPUs whose stacks have not changed since the last call
+ * (idle CPUs: decay); in rseq mode only where any CPU can be drained. */
+void cpu_cache_drain_idle(void);
 
 /* Bytes of objects sitting in the arrays (racy sum, exact when quiet). */
 size_t cpu_cache_bytes(void);

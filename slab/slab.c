@@ -542,35 +542,53 @@ void slab_free_nolock(struct slab *slab, void *p)
 	     cache < &kmem_caches[0][0] + MIGRATE_PCPTYPES * NR_SIZE_CLASSES; \
 	     cache++)
 
-unsigned long slab_shrink(void)
+/* Give the per-CPU caches' objects back (every CPU's, or only those of
+ * CPUs idle since the last idle scan), then every cache's parked objects
+ * and spare empty slab; returns the pages given back to the core. */
+static unsigned long __slab_shrink(bool idle_only)
 {
-	unsigned long freed = 0;
+	unsigned long pages = 0;
 
 	if (!CMM_LOAD_SHARED(slab_ready))
 		return 0;
-	cpu_cache_drain();
+	if (idle_only)
+		cpu_cache_drain_idle();
+	else
+		cpu_cache_drain();
 	for_each_kmem_cache(cache) {
 		pthread_mutex_lock(&cache->lock);
 		__slab_take_deferred(cache);
 		if (cache->spare) {
 			discard_slab(cache, cache->spare);
 			cache->spare = NULL;
-			freed += 1UL << cache->order;
+			pages += 1UL << cache->order;
 		}
 		pthread_mutex_unlock(&cache->lock);
 	}
-	return freed;
+	return pages;
+}
+
+unsigned long slab_shrink(void)
+{
+	return __slab_shrink(false);
 }
 
 /*
- * Direct reclaim's call into the slab layer (the core's shrinker): the
- * per-CPU caches drained, the empty slabs and their records freed. Runs
- * in an allocating thread that holds no slab lock (the slab's own page
- * allocations pass __GFP_NO_SHRINKERS).
+ * The slab layer's shrinker: the core's reclaim threads, decay and direct
+ * reclaim call it, with no slab lock held (the slab's own page allocations
+ * pass __GFP_NO_SHRINKERS). The caches are not per node: a call for node 0
+ * or for every node (NUMA_NO_NODE) does the work, the other nodes' calls
+ * nothing. struct slab records are not given back (their chunks never
+ * are, see "slab records").
  */
+static unsigned long slab_shrink_scan(int nid, bool idle_only)
+{
+	return nid <= 0 ? __slab_shrink(idle_only) : 0;
+}
+
 static const struct shrinker slab_shrinker = {
 	.name = "slab",
-	.scan_objects = slab_shrink,
+	.scan_objects = slab_shrink_scan,
 };
 
 size_t slab_meta_bytes(void)

@@ -286,7 +286,9 @@ API_LINKED_TESTS = \
 	tests/stress/fork \
 	tests/stress/fork_handlers \
 	tests/stress/thread_exit \
-	tests/stress/signal_malloc
+	tests/stress/signal_malloc \
+	tests/stress/fork_reclaim \
+	tests/stress/idle_return
 
 API_PRELOAD_TESTS = \
 	tests/api/preload/sizes.preload \
@@ -304,7 +306,9 @@ API_PRELOAD_TESTS = \
 	tests/stress/preload/fork.preload \
 	tests/stress/preload/fork_handlers.preload \
 	tests/stress/preload/thread_exit.preload \
-	tests/stress/preload/signal_malloc.preload
+	tests/stress/preload/signal_malloc.preload \
+	tests/stress/preload/fork_reclaim.preload \
+	tests/stress/preload/idle_return.preload
 
 tests_api_sizes_SOURCES = tests/api/sizes.c
 tests_api_sizes_CPPFLAGS = $(API_CPPFLAGS)
@@ -444,6 +448,24 @@ tests_stress_preload_signal_malloc_preload_SOURCES = tests/stress/signal_malloc.
 tests_stress_preload_signal_malloc_preload_CPPFLAGS = $(API_CPPFLAGS)
 tests_stress_preload_signal_malloc_preload_LDADD = $(API_PLAIN_LDADD)
 
+tests_stress_fork_reclaim_SOURCES = tests/stress/fork_reclaim.c
+tests_stress_fork_reclaim_CPPFLAGS = $(API_CPPFLAGS)
+tests_stress_fork_reclaim_LDADD = $(API_LINKED_LDADD)
+tests_stress_fork_reclaim_LDFLAGS = -no-install
+tests_stress_preload_fork_reclaim_preload_SOURCES = tests/stress/fork_reclaim.c
+tests_stress_preload_fork_reclaim_preload_CPPFLAGS = $(API_CPPFLAGS)
+tests_stress_preload_fork_reclaim_preload_LDADD = $(API_PLAIN_LDADD)
+
+# idle_return is the suite's one real-time test (generous margins, its
+# output says so); it allocates 1 GiB.
+tests_stress_idle_return_SOURCES = tests/stress/idle_return.c
+tests_stress_idle_return_CPPFLAGS = $(API_CPPFLAGS)
+tests_stress_idle_return_LDADD = $(API_LINKED_LDADD) -lm
+tests_stress_idle_return_LDFLAGS = -no-install
+tests_stress_preload_idle_return_preload_SOURCES = tests/stress/idle_return.c
+tests_stress_preload_idle_return_preload_CPPFLAGS = $(API_CPPFLAGS)
+tests_stress_preload_idle_return_preload_LDADD = $(API_PLAIN_LDADD) -lm
+
 check_PROGRAMS += $(API_LINKED_TESTS) $(API_PRELOAD_TESTS)
 TESTS += $(API_LINKED_TESTS) $(API_PRELOAD_TESTS)
 
@@ -462,6 +484,7 @@ AM_TESTS_ENVIRONMENT += \
 PROGRAM_TESTS = \
 	tests/programs/python.sh \
 	tests/programs/python_testsuite.sh \
+	tests/programs/python_fork_threads.sh \
 	tests/programs/sqlite3.sh \
 	tests/programs/gcc.sh \
 	tests/programs/git.sh \
@@ -516,3 +539,17 @@ tests_unit_cpu_cache_step_CPPFLAGS = $(libbuddymalloc_la_CPPFLAGS) \
 tests_unit_cpu_cache_step_CFLAGS = $(libbuddymalloc_la_CFLAGS)
 tests_unit_cpu_cache_step_LDADD = slab/libbuddyslab.la core/libbuddycore.la \
 	tests/lib/libtap.la $(PTHREAD_LIBS)
+
+# --- reclaim threads and decay (issue 8) ---------------------------------
+# kswapd: the thread woken below low and stopping at high, decay on a
+# driven clock, a fork while the thread has pageblocks isolated.
+# kswapd_inline: the same source with reclaim_threads 0 (decay inline).
+
+UNIT_TESTS += tests/unit/kswapd
+tests_unit_kswapd_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_kswapd_LDADD = $(UNIT_LDADD)
+
+UNIT_TESTS += tests/unit/kswapd_inline
+tests_unit_kswapd_inline_SOURCES = tests/unit/kswapd.c
+tests_unit_kswapd_inline_CPPFLAGS = $(UNIT_CPPFLAGS) -DKSWAPD_THREADS=0
+tests_unit_kswapd_inline_LDADD = $(UNIT_LDADD)

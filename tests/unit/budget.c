@@ -203,8 +203,10 @@ TEST_END
  */
 static bool shrinker_on;
 
-static unsigned long test_scan(void)
+static unsigned long test_scan(int nid, bool idle_only)
 {
+	(void)nid;
+	(void)idle_only;
 	return shrinker_on;
 }
 
