@@ -278,6 +278,8 @@ bool alloc_budget_pages(unsigned long nr, gfp_t gfp);
 /* The clock of warn_alloc()'s ratelimit (nanoseconds), instead of
  * CLOCK_MONOTONIC. */
 extern uint64_t (*test_warn_clock)(void);
+#endif
+
 /* The reclaim threads' watermark checks, on the budget's marks. */
 bool zone_below_low(const struct zone *zone);
 bool zone_balanced(const struct zone *zone);
