@@ -827,6 +827,13 @@ static unsigned long __perform_reclaim(const struct alloc_context *ac)
 				   (*z)->lowmem_reserve[ac->highest_zoneidx] +
 				   ac->nr_pages) - zone_page_free(*z);
 
+		/* As __zone_watermark_ok() counts them: the reserve's free
+		 * pages are not this allocation's. */
+		if (!(ac->alloc_flags &
+		      (ALLOC_HIGHATOMIC | ALLOC_HARDER | ALLOC_HIGH)))
+			want += (long)CMM_LOAD_SHARED(
+				(*z)->nr_free_type[MIGRATE_HIGHATOMIC]);
+
 		if (want <= 0)
 			continue;
 		if ((unsigned long)want < SWAP_CLUSTER_MAX)
@@ -883,10 +890,33 @@ static bool __alloc_pages_direct_compact(gfp_t gfp, unsigned int order,
  * on progress; in a process nothing else frees memory for us, so no
  * progress ends the loop, and the rounds are bounded in all.
  */
-static bool should_reclaim_retry(unsigned long did_some_progress,
+static bool should_reclaim_retry(const struct alloc_context *ac,
+				 unsigned long did_some_progress,
 				 unsigned int *retries)
 {
-	return did_some_progress && ++*retries <= MAX_RECLAIM_RETRIES;
+	if (++*retries > MAX_RECLAIM_RETRIES)
+		return false;
+	if (did_some_progress)
+		return true;
+	/*
+	 * No progress here, but a zone still has free pages resident, or
+	 * pageblocks isolated for release: another thread (the reclaim
+	 * thread, a decay pass, another direct reclaimer) is giving them
+	 * back, or took them from under us. As the kernel retries while
+	 * reclaimable pages could satisfy the request, retry while they
+	 * exist, giving that thread the CPU first.
+	 */
+	for_each_eligible_zone(z, ac) {
+		unsigned long free = CMM_LOAD_SHARED((*z)->nr_free_pages);
+		unsigned long released = CMM_LOAD_SHARED((*z)->nr_released);
+
+		if (free > released + ac->nr_pages ||
+		    CMM_LOAD_SHARED((*z)->nr_isolate_pageblock)) {
+			os_yield();
+			return true;
+		}
+	}
+	return false;
 }
 
 /* ------------------------------------------------------------ warn_alloc */
@@ -1026,7 +1056,7 @@ retry:
 		goto nopage;
 	if (costly_order && !(gfp & __GFP_RETRY_MAYFAIL))
 		goto nopage;
-	if (should_reclaim_retry(progress, &retries))
+	if (should_reclaim_retry(ac, progress, &retries))
 		goto retry;
 nopage:
 	/*

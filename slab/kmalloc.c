@@ -79,7 +79,13 @@ static inline gfp_t large_lifetime(gfp_t gfp)
 	return lifetime(gfp) ? lifetime(gfp) : __GFP_MOVABLE;
 }
 
-/* A page allocation aligned to 2^align_order pages, or a direct mapping. */
+/*
+ * A page allocation aligned to 2^align_order pages, or a direct mapping.
+ * malloc fails only when reclaim cannot help: page-level blocks above the
+ * kernel's costly order retry reclaim while it makes progress
+ * (__GFP_RETRY_MAYFAIL, as the kernel's kvmalloc asks), where the page
+ * allocator's default would give up after one round.
+ */
 static void *kmalloc_large(size_t size, size_t align, gfp_t gfp)
 {
 	gfp_t flags = lifetime(gfp) | (gfp & __GFP_ZERO);
@@ -93,6 +99,7 @@ static void *kmalloc_large(size_t size, size_t align, gfp_t gfp)
 		p = alloc_pages_exact_aligned(size, align_order,
 					      large_lifetime(gfp) |
 					      (gfp & __GFP_ZERO) |
+					      __GFP_RETRY_MAYFAIL |
 					      __GFP_LARGE_KMALLOC);
 		if (p)
 			uatomic_add(&large_allocated,
