@@ -41,7 +41,7 @@ bool core_fork_busy(void)
 		if (!fork_lock_free(&zone->grow_lock) ||
 		    !fork_lock_free(&zone->lock))
 			return true;
-	return huge_fork_busy();
+	return pcp_fork_busy() || huge_fork_busy();
 }
 
 /*
@@ -67,5 +67,6 @@ void core_fork_child(bool abandon)
 			pthread_mutex_init(&zone->grow_lock, NULL);
 		}
 	}
+	pcp_fork_child(abandon);
 	huge_fork_child(abandon);
 }

@@ -34,6 +34,13 @@ struct seq_buf;
 struct core_config {
 	/* Sections each zone may online; 0 means as many as the OS gives. */
 	unsigned long zone_max_sections[MAX_NR_ZONES];
+	/* Per-CPU page lists (pcp.c): the kernel's sysctl
+	 * percpu_pagelist_high_fraction (0: high from the low watermark;
+	 * else each zone's lists hold at most managed pages / fraction in
+	 * all, at least 8), and batch in pages (0: the kernel's
+	 * zone_batchsize()). */
+	unsigned long percpu_pagelist_high_fraction;
+	unsigned long pcp_batch;
 };
 
 extern struct core_config core_config;
@@ -268,6 +275,20 @@ struct zone_stats {
  * most max). */
 #define MAX_ZONE_STATS	(MAX_NUMNODES * MAX_NR_ZONES)
 unsigned int zone_stats_read(struct zone_stats *out, unsigned int max);
+
+/* One CPU's per-CPU page lists of a zone (zoneinfo's "pagesets"). */
+struct pcp_stats {
+	unsigned int cpu;
+	unsigned int count;	/* pages on the lists */
+	unsigned int high;
+	unsigned int batch;
+};
+
+/* Each CPU's lists of zone, CPU by CPU (racy reads, exact when quiet);
+ * returns how many CPUs were written (at most max_cpus; 0 for a zone
+ * without lists). */
+unsigned int pcp_stats_read(const struct zone *zone, struct pcp_stats *out,
+			    unsigned int max_cpus);
 
 /*
  * Event counters in the manner of /proc/vmstat: how often the slower paths

@@ -64,6 +64,8 @@ static unsigned int __isolate_free_blocks(struct zone *zone,
 			}
 		} else if ((page->flags & PG_head) && page->nr_pages) {
 			nr = page->nr_pages;
+		} else if (page->flags & PG_pcp) {	/* on a per-CPU list */
+			nr = 1UL << page->order;
 		}
 		*pfn += nr;
 	}

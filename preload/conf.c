@@ -28,6 +28,8 @@
 	.stats_print = false,				\
 	.bad_free = BAD_FREE_ABORT,			\
 	.max_memory = 0,				\
+	.percpu_pagelist_high_fraction = 0,		\
+	.pcp_batch = 0,					\
 	.abort_conf = false,				\
 }
 
@@ -50,6 +52,14 @@ static void apply_max_memory(void)
 
 	for (int idx = 0; idx < MAX_NR_ZONES; idx++)
 		core_config.zone_max_sections[idx] = sections;
+}
+
+/* The per-CPU page lists' settings go to the core as they are. */
+static void apply_pcp(void)
+{
+	core_config.percpu_pagelist_high_fraction =
+		buddy_opts.percpu_pagelist_high_fraction;
+	core_config.pcp_batch = buddy_opts.pcp_batch;
 }
 
 /* The largest size any option takes: the whole 47-bit address space. */
@@ -82,6 +92,30 @@ const struct conf_option conf_options[] = {
 		.help = "heap limit of each zone, rounded up to whole 128m "
 			"sections (0: no limit); direct mappings of huge "
 			"blocks are not counted",
+	},
+	{
+		.name = "percpu_pagelist_high_fraction",
+		.type = CONF_SIZE,
+		.flags = CONF_BOOT,
+		.min = 0,
+		.max = 1UL << 30,
+		.value = &buddy_opts.percpu_pagelist_high_fraction,
+		.apply = apply_pcp,
+		.help = "the kernel's sysctl: each zone's per-CPU page lists "
+			"hold at most its pages / this in all (below 8 counts "
+			"as 8); 0: from the zone's low watermark",
+	},
+	{
+		.name = "pcp_batch",
+		.type = CONF_SIZE,
+		.flags = CONF_BOOT,
+		.min = 0,
+		.max = 1UL << 16,
+		.value = &buddy_opts.pcp_batch,
+		.apply = apply_pcp,
+		.help = "pages a per-CPU page list takes from or gives back to "
+			"the zone at once (0: the kernel's zone_batchsize(), "
+			"from the zone's size)",
 	},
 	{
 		.name = "abort_conf",

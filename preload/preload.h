@@ -141,6 +141,8 @@ struct buddy_opts {
 	bool stats_print;		/* stats_print */
 	unsigned int bad_free;		/* bad_free: enum bad_free_action */
 	size_t max_memory;		/* max_memory, bytes; 0: no limit */
+	size_t percpu_pagelist_high_fraction;	/* 0: from the low watermark */
+	size_t pcp_batch;		/* pages; 0: the kernel's zone_batchsize */
 	bool abort_conf;		/* abort_conf */
 };
 
