@@ -421,9 +421,9 @@ static int pcp_refill(struct zone *zone, struct per_cpu_pages *pcp,
 /*
  * A block of order for ac from this CPU's list of zone, refilled from the
  * buddy if empty. NULL: the list's lock was busy, the lists are disabled,
- * or the zone has no free block of that order (the caller goes to the
- * buddy, which can grow the zone). The block's pages are resident, so
- * ac->zeroed stays false.
+ * the block is larger than high, or the zone has no free block of that
+ * order (the caller goes to the buddy, which can grow the zone). The
+ * block's pages are resident, so ac->zeroed stays false.
  *
  * A block whose pageblock became reserved (HIGHATOMIC) or ISOLATE while
  * it sat on the list goes to the buddy lists instead, where that type's
@@ -442,7 +442,9 @@ struct page *rmqueue_pcplist(struct zone *zone, unsigned int order,
 	pcp = zone_pcp(zone, pcp_this_cpu());
 	if (unlikely(!pcp_spin_trylock(pcp)))
 		return NULL;
-	if (unlikely(!pcp->high)) {	/* disabled: straight to the buddy */
+	if (unlikely((1 << order) > pcp->high)) {
+		/* Disabled (high 0), or a block larger than high, which
+		 * would spill at once: straight to the buddy. */
 		pcp_spin_unlock(pcp);
 		return NULL;
 	}
@@ -509,7 +511,7 @@ enum pcp_free free_unref_page(struct page *page, unsigned int order,
 	pcp = zone_pcp(zone, pcp_this_cpu());
 	if (unlikely(!pcp_spin_trylock(pcp)))
 		return PCP_FREE_BUSY;
-	if (unlikely(!pcp->high)) {	/* disabled: straight to the buddy */
+	if (unlikely((1 << order) > pcp->high)) {	/* as rmqueue_pcplist */
 		pcp_spin_unlock(pcp);
 		return PCP_FREE_BUSY;
 	}

@@ -340,6 +340,13 @@ TEST_BEGIN(test_random_threads_respect_high)
 	unsigned long drains0;
 
 	settle(zone);
+	/* A high above pageblock order, so that pageblock-order blocks stay
+	 * on the lists too (with the default high they bypass them). */
+	core_config.percpu_pagelist_high_fraction = 8;
+	pthread_mutex_lock(&zone->grow_lock);
+	zone_pcp_update(zone);
+	pthread_mutex_unlock(&zone->grow_lock);
+	expect_d_gt(zone->pageset_high, 1 << pageblock_order);
 	for (unsigned long i = 0; i < NR_THREADS; i++)
 		pthread_create(&t[i], NULL, random_worker, (void *)i);
 	for (int i = 0; i < NR_THREADS; i++)
@@ -357,6 +364,10 @@ TEST_BEGIN(test_random_threads_respect_high)
 		expect_u_eq(cpu_stats(zone, (int)cpu).count, 0, "cpu %u empty", cpu);
 	expect_pristine(zone, "after the threads and a drain");
 	expect_lu_eq(core_check_diag(), 0);
+	core_config.percpu_pagelist_high_fraction = 0;
+	pthread_mutex_lock(&zone->grow_lock);
+	zone_pcp_update(zone);
+	pthread_mutex_unlock(&zone->grow_lock);
 }
 TEST_END
 
@@ -512,6 +523,7 @@ TEST_END
 int main(void)
 {
 	return test_run(test_lists_exist,
+			test_high_batch_follow_zone,	/* needs a 1-section zone */
 			test_refill_takes_batch,
 			test_spill_at_high,
 			test_double_free_refused,
@@ -519,7 +531,6 @@ int main(void)
 			test_random_threads_respect_high,
 			test_drain_all_empties_every_cpu,
 			test_drain_local,
-			test_high_batch_follow_zone,
 			test_fork_with_pcp_lock_held,
 			NULL);
 }
