@@ -19,26 +19,23 @@
 
 #define MAX_CPUS	256
 
+/* The CPUs the process may run on, read once at the start (a pinned
+ * thread's own affinity is one CPU). */
+static cpu_set_t process_cpus;
+
 static unsigned int online_cpus(void)
 {
-	cpu_set_t set;
-
-	if (sched_getaffinity(0, sizeof(set), &set) != 0)
-		return 1;
-	return (unsigned int)CPU_COUNT(&set);
+	return (unsigned int)CPU_COUNT(&process_cpus);
 }
 
-/* The n-th CPU this process may run on. */
+/* The n-th CPU this process may run on (modulo their number). */
 static int nth_cpu(unsigned int n)
 {
-	cpu_set_t set;
 	unsigned int seen = 0;
 
-	if (sched_getaffinity(0, sizeof(set), &set) != 0)
-		return 0;
-	n %= (unsigned int)CPU_COUNT(&set);
+	n %= online_cpus();
 	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
-		if (CPU_ISSET(cpu, &set) && seen++ == n)
+		if (CPU_ISSET(cpu, &process_cpus) && seen++ == n)
 			return cpu;
 	return 0;
 }
@@ -54,12 +51,8 @@ static bool pin_to(int cpu)
 
 static void unpin(void)
 {
-	cpu_set_t set;
-
-	CPU_ZERO(&set);
-	for (unsigned int i = 0; i < online_cpus(); i++)
-		CPU_SET(nth_cpu(i), &set);
-	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	pthread_setaffinity_np(pthread_self(), sizeof(process_cpus),
+			       &process_cpus);
 }
 
 static struct pcp_stats cpu_stats(struct zone *zone, int cpu)
@@ -376,7 +369,8 @@ static void *leave_blocks(void *arg)
 {
 	struct page *p[8];
 
-	pin_to(nth_cpu((unsigned int)(unsigned long)arg));
+	if (!pin_to(nth_cpu((unsigned int)(unsigned long)arg)))
+		return NULL;	/* the check of the CPU's count fails */
 	for (int i = 0; i < 8; i++)
 		p[i] = alloc_pages(0, (unsigned int)i % 4);
 	for (int i = 0; i < 8; i++)
@@ -522,6 +516,11 @@ TEST_END
 
 int main(void)
 {
+	if (sched_getaffinity(0, sizeof(process_cpus), &process_cpus) != 0 ||
+	    CPU_COUNT(&process_cpus) == 0) {
+		CPU_ZERO(&process_cpus);
+		CPU_SET(0, &process_cpus);
+	}
 	return test_run(test_lists_exist,
 			test_high_batch_follow_zone,	/* needs a 1-section zone */
 			test_refill_takes_batch,
