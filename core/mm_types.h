@@ -298,10 +298,11 @@ struct zone {
 	/* nr_pcp_cpus per-CPU lists (pcp.c); NULL: none, every allocation
 	 * goes to the buddy lists. Set at init, never changes. */
 	struct per_cpu_pages *per_cpu_pageset;
-	/* The high and batch every CPU's lists get (zone_pcp_update). */
+	/* The high and batch every CPU's lists get, and zone_pcp_disable()'s
+	 * nesting: written under grow_lock (zone_pcp_update), read racily. */
 	int pageset_high;
 	int pageset_batch;
-	int pcp_disabled;	/* zone_pcp_disable() nesting */
+	int pcp_disabled;
 
 	pthread_mutex_t lock;
 	/* protected by lock */
