@@ -95,7 +95,7 @@ const struct conf_option conf_options[] = {
 	},
 	{
 		.name = "percpu_pagelist_high_fraction",
-		.type = CONF_SIZE,
+		.type = CONF_COUNT,
 		.flags = CONF_BOOT,
 		.min = 0,
 		.max = 1UL << 30,
@@ -107,7 +107,7 @@ const struct conf_option conf_options[] = {
 	},
 	{
 		.name = "pcp_batch",
-		.type = CONF_SIZE,
+		.type = CONF_COUNT,
 		.flags = CONF_BOOT,
 		.min = 0,
 		.max = 1UL << 16,
@@ -205,6 +205,11 @@ bool conf_set_text(const struct conf_option *opt, const char *text, size_t len)
 			return false;
 		break;
 	case CONF_SIZE:
+	case CONF_COUNT:
+		if (opt->type == CONF_COUNT)
+			for (size_t i = 0; i < len; i++)
+				if (text[i] < '0' || text[i] > '9')
+					return false;
 		if (!parse_size(text, len, &size) || size < opt->min ||
 		    size > opt->max)
 			return false;
@@ -237,6 +242,9 @@ static void expected_show(struct seq_buf *s, const struct conf_option *opt)
 			     "suffix, such as 512m");
 		if (opt->max == CONF_SIZE_MAX)
 			seq_buf_puts(s, ", at most 128t");
+		break;
+	case CONF_COUNT:
+		seq_buf_printf(s, "a number from %zu to %zu", opt->min, opt->max);
 		break;
 	case CONF_CHOICE:
 		for (unsigned int i = 0; opt->choices[i]; i++) {
@@ -404,6 +412,7 @@ static void value_show(struct seq_buf *s, const struct conf_option *opt)
 		seq_buf_puts(s, *(bool *)opt->value ? "true" : "false");
 		break;
 	case CONF_SIZE:
+	case CONF_COUNT:
 		seq_buf_printf(s, "%zu", *(size_t *)opt->value);
 		break;
 	case CONF_CHOICE:

@@ -10,8 +10,9 @@
  *   stats.<field>      size_t         r-   each field of struct kmem_stats,
  *                                          and stats.allocated, their sum of
  *                                          small, large and huge bytes
- * Types of opt.<key>: bool for true/false keys, size_t for sizes, and
- * const char * for keys taking a name (bad_free: "abort" or "report").
+ * Types of opt.<key>: bool for true/false keys, size_t for sizes and
+ * counts, and const char * for keys taking a name (bad_free: "abort" or
+ * "report").
  *
  * Protocol (jemalloc's): oldp/oldlenp read the value, *oldlenp must be its
  * size; newp/newlen write it, newlen must be its size. Returns 0, or ENOENT
@@ -118,6 +119,7 @@ static size_t opt_size(const struct conf_option *opt)
 	case CONF_BOOL:
 		return sizeof(bool);
 	case CONF_SIZE:
+	case CONF_COUNT:
 		return sizeof(size_t);
 	case CONF_CHOICE:
 		return sizeof(const char *);
@@ -156,7 +158,8 @@ static int ctl_opt(const char *key, void *oldp, size_t *oldlenp,
 		return conf_set_text(opt, v ? "true" : "false", v ? 4 : 5) ?
 		       0 : EINVAL;
 	}
-	case CONF_SIZE: {
+	case CONF_SIZE:
+	case CONF_COUNT: {
 		size_t v;
 
 		memcpy(&v, newp, sizeof(v));

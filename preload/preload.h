@@ -151,6 +151,7 @@ extern struct buddy_opts buddy_opts;
 enum conf_type {
 	CONF_BOOL,	/* bool; "true" or "false" */
 	CONF_SIZE,	/* size_t; bytes with an optional k, m, g or t suffix */
+	CONF_COUNT,	/* size_t; a plain decimal number */
 	CONF_CHOICE,	/* unsigned int; the index of a name in choices[] */
 };
 
@@ -162,7 +163,7 @@ struct conf_option {
 	const char *name;
 	enum conf_type type;
 	unsigned int flags;
-	size_t min, max;		/* CONF_SIZE: the accepted range */
+	size_t min, max;		/* CONF_SIZE, CONF_COUNT: the accepted range */
 	const char *const *choices;	/* CONF_CHOICE: NULL-terminated */
 	void *value;			/* bool *, size_t * or unsigned int * */
 	void (*apply)(void);		/* called after the value changed */
