@@ -15,6 +15,7 @@ struct check_state {
 	struct zone *zone;
 	struct seq_buf *s;
 	unsigned long violations;
+	unsigned long pcp_pages;	/* on the per-CPU lists, by their counts */
 };
 
 #define MAX_REPORTED 20
@@ -108,6 +109,56 @@ static void check_free_lists(struct check_state *st)
 				      per_type[mt]);
 }
 
+/* Walk every CPU's lists: each entry is a PG_pcp block of the list's
+ * order and type in this zone; each CPU's count is its lists' pages and
+ * at most its high. */
+static void check_pcp_lists(struct check_state *st)
+{
+	struct zone *zone = st->zone;
+
+	if (!zone->per_cpu_pageset)
+		return;
+	for (unsigned int cpu = 0; cpu < nr_pcp_cpus; cpu++) {
+		struct per_cpu_pages *pcp = &zone->per_cpu_pageset[cpu];
+		unsigned long pages = 0;
+
+		for (int i = 0; i < NR_PCP_LISTS; i++) {
+			unsigned int order = (unsigned int)(i / MIGRATE_PCPTYPES);
+			int mt = i % MIGRATE_PCPTYPES;
+			struct page *page;
+
+			if (order > PCP_MAX_LOWORDER)
+				order = pageblock_order;
+			cds_list_for_each_entry(page, &pcp->lists[i], lru) {
+				unsigned long pfn = page_to_pfn(page);
+
+				pages += 1UL << order;
+				if (!pfn_in_zone(zone, pfn))
+					violation_pfn(st, "pcp block outside its zone",
+						      pfn, cpu, 0);
+				if (page->flags != PG_pcp)
+					violation_pfn(st, "pcp block not marked PG_pcp",
+						      pfn, page->flags, PG_pcp);
+				if (page->order != order || page->migratetype != mt)
+					violation_pfn(st, "pcp block on the wrong list",
+						      pfn, page->order * 16UL + page->migratetype,
+						      order * 16UL + (unsigned long)mt);
+				if (pfn & ((1UL << order) - 1))
+					violation_pfn(st, "pcp block misaligned",
+						      pfn, pfn, order);
+			}
+		}
+		if (pages != (unsigned long)pcp->count)
+			violation_pfn(st, "pcp count disagrees with its lists",
+				      cpu, (unsigned long)pcp->count, pages);
+		if (pcp->count > pcp->high)
+			violation_pfn(st, "pcp count above high", cpu,
+				      (unsigned long)pcp->count,
+				      (unsigned long)pcp->high);
+		st->pcp_pages += (unsigned long)pcp->count;
+	}
+}
+
 static bool reserved_type(int mt)
 {
 	return mt == MIGRATE_HIGHATOMIC || mt == MIGRATE_ISOLATE;
@@ -141,7 +192,7 @@ static bool page_released_bit(const struct mem_section *ms, unsigned long pfn)
 static void check_sections(struct check_state *st)
 {
 	struct zone *zone = st->zone;
-	unsigned long free_pages = 0, sections = 0, released = 0;
+	unsigned long free_pages = 0, sections = 0, released = 0, pcp_pages = 0;
 
 	for (struct mem_section *ms = zone->sections; ms; ms = ms->zone_next) {
 		unsigned long end = ms->start_pfn + PAGES_PER_SECTION;
@@ -171,6 +222,12 @@ static void check_sections(struct check_state *st)
 					    !unmerged_pair_allowed(pfn, buddy_pfn, order))
 						violation_pair(st, pfn, buddy_pfn, order);
 				}
+			} else if (page->flags & PG_pcp) {
+				if (page->flags != PG_pcp)
+					violation_pfn(st, "pcp block with other flags",
+						      pfn, page->flags, PG_pcp);
+				nr = 1UL << page->order;
+				pcp_pages += nr;
 			} else if (page->flags & PG_head) {
 				if ((page->flags & PG_OWNER_MASK) == PG_OWNER_MASK)
 					violation_pfn(st, "allocation with two owners",
@@ -195,7 +252,7 @@ static void check_sections(struct check_state *st)
 			 * core's (PG_slab is slab/'s). */
 			for (unsigned long i = 1; i < nr; i++)
 				if (pfn_to_page(pfn + i)->flags &
-				    (PG_buddy | PG_head | PG_OWNER_MASK)) {
+				    (PG_buddy | PG_head | PG_pcp | PG_OWNER_MASK)) {
 					violation_pfn(st, "block overlaps another",
 						      pfn, pfn + i, nr);
 					break;
@@ -216,6 +273,9 @@ static void check_sections(struct check_state *st)
 	if (free_pages != zone->nr_free_pages)
 		violation_pfn(st, "free pages in the descriptors disagree with nr_free_pages",
 			      0, free_pages, zone->nr_free_pages);
+	if (pcp_pages != st->pcp_pages)
+		violation_pfn(st, "pcp pages in the descriptors disagree with the pcp counts",
+			      0, pcp_pages, st->pcp_pages);
 	if (released != zone->nr_released)
 		violation_pfn(st, "released pages disagree with nr_released",
 			      0, released, zone->nr_released);
@@ -230,6 +290,7 @@ unsigned long __check_zone(struct zone *zone, struct seq_buf *s)
 	struct check_state st = { .zone = zone, .s = s, .violations = 0 };
 
 	check_free_lists(&st);
+	check_pcp_lists(&st);
 	check_sections(&st);
 	if (s && st.violations > MAX_REPORTED) {
 		report_prefix(&st);
@@ -245,9 +306,11 @@ unsigned long check_all_zones(struct seq_buf *s)
 
 	buddy_core_init();
 	for_each_zone(zone) {
+		pcp_lock_all(zone);
 		zone_lock(zone);
 		violations += __check_zone(zone, s);
 		zone_unlock(zone);
+		pcp_unlock_all(zone);
 	}
 	return violations;
 }

@@ -46,7 +46,7 @@ bool core_fork_busy(void)
 		if (!fork_lock_free(&zone->grow_lock) ||
 		    !fork_lock_free(&zone->lock))
 			return true;
-	return huge_fork_busy();
+	return pcp_fork_busy() || huge_fork_busy();
 }
 
 /*
@@ -73,6 +73,7 @@ void core_fork_child(bool abandon)
 			reclaim_fork_child(zone);
 		}
 	}
+	pcp_fork_child(abandon);
 	vmscan_fork_child();
 	huge_fork_child(abandon);
 }

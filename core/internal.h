@@ -97,6 +97,9 @@ void os_signals_restore(const sigset_t *old);
  * initialised for CLOCK_MONOTONIC. */
 void os_cond_wait_ms(pthread_cond_t *cond, pthread_mutex_t *mutex,
 		     unsigned int timeout_ms);
+/* CPUs the system may ever bring online, from sysfs without malloc (at
+ * least 1). */
+unsigned int os_nr_possible_cpus(void);
 
 /* ------------------------------------------------------------- sparse.c */
 /* Sections: the address -> section -> page-descriptor lookup, onlining. */
@@ -185,6 +188,13 @@ void __free_one_page(struct page *page, unsigned long pfn, struct zone *zone,
 		     unsigned int order, int migratetype);
 
 unsigned int get_order(unsigned long nr_pages);
+
+/* Take a block of order for migratetype off the free lists (fallback and
+ * the reserve as alloc_flags allow); NULL if there is none. The caller
+ * marks it allocated or PG_pcp and clears its released bits. Caller holds
+ * zone->lock. */
+struct page *__rmqueue(struct zone *zone, unsigned int order,
+		       int migratetype, unsigned int alloc_flags);
 
 #ifdef BUDDY_TEST_HOOKS
 /* Fault injection for the tests that prove the checker can fail: while
@@ -300,13 +310,92 @@ extern uint32_t test_decay_now_ms;
 #endif
 
 /* ---------------------------------------------------------------- pcp.c */
-/* Per-CPU page lists (the kernel's per_cpu_pages). */
+/* Per-CPU page lists (the kernel's per_cpu_pages; the protocol is at the
+ * top of pcp.c). */
+
+extern unsigned int nr_pcp_cpus;
+
+/* What high and batch are computed from, as the kernel computes them from
+ * a zone's managed pages: here the pages the zone has onlined, not its
+ * share of the budget (managed_pages, budget.c), so that the lists scale
+ * with the heap. From the budget (physical memory by default) the lists
+ * of one CPU could keep tens of MiB resident in a program whose heap is a
+ * few MiB. */
+static inline unsigned long zone_managed_pages(const struct zone *zone)
+{
+	return CMM_LOAD_SHARED(zone->present_pages);
+}
+
+/* Orders the lists keep (mm_types.h, PCP_MAX_LOWORDER). */
+static inline bool pcp_allowed_order(unsigned int order)
+{
+	return order <= PCP_MAX_LOWORDER || order == pageblock_order;
+}
+
+/*
+ * Claim the head of an allocation made for owner (a PG_ owner flag or 0):
+ * its flags go from exactly PG_head | owner to new_flags in one atomic
+ * step. false: page is no such head (free already, a slab's page, another
+ * owner's, not a head), nothing changed. Of two frees of one block, one
+ * claim fails, whatever locks each holds.
+ */
+static inline bool page_head_claim(struct page *page, unsigned int owner,
+				   uint32_t new_flags)
+{
+	uint32_t expected = PG_head | owner;
+
+	return __atomic_compare_exchange_n(&page->flags, &expected, new_flags,
+					   false, __ATOMIC_ACQ_REL,
+					   __ATOMIC_RELAXED);
+}
+
+/* Once per zone at init: map its lists, compute high and batch. */
+void zone_pcp_init(struct zone *zone);
+/* Recompute the zone's high and batch (its managed pages changed, or the
+ * lists were disabled or enabled), spilling what is above a lower high.
+ * Caller holds zone->grow_lock and neither zone->lock nor a pcp lock. */
+void zone_pcp_update(struct zone *zone);
+/* The kernel's zone_pcp_disable/enable: while disabled (nesting), high is
+ * 0 and batch 1, and every allocation and free goes straight to the buddy
+ * lists; disable drains the lists. For callers that need the buddy lists
+ * exact (the tests of the buddy itself). Caller holds no lock. */
+void zone_pcp_disable(struct zone *zone);
+void zone_pcp_enable(struct zone *zone);
+
+/* A block from this CPU's list (rmqueue() tries it first for a pcp order
+ * and a whole power-of-two allocation); NULL: use the buddy. */
+/* page_alloc.c's budget check for one more block of a pcp refill. Caller
+ * holds zone->lock. */
+bool __pcp_refill_allowed(struct zone *zone, unsigned int order,
+			  const struct alloc_context *ac);
+struct page *rmqueue_pcplist(struct zone *zone, unsigned int order,
+			     struct alloc_context *ac);
+
+enum pcp_free {
+	PCP_FREE_DONE,		/* freed to this CPU's list */
+	PCP_FREE_REFUSED,	/* not an allocation of that order for owner */
+	PCP_FREE_BUSY,		/* nothing done: free it to the buddy */
+};
+/* Free an allocation of a pcp order to this CPU's list, spilling batch
+ * pages to the buddy at high. page is in a live section. */
+enum pcp_free free_unref_page(struct page *page, unsigned int order,
+			      unsigned int owner);
 
 /* Give every page on this CPU's lists of zone (NULL: every zone) back to
- * the buddy free lists. */
+ * the buddy free lists. Caller holds no lock. */
 void drain_local_pages(struct zone *zone);
 /* The same for every CPU's lists. */
 void drain_all_pages(struct zone *zone);
+
+/* Take (in CPU order) or release every CPU's lock of zone: the lists stand
+ * still, for a checker. Before zone->lock. */
+void pcp_lock_all(struct zone *zone);
+void pcp_unlock_all(struct zone *zone);
+
+/* fork.c's helpers, in the child: was a pcp lock held at the fork;
+ * re-initialise the locks, and with abandon empty every list. */
+bool pcp_fork_busy(void);
+void pcp_fork_child(bool abandon);
 
 #ifdef BUDDY_TEST_HOOKS
 /* Called by release_free_pages() before the madvise of each batch. */
@@ -433,6 +522,7 @@ static inline void count_vm_event(enum vm_event_item item)
 /* Consistency checks of the buddy state, independent of the code that keeps
  * it. Each violation is described in s (may be NULL); returns how many. */
 
+/* Caller holds zone->lock and every pcp lock of zone (pcp_lock_all). */
 unsigned long __check_zone(struct zone *zone, struct seq_buf *s);
 unsigned long check_all_zones(struct seq_buf *s);
 

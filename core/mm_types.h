@@ -131,6 +131,7 @@ enum pageflags {
 					 * large kmalloc) */
 	PG_page_api = 1u << 4,	/* a block of the public page API
 				 * (buddymalloc_alloc_pages[_exact]) */
+	PG_pcp   = 1u << 5,	/* head of a free block on a per-CPU list */
 };
 
 /* The owner flags; a head with none of them is the allocator's own. */
@@ -157,12 +158,19 @@ enum pageflags {
  *              A checked free names the owner it expects and refuses any
  *              other, so neither interface frees the other's blocks, a
  *              slab's pages or the metadata.
+ *   PG_pcp:    a free block on a per-CPU page list (pcp.c): order and
+ *              nr_pages (1 << order) give its size, migratetype the list;
+ *              lru links it into per_cpu_pages::lists. Not on the buddy
+ *              free lists and not counted in nr_free_pages; resident.
  *   neither:   a page inside a free block or an allocation; no field is
  *              meaningful to the core. slab/ marks every page of a slab
  *              PG_slab with slab.private pointing at its struct slab, and
  *              clears the marks before the pages go back.
- * Invariants: a page never has PG_buddy and PG_head at once; an owner flag
- * is only ever on a PG_head page, and never both of them.
+ * Invariants: a page has at most one of PG_buddy, PG_head and PG_pcp; an
+ * owner flag is only ever on a PG_head page, and never both of them.
+ * The head flags of an allocation change from PG_head to free (PG_pcp or
+ * PG_buddy) only by an atomic compare-and-swap (page_head_claim()), so that
+ * of two frees of one block exactly one wins, with or without zone->lock.
  */
 struct page {
 	uint32_t flags;
@@ -264,6 +272,40 @@ enum zone_type {
 	MAX_NR_ZONES
 };
 
+/* ------------------------------------------------------- per-CPU pages */
+
+/*
+ * The orders the per-CPU lists keep: 0 to PCP_MAX_LOWORDER, and
+ * pageblock_order. The kernel stops at PAGE_ALLOC_COSTLY_ORDER (3), the
+ * largest slab its SLUB makes; our slab layer makes slabs up to order 5
+ * (slab/slab.c, calculate_order), and their refills and frees are the
+ * page-level traffic the lists are for, so they go up to 5.
+ */
+#define PAGE_ALLOC_COSTLY_ORDER	3
+#define PCP_MAX_LOWORDER	5
+#define NR_PCP_ORDERS		(PCP_MAX_LOWORDER + 2)	/* + pageblock_order */
+#define NR_PCP_LISTS		(MIGRATE_PCPTYPES * NR_PCP_ORDERS)
+
+/*
+ * One CPU's free blocks of one zone (the kernel's struct per_cpu_pages).
+ * lock: taken with a trylock by the thread running on the CPU (pcp.c says
+ * why a lock and not an rseq critical section), and spun on by drains.
+ * Everything below it is protected by it; high and batch are also written
+ * by zone_pcp_update() under it, and read racily by reports.
+ *
+ * Invariants, with lock held: count == sum over lists of len << order;
+ * count <= high; every block on lists[order_to_pindex(mt, order)] has
+ * PG_pcp, that order and migratetype mt, and its pages are resident.
+ * Lock order: pcp->lock before zone->lock, never the other way.
+ */
+struct per_cpu_pages {
+	int lock;
+	int count;		/* pages on the lists */
+	int high;		/* above this, a free spills batch pages */
+	int batch;		/* pages moved per refill or spill */
+	struct cds_list_head lists[NR_PCP_LISTS];
+} __attribute__((aligned(64)));
+
 /*
  * A zone. Locking: every field below "protected by lock" changes only with
  * zone->lock held; functions named __foo expect it held, foo takes it.
@@ -302,6 +344,14 @@ struct zone {
 	unsigned long managed_pages;
 	unsigned long _watermark[NR_WMARK];
 	unsigned long lowmem_reserve[MAX_NR_ZONES];
+	/* nr_pcp_cpus per-CPU lists (pcp.c); NULL: none, every allocation
+	 * goes to the buddy lists. Set at init, never changes. */
+	struct per_cpu_pages *per_cpu_pageset;
+	/* The high and batch every CPU's lists get, and zone_pcp_disable()'s
+	 * nesting: written under grow_lock (zone_pcp_update), read racily. */
+	int pageset_high;
+	int pageset_batch;
+	int pcp_disabled;
 
 	pthread_mutex_t lock;
 	/* protected by lock */

@@ -251,6 +251,32 @@ long os_nr_cpus(void)
 	return sysconf(_SC_NPROCESSORS_CONF);
 }
 
+/* The last number of /sys/devices/system/cpu/possible ("0-3" or
+ * "0,2-5"), plus one; read with plain system calls, since sysconf() may
+ * call malloc. */
+unsigned int os_nr_possible_cpus(void)
+{
+	char buf[256];
+	unsigned int last = 0, n = 0;
+	ssize_t len;
+	int fd;
+
+	fd = open("/sys/devices/system/cpu/possible", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 1;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	for (ssize_t i = 0; i < len; i++) {
+		if (buf[i] >= '0' && buf[i] <= '9') {
+			n = n * 10 + (unsigned int)(buf[i] - '0');
+			last = n;
+		} else {
+			n = 0;
+		}
+	}
+	return len > 0 && last < 65536 ? last + 1 : 1;
+}
+
 int os_current_cpu(void)
 {
 	return sched_getcpu();

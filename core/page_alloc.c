@@ -473,9 +473,8 @@ static bool __unreserve_highatomic_pageblock(struct zone *zone, int migratetype,
 	return false;
 }
 
-/* Take a block from zone's free lists. Caller holds zone->lock. */
-static struct page *__rmqueue(struct zone *zone, unsigned int order,
-			      int migratetype, unsigned int alloc_flags)
+struct page *__rmqueue(struct zone *zone, unsigned int order,
+		       int migratetype, unsigned int alloc_flags)
 {
 	struct page *page;
 
@@ -617,19 +616,51 @@ static bool __zone_allows(struct zone *zone, unsigned int order,
 	return false;
 }
 
+/* May a pcp refill take one more block of order for ac? Its pages become
+ * resident, so the budget must allow it as it allows an allocation.
+ * Caller holds zone->lock. */
+bool __pcp_refill_allowed(struct zone *zone, unsigned int order,
+			  const struct alloc_context *ac)
+{
+	return __zone_allows(zone, order, ac, UNRESERVE_NONE);
+}
+
+/* May this allocation come from the per-CPU lists? A whole block of a pcp
+ * order (not an exact allocation's), and not for the metadata reserve. */
+static inline bool pcp_allowed(unsigned int order,
+			       const struct alloc_context *ac)
+{
+	return pcp_allowed_order(order) && ac->nr_pages == (1UL << order) &&
+	       !(ac->alloc_flags & ALLOC_HIGHATOMIC);
+}
+
 /*
- * One zone: if the budget allows (the watermark of ac->alloc_flags), its
- * free lists, else a new section, else (on the later passes, when no zone
- * could serve or grow) its highatomic reserve. Growing comes after
- * fallback so that free memory already resident is used first, as a
- * kernel with fixed memory must. A new section costs no budget: its pages
- * are released until taken.
+ * One zone: this CPU's list for a pcp order (its blocks are resident
+ * already; a refill checks the budget block by block), else, if the
+ * budget allows (the watermark of ac->alloc_flags), its free lists, else
+ * a new section, else the blocks on every CPU's lists, else (on the later
+ * passes, when no zone could serve or grow) its highatomic reserve.
+ * Growing comes after fallback so that free memory already resident is
+ * used first, as a kernel with fixed memory must. A new section costs no
+ * budget: its pages are released until taken.
  */
 static struct page *rmqueue(struct zone *zone, unsigned int order,
 			    struct alloc_context *ac, enum unreserve how)
 {
 	struct page *page;
+	bool drained = false;
 
+	if (likely(pcp_allowed(order, ac))) {
+		page = rmqueue_pcplist(zone, order, ac);
+		if (page)
+			return page;
+	} else if (unlikely(ac->alloc_flags & ALLOC_HIGHATOMIC)) {
+		/* The metadata allocation may reserve its pageblock: none of
+		 * the pageblock's blocks may stay on per-CPU lists, where the
+		 * reserve would never see them freed. Rare: one per chunk of
+		 * metadata. */
+		drain_all_pages(zone);
+	}
 	zone_lock(zone);
 	if (!__zone_allows(zone, order, ac, how)) {
 		zone_unlock(zone);
@@ -644,8 +675,15 @@ static struct page *rmqueue(struct zone *zone, unsigned int order,
 		zone_unlock(zone);
 		grown = online_section(zone, seen);
 		zone_lock(zone);
-		if (!grown)
+		if (!grown && drained)
 			break;
+		if (!grown) {
+			/* Free blocks may sit on the per-CPU lists. */
+			zone_unlock(zone);
+			drain_all_pages(zone);
+			zone_lock(zone);
+			drained = true;
+		}
 		page = __rmqueue(zone, order, ac->migratetype, ac->alloc_flags);
 	}
 	while (!page &&
@@ -1178,15 +1216,21 @@ bool free_pages_owned(struct page *page, unsigned int order,
 		return page_head_owned(page, owner);
 	if (order > MAX_PAGE_ORDER)
 		return false;
+	if (likely(pcp_allowed_order(order))) {
+		enum pcp_free done = free_unref_page(page, order, owner);
+
+		if (done != PCP_FREE_BUSY)
+			return done == PCP_FREE_DONE;
+	}
 	zone_lock(zone);
 	/* An exact allocation resized to 2^order pages may sit at any pfn;
-	 * only an aligned one may go back as one block. */
-	if (!page_head_owned(page, owner) || page->nr_pages != (1u << order) ||
-	    (pfn & ((1UL << order) - 1))) {
+	 * only an aligned one may go back as one block. The claim is atomic:
+	 * a free to a per-CPU list takes no zone->lock. */
+	if (page->nr_pages != (1u << order) || (pfn & ((1UL << order) - 1)) ||
+	    !page_head_claim(page, owner, 0)) {
 		zone_unlock(zone);
 		return false;
 	}
-	page->flags = 0;
 	__free_one_page(page, pfn, zone, order, get_pfnblock_migratetype(pfn));
 	zone_unlock(zone);
 	return true;
@@ -1276,12 +1320,20 @@ bool free_pages_exact_owned(void *addr, size_t size, unsigned int owner)
 	nr = exact_nr_pages(size);
 	zone = page_zone(page);
 	pfn = page_to_pfn(page);
+	/* A whole aligned block of a pcp order goes where alloc_pages()'s do. */
+	if ((nr & (nr - 1)) == 0 && pcp_allowed_order(get_order(nr)) &&
+	    !(pfn & (nr - 1))) {
+		enum pcp_free done = free_unref_page(page, get_order(nr), owner);
+
+		if (done != PCP_FREE_BUSY)
+			return done == PCP_FREE_DONE;
+	}
 	zone_lock(zone);
-	if (!__exact_head_valid(page, nr, owner)) {
+	if (!__exact_head_valid(page, nr, owner) ||
+	    !page_head_claim(page, owner, 0)) {
 		zone_unlock(zone);
 		return false;
 	}
-	page->flags = 0;
 	__free_pages_range(zone, pfn, pfn + nr);
 	zone_unlock(zone);
 	return true;
@@ -1290,26 +1342,34 @@ bool free_pages_exact_owned(void *addr, size_t size, unsigned int owner)
 /* ------------------------------------------------------- in-place resize */
 
 /*
- * The head of the free block holding pfn, or NULL if pfn is not free.
- * A free block of order k holding pfn starts at pfn rounded down to 2^k,
- * and every page between that head and pfn is inside it, so carries no
- * flag. Trying k = 0, 1, ... the first flagged head decides: a free block
- * that reaches pfn, or something else (then pfn is not free). Every
- * candidate is in pfn's section: sections are aligned far above
- * MAX_PAGE_ORDER.
+ * The head of the block holding pfn (free, on a per-CPU list, or
+ * allocated), or NULL. A block of order k holding pfn starts at pfn
+ * rounded down to 2^k, and every page between that head and pfn is inside
+ * it, so carries no flag. Trying k = 0, 1, ... the first flagged head
+ * decides. Every candidate is in pfn's section: sections are aligned far
+ * above MAX_PAGE_ORDER.
  */
-static struct page *__find_free_block(unsigned long pfn)
+static struct page *__block_head(unsigned long pfn)
 {
 	for (unsigned int k = 0; k <= MAX_PAGE_ORDER; k++) {
-		unsigned long head_pfn = pfn & ~((1UL << k) - 1);
-		struct page *head = pfn_to_page(head_pfn);
+		struct page *head = pfn_to_page(pfn & ~((1UL << k) - 1));
 
-		if (head->flags & PG_buddy)
-			return head_pfn + (1UL << head->order) > pfn ? head : NULL;
-		if (head->flags & PG_head)
-			return NULL;
+		if (head->flags & (PG_buddy | PG_head | PG_pcp))
+			return head;
 	}
 	return NULL;
+}
+
+/* The head of the free block (on the buddy lists) holding pfn, or NULL if
+ * pfn is not in one. */
+static struct page *__find_free_block(unsigned long pfn)
+{
+	struct page *head = __block_head(pfn);
+
+	if (!head || !(head->flags & PG_buddy) ||
+	    page_to_pfn(head) + (1UL << head->order) <= pfn)
+		return NULL;
+	return head;
 }
 
 /*
@@ -1323,14 +1383,18 @@ static bool growth_may_take(const struct page *free_block)
 	return migratetype_is_mergeable(free_block->migratetype);
 }
 
-/* Is every page of [start, end) free and takeable? Nothing is changed. */
-static bool __range_free(unsigned long start, unsigned long end)
+/* Is every page of [start, end) free and takeable? Nothing is changed.
+ * *on_pcp: the first page that is not is in a block on a per-CPU list. */
+static bool __range_free(unsigned long start, unsigned long end, bool *on_pcp)
 {
 	for (unsigned long pfn = start; pfn < end;) {
 		struct page *head = __find_free_block(pfn);
 
-		if (!head || !growth_may_take(head))
+		if (!head || !growth_may_take(head)) {
+			head = __block_head(pfn);
+			*on_pcp = head && (head->flags & PG_pcp);
 			return false;
+		}
 		pfn = page_to_pfn(head) + (1UL << head->order);
 	}
 	return true;
@@ -1365,13 +1429,15 @@ static void __take_free_range(struct zone *zone, unsigned long start,
  * Grow the allocation at page (pfn, old_nr pages) to new_nr pages with the
  * free pages right after it. All or nothing: the range is verified before
  * anything is taken. It must stay in the section: a block never spans two.
+ * *on_pcp: it failed on a block on a per-CPU list.
  */
 static bool __grow_exact(struct zone *zone, struct page *page,
 			 unsigned long pfn, unsigned long old_nr,
-			 unsigned long new_nr)
+			 unsigned long new_nr, bool *on_pcp)
 {
 	unsigned long start = pfn + old_nr, end = pfn + new_nr;
 
+	*on_pcp = false;
 	if (pfn_to_section_nr(end - 1) != pfn_to_section_nr(pfn))
 		return false;
 	/* The new pages become resident: the budget must allow them, as for
@@ -1383,7 +1449,7 @@ static bool __grow_exact(struct zone *zone, struct page *page,
 		count_vm_event(WMARK_FAIL);
 		return false;
 	}
-	if (!__range_free(start, end))
+	if (!__range_free(start, end, on_pcp))
 		return false;
 	__take_free_range(zone, start, end);
 	page->nr_pages = (uint32_t)new_nr;
@@ -1414,8 +1480,23 @@ bool resize_pages_exact_owned(void *addr, size_t old_size, size_t new_size,
 	ok = __exact_head_valid(page, old_nr, owner);
 	if (ok && new_nr < old_nr)
 		__trim_exact(zone, page, new_nr, old_nr);
-	else if (ok && new_nr > old_nr)
-		ok = __grow_exact(zone, page, page_to_pfn(page), old_nr, new_nr);
+	else if (ok && new_nr > old_nr) {
+		bool on_pcp;
+
+		ok = __grow_exact(zone, page, page_to_pfn(page), old_nr, new_nr,
+				  &on_pcp);
+		if (!ok && on_pcp) {
+			/* The pages wanted sit on per-CPU lists: give them
+			 * back and look once more (the kernel's
+			 * alloc_contig_range drains too). */
+			zone_unlock(zone);
+			drain_all_pages(zone);
+			zone_lock(zone);
+			ok = __exact_head_valid(page, old_nr, owner) &&
+			     __grow_exact(zone, page, page_to_pfn(page),
+					  old_nr, new_nr, &on_pcp);
+		}
+	}
 	zone_unlock(zone);
 	return ok;
 }

@@ -62,6 +62,13 @@ struct core_config {
 	/* 1: a reclaim thread per node (kswapd); 0: none, decay runs on the
 	 * allocating path. */
 	unsigned int reclaim_threads;
+	/* Per-CPU page lists (pcp.c): the kernel's sysctl
+	 * percpu_pagelist_high_fraction (0: high from the low watermark;
+	 * else each zone's lists hold at most managed pages / fraction in
+	 * all, at least 8), and batch in pages (0: the kernel's
+	 * zone_batchsize()). */
+	unsigned long percpu_pagelist_high_fraction;
+	unsigned long pcp_batch;
 };
 
 /*
@@ -388,6 +395,20 @@ struct zone_stats {
  * most max). */
 #define MAX_ZONE_STATS	(MAX_NUMNODES * MAX_NR_ZONES)
 unsigned int zone_stats_read(struct zone_stats *out, unsigned int max);
+
+/* One CPU's per-CPU page lists of a zone (zoneinfo's "pagesets"). */
+struct pcp_stats {
+	unsigned int cpu;
+	unsigned int count;	/* pages on the lists */
+	unsigned int high;
+	unsigned int batch;
+};
+
+/* Each CPU's lists of zone, CPU by CPU (racy reads, exact when quiet);
+ * returns how many CPUs were written (at most max_cpus; 0 for a zone
+ * without lists). */
+unsigned int pcp_stats_read(const struct zone *zone, struct pcp_stats *out,
+			    unsigned int max_cpus);
 
 /*
  * Event counters in the manner of /proc/vmstat: how often the slower paths

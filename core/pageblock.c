@@ -69,6 +69,8 @@ static unsigned long walk_pageblock(struct zone *zone, struct page *page,
 			if (p->migratetype == MIGRATE_MOVABLE)
 				movable += nr < end - pfn ? nr : end - pfn;
 			pfn += nr;
+		} else if (p->flags & PG_pcp) {	/* on a per-CPU list */
+			pfn += 1UL << p->order;
 		} else {
 			pfn++;
 		}

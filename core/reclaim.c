@@ -162,6 +162,8 @@ static unsigned int __collect_ranges(unsigned long pfn, unsigned long end,
 			}
 		} else if ((page->flags & PG_head) && page->nr_pages) {
 			nr = page->nr_pages;
+		} else if (page->flags & PG_pcp) {	/* on a per-CPU list */
+			nr = 1UL << page->order;
 		}
 		pfn += nr;
 	}

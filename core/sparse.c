@@ -128,6 +128,8 @@ bool online_section(struct zone *zone, unsigned long seen)
 		__add_to_free_list(pfn_to_page(pfn), zone, MAX_PAGE_ORDER,
 				   MIGRATE_MOVABLE, true);
 	zone_unlock(zone);
+	/* More managed pages: a higher high and batch for the lists. */
+	zone_pcp_update(zone);
 	grown = true;
 out:
 	pthread_mutex_unlock(&zone->grow_lock);

@@ -125,6 +125,7 @@ static void zone_init(struct zone *zone, int nid, enum zone_type idx)
 	zone->node = nid;
 	zone->max_sections = core_config.zone_max_sections[idx];
 	zone_reset(zone);
+	zone_pcp_init(zone);
 }
 
 /*

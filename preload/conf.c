@@ -35,6 +35,8 @@
 	.numa_fake = 0,					\
 	.decay_ms = DECAY_MS_DEFAULT,			\
 	.reclaim_threads = RECLAIM_THREADS_DEFAULT,	\
+	.percpu_pagelist_high_fraction = 0,		\
+	.pcp_batch = 0,					\
 	.abort_conf = false,				\
 }
 
@@ -78,6 +80,15 @@ static void apply_reclaim_threads(void)
 {
 	CMM_STORE_SHARED(core_config.reclaim_threads, buddy_opts.reclaim_threads);
 }
+
+/* The per-CPU page lists' settings go to the core as they are. */
+static void apply_pcp(void)
+{
+	core_config.percpu_pagelist_high_fraction =
+		buddy_opts.percpu_pagelist_high_fraction;
+	core_config.pcp_batch = buddy_opts.pcp_batch;
+}
+
 /* The largest size any option takes: the whole 47-bit address space. */
 #define CONF_SIZE_MAX	(1UL << MAX_PHYSMEM_BITS)
 
@@ -194,6 +205,30 @@ const struct conf_option conf_options[] = {
 			"on first need, releases memory below the low "
 			"watermark and for decay; 0: no thread, decay runs on "
 			"the allocating calls",
+	},
+	{
+		.name = "percpu_pagelist_high_fraction",
+		.type = CONF_UINT,
+		.flags = CONF_BOOT,
+		.min = 0,
+		.max = 1UL << 30,
+		.value = &buddy_opts.percpu_pagelist_high_fraction,
+		.apply = apply_pcp,
+		.help = "the kernel's sysctl: each zone's per-CPU page lists "
+			"hold at most its pages / this in all (below 8 counts "
+			"as 8); 0: from the zone's low watermark",
+	},
+	{
+		.name = "pcp_batch",
+		.type = CONF_UINT,
+		.flags = CONF_BOOT,
+		.min = 0,
+		.max = 1UL << 16,
+		.value = &buddy_opts.pcp_batch,
+		.apply = apply_pcp,
+		.help = "pages a per-CPU page list takes from or gives back to "
+			"the zone at once (0: the kernel's zone_batchsize(), "
+			"from the zone's size)",
 	},
 	{
 		.name = "abort_conf",

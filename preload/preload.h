@@ -153,6 +153,8 @@ struct buddy_opts {
 	unsigned int numa_fake;		/* numa_fake: nodes; 0: the real ones */
 	unsigned int decay_ms;		/* decay_ms */
 	unsigned int reclaim_threads;	/* reclaim_threads: 0 or 1 */
+	unsigned int percpu_pagelist_high_fraction;	/* 0: from the low watermark */
+	unsigned int pcp_batch;		/* pages; 0: the kernel's zone_batchsize */
 	bool abort_conf;		/* abort_conf */
 };
 

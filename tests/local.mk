@@ -182,6 +182,18 @@ UNIT_TESTS += tests/unit/fork_child
 tests_unit_fork_child_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_fork_child_LDADD = $(UNIT_LDADD)
 
+# --- per-CPU page lists (issue 8) ----------------------------------------
+# pcp.c: refill and spill by batch, counts never above high with threads
+# pinned to different CPUs, drains, exact frees, high and batch following
+# the zone and the settings, fork with a pcp lock held. The tests of the
+# buddy lists themselves run with the lists disabled (unit_util.h,
+# buddy_lists_only); model.c runs with them.
+
+UNIT_TESTS += tests/unit/pcp
+tests_unit_pcp_SOURCES = tests/unit/pcp.c $(UNIT_CORE_SOURCES)
+tests_unit_pcp_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_pcp_LDADD = $(UNIT_LDADD)
+
 
 # --- nodes (issue 8) ------------------------------------------------------
 #

@@ -169,6 +169,28 @@ TEST_BEGIN(test_sizes)
 }
 TEST_END
 
+/* The per-CPU page lists' settings reach core_config; out of range is
+ * refused and leaves the value. */
+TEST_BEGIN(test_pcp_settings)
+{
+	parse(NULL, 0);
+	expect_lu_eq(core_config.pcp_batch, 0);
+	expect_lu_eq(core_config.percpu_pagelist_high_fraction, 0);
+	expect_u_eq(parse("pcp_batch:31,percpu_pagelist_high_fraction:16", 0), 0);
+	expect_warnings("");
+	expect_zu_eq(buddy_opts.pcp_batch, 31);
+	expect_lu_eq(core_config.pcp_batch, 31);
+	expect_lu_eq(core_config.percpu_pagelist_high_fraction, 16);
+	/* A number takes no suffix; each parse starts from the defaults. */
+	expect_u_eq(parse("pcp_batch:1k", 0), 1);
+	expect_warnings(PREFIX "bad value \"1k\" for \"pcp_batch\" "
+			"(expected a whole number from 0 to 65536)\n");
+	expect_u_eq(parse("pcp_batch:100000", 0), 1);
+	expect_lu_eq(core_config.pcp_batch, 0, "refused");
+	expect_lu_eq(core_config.percpu_pagelist_high_fraction, 0, "reset");
+}
+TEST_END
+
 TEST_BEGIN(test_unknown_key)
 {
 	expect_u_eq(parse("foo:1", 0), 1);
@@ -334,7 +356,7 @@ TEST_BEGIN(test_table)
 		expect_ptr_eq(conf_find(opt->name, strlen(opt->name)), opt);
 		if (opt->type == CONF_CHOICE)
 			expect_ptr_not_null(opt->choices, "%s", opt->name);
-		if (opt->type == CONF_SIZE)
+		if (opt->type == CONF_SIZE || opt->type == CONF_UINT)
 			expect_zu_le(opt->min, opt->max, "%s", opt->name);
 	}
 	expect_ptr_null(conf_find("stats", 5));
@@ -459,6 +481,7 @@ int main(int argc, char **argv)
 	return test_run(test_defaults,
 			test_good_values,
 			test_sizes,
+			test_pcp_settings,
 			test_unknown_key,
 			test_bad_values,
 			test_numa_fake,

@@ -283,6 +283,7 @@ int main(void)
 	core_config.zone_max_sections[ZONE_NORMAL] = 1;
 	core_config.zone_max_sections[ZONE_LOW32] = 1;
 	zone = zone_normal();
+	buddy_lists_only();
 	return test_run(test_both_pass_on_a_sound_heap,
 			test_a_skipped_merge_is_caught,
 			test_corrupt_counters_are_caught,

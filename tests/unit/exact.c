@@ -322,6 +322,7 @@ int main(void)
 	core_config.zone_max_sections[ZONE_NORMAL] = 1;
 	core_config.zone_max_sections[ZONE_LOW32] = 1;
 	zone = zone_normal();
+	buddy_lists_only();
 	return test_run(test_exact_returns_the_tail_at_once,
 			test_exact_byte_sizes,
 			test_exact_zero,

@@ -572,6 +572,7 @@ int main(void)
 	core_config.zone_max_sections[ZONE_NORMAL] = NORMAL_SECTIONS;
 	core_config.zone_max_sections[ZONE_LOW32] = 1;
 	zone = zone_normal();
+	buddy_lists_only();
 	return test_run(test_setup_first_section,
 			test_fallback_table,
 			test_steal_takes_the_largest_block,

@@ -140,6 +140,7 @@ TEST_BEGIN(test_fork_quiet)
 	expect_true(free_pages_checked(held, 2));
 	expect_true(huge_free(huge));
 	expect_lu_eq(core_check_diag(), 0, "parent after fork");
+	drain_all_pages(NULL);
 	expect_pristine(zone_normal(), "parent after fork");
 }
 TEST_END
@@ -188,6 +189,7 @@ TEST_BEGIN(test_fork_while_another_thread_allocates)
 	CMM_STORE_SHARED(churn_stop, 1);
 	pthread_join(thread, NULL);
 	expect_lu_eq(core_check_diag(), 0, "parent at the end");
+	drain_all_pages(NULL);
 	expect_pristine(zone_normal(), "parent at the end");
 }
 TEST_END
@@ -283,6 +285,7 @@ static void child_check_fresh_zones(void)
 	child_check(page && !page_abandoned(page));
 	child_check(zone->nr_sections == 1);
 	child_check(page && free_pages_checked(page, 0));
+	drain_all_pages(NULL);
 	child_check(zone_pristine(zone));
 	child_check(check_all_zones(NULL) == 0);
 
@@ -336,6 +339,7 @@ TEST_BEGIN(test_abandon)
 	expect_zu_eq(huge_usable_size(h.huge2), 6 * MiB);
 	old_heap_free(&h);
 	expect_lu_eq(core_check_diag(), 0, "parent after the abandoning child");
+	drain_all_pages(NULL);
 	expect_pristine(zone, "parent after the abandoning child");
 }
 TEST_END
@@ -392,6 +396,7 @@ TEST_BEGIN(test_abandon_twice)
 		child_check(huge_free(mid_huge));
 		child_check(free_pages_exact_checked(mid_exact, 3 * PAGE_SIZE));
 		child_check(check_all_zones(NULL) == 0);
+		drain_all_pages(NULL);
 		child_check(zone_pristine(zone_normal()));
 		child_exit();
 	}

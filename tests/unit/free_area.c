@@ -321,6 +321,7 @@ int main(void)
 {
 	core_config.zone_max_sections[ZONE_NORMAL] = 1;
 	core_config.zone_max_sections[ZONE_LOW32] = 1;
+	buddy_lists_only();
 	return test_run(test_counters_follow_alloc_and_free,
 			test_add_del_move_primitives,
 			test_free_checked_rejects_bad_frees,

@@ -136,7 +136,7 @@ static struct {
 	unsigned long nr_by_order[NR_PAGE_ORDERS], nr_by_type[MIGRATE_TYPES];
 	unsigned long nr_low32, nr_fell_to_low32, nr_zero, nr_exact, nr_aligned;
 	unsigned long nr_full_checks, nr_core_checks;
-	unsigned long nr_reserve_drops, nr_type_changes, nr_released;
+	unsigned long nr_reserve_drops, nr_type_changes, nr_released, nr_drains;
 	uint8_t last_types[NORMAL_SECTIONS + LOW32_SECTIONS][PAGEBLOCKS_PER_SECTION];
 	unsigned long last_types_nr[NORMAL_SECTIONS + LOW32_SECTIONS];
 } m;
@@ -578,8 +578,14 @@ static void check_counters(void)
  */
 static void release_free(void)
 {
-	unsigned long free_pages = zones[0]->nr_free_pages + zones[1]->nr_free_pages;
-	unsigned long released = release_free_pages();
+	unsigned long free_pages = 0, released;
+
+	/* Free by the model's own count: its sections less its live pages
+	 * (on the buddy lists or the per-CPU lists, which the release
+	 * drains first). */
+	for (int z = 0; z < MAX_NR_ZONES; z++)
+		free_pages += m.nr_sections[z] * PAGES_PER_SECTION - m.live_pages[z];
+	released = release_free_pages();
 
 	m.nr_released += released;
 	if (released > free_pages)
@@ -966,6 +972,34 @@ static void op_resize(void)
 	}
 }
 
+/*
+ * Drain the per-CPU page lists, every CPU's or this CPU's: afterwards the
+ * lists drained are empty, and what they held is on the buddy lists,
+ * merged (the counters and the next full check prove it).
+ */
+static void op_drain(void)
+{
+	static struct pcp_stats st[1024];
+	bool all = chance(50);
+
+	if (all)
+		drain_all_pages(NULL);
+	else
+		drain_local_pages(NULL);
+	m.nr_drains++;
+	for (int z = 0; z < MAX_NR_ZONES && !m.failed; z++) {
+		unsigned int n = pcp_stats_read(zones[z], st, 1024);
+
+		for (unsigned int i = 0; i < n; i++)
+			/* A local drain may run on another CPU than the one
+			 * asked after a migration: only a full one is sure. */
+			if (all && st[i].count)
+				model_fail("zone %s: cpu %u holds %u pages after "
+					   "drain_all_pages", zones[z]->name,
+					   st[i].cpu, st[i].count);
+	}
+}
+
 static void step(void)
 {
 	const unsigned long capacity =
@@ -973,7 +1007,9 @@ static void step(void)
 	unsigned long live = m.live_pages[0] + m.live_pages[1];
 	unsigned long target = m.pressure ? capacity * 14 / 10 : capacity * 35 / 100;
 
-	if (m.nr_live && chance(4))
+	if (chance(1) && chance(10))
+		op_drain();
+	else if (m.nr_live && chance(4))
 		op_resize();
 	else if (m.nr_live == 0 ||
 		 (m.nr_live < MAX_LIVE && chance(live < target ? 65 : 35)))
@@ -1063,9 +1099,10 @@ TEST_BEGIN(test_model_random_operations)
 	snprintf(line, sizeof(line), "sections online: NORMAL %lu, LOW32 %lu; "
 		 "pageblock type changes seen %lu; reserved pageblocks given back "
 		 "to ordinary allocations %lu; free pages released to the "
-		 "OS at phase changes %lu", zones[ZONE_NORMAL]->nr_sections,
+		 "OS at phase changes %lu; pcp drains %lu",
+		 zones[ZONE_NORMAL]->nr_sections,
 		 zones[ZONE_LOW32]->nr_sections, m.nr_type_changes,
-		 m.nr_reserve_drops, m.nr_released);
+		 m.nr_reserve_drops, m.nr_released, m.nr_drains);
 	diag_raw(line);
 	n = snprintf(line, sizeof(line), "successful allocations by order:");
 	for (unsigned int o = 0; o < NR_PAGE_ORDERS; o++)
@@ -1089,6 +1126,20 @@ TEST_BEGIN(test_model_random_operations)
 }
 TEST_END
 
+static unsigned long pcp_pages_all_zones(void)
+{
+	static struct pcp_stats st[1024];
+	unsigned long pages = 0;
+
+	for (int z = 0; z < MAX_NR_ZONES; z++) {
+		unsigned int n = pcp_stats_read(zones[z], st, 1024);
+
+		for (unsigned int i = 0; i < n; i++)
+			pages += st[i].count;
+	}
+	return pages;
+}
+
 TEST_BEGIN(test_model_ends_with_max_order_blocks)
 {
 	static char buf[4096];
@@ -1104,6 +1155,11 @@ TEST_BEGIN(test_model_ends_with_max_order_blocks)
 	}
 	expect_false(m.failed, "seed %" PRIu64 ": freeing the rest", m.seed);
 	expect_zu_eq(m.nr_live, 0, "nothing live");
+	/* Freed blocks sit on the per-CPU lists until drained; then every
+	 * zone must be whole. */
+	expect_lu_gt(pcp_pages_all_zones(), 0, "the lists hold freed blocks");
+	drain_all_pages(NULL);
+	expect_lu_eq(pcp_pages_all_zones(), 0, "drained");
 	for (int z = 0; z < MAX_NR_ZONES; z++) {
 		struct zone_counts c;
 

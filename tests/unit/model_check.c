@@ -20,6 +20,8 @@ struct mc_section {
 	uint64_t free_map[MAP_WORDS];		/* page is in a free block */
 	uint64_t live_map[MAP_WORDS];		/* page is in a live allocation */
 	uint64_t live_head[MAP_WORDS];		/* page heads a live allocation */
+	uint64_t pcp_map[MAP_WORDS];		/* page is in a block on a pcp list */
+	uint64_t pcp_head[MAP_WORDS];		/* page heads a block on a pcp list */
 	uint8_t free_head[PAGES_PER_SECTION];	/* order + 1 of a free head */
 };
 
@@ -142,6 +144,8 @@ static struct mc_section *section_space(unsigned long n)
 		memset(space[i].free_map, 0, sizeof(space[i].free_map));
 		memset(space[i].live_map, 0, sizeof(space[i].live_map));
 		memset(space[i].live_head, 0, sizeof(space[i].live_head));
+		memset(space[i].pcp_map, 0, sizeof(space[i].pcp_map));
+		memset(space[i].pcp_head, 0, sizeof(space[i].pcp_head));
 	}
 	return space;
 }
@@ -316,6 +320,80 @@ static void check_free_lists(struct mc_ctx *c)
 			  zone->nr_free_pages, t.pages);
 }
 
+/*
+ * Every CPU's lists: each entry a block of the zone with exactly PG_pcp,
+ * the list's order and type, aligned, overlapping no free block and no
+ * other listed block; each CPU's count the pages on its lists, and at most
+ * its high. Returns the pages on the lists. Caller holds every pcp lock of
+ * the zone.
+ */
+static unsigned long check_pcp_lists(struct mc_ctx *c)
+{
+	struct zone *zone = c->zone;
+	unsigned long total = 0;
+
+	if (!zone->per_cpu_pageset)
+		return 0;
+	for (unsigned int cpu = 0; cpu < nr_pcp_cpus; cpu++) {
+		struct per_cpu_pages *pcp = &zone->per_cpu_pageset[cpu];
+		unsigned long pages = 0;
+
+		for (unsigned int o = 0; o < NR_PAGE_ORDERS; o++) {
+			if (o > PCP_MAX_LOWORDER && o != pageblock_order)
+				continue;
+			for (int mt = 0; mt < MIGRATE_PCPTYPES; mt++) {
+				unsigned int slot = o > PCP_MAX_LOWORDER ?
+					PCP_MAX_LOWORDER + 1 : o;
+				struct cds_list_head *head =
+					&pcp->lists[slot * MIGRATE_PCPTYPES + (unsigned int)mt];
+				struct cds_list_head *pos;
+
+				cds_list_for_each(pos, head) {
+					struct page *page = cds_list_entry(pos, struct page, lru);
+					struct mc_section *s = section_of_page(c, page);
+					unsigned long idx;
+
+					if (!s) {
+						violation(c, "cpu %u: a pcp block outside the zone", cpu);
+						break;
+					}
+					idx = (unsigned long)(page - s->ms->mem_map);
+					pages += 1UL << o;
+					if (page->flags != PG_pcp)
+						violation(c, "pcp block pfn %#lx: flags %#x",
+							  s->start_pfn + idx, page->flags);
+					if (page->order != o || page->migratetype != mt)
+						violation(c, "pcp block pfn %#lx: order %u type %u "
+							  "on the list of order %u type %d",
+							  s->start_pfn + idx, page->order,
+							  page->migratetype, o, mt);
+					if (idx & ((1UL << o) - 1) ||
+					    idx + (1UL << o) > PAGES_PER_SECTION) {
+						violation(c, "pcp block pfn %#lx misaligned",
+							  s->start_pfn + idx);
+						continue;
+					}
+					if (range_any(s->free_map, idx, 1UL << o) ||
+					    range_any(s->pcp_map, idx, 1UL << o))
+						violation(c, "pcp block pfn %#lx overlaps a "
+							  "free or pcp block",
+							  s->start_pfn + idx);
+					range_set(s->pcp_map, idx, 1UL << o);
+					range_set(s->pcp_head, idx, 1);
+				}
+			}
+		}
+		if (pages != (unsigned long)pcp->count)
+			violation(c, "cpu %u: pcp count %d, lists hold %lu pages",
+				  cpu, pcp->count, pages);
+		if (pcp->count > pcp->high)
+			violation(c, "cpu %u: pcp count %d above high %d", cpu,
+				  pcp->count, pcp->high);
+		total += pages;
+	}
+	return total;
+}
+
 /* No two free buddies of equal order left unmerged. */
 static void check_buddies(struct mc_ctx *c)
 {
@@ -377,7 +455,8 @@ static unsigned long check_live(struct mc_ctx *c, const struct mc_live *live,
 			violation(c, "live allocation pfn %#lx (%lu pages) "
 				  "overlaps another live allocation",
 				  pfn, a->nr_pages);
-		if (range_any(s->free_map, idx, a->nr_pages))
+		if (range_any(s->free_map, idx, a->nr_pages) ||
+		    range_any(s->pcp_map, idx, a->nr_pages))
 			violation(c, "live allocation pfn %#lx (%lu pages) "
 				  "overlaps a free block", pfn, a->nr_pages);
 		range_set(s->live_map, idx, a->nr_pages);
@@ -416,6 +495,11 @@ static void scan_pages(struct mc_ctx *c, bool complete)
 		for (unsigned long idx = 0; idx < PAGES_PER_SECTION; idx++) {
 			uint32_t f = map[idx].flags;
 
+			if ((f & PG_pcp) && (f != PG_pcp ||
+					      !bit_test(s->pcp_head, idx)))
+				violation(c, "pfn %#lx has PG_pcp (flags %#x) but "
+					  "heads no block on a pcp list",
+					  s->start_pfn + idx, f);
 			if (!(f & (PG_buddy | PG_head)))
 				continue;
 			if ((f & PG_buddy) && (f & PG_head))
@@ -443,14 +527,16 @@ unsigned long mc_check_zone(struct zone *zone, const struct mc_live *live,
 			    mc_report_fn report, void *opaque)
 {
 	struct mc_ctx c = { .zone = zone, .report = report, .opaque = opaque };
-	unsigned long live_pages, free_pages;
+	unsigned long live_pages, free_pages, pcp_pages;
 
+	pcp_lock_all(zone);
 	zone_lock(zone);
 	if (!collect_sections(&c))
 		goto out;
 	check_free_lists(&c);
 	check_buddies(&c);
 	check_highatomic(&c);
+	pcp_pages = check_pcp_lists(&c);
 	live_pages = check_live(&c, live, nr_live);
 	free_pages = 0;
 	for (unsigned long i = 0; i < c.nr_secs; i++)
@@ -458,14 +544,15 @@ unsigned long mc_check_zone(struct zone *zone, const struct mc_live *live,
 			free_pages += (unsigned long)
 				__builtin_popcountll(c.secs[i].free_map[w]);
 	if ((flags & MC_LIVE_COMPLETE) &&
-	    free_pages + live_pages != zone->present_pages)
-		violation(&c, "free pages %lu + live pages %lu != present "
-			  "pages %lu", free_pages, live_pages,
-			  zone->present_pages);
+	    free_pages + pcp_pages + live_pages != zone->present_pages)
+		violation(&c, "free pages %lu + pcp pages %lu + live pages %lu "
+			  "!= present pages %lu", free_pages, pcp_pages,
+			  live_pages, zone->present_pages);
 	if (flags & MC_SCAN_PAGES)
 		scan_pages(&c, flags & MC_LIVE_COMPLETE);
 out:
 	zone_unlock(zone);
+	pcp_unlock_all(zone);
 	for (unsigned long h = 0; h < c.nr_heads; h++)
 		c.heads[h].s->free_head[c.heads[h].idx] = 0;
 	return c.violations;
@@ -475,9 +562,13 @@ unsigned long mc_check_counters(struct zone *zone, unsigned long live_pages,
 				mc_report_fn report, void *opaque)
 {
 	struct mc_ctx c = { .zone = zone, .report = report, .opaque = opaque };
-	unsigned long by_order = 0, by_type = 0;
+	unsigned long by_order = 0, by_type = 0, pcp_pages = 0;
 
+	pcp_lock_all(zone);
 	zone_lock(zone);
+	if (zone->per_cpu_pageset)
+		for (unsigned int cpu = 0; cpu < nr_pcp_cpus; cpu++)
+			pcp_pages += (unsigned long)zone->per_cpu_pageset[cpu].count;
 	for (unsigned int o = 0; o < NR_PAGE_ORDERS; o++)
 		by_order += zone->free_area[o].nr_free << o;
 	for (int mt = 0; mt < MIGRATE_TYPES; mt++)
@@ -489,15 +580,16 @@ unsigned long mc_check_counters(struct zone *zone, unsigned long live_pages,
 		violation(&c, "sum of nr_free_type[] is %lu, nr_free_pages %lu",
 			  by_type, zone->nr_free_pages);
 	if (live_pages != (unsigned long)-1 &&
-	    zone->nr_free_pages + live_pages != zone->present_pages)
-		violation(&c, "nr_free_pages %lu + live pages %lu != present "
-			  "pages %lu", zone->nr_free_pages, live_pages,
-			  zone->present_pages);
+	    zone->nr_free_pages + pcp_pages + live_pages != zone->present_pages)
+		violation(&c, "nr_free_pages %lu + pcp pages %lu + live pages "
+			  "%lu != present pages %lu", zone->nr_free_pages,
+			  pcp_pages, live_pages, zone->present_pages);
 	if (zone->present_pages != zone->nr_sections * PAGES_PER_SECTION)
 		violation(&c, "present_pages %lu != nr_sections %lu x %lu",
 			  zone->present_pages, zone->nr_sections,
 			  PAGES_PER_SECTION);
 	zone_unlock(zone);
+	pcp_unlock_all(zone);
 	return c.violations;
 }
 
@@ -513,7 +605,8 @@ static int pfn_block_type(unsigned long pfn)
  * The free block holding pfn, found from the descriptors alone: a free
  * block of order k holding pfn starts at pfn rounded down to 2^k, and the
  * pages between its head and pfn carry no flags; the first flagged
- * candidate decides. NULL if pfn is not free.
+ * candidate decides. NULL if pfn is not free. A block on a per-CPU list
+ * (PG_pcp) is free too, but not on the buddy lists.
  */
 static struct page *free_block_holding(unsigned long pfn, unsigned long *head_pfn)
 {
@@ -521,7 +614,7 @@ static struct page *free_block_holding(unsigned long pfn, unsigned long *head_pf
 		unsigned long h = pfn & ~((1UL << k) - 1);
 		struct page *page = pfn_to_page(h);
 
-		if (page->flags & PG_buddy) {
+		if (page->flags & (PG_buddy | PG_pcp)) {
 			if (h + (1UL << page->order) <= pfn)
 				return NULL;
 			*head_pfn = h;
@@ -552,8 +645,8 @@ unsigned long mc_check_merged(struct zone *zone, unsigned long pfn,
 		}
 		order = page->order;
 		p = h + (1UL << order);
-		if (order >= MAX_PAGE_ORDER)
-			continue;
+		if (order >= MAX_PAGE_ORDER || (page->flags & PG_pcp))
+			continue;	/* a pcp block merges when it spills */
 		b = mc_buddy_pfn(h, order);
 		buddy = pfn_to_page(b);
 		if (!(buddy->flags & PG_buddy) || buddy->order != order)

@@ -51,6 +51,7 @@ TEST_BEGIN(test_owner_is_recorded)
 	errno = 0;
 	expect_ptr_null(alloc_pages(GFP_OWNER_MASK, 0), "two owners");
 	expect_d_eq(errno, EINVAL, "two owners: EINVAL");
+	drain_all_pages(NULL);
 	expect_pristine(zone, "at the end");
 	expect_consistent(NULL, 0, "at the end");
 }
@@ -103,6 +104,7 @@ TEST_BEGIN(test_other_owners_are_refused)
 						   owners[o].flag),
 			    "%s: its own exact free", owners[o].name);
 	}
+	drain_all_pages(NULL);
 	expect_pristine(zone, "at the end");
 	expect_consistent(NULL, 0, "at the end");
 }
@@ -132,6 +134,7 @@ TEST_BEGIN(test_slab_pages_are_refused)
 	page[1].flags = 0;
 	page[0].flags &= ~PG_slab;
 	expect_true(free_pages_checked(page, 1), "free once unmarked");
+	drain_all_pages(NULL);
 	expect_pristine(zone, "at the end");
 	expect_consistent(NULL, 0, "at the end");
 }
@@ -152,6 +155,7 @@ TEST_BEGIN(test_checker_sees_misplaced_owners)
 	page[1].flags = 0;
 	expect_lu_eq(check_all_zones(NULL), 0, "clean again");
 	expect_true(free_pages_owned(page, 2, PG_page_api), "free");
+	drain_all_pages(NULL);
 	expect_pristine(zone, "at the end");
 }
 TEST_END
@@ -193,6 +197,7 @@ TEST_BEGIN(test_abandoned_blocks_keep_their_owner)
 	expect_true(free_pages_owned(api, 2, PG_page_api), "free");
 	expect_true(free_pages_exact_owned(large, 5 * PAGE_SIZE,
 					   PG_large_kmalloc), "free");
+	drain_all_pages(NULL);
 	expect_pristine(zone, "at the end");
 	expect_consistent(NULL, 0, "at the end");
 }

@@ -267,6 +267,7 @@ int main(void)
 {
 	core_config.zone_max_sections[ZONE_NORMAL] = 1;
 	core_config.zone_max_sections[ZONE_LOW32] = 1;
+	buddy_lists_only();
 	return test_run(test_fresh_sections_are_movable,
 			test_get_set_round_trip,
 			test_change_pageblock_range,

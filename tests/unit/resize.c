@@ -389,6 +389,7 @@ TEST_END
 
 int main(void)
 {
+	buddy_lists_only();
 	return test_run(test_exact_aligned,
 			test_exact_aligned_bad_args,
 			test_exact_aligned_zero,

@@ -303,6 +303,7 @@ int main(void)
 	core_config.zone_max_sections[ZONE_NORMAL] = 1;
 	core_config.zone_max_sections[ZONE_LOW32] = 1;
 	zone = zone_normal();
+	buddy_lists_only();
 	return test_run(test_expand_from_a_fresh_zone,
 			test_expand_every_order,
 			test_buddy_pairs_merge,

@@ -35,6 +35,19 @@ static inline unsigned long addr_pfn(const void *addr)
 	return (uintptr_t)addr >> PAGE_SHIFT;
 }
 
+/*
+ * The tests of the buddy lists themselves (split, merge, fallback, list
+ * positions, exact allocations) run with the per-CPU page lists disabled,
+ * as the kernel's zone_pcp_disable() does where it needs the buddy lists
+ * exact: every allocation and free then reaches them directly. The lists
+ * are tested in pcp.c and, mixed with everything else, in model.c.
+ */
+static inline void buddy_lists_only(void)
+{
+	for (int idx = 0; idx < MAX_NR_ZONES; idx++)
+		zone_pcp_disable(zone_of((enum zone_type)idx));
+}
+
 /* ------------------------------------------------------------ snapshots */
 
 /* A zone's counters and the real lengths of its free lists. */

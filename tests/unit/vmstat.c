@@ -265,6 +265,7 @@ int main(int argc, char **argv)
 	if (argc > 1)
 		data_arg = argv[1];
 	layout_init();
+	buddy_lists_only();
 	return test_run(test_matcher_rejects_wrong_layouts,
 			test_buddyinfo_layout_and_numbers,
 			test_pagetypeinfo_layout_and_numbers,
