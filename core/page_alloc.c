@@ -664,7 +664,17 @@ static struct page *rmqueue(struct zone *zone, unsigned int order,
 	zone_lock(zone);
 	if (!__zone_allows(zone, order, ac, how)) {
 		zone_unlock(zone);
-		return NULL;
+		if (!order)
+			return NULL;
+		/* The block the check wants may be in pieces on the per-CPU
+		 * lists: give them back, so buddies merge, and look again. */
+		drain_all_pages(zone);
+		drained = true;
+		zone_lock(zone);
+		if (!__zone_allows(zone, order, ac, how)) {
+			zone_unlock(zone);
+			return NULL;
+		}
 	}
 	page = __rmqueue(zone, order, ac->migratetype, ac->alloc_flags);
 	while (!page) {

@@ -444,6 +444,9 @@ int main(void)
 	core_config.limit = LIMIT;
 	core_config.zone_max_sections[ZONE_NORMAL] = 1;
 	core_config.zone_max_sections[ZONE_LOW32] = 1;
+	/* Every allocation meets the budget: none comes resident from a
+	 * per-CPU list. */
+	buddy_lists_only();
 	return test_run(test_cgroup_memory_max,
 			test_watermarks_as_the_kernel,
 			test_fill_stops_at_the_budget,

@@ -368,6 +368,11 @@ int main(void)
 	core_config.zone_max_sections[ZONE_LOW32] = 1;
 	if (sched_getaffinity(0, sizeof(allowed), &allowed) != 0)
 		CPU_ZERO(&allowed);
+	/* Frees go straight to the buddy lists, where the zones' counts
+	 * show which zone each block went back to. */
+	buddy_core_init();
+	for_each_zone(zone)
+		zone_pcp_disable(zone);
 	return test_run(test_topology,
 			test_allocations_come_from_the_running_cpus_node,
 			test_full_node_falls_back_to_the_other,
