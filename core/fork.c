@@ -67,5 +67,7 @@ void core_fork_child(bool abandon)
 			pthread_mutex_init(&zone->grow_lock, NULL);
 		}
 	}
+	if (abandon)	/* the slabs holding them are abandoned too */
+		nr_released_in_use = 0;
 	huge_fork_child(abandon);
 }

@@ -140,6 +140,10 @@ extern unsigned long test_skip_merges;
 unsigned long reclaim_zone(struct zone *zone, unsigned long nr_to_release,
 			   enum vm_event_item event);
 
+/* Allocated pages released by their owner and not reused since
+ * (release_pages_in_use: page_alloc.h); atomic. */
+extern unsigned long nr_released_in_use;
+
 /* -------------------------------------------------------------- vmscan.c */
 /* The reclaim threads (the kernel's kswapd). */
 

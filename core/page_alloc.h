@@ -197,6 +197,22 @@ void buddy_core_init(void);
  * free blocks in one call; returns the pages released. For malloc_trim. */
 unsigned long release_free_pages(void);
 
+/*
+ * Pages inside an allocated block whose owner knows they hold nothing (the
+ * slab layer: pages of a slab covered only by free objects). They go back
+ * to the OS with MADV_DONTNEED but stay allocated, and read as zero when
+ * next touched. addr and size are page-aligned. Returns the pages released
+ * (0 if the OS refused), counted in pages_released_in_use() and as
+ * PGSTEAL_SLAB. The owner calls reuse_pages_in_use(nr) when it hands nr of
+ * them out again (or frees the block: a freed page counts as resident).
+ * Neither takes a lock.
+ */
+unsigned long release_pages_in_use(void *addr, size_t size);
+void reuse_pages_in_use(unsigned long nr);
+/* Allocated pages released that way and not reused since: not resident,
+ * although the zones count them as present and not released. */
+unsigned long pages_released_in_use(void);
+
 /* ------------------------------------------------- direct mappings (huge.c) */
 /* Allocations above the largest buddy block: direct mappings from the OS,
  * tracked in a hash table of their own (never in the section table). */
@@ -285,6 +301,7 @@ enum vm_event_item {
 	PGSTEAL_DIRECT,		/* pages released by direct reclaim */
 	PGSTEAL_DECAY,		/* pages released because they idled */
 	PGSTEAL_TRIM,		/* pages released by malloc_trim */
+	PGSTEAL_SLAB,		/* free pages inside slabs released */
 	ALLOCSTALL,		/* direct reclaim runs (stalls) */
 	COMPACTSTALL,		/* drains done where the kernel compacts */
 	ALLOC_FAIL,		/* allocations that failed (ENOMEM) */
