@@ -29,6 +29,11 @@ bool slab_ready;
 
 static void __slab_take_deferred(struct kmem_cache *cache);
 
+#define for_each_kmem_cache(cache)					\
+	for (struct kmem_cache *cache = &kmem_caches[0][0];		\
+	     cache < &kmem_caches[0][0] + MIGRATE_PCPTYPES * NR_SIZE_CLASSES; \
+	     cache++)
+
 /* ------------------------------------------------------ slab records */
 
 /*
@@ -117,7 +122,7 @@ static unsigned int calculate_order(unsigned int size)
 {
 	unsigned int min_objects = size <= 1024 ? 8 : 4;
 
-	for (unsigned int order = 0; order <= 5; order++) {
+	for (unsigned int order = 0; order <= SLAB_MAX_ORDER; order++) {
 		unsigned long bytes = PAGE_SIZE << order;
 		unsigned long objects = bytes / size;
 
@@ -126,8 +131,11 @@ static unsigned int calculate_order(unsigned int size)
 		if (objects >= min_objects && (bytes - objects * size) * 8 <= bytes)
 			return order;
 	}
-	return 5;
+	return SLAB_MAX_ORDER;
 }
+
+_Static_assert(sizeof(((struct slab *)0)->released) * 8 >= 1U << SLAB_MAX_ORDER,
+	       "struct slab's released mask has a bit per page of any slab");
 
 /*
  * The cache lock is held for a batch move of tens of objects. With more
@@ -215,6 +223,7 @@ static struct slab *new_slab(struct kmem_cache *cache)
 	slab->cache = cache;
 	slab->base = page_address(page);
 	slab->inuse = 0;
+	slab->released = 0;
 	for (unsigned int w = 0; w < SLAB_BITMAP_WORDS; w++) {
 		unsigned int first = w * 64;
 
@@ -239,6 +248,10 @@ static void discard_slab(struct kmem_cache *cache, struct slab *slab)
 	for (unsigned long i = 1; i < (1UL << cache->order); i++)
 		head[i].flags = 0;
 	head->flags &= ~PG_slab;
+	/* Its released pages go back to the core as if resident: the core
+	 * releases them again when it gives free memory back. */
+	if (slab->released)
+		reuse_pages_in_use((unsigned long)__builtin_popcount(slab->released));
 	if (!free_pages_checked(head, cache->order))
 		os_abort();	/* our own metadata disagrees with the core */
 	cache->nr_slabs--;
@@ -259,6 +272,126 @@ static struct slab *get_partial(struct kmem_cache *cache)
 	if (slab)
 		cds_list_add(&slab->list, &cache->partial);
 	return slab;
+}
+
+/* ---------------------------------------------- free pages inside slabs */
+
+/*
+ * A slab of several pages whose objects died unevenly keeps pages on which
+ * every object is free: after a burst most of a multi-page slab's memory
+ * can be such pages while one live object keeps the slab. Free objects
+ * hold no metadata in band (their state is out of band), so such a page
+ * has nothing to keep: slab_release_free_pages() gives it back to the OS
+ * (release_pages_in_use: the page stays the slab's) and sets its bit in
+ * slab->released, so it is not released again. When an object on a
+ * released page is handed out again (__slab_alloc, under cache->lock: the
+ * per-CPU fast paths only see objects already taken from here), the bit
+ * is cleared and the core told; the page reads as zero and the program's
+ * first store faults it back in. An object across a page boundary keeps
+ * both pages: a page is released only if every object overlapping it is
+ * free. Bytes past the last object hold nothing.
+ *
+ * The madvise runs under cache->lock (which holds off the refills that
+ * would hand out the objects on those pages), never under a zone lock.
+ */
+
+/* The slab's pages that object idx overlaps, as a mask of page bits. */
+static uint32_t object_pages(const struct kmem_cache *cache, unsigned int idx)
+{
+	size_t start = (size_t)idx * cache->size;
+	unsigned int first = (unsigned int)(start >> PAGE_SHIFT);
+	unsigned int last = (unsigned int)((start + cache->size - 1) >> PAGE_SHIFT);
+
+	return (uint32_t)(((2ULL << last) - 1) & ~((1ULL << first) - 1));
+}
+
+/* Object idx is about to be handed out: its released pages are the
+ * slab's own again. Caller holds cache->lock. */
+static void __reuse_object_pages(struct slab *slab, unsigned int idx)
+{
+	uint32_t pages = object_pages(slab->cache, idx) & slab->released;
+
+	if (pages) {
+		slab->released &= ~pages;
+		reuse_pages_in_use((unsigned long)__builtin_popcount(pages));
+	}
+}
+
+/* Are objects first..last of slab (last < objects) all free? Caller holds
+ * cache->lock. */
+static bool __objects_free(const struct slab *slab, unsigned int first,
+			   unsigned int last)
+{
+	for (unsigned int i = first; i <= last; i++)
+		if (!(slab->free_bitmap[i / 64] & (1ULL << (i % 64))))
+			return false;
+	return true;
+}
+
+/* The slab's pages that only free objects (or no object) cover. Caller
+ * holds cache->lock. */
+static uint32_t __free_pages_mask(const struct kmem_cache *cache,
+				  const struct slab *slab)
+{
+	uint32_t mask = 0;
+
+	for (unsigned int pg = 0; pg < (1U << cache->order); pg++) {
+		size_t start = (size_t)pg << PAGE_SHIFT;
+		unsigned int first = (unsigned int)(start / cache->size);
+		unsigned int last = (unsigned int)((start + PAGE_SIZE - 1) / cache->size);
+
+		if (last >= slab->objects)
+			last = slab->objects - 1u;
+		if (first > last || __objects_free(slab, first, last))
+			mask |= 1U << pg;
+	}
+	return mask;
+}
+
+/* Release the free pages of slab not released yet, each run of adjacent
+ * pages in one call; returns how many. Caller holds cache->lock. */
+static unsigned long __release_slab_pages(struct kmem_cache *cache,
+					  struct slab *slab)
+{
+	uint64_t mask = __free_pages_mask(cache, slab) & ~slab->released;
+	unsigned long released = 0;
+
+	while (mask) {
+		unsigned int first = (unsigned int)__builtin_ctzll(mask);
+		unsigned int n = (unsigned int)__builtin_ctzll(~(mask >> first));
+		uint64_t run = ((1ULL << n) - 1) << first;
+
+		mask &= ~run;
+		if (release_pages_in_use(slab->base + ((size_t)first << PAGE_SHIFT),
+					 (size_t)n << PAGE_SHIFT)) {
+			slab->released |= (uint32_t)run;
+			released += n;
+		}
+	}
+	return released;
+}
+
+unsigned long slab_release_free_pages(void)
+{
+	unsigned long released = 0;
+
+	if (!CMM_LOAD_SHARED(slab_ready))
+		return 0;
+	for_each_kmem_cache(cache) {
+		struct slab *slab;
+
+		/* A one-page slab with a free page is empty: the spare. */
+		if (!cache->order)
+			continue;
+		pthread_mutex_lock(&cache->lock);
+		__slab_take_deferred(cache);
+		cds_list_for_each_entry(slab, &cache->partial, list)
+			released += __release_slab_pages(cache, slab);
+		if (cache->spare)
+			released += __release_slab_pages(cache, cache->spare);
+		pthread_mutex_unlock(&cache->lock);
+	}
+	return released;
 }
 
 /* Take one object, which becomes state (OBJ_LIVE for the program, or
@@ -284,6 +417,8 @@ static void *__slab_alloc(struct kmem_cache *cache, enum obj_state state,
 			break;
 		}
 	}
+	if (unlikely(slab->released))
+		__reuse_object_pages(slab, idx);
 	CMM_STORE_SHARED(slab->state[idx], state);
 	*statep = &slab->state[idx];
 	slab->inuse++;
@@ -527,11 +662,6 @@ void slab_free_nolock(struct slab *slab, void *p)
 }
 
 /* --------------------------------------------------- trim, stats, fork */
-
-#define for_each_kmem_cache(cache)					\
-	for (struct kmem_cache *cache = &kmem_caches[0][0];		\
-	     cache < &kmem_caches[0][0] + MIGRATE_PCPTYPES * NR_SIZE_CLASSES; \
-	     cache++)
 
 void slab_shrink(void)
 {
