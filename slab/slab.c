@@ -6,7 +6,9 @@
  * the core at once, so whole pages return to the buddy allocator as soon as
  * their objects die. Objects are found through a bitmap kept out of band in
  * struct slab: user memory never holds allocator metadata, and a double
- * free is caught by its bit.
+ * free is caught by its bit. Inside a slab that still holds live objects,
+ * the pages that only free objects cover can go back to the OS as well
+ * (slab_release_free_pages, "free pages inside slabs").
  *
  * Locking: cache->lock, then meta_lock, then the core's zone locks. This
  * layer is lock-based; the per-CPU object caches in front of it
