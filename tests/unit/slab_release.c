@@ -211,7 +211,42 @@ TEST_BEGIN(test_release_free_pages_in_slabs)
 }
 TEST_END
 
+/* malloc_trim's path (kmem_trim) releases them too, and resident_bytes of
+ * kmem_stats leaves them out. */
+TEST_BEGIN(test_trim_releases_free_pages_in_slabs)
+{
+	struct kmem_stats trimmed, emptied;
+	unsigned long expect, in_use0;
+
+	for (unsigned int i = 0; i < NR_OBJS; i++) {
+		objs[i] = kmalloc(OBJ_SIZE, 0);
+		assert_ptr_not_null(objs[i], "object %u", i);
+		fill(objs[i], i);
+	}
+	expect = keep_one_per_slab();
+	in_use0 = pages_released_in_use();
+	kmem_trim();	/* the core's free pages too: compare stats after it */
+	expect_lu_eq(pages_released_in_use() - in_use0, expect,
+		     "kmem_trim released the free pages in slabs");
+	kmem_stats(&trimmed);
+	expect_zu_eq(trimmed.slab_released_bytes, pages_released_in_use() * PAGE_SIZE,
+		     "kmem_stats reports them");
+	check_contents("after kmem_trim");
+	for (unsigned int i = 0; i < NR_OBJS; i++)
+		if (objs[i])
+			expect_d_eq(kfree(objs[i]), KFREE_OK, "free %u", i);
+	slab_shrink();
+	kmem_stats(&emptied);
+	/* Every slab of the class went back: as many bytes resident again. */
+	expect_zu_eq(emptied.resident_bytes, trimmed.resident_bytes +
+		     expect * PAGE_SIZE, "freed slabs' pages count as resident");
+	expect_lu_eq(pages_released_in_use(), in_use0, "count back");
+	expect_lu_eq(violations(), 0, "core consistent");
+}
+TEST_END
+
 int main(void)
 {
-	return test_run(test_release_free_pages_in_slabs, NULL);
+	return test_run(test_release_free_pages_in_slabs,
+			test_trim_releases_free_pages_in_slabs, NULL);
 }
