@@ -59,6 +59,8 @@ static void abandon_zone(struct zone *zone)
 void core_fork_child(bool abandon)
 {
 	buddy_core_init();
+	if (abandon)	/* the slabs holding them are abandoned too */
+		nr_released_in_use = 0;
 	for_each_zone(zone) {
 		if (abandon)
 			abandon_zone(zone);
@@ -67,7 +69,5 @@ void core_fork_child(bool abandon)
 			pthread_mutex_init(&zone->grow_lock, NULL);
 		}
 	}
-	if (abandon)	/* the slabs holding them are abandoned too */
-		nr_released_in_use = 0;
 	huge_fork_child(abandon);
 }

@@ -31,11 +31,6 @@ bool slab_ready;
 
 static void __slab_take_deferred(struct kmem_cache *cache);
 
-#define for_each_kmem_cache(cache)					\
-	for (struct kmem_cache *cache = &kmem_caches[0][0];		\
-	     cache < &kmem_caches[0][0] + MIGRATE_PCPTYPES * NR_SIZE_CLASSES; \
-	     cache++)
-
 /* ------------------------------------------------------ slab records */
 
 /*
@@ -379,7 +374,9 @@ unsigned long slab_release_free_pages(void)
 
 	if (!CMM_LOAD_SHARED(slab_ready))
 		return 0;
-	for_each_kmem_cache(cache) {
+	for (struct kmem_cache *cache = &kmem_caches[0][0];
+	     cache < &kmem_caches[0][0] + MIGRATE_PCPTYPES * NR_SIZE_CLASSES;
+	     cache++) {
 		struct slab *slab;
 
 		/* A one-page slab with a free page is empty: the spare. */
@@ -664,6 +661,11 @@ void slab_free_nolock(struct slab *slab, void *p)
 }
 
 /* --------------------------------------------------- trim, stats, fork */
+
+#define for_each_kmem_cache(cache)					\
+	for (struct kmem_cache *cache = &kmem_caches[0][0];		\
+	     cache < &kmem_caches[0][0] + MIGRATE_PCPTYPES * NR_SIZE_CLASSES; \
+	     cache++)
 
 void slab_shrink(void)
 {
