@@ -232,5 +232,7 @@ unsigned long global_resident_pages(void)
 		resident += CMM_LOAD_SHARED(zone->present_pages) -
 			    CMM_LOAD_SHARED(zone->nr_released) +
 			    CMM_LOAD_SHARED(zone->meta_pages);
-	return resident;
+	/* Pages inside allocated blocks their owner gave back (slab's free
+	 * pages): counted here, not per zone (the count is global). */
+	return resident - pages_released_in_use();
 }

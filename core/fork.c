@@ -64,6 +64,8 @@ static void abandon_zone(struct zone *zone)
 void core_fork_child(bool abandon)
 {
 	buddy_core_init();
+	if (abandon)	/* the slabs holding them are abandoned too */
+		nr_released_in_use = 0;
 	for_each_zone(zone) {
 		if (abandon)
 			abandon_zone(zone);

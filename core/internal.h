@@ -220,6 +220,10 @@ unsigned long decay_zone(struct zone *zone, uint32_t now, uint32_t decay_ms,
  * releasing go back to the free lists (reclaim.c, "Fork"). */
 void reclaim_fork_child(struct zone *zone);
 
+/* Allocated pages released by their owner and not reused since
+ * (release_pages_in_use: page_alloc.h); atomic. */
+extern unsigned long nr_released_in_use;
+
 /* -------------------------------------------------------------- vmscan.c */
 /* The reclaim threads (the kernel's kswapd). */
 

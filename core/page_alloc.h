@@ -333,6 +333,24 @@ void *huge_realloc(void *p, size_t size);
 void huge_stats(size_t *bytes, size_t *count);
 /* The most live huge blocks, and bytes in them, there ever were at once. */
 void huge_peak_stats(size_t *max_bytes, size_t *max_count);
+/* ---------------------------------------- pages released in use (reclaim.c) */
+
+/*
+ * Pages inside an allocated block whose owner knows they hold nothing (the
+ * slab layer: pages of a slab covered only by free objects). They go back
+ * to the OS with MADV_DONTNEED but stay allocated, and read as zero when
+ * next touched. addr and size are page-aligned. Returns the pages released
+ * (0 if the OS refused), counted in pages_released_in_use() and as
+ * PGSTEAL_SLAB. The owner calls reuse_pages_in_use(nr) when it hands nr of
+ * them out again (or frees the block: a freed page counts as resident).
+ * Neither takes a lock.
+ */
+unsigned long release_pages_in_use(void *addr, size_t size);
+void reuse_pages_in_use(unsigned long nr);
+/* Allocated pages released that way and not reused since: not resident,
+ * although the zones count them as present and not released. */
+unsigned long pages_released_in_use(void);
+
 /* ------------------------------------------------------------------- fork */
 /* The core in the child of fork(); nothing is locked across the fork
  * (core/fork.c says why it is safe). */
@@ -426,6 +444,7 @@ enum vm_event_item {
 	PGSTEAL_DIRECT,		/* pages released by direct reclaim */
 	PGSTEAL_DECAY,		/* pages released because they idled */
 	PGSTEAL_TRIM,		/* pages released by malloc_trim */
+	PGSTEAL_SLAB,		/* free pages inside slabs released */
 	ALLOCSTALL,		/* direct reclaim runs (stalls) */
 	COMPACTSTALL,		/* drains done where the kernel compacts */
 	ALLOC_FAIL,		/* allocations that failed (ENOMEM) */

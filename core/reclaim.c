@@ -489,3 +489,35 @@ void reclaim_fork_child(struct zone *zone)
 		}
 	}
 }
+
+/* ------------------------------------------------- pages released in use */
+
+/*
+ * Allocated pages given back to the OS by their owner (page_alloc.h,
+ * release_pages_in_use). They are neither free nor on any zone's released
+ * bits, which only free pages carry: one global count, atomic, so the
+ * owner needs no zone lock and makes its system call under none. A forked
+ * child that abandons the heap starts from zero (core_fork_child).
+ */
+unsigned long nr_released_in_use;
+
+unsigned long release_pages_in_use(void *addr, size_t size)
+{
+	unsigned long nr = size >> PAGE_SHIFT;
+
+	if (!nr || !os_release(addr, size))
+		return 0;
+	uatomic_add(&nr_released_in_use, nr);
+	count_vm_events(PGSTEAL_SLAB, nr);
+	return nr;
+}
+
+void reuse_pages_in_use(unsigned long nr)
+{
+	uatomic_sub(&nr_released_in_use, nr);
+}
+
+unsigned long pages_released_in_use(void)
+{
+	return uatomic_read(&nr_released_in_use);
+}

@@ -24,6 +24,7 @@ static const char *const vm_event_names[NR_VM_EVENT_ITEMS] = {
 	[PGSTEAL_DIRECT] = "pgsteal_direct",
 	[PGSTEAL_DECAY] = "pgsteal_decay",
 	[PGSTEAL_TRIM] = "pgsteal_trim",
+	[PGSTEAL_SLAB] = "pgsteal_slab",
 	[ALLOCSTALL] = "allocstall",
 	[COMPACTSTALL] = "compact_stall",
 	[ALLOC_FAIL] = "alloc_fail",
@@ -57,6 +58,7 @@ void vmstat_show(struct seq_buf *s)
 	seq_buf_printf(s, "nr_free_pages %lu\n", free);
 	seq_buf_printf(s, "nr_released_pages %lu\n", released);
 	seq_buf_printf(s, "nr_present_pages %lu\n", present);
+	seq_buf_printf(s, "nr_released_in_use %lu\n", pages_released_in_use());
 	vm_events_read(events);
 	for (int i = 0; i < NR_VM_EVENT_ITEMS; i++)
 		seq_buf_printf(s, "%s %lu\n", vm_event_name(i), events[i]);

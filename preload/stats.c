@@ -157,23 +157,25 @@ void malloc_summary_show(struct seq_buf *s)
 	stats_read(&st);
 	live = st.small_allocated + st.large_allocated + st.huge_allocated;
 	slab_free = sub_or_zero(st.small_slab_bytes,
-				st.small_allocated + st.cpu_cached_bytes);
+				st.small_allocated + st.cpu_cached_bytes +
+				st.slab_released_bytes);
 	seq_buf_printf(s, "buddymalloc (pid %d, exe %s):\n", (int)getpid(),
 		       self_exe(exe, sizeof(exe)));
 	seq_buf_printf(s, "resident bytes   = %12zu\n", st.resident_bytes);
 	seq_buf_printf(s, "  live           = %12zu  (small objects %zu, page blocks %zu, mmap %zu in %zu regions)\n",
 		       live, st.small_allocated, st.large_allocated,
 		       st.huge_allocated, st.nr_huge);
-	seq_buf_printf(s, "  free in slabs  = %12zu  (in %zu bytes of slabs)\n",
-		       slab_free, st.small_slab_bytes);
+	seq_buf_printf(s, "  free in slabs  = %12zu  (in %zu bytes of slabs, of them released %zu)\n",
+		       slab_free, st.small_slab_bytes, st.slab_released_bytes);
 	seq_buf_printf(s, "  per-CPU caches = %12zu\n", st.cpu_cached_bytes);
 	seq_buf_printf(s, "  free resident  = %12zu  (buddy free pages not given back)\n",
 		       sub_or_zero(st.free_bytes, st.released_bytes));
 	seq_buf_printf(s, "  metadata       = %12zu  (slab records)\n",
 		       st.meta_bytes);
-	seq_buf_printf(s, "address space    = %12zu  (heap %zu, of it released %zu; mmap %zu)\n",
+	seq_buf_printf(s, "address space    = %12zu  (heap %zu, of it released %zu free and %zu in slabs; mmap %zu)\n",
 		       st.heap_bytes + st.huge_allocated, st.heap_bytes,
-		       st.released_bytes, st.huge_allocated);
+		       st.released_bytes, st.slab_released_bytes,
+		       st.huge_allocated);
 }
 
 /* NULL or "" asks for the /proc reports, not for the summary. */

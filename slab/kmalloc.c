@@ -362,8 +362,9 @@ void *krealloc(void *p, size_t size, gfp_t gfp, enum kfree_result *res)
 
 bool kmem_trim(void)
 {
-	slab_shrink();
-	return release_free_pages() != 0;
+	unsigned long released = slab_shrink();
+
+	return release_free_pages() + released != 0;
 }
 
 void kmem_stats(struct kmem_stats *st)
@@ -387,8 +388,9 @@ void kmem_stats(struct kmem_stats *st)
 	st->free_bytes = free_pages << PAGE_SHIFT;
 	st->cpu_cached_bytes = cpu_cache_bytes();
 	st->released_bytes = released << PAGE_SHIFT;
-	st->resident_bytes = st->heap_bytes - st->released_bytes +
-			     st->huge_allocated;
+	st->slab_released_bytes = pages_released_in_use() << PAGE_SHIFT;
+	st->resident_bytes = st->heap_bytes - st->released_bytes -
+			     st->slab_released_bytes + st->huge_allocated;
 }
 
 bool kmem_fork_child(bool abandon)

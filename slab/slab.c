@@ -6,7 +6,9 @@
  * the core at once, so whole pages return to the buddy allocator as soon as
  * their objects die. Objects are found through a bitmap kept out of band in
  * struct slab: user memory never holds allocator metadata, and a double
- * free is caught by its bit.
+ * free is caught by its bit. Inside a slab that still holds live objects,
+ * the pages that only free objects cover can go back to the OS as well
+ * (slab_release_free_pages, "free pages inside slabs").
  *
  * Locking: cache->lock, then meta_lock, then the core's zone locks. This
  * layer is lock-based; the per-CPU object caches in front of it
@@ -120,7 +122,7 @@ static unsigned int calculate_order(unsigned int size)
 {
 	unsigned int min_objects = size <= 1024 ? 8 : 4;
 
-	for (unsigned int order = 0; order <= 5; order++) {
+	for (unsigned int order = 0; order <= SLAB_MAX_ORDER; order++) {
 		unsigned long bytes = PAGE_SIZE << order;
 		unsigned long objects = bytes / size;
 
@@ -129,8 +131,11 @@ static unsigned int calculate_order(unsigned int size)
 		if (objects >= min_objects && (bytes - objects * size) * 8 <= bytes)
 			return order;
 	}
-	return 5;
+	return SLAB_MAX_ORDER;
 }
+
+_Static_assert(sizeof(((struct slab *)0)->released) * 8 >= 1U << SLAB_MAX_ORDER,
+	       "struct slab's released mask has a bit per page of any slab");
 
 /*
  * The cache lock is held for a batch move of tens of objects. With more
@@ -224,6 +229,7 @@ static struct slab *new_slab(struct kmem_cache *cache)
 	slab->cache = cache;
 	slab->base = page_address(page);
 	slab->inuse = 0;
+	slab->released = 0;
 	for (unsigned int w = 0; w < SLAB_BITMAP_WORDS; w++) {
 		unsigned int first = w * 64;
 
@@ -248,6 +254,10 @@ static void discard_slab(struct kmem_cache *cache, struct slab *slab)
 	for (unsigned long i = 1; i < (1UL << cache->order); i++)
 		head[i].flags = 0;
 	head->flags &= ~PG_slab;
+	/* Its released pages go back to the core as if resident: the core
+	 * releases them again when it gives free memory back. */
+	if (slab->released)
+		reuse_pages_in_use((unsigned long)__builtin_popcount(slab->released));
 	if (!free_pages_checked(head, cache->order))
 		os_abort();	/* our own metadata disagrees with the core */
 	cache->nr_slabs--;
@@ -268,6 +278,128 @@ static struct slab *get_partial(struct kmem_cache *cache)
 	if (slab)
 		cds_list_add(&slab->list, &cache->partial);
 	return slab;
+}
+
+/* ---------------------------------------------- free pages inside slabs */
+
+/*
+ * A slab of several pages whose objects died unevenly keeps pages on which
+ * every object is free: after a burst most of a multi-page slab's memory
+ * can be such pages while one live object keeps the slab. Free objects
+ * hold no metadata in band (their state is out of band), so such a page
+ * has nothing to keep: slab_release_free_pages() gives it back to the OS
+ * (release_pages_in_use: the page stays the slab's) and sets its bit in
+ * slab->released, so it is not released again. When an object on a
+ * released page is handed out again (__slab_alloc, under cache->lock: the
+ * per-CPU fast paths only see objects already taken from here), the bit
+ * is cleared and the core told; the page reads as zero and the program's
+ * first store faults it back in. An object across a page boundary keeps
+ * both pages: a page is released only if every object overlapping it is
+ * free. Bytes past the last object hold nothing.
+ *
+ * The madvise runs under cache->lock (which holds off the refills that
+ * would hand out the objects on those pages), never under a zone lock.
+ */
+
+/* The slab's pages that object idx overlaps, as a mask of page bits. */
+static uint32_t object_pages(const struct kmem_cache *cache, unsigned int idx)
+{
+	size_t start = (size_t)idx * cache->size;
+	unsigned int first = (unsigned int)(start >> PAGE_SHIFT);
+	unsigned int last = (unsigned int)((start + cache->size - 1) >> PAGE_SHIFT);
+
+	return (uint32_t)(((2ULL << last) - 1) & ~((1ULL << first) - 1));
+}
+
+/* Object idx is about to be handed out: its released pages are the
+ * slab's own again. Caller holds cache->lock. */
+static void __reuse_object_pages(struct slab *slab, unsigned int idx)
+{
+	uint32_t pages = object_pages(slab->cache, idx) & slab->released;
+
+	if (pages) {
+		slab->released &= ~pages;
+		reuse_pages_in_use((unsigned long)__builtin_popcount(pages));
+	}
+}
+
+/* Are objects first..last of slab (last < objects) all free? Caller holds
+ * cache->lock. */
+static bool __objects_free(const struct slab *slab, unsigned int first,
+			   unsigned int last)
+{
+	for (unsigned int i = first; i <= last; i++)
+		if (!(slab->free_bitmap[i / 64] & (1ULL << (i % 64))))
+			return false;
+	return true;
+}
+
+/* The slab's pages that only free objects (or no object) cover. Caller
+ * holds cache->lock. */
+static uint32_t __free_pages_mask(const struct kmem_cache *cache,
+				  const struct slab *slab)
+{
+	uint32_t mask = 0;
+
+	for (unsigned int pg = 0; pg < (1U << cache->order); pg++) {
+		size_t start = (size_t)pg << PAGE_SHIFT;
+		unsigned int first = (unsigned int)(start / cache->size);
+		unsigned int last = (unsigned int)((start + PAGE_SIZE - 1) / cache->size);
+
+		if (last >= slab->objects)
+			last = slab->objects - 1u;
+		if (first > last || __objects_free(slab, first, last))
+			mask |= 1U << pg;
+	}
+	return mask;
+}
+
+/* Release the free pages of slab not released yet, each run of adjacent
+ * pages in one call; returns how many. Caller holds cache->lock. */
+static unsigned long __release_slab_pages(struct kmem_cache *cache,
+					  struct slab *slab)
+{
+	uint64_t mask = __free_pages_mask(cache, slab) & ~slab->released;
+	unsigned long released = 0;
+
+	while (mask) {
+		unsigned int first = (unsigned int)__builtin_ctzll(mask);
+		unsigned int n = (unsigned int)__builtin_ctzll(~(mask >> first));
+		uint64_t run = ((1ULL << n) - 1) << first;
+
+		mask &= ~run;
+		if (release_pages_in_use(slab->base + ((size_t)first << PAGE_SHIFT),
+					 (size_t)n << PAGE_SHIFT)) {
+			slab->released |= (uint32_t)run;
+			released += n;
+		}
+	}
+	return released;
+}
+
+unsigned long slab_release_free_pages(void)
+{
+	unsigned long released = 0;
+
+	if (!CMM_LOAD_SHARED(slab_ready))
+		return 0;
+	for (struct kmem_cache *cache = &kmem_caches[0][0];
+	     cache < &kmem_caches[0][0] + MIGRATE_PCPTYPES * NR_SIZE_CLASSES;
+	     cache++) {
+		struct slab *slab;
+
+		/* A one-page slab with a free page is empty: the spare. */
+		if (!cache->order)
+			continue;
+		pthread_mutex_lock(&cache->lock);
+		__slab_take_deferred(cache);
+		cds_list_for_each_entry(slab, &cache->partial, list)
+			released += __release_slab_pages(cache, slab);
+		if (cache->spare)
+			released += __release_slab_pages(cache, cache->spare);
+		pthread_mutex_unlock(&cache->lock);
+	}
+	return released;
 }
 
 /* Take one object, which becomes state (OBJ_LIVE for the program, or
@@ -293,6 +425,8 @@ static void *__slab_alloc(struct kmem_cache *cache, enum obj_state state,
 			break;
 		}
 	}
+	if (unlikely(slab->released))
+		__reuse_object_pages(slab, idx);
 	CMM_STORE_SHARED(slab->state[idx], state);
 	*statep = &slab->state[idx];
 	slab->inuse++;
@@ -565,7 +699,8 @@ static unsigned long __slab_shrink(bool idle_only)
 		}
 		pthread_mutex_unlock(&cache->lock);
 	}
-	return pages;
+	/* Then the free pages left inside partly used slabs. */
+	return pages + slab_release_free_pages();
 }
 
 unsigned long slab_shrink(void)
@@ -576,7 +711,8 @@ unsigned long slab_shrink(void)
 /*
  * The slab layer's shrinker: the core's reclaim threads, decay and direct
  * reclaim call it, with no slab lock held (the slab's own page allocations
- * pass __GFP_NO_SHRINKERS). The caches are not per node: a call for node 0
+ * pass __GFP_NO_SHRINKERS). It returns the pages freed to the core or
+ * released to the OS. The caches are not per node: a call for node 0
  * or for every node (NUMA_NO_NODE) does the work, the other nodes' calls
  * nothing. struct slab records are not given back (their chunks never
  * are, see "slab records").

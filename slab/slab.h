@@ -62,6 +62,16 @@ size_t ksize(const void *p);
 /* Give free memory back to the OS; returns true if any was released. */
 bool kmem_trim(void);
 
+/*
+ * Give back to the OS every page inside a partly used slab that only free
+ * objects cover (slab.c, "free pages inside slabs"); the pages stay the
+ * slab's and read as zero when an object on them is handed out again.
+ * Objects in the per-CPU caches count as used: drain those first for the
+ * most. Returns the pages released. For malloc_trim and the core's reclaim
+ * (the slab shrinker). Takes each cache's lock in turn, and no other.
+ */
+unsigned long slab_release_free_pages(void);
+
 /* Totals for mallinfo2/malloc_stats/malloc_info. Approximate while other
  * threads allocate, exact when they do not. */
 struct kmem_stats {
@@ -79,6 +89,9 @@ struct kmem_stats {
 	size_t cpu_cached_bytes;	/* free objects in the per-CPU caches */
 	size_t released_bytes;	/* free heap bytes given back to the OS (or
 				 * never touched): not resident */
+	size_t slab_released_bytes;	/* pages inside slabs given back to
+				 * the OS (only free objects on them):
+				 * not resident */
 	size_t resident_bytes;	/* what the allocator holds resident: heap
 				 * minus released, plus direct mappings */
 };

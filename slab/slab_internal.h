@@ -27,6 +27,7 @@
 
 #define SLAB_MAX_OBJECTS	256
 #define SLAB_BITMAP_WORDS	(SLAB_MAX_OBJECTS / 64)
+#define SLAB_MAX_ORDER		5	/* slabs of 32 KiB objects: 32 pages */
 
 /*
  * What an object is, one byte per object in its slab's record. A byte, not
@@ -59,6 +60,8 @@ enum obj_state {
  *   state[i] == OBJ_FREE iff bit i of free_bitmap is set (under the lock);
  *   on cache->partial iff 0 < inuse < objects, or inuse == 0 and it is not
  *   the cache's spare; a full slab is on no list.
+ *   bit p of released is set only while every object overlapping page p
+ *   of the slab is OBJ_FREE (slab.c, "free pages inside slabs").
  * A record is as long as its objects need: state[] has slab->objects bytes
  * (slab.c, "slab records").
  */
@@ -68,6 +71,7 @@ struct slab {
 	char *base;			/* first object: the first page's address */
 	uint16_t objects;
 	uint16_t inuse;
+	uint32_t released;		/* bit p: page p given back to the OS */
 	uint64_t free_bitmap[SLAB_BITMAP_WORDS];	/* bit set: object free */
 	uint8_t state[];		/* enum obj_state, per object */
 };
@@ -130,7 +134,7 @@ void *slab_alloc_nolock(struct kmem_cache *cache);
 void slab_free_nolock(struct slab *slab, void *p);
 /* Objects that slab_free_nolock could neither free nor park. */
 extern unsigned long slab_nolock_leaked;
-unsigned long slab_shrink(void);	/* pages freed */
+unsigned long slab_shrink(void);	/* pages freed or released */
 void slab_stats(size_t *allocated, size_t *slab_bytes);
 /* Bytes of the core's pages holding struct slab records (never returned). */
 size_t slab_meta_bytes(void);

@@ -516,6 +516,12 @@ UNIT_TESTS += tests/unit/slab
 tests_unit_slab_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/slab
 tests_unit_slab_LDADD = slab/libbuddyslab.la $(UNIT_LDADD)
 
+# slab_release: the free pages inside partly used slabs go back to the OS
+# (slab_release_free_pages) and come back when their objects are reused.
+UNIT_TESTS += tests/unit/slab_release
+tests_unit_slab_release_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/slab
+tests_unit_slab_release_LDADD = slab/libbuddyslab.la $(UNIT_LDADD)
+
 # --- per-CPU object caches ------------------------------------------------
 # cpu_cache: slab/cpu_cache.c in the mode this process gets (rseq where
 # glibc registered it). cpu_cache_fallback.sh: the same test with rseq off
