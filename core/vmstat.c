@@ -193,6 +193,25 @@ void pagetypeinfo_show(struct seq_buf *s)
  * allocation's highest zone; then the free-list counters. Each zone's
  * per-CPU page lists ("  pagesets") follow its counters.
  */
+/* The "pagesets" part of a zone's zoneinfo: each CPU's pcp lists (the
+ * first MAX_PCP_STATS CPUs'; 16 KiB of stack). */
+#define MAX_PCP_STATS	1024
+
+static void zone_pagesets_show(struct seq_buf *s, const struct zone *zone)
+{
+	struct pcp_stats pcp[MAX_PCP_STATS];
+	unsigned int n = pcp_stats_read(zone, pcp, MAX_PCP_STATS);
+
+	seq_buf_puts(s, "\n  pagesets");
+	for (unsigned int i = 0; i < n; i++)
+		seq_buf_printf(s, "\n    cpu: %u"
+			       "\n              count: %u"
+			       "\n              high:  %u"
+			       "\n              batch: %u",
+			       pcp[i].cpu, pcp[i].count, pcp[i].high,
+			       pcp[i].batch);
+}
+
 void zoneinfo_show(struct seq_buf *s)
 {
 	buddy_core_init();
@@ -224,6 +243,7 @@ void zoneinfo_show(struct seq_buf *s)
 		seq_buf_printf(s, "\n      nr_zone_resident %lu",
 			       zone_resident_pages(zone));
 		seq_buf_printf(s, "\n      nr_reserved_highatomic %lu", reserved);
+		zone_pagesets_show(s, zone);
 		seq_buf_putc(s, '\n');
 	}
 }

@@ -87,7 +87,8 @@ void buddymalloc_free_pages_exact(void *addr, size_t size);
  * report but the summary; otherwise only the reports named in it:
  * "summary" (resident bytes, split into live and kept, by kind),
  * "buddyinfo", "pagetypeinfo", "vmstat" (page counts and event counters
- * in /proc/vmstat's layout).
+ * in /proc/vmstat's layout), "zoneinfo" (each zone's budget, watermarks,
+ * protection and per-CPU page lists in /proc/zoneinfo's layout).
  * Safe to call at any time, from any thread; it never calls malloc, and
  * write_cb is called with no allocator lock held.
  */

@@ -97,8 +97,8 @@ const struct conf_option conf_options[] = {
 		.name = "stats_print",
 		.type = CONF_BOOL,
 		.value = &buddy_opts.stats_print,
-		.help = "print a summary and the buddyinfo, pagetypeinfo and "
-			"vmstat reports to stderr at exit",
+		.help = "print a summary and the buddyinfo, pagetypeinfo, "
+			"vmstat and zoneinfo reports to stderr at exit",
 	},
 	{
 		.name = "bad_free",

@@ -218,6 +218,12 @@ BUDDY_EXPORT void buddymalloc_stats_print(void (*write_cb)(void *, const char *)
 		if (!first)
 			seq_buf_putc(&s, '\n');
 		vmstat_show(&s);
+		first = false;
+	}
+	if (wants(opts, "zoneinfo")) {
+		if (!first)
+			seq_buf_putc(&s, '\n');
+		zoneinfo_show(&s);
 	}
 	allocator_leave();
 	seq_buf_flush(&s);

@@ -436,6 +436,10 @@ TEST_BEGIN(test_free_all_and_report)
 	expect_ptr_not_null(strstr(text, "Node 0, zone   Normal\n  pages free"));
 	expect_ptr_not_null(strstr(text, "\n        managed  1024\n"));
 	expect_ptr_not_null(strstr(text, "\n        protection: (0, 60)\n"));
+	/* The kernel's pagesets, one entry per CPU. */
+	expect_ptr_not_null(strstr(text, "\n  pagesets\n    cpu: 0\n              count: "));
+	expect_ptr_not_null(strstr(text, "\n              high:  "));
+	expect_ptr_not_null(strstr(text, "\n              batch: "));
 }
 TEST_END
 

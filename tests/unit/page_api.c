@@ -177,7 +177,7 @@ static void check_vmstat(const char *text, const char *ref)
 {
 	int lines = 0;
 
-	while (*text) {
+	while (*text && *text != '\n') {
 		char name[64], ref_name[64];
 		unsigned long v;
 		int used;
@@ -200,6 +200,8 @@ static void check_vmstat(const char *text, const char *ref)
 		lines++;
 	}
 	expect_str_eq(ref, "", "as many lines as the other report");
+	expect_true(!strncmp(text, "\nNode 0, zone ", 14),
+		    "a blank line, then zoneinfo");
 	expect_d_ge(lines, 16, "3 page counts and 13 events");
 }
 
