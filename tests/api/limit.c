@@ -38,16 +38,9 @@ static size_t vm_hwm(void)
 {
 	char buf[4096];
 	const char *line;
-	ssize_t n;
-	int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
 
-	if (fd < 0)
+	if (!test_read_proc("/proc/self/status", buf, sizeof(buf)))
 		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
 	line = strstr(buf, "\nVmHWM:");
 	return line ? strtoul(line + 7, NULL, 10) << 10 : 0;
 }

@@ -28,23 +28,32 @@ static inline uint64_t rand_below(uint64_t *state, uint64_t n)
 	return (uint64_t)(((unsigned __int128)splitmix64(state) * n) >> 64);
 }
 
-/* Field field (0: the address space, 1: resident) of /proc/self/statm, in
- * bytes, or 0 if it cannot be read. Only read(2): no stdio stream, no
- * malloc. */
-static inline size_t test_statm_bytes(int field)
+/* The start of a small /proc file in buf, NUL-terminated; its length, or
+ * 0 if it cannot be read. Only read(2): no stdio stream, no malloc. */
+static inline ssize_t test_read_proc(const char *path, char *buf, size_t size)
 {
-	char buf[128];
-	unsigned long v[2] = { 0, 0 };
 	ssize_t n;
-	int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0)
 		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
+	n = read(fd, buf, size - 1);
 	close(fd);
 	if (n <= 0)
 		return 0;
 	buf[n] = '\0';
+	return n;
+}
+
+/* Field field (0: the address space, 1: resident) of /proc/self/statm, in
+ * bytes, or 0 if it cannot be read. */
+static inline size_t test_statm_bytes(int field)
+{
+	char buf[128];
+	unsigned long v[2] = { 0, 0 };
+
+	if (!test_read_proc("/proc/self/statm", buf, sizeof(buf)))
+		return 0;
 	if (sscanf(buf, "%lu %lu", &v[0], &v[1]) != 2)
 		return 0;
 	return (size_t)v[field] * (size_t)sysconf(_SC_PAGESIZE);
