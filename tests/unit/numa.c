@@ -13,7 +13,6 @@
  * when this process may not run on a CPU of each node (one CPU online, or
  * an affinity mask that allows only one node's CPUs).
  */
-#define _GNU_SOURCE
 #include <sched.h>
 #include <stdint.h>
 #include <stdio.h>

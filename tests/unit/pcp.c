@@ -10,7 +10,6 @@
  * Deterministic: single-CPU steps run in one thread pinned to one CPU;
  * the threaded test checks invariants, not timings.
  */
-#define _GNU_SOURCE
 #include <pthread.h>
 #include <sched.h>
 #include <sys/wait.h>
