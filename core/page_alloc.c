@@ -10,10 +10,14 @@
  * allocates from the fallback type's list without moving anything, as the
  * kernel has done since 6.10.
  *
- * The allocation path is the kernel's: the fast path walks the zonelist and
- * takes from a zone only when its watermark check passes at the low mark,
- * on the budget (budget.c: free = managed - resident, checked under
- * zone->lock together with the take); the slow path wakes the reclaim
+ * The allocation path is the kernel's: the fast path walks the zonelist;
+ * in each zone a block of a pcp order comes first from the running CPU's
+ * list (pcp.c: resident already, so no budget to check; a refill checks
+ * the budget block by block), else the zone is taken from only when its
+ * watermark check passes at the low mark, on the budget (budget.c: free =
+ * managed - resident, checked under zone->lock together with the take);
+ * a failed check for order > 0 drains the lists once, so that pieces on
+ * them can merge, and looks again. The slow path wakes the reclaim
  * threads, tries at the min mark, reclaims in the calling thread, and
  * retries as the gfp modifiers allow; a failure is a clean ENOMEM, with
  * warn_alloc's report when asked for.
