@@ -4,9 +4,11 @@
  * and every wait for the thread polls its pass counter (kswapd_runs) with
  * a bounded wait, never a sleep that assumes how long the thread takes.
  *
- * Each zone may online one section (128 MiB = 32 max-order blocks), so
- * the placeholder watermarks are fixed: low 1/16 of the section (2048
- * pages), high 3/32 (3072 pages).
+ * Each zone may online one section (128 MiB = 32 max-order blocks). The
+ * watermark test sets a small budget of its own and reads the marks the
+ * budget gives (budget.c); the others run on the default budget, where the
+ * marks are never reached. The pcp lists are off (buddy_lists_only), so
+ * every free page is on the free lists that reclaim walks.
  *
  * Built twice: kswapd (reclaim_threads 1) and kswapd_inline
  * (KSWAPD_THREADS=0: no thread, decay on the allocating path).
