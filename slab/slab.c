@@ -679,7 +679,7 @@ void slab_free_nolock(struct slab *slab, void *p)
 /* Give the per-CPU caches' objects back (every CPU's, or only those of
  * CPUs idle since the last idle scan), then every cache's parked objects
  * and spare empty slab; returns the pages given back to the core. */
-static unsigned long __slab_shrink(bool idle_only)
+static unsigned long __slab_drain(bool idle_only)
 {
 	unsigned long pages = 0;
 
@@ -699,7 +699,19 @@ static unsigned long __slab_shrink(bool idle_only)
 		}
 		pthread_mutex_unlock(&cache->lock);
 	}
-	/* Then the free pages left inside partly used slabs. */
+	return pages;
+}
+
+unsigned long slab_drain(void)
+{
+	return __slab_drain(false);
+}
+
+/* The drain, then the free pages left inside partly used slabs. */
+static unsigned long __slab_shrink(bool idle_only)
+{
+	unsigned long pages = __slab_drain(idle_only);
+
 	return pages + slab_release_free_pages();
 }
 

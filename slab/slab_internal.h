@@ -135,6 +135,9 @@ void slab_free_nolock(struct slab *slab, void *p);
 /* Objects that slab_free_nolock could neither free nor park. */
 extern unsigned long slab_nolock_leaked;
 unsigned long slab_shrink(void);	/* pages freed or released */
+/* slab_shrink() without releasing the free pages inside slabs: the
+ * per-CPU caches drained, parked objects taken, spare slabs freed. */
+unsigned long slab_drain(void);
 void slab_stats(size_t *allocated, size_t *slab_bytes);
 /* Bytes of the core's pages holding struct slab records (never returned). */
 size_t slab_meta_bytes(void);
