@@ -237,8 +237,8 @@ TEST_END
  */
 TEST_BEGIN(test_double_free_not_last)
 {
-	enum { OTHERS = 600 };
-	static void *other[OTHERS];
+	enum { OTHERS = 600, EXTRA = 4096 };
+	static void *other[OTHERS], *extra[EXTRA];
 	static const unsigned int between[] = { 40, 300, OTHERS };
 	void *a, *b, *c, *keep;
 
@@ -259,6 +259,21 @@ TEST_BEGIN(test_double_free_not_last)
 				keep = other[i];
 				other[i] = kmalloc(100, 0);
 			}
+		/* The thread may have moved to another CPU, whose stack holds
+		 * other slabs' objects: allocate on until one is a's
+		 * neighbour (a's slab still has free slots: a's own came from
+		 * a refill of it), and free the rest. */
+		for (unsigned int i = 0; !keep && i < EXTRA; i++) {
+			assert_ptr_not_null(extra[i] = kmalloc(100, 0), "extra");
+			if (cache_slab_of(extra[i]) == cache_slab_of(a)) {
+				keep = extra[i];
+				extra[i] = NULL;
+			}
+		}
+		for (unsigned int i = 0; i < EXTRA && extra[i]; i++) {
+			kfree(extra[i]);
+			extra[i] = NULL;
+		}
 		assert_ptr_not_null(keep, "a neighbour of a");
 		expect_d_eq(kfree(a), KFREE_OK, "free a");
 		for (unsigned int i = 0; i < n; i++)
