@@ -183,24 +183,24 @@ static int ctl_opt(const char *key, void *oldp, size_t *oldlenp,
 		return conf_set_text(opt, v ? "true" : "false", v ? 4 : 5) ?
 		       0 : EINVAL;
 	}
-	case CONF_SIZE: {
-		size_t v;
-
-		memcpy(&v, newp, sizeof(v));
-		if (v < opt->min || v > opt->max)
-			return EINVAL;
-		*(size_t *)opt->value = v;
-		if (opt->apply)
-			opt->apply();
-		return 0;
-	}
+	case CONF_SIZE:
 	case CONF_UINT: {
-		unsigned int v;
+		size_t v = 0;
 
-		memcpy(&v, newp, sizeof(v));
+		if (opt->type == CONF_SIZE) {
+			memcpy(&v, newp, sizeof(size_t));
+		} else {
+			unsigned int u;
+
+			memcpy(&u, newp, sizeof(u));
+			v = u;
+		}
 		if (v < opt->min || v > opt->max)
 			return EINVAL;
-		*(unsigned int *)opt->value = v;
+		if (opt->type == CONF_SIZE)
+			*(size_t *)opt->value = v;
+		else
+			*(unsigned int *)opt->value = (unsigned int)v;
 		if (opt->apply)
 			opt->apply();
 		return 0;

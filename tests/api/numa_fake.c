@@ -12,7 +12,6 @@
  * without both, or on a machine with several real nodes (where the rule
  * depends on the real topology).
  */
-#define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
 #include <sched.h>

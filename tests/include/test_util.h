@@ -6,10 +6,14 @@
 #ifndef BUDDY_TEST_UTIL_H
 #define BUDDY_TEST_UTIL_H
 
+#include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* splitmix64: state in *state, any seed. */
@@ -63,6 +67,39 @@ static inline size_t test_statm_bytes(int field)
 static inline size_t test_rss_bytes(void)
 {
 	return test_statm_bytes(1);
+}
+
+/* CLOCK_MONOTONIC in seconds. */
+static inline double test_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+/* Waits for child pid, started at test_now() time started, killing it
+ * after timeout seconds. Returns its wait status, -1 if it hung (and was
+ * killed), -2 if waitpid failed. */
+static inline int test_wait_child(pid_t pid, double started, double timeout)
+{
+	int status;
+
+	for (;;) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+
+		if (r == pid)
+			return status;
+		if (r < 0 && errno != EINTR)
+			return -2;
+		if (test_now() - started > timeout) {
+			kill(pid, SIGKILL);
+			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+				;
+			return -1;
+		}
+		usleep(500);
+	}
 }
 
 #endif /* BUDDY_TEST_UTIL_H */

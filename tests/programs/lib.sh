@@ -115,6 +115,17 @@ need() {
 		skip_all "$1 not found${2:+ (Debian: $2)}"
 }
 
+# need_python: the interpreter in $python ($PYTHON, else /usr/bin/python3,
+# else python3 on PATH); skips the test without one.
+need_python() {
+	python=${PYTHON:-}
+	if test -z "$python"; then
+		python=/usr/bin/python3
+		test -x "$python" || python=python3
+	fi
+	need "$python" python3
+}
+
 # prog_init NAME: scratch directory $work (removed at exit), the library
 # in $so, a clean HOME.
 prog_init() {

@@ -8,12 +8,7 @@
 prog_init python
 
 # Debian's interpreter first (a pyenv shim on PATH is a shell script).
-python=${PYTHON:-}
-if test -z "$python"; then
-	python=/usr/bin/python3
-	test -x "$python" || python=python3
-fi
-need "$python" python3
+need_python
 
 plan 3
 PYTHONMALLOC=malloc

@@ -11,12 +11,7 @@
 . "${top_srcdir:-.}/tests/programs/lib.sh"
 prog_init python_fork_threads
 
-python=${PYTHON:-}
-if test -z "$python"; then
-	python=/usr/bin/python3
-	test -x "$python" || python=python3
-fi
-need "$python" python3
+need_python
 "$python" -c 'import test.test_fork1, test.test_threading, test.libregrtest' \
 	>/dev/null 2>&1 ||
 	skip_all "CPython's test suite is not installed (Debian: libpython3.11-testsuite)"

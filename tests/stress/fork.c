@@ -41,14 +41,6 @@
 #define MiB		((size_t)1 << 20)
 #define CHILD_TIMEOUT	60	/* seconds; a hang guard, not a budget */
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /*
  * What every child does. Async-signal-safe apart from the allocator
  * itself, which is what is being tested. Returns the exit status.
@@ -83,29 +75,6 @@ static int child_work(void)
 		free(z);
 	}
 	return 0;
-}
-
-/* Waits for one child, killing it after CHILD_TIMEOUT seconds. Returns
- * its wait status, or -1 if it hung (and was killed). */
-static int wait_child(pid_t pid, double started)
-{
-	int status;
-
-	for (;;) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-
-		if (r == pid)
-			return status;
-		if (r < 0 && errno != EINTR)
-			return -2;
-		if (now() - started > CHILD_TIMEOUT) {
-			kill(pid, SIGKILL);
-			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-				;
-			return -1;
-		}
-		usleep(500);
-	}
 }
 
 struct child_tally {
@@ -177,7 +146,7 @@ static void alarm_fork(int signo)
 		sig.fork_errors++;
 	} else {
 		sig.pid[sig.n] = pid;
-		sig.started[sig.n] = now();
+		sig.started[sig.n] = test_now();
 		sig.n++;
 		sig.forks++;
 		if (in_allocator)
@@ -210,7 +179,7 @@ static void reap_signal_children(struct child_tally *t)
 			kill(pid[i], SIGKILL);
 			started[i] -= CHILD_TIMEOUT;
 		}
-		tally(t, pid[i], wait_child(pid[i], started[i]));
+		tally(t, pid[i], test_wait_child(pid[i], started[i], CHILD_TIMEOUT));
 	}
 	sigprocmask(SIG_SETMASK, &old, NULL);
 }
@@ -229,7 +198,7 @@ TEST_BEGIN(test_fork_from_signal_handler)
 	uint64_t rng = test_seed(0xf04c);
 	unsigned long ops = 0, broken = 0;
 
-	double t0 = now();
+	double t0 = test_now();
 
 	sig_child_exit_only = api_any_malloc();
 	sa.sa_handler = alarm_fork;
@@ -276,7 +245,7 @@ TEST_BEGIN(test_fork_from_signal_handler)
 	t.forks = (unsigned long)sig.forks;
 	test_diag("%lu forks from SIGALRM, %d of them interrupting malloc or "
 		  "free; %lu allocator calls in the parent; %.1f s", t.forks,
-		  (int)sig.inside, ops, now() - t0);
+		  (int)sig.inside, ops, test_now() - t0);
 	if (sig_child_exit_only)
 		test_diag("BUDDY_TEST_ANY_MALLOC: those %d children only "
 			  "_exit()ed, as glibc promises no more", (int)sig.inside);
@@ -348,7 +317,7 @@ TEST_BEGIN(test_fork_while_threads_allocate)
 	struct child_tally t = { 0 };
 	uint64_t seed = test_seed(0xf0c4);
 	unsigned long ops = 0, errors = 0;
-	double t0 = now();
+	double t0 = test_now();
 
 	atomic_store(&stop_churn, false);
 	for (int i = 0; i < NR_CHURNERS; i++) {
@@ -356,7 +325,7 @@ TEST_BEGIN(test_fork_while_threads_allocate)
 		assert_d_eq(pthread_create(&c[i].thread, NULL, churn, &c[i]), 0);
 	}
 	for (int n = 0; n < THREAD_FORKS; n++) {
-		double started = now();
+		double started = test_now();
 		pid_t pid;
 
 		/* Let the churners get going (and into malloc) between forks. */
@@ -382,7 +351,7 @@ TEST_BEGIN(test_fork_while_threads_allocate)
 			break;
 		}
 		t.forks++;
-		tally(&t, pid, wait_child(pid, started));
+		tally(&t, pid, test_wait_child(pid, started, CHILD_TIMEOUT));
 		if (t.hung > 3)
 			break;	/* the rest would hang as well */
 	}
@@ -393,7 +362,7 @@ TEST_BEGIN(test_fork_while_threads_allocate)
 		errors += c[i].errors;
 	}
 	test_diag("%lu forks; the 4 threads made %lu allocations meanwhile; "
-		  "%.1f s", t.forks, ops, now() - t0);
+		  "%.1f s", t.forks, ops, test_now() - t0);
 	expect_lu_eq(t.forks, THREAD_FORKS);
 	expect_lu_eq(t.hung, 0, "children hung");
 	expect_lu_eq(t.failed, 0, "children failed");

@@ -34,14 +34,6 @@
 static int (*mallctl)(const char *name, void *oldp, size_t *oldlenp,
 		      void *newp, size_t newlen);
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
 /* Is a thread of this process named name? (/proc/self/task/N/comm) */
 static bool has_thread(const char *name)
 {
@@ -52,7 +44,7 @@ static bool has_thread(const char *name)
 	if (!d)
 		return false;
 	while (!found && (e = readdir(d))) {
-		char path[64], comm[32] = "";
+		char path[300], comm[32] = "";
 		ssize_t n;
 		int fd;
 
@@ -126,27 +118,6 @@ static int child_work(void)
 	return 0;
 }
 
-static int wait_child(pid_t pid, double started)
-{
-	int status;
-
-	for (;;) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-
-		if (r == pid)
-			return status;
-		if (r < 0 && errno != EINTR)
-			return -2;
-		if (now() - started > CHILD_TIMEOUT) {
-			kill(pid, SIGKILL);
-			while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-				;
-			return -1;
-		}
-		usleep(500);
-	}
-}
-
 TEST_BEGIN(test_fork_while_reclaiming)
 {
 	unsigned int decay_ms = 1, old_ms = 0;
@@ -162,14 +133,14 @@ TEST_BEGIN(test_fork_while_reclaiming)
 	stop = 0;
 	assert_d_eq(pthread_create(&thread, NULL, churn, NULL), 0);
 	for (int i = 0; i < NR_FORKS; i++) {
-		double started = now();
+		double started = test_now();
 		pid_t pid = fork();
 		int status;
 
 		if (pid == 0)
 			_exit(child_work());
 		assert_d_gt(pid, 0, "fork %d", i);
-		status = wait_child(pid, started);
+		status = test_wait_child(pid, started, CHILD_TIMEOUT);
 		if (status == -1)
 			hung++;
 		else if (status >= 0 && WIFEXITED(status) &&

@@ -25,14 +25,6 @@
 static void *blocks[MAX_BLOCKS];
 static unsigned long nr_blocks;
 
-static unsigned long event(enum vm_event_item item)
-{
-	unsigned long ev[NR_VM_EVENT_ITEMS];
-
-	vm_events_read(ev);
-	return ev[item];
-}
-
 static bool below_4g(const void *p, size_t size)
 {
 	return (uintptr_t)p + size <= (1UL << 32);
@@ -114,10 +106,10 @@ TEST_END
 TEST_BEGIN(test_fill_stops_at_the_budget)
 {
 	struct zone *normal = zone_normal(), *low32 = zone_low32();
-	unsigned long fails = event(ALLOC_FAIL), in_low32 = 0;
+	unsigned long fails = vm_event(ALLOC_FAIL), in_low32 = 0;
 
 	expect_d_eq(fill(__GFP_MOVABLE), ENOMEM);
-	expect_lu_eq(event(ALLOC_FAIL), fails + 1);
+	expect_lu_eq(vm_event(ALLOC_FAIL), fails + 1);
 	/* Nearly the whole budget went out: all but the marks, the reserve
 	 * and the sections' descriptors (counted whole). */
 	expect_lu_gt(nr_blocks * 8, BUDGET_PAGES * 9 / 10);
@@ -171,8 +163,8 @@ TEST_END
 TEST_BEGIN(test_direct_reclaim_below_min)
 {
 	struct zone *normal = zone_normal();
-	unsigned long stalls = event(ALLOCSTALL);
-	unsigned long stolen = event(PGSTEAL_DIRECT);
+	unsigned long stalls = vm_event(ALLOCSTALL);
+	unsigned long stolen = vm_event(PGSTEAL_DIRECT);
 	unsigned long keep = nr_blocks - nr_blocks / 4;
 	long before;
 	struct page *page;
@@ -185,8 +177,8 @@ TEST_BEGIN(test_direct_reclaim_below_min)
 	page = alloc_pages(__GFP_MOVABLE, 3);
 	assert_ptr_not_null(page);
 	blocks[nr_blocks++] = page_address(page);
-	expect_lu_eq(event(ALLOCSTALL), stalls + 1, "one direct reclaim");
-	expect_lu_gt(event(PGSTEAL_DIRECT), stolen, "it released pages");
+	expect_lu_eq(vm_event(ALLOCSTALL), stalls + 1, "one direct reclaim");
+	expect_lu_gt(vm_event(PGSTEAL_DIRECT), stolen, "it released pages");
 	expect_ld_gt(zone_page_free(normal), before, "budget came back");
 	expect_lu_eq(core_check_diag(), 0);
 
@@ -218,12 +210,12 @@ static const struct shrinker test_shrinker = {
 /* Rounds of direct reclaim (allocstall) one failing allocation made. */
 static unsigned long stalls_of(gfp_t gfp, unsigned int order)
 {
-	unsigned long stalls = event(ALLOCSTALL);
+	unsigned long stalls = vm_event(ALLOCSTALL);
 
 	errno = 0;
 	expect_ptr_null(alloc_pages(gfp, order), "gfp %#x order %u", gfp, order);
 	expect_d_eq(errno, ENOMEM);
-	return event(ALLOCSTALL) - stalls;
+	return vm_event(ALLOCSTALL) - stalls;
 }
 
 /*
@@ -241,10 +233,10 @@ TEST_BEGIN(test_noretry_and_retry_mayfail)
 	expect_d_eq(fill(__GFP_MOVABLE), ENOMEM);
 	shrinker_on = true;
 
-	compact = event(COMPACTSTALL);
+	compact = vm_event(COMPACTSTALL);
 	expect_lu_eq(stalls_of(__GFP_MOVABLE | __GFP_NORETRY, 3), 1,
 		     "NORETRY: one round");
-	expect_lu_eq(event(COMPACTSTALL), compact + 1,
+	expect_lu_eq(vm_event(COMPACTSTALL), compact + 1,
 		     "the compaction stand-in ran once");
 	expect_lu_eq(stalls_of(__GFP_MOVABLE | __GFP_NORETRY, 8), 1);
 	expect_lu_eq(stalls_of(__GFP_MOVABLE, 3), 1 + 16,
@@ -272,7 +264,7 @@ TEST_END
 TEST_BEGIN(test_nowait_and_nofail)
 {
 	struct zone *normal = zone_normal();
-	unsigned long stalls = event(ALLOCSTALL), nowait = 0;
+	unsigned long stalls = vm_event(ALLOCSTALL), nowait = 0;
 	struct page *page, *meta[NR_META];
 
 	for (;;) {
@@ -284,7 +276,7 @@ TEST_BEGIN(test_nowait_and_nofail)
 		blocks[nr_blocks++] = page_address(page);	/* order 0 */
 	}
 	expect_d_eq(errno, ENOMEM);
-	expect_lu_eq(event(ALLOCSTALL), stalls, "NOWAIT never reclaims");
+	expect_lu_eq(vm_event(ALLOCSTALL), stalls, "NOWAIT never reclaims");
 	expect_lu_gt(nowait, 0, "NOWAIT went below min");
 	expect_ld_lt(zone_page_free(normal), (long)min_wmark_pages(normal));
 	expect_ld_ge(zone_page_free(normal),

@@ -32,20 +32,6 @@
 
 /* ------------------------------------------------------- child reports */
 
-static unsigned int child_failures;
-
-#define child_check(cond) do {						\
-	if (!(cond)) {							\
-		child_failures++;					\
-		test_diag("child %d: failed: %s", (int)getpid(), #cond);\
-	}								\
-} while (0)
-
-static __attribute__((noreturn)) void child_exit(void)
-{
-	_exit(child_failures ? 1 : 0);
-}
-
 /* The child's exit status, as the parent's check. */
 static void expect_child_ok(pid_t pid, const char *what)
 {

@@ -40,27 +40,12 @@ static pg_data_t *node0(void)
 	return NODE_DATA(0);
 }
 
-static unsigned long event(enum vm_event_item item)
-{
-	unsigned long ev[NR_VM_EVENT_ITEMS];
-
-	vm_events_read(ev);
-	return ev[item];
-}
-
 static unsigned long free_resident(struct zone *zone)
 {
 	struct zone_counts c;
 
 	zone_counts(zone, &c);
 	return c.nr_free_pages - c.nr_released;
-}
-
-static void sleep_ms(unsigned int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
-
-	nanosleep(&ts, NULL);
 }
 
 /* Threads of this process, from /proc/self/task. */
@@ -76,6 +61,14 @@ static unsigned int nr_threads(void)
 		n += e->d_name[0] != '.';
 	closedir(d);
 	return n;
+}
+
+#if KSWAPD_THREADS
+static void sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000 };
+
+	nanosleep(&ts, NULL);
 }
 
 /*
@@ -113,6 +106,7 @@ static bool wait_thread_idle(pg_data_t *pgdat)
 	}
 	return false;
 }
+#endif
 
 static void alloc_blocks(struct page **blocks, int n)
 {
@@ -175,13 +169,13 @@ TEST_BEGIN(test_wake_below_low_stop_at_high)
 		alloc_blocks(blocks + n++, 1);
 	expect_d_ge(n, 2, "room above low for some blocks");
 	expect_false(zone_below_low(zone));
-	expect_lu_eq(event(KSWAPD_WAKE), 0, "no wake above low");
+	expect_lu_eq(vm_event(KSWAPD_WAKE), 0, "no wake above low");
 	expect_lu_eq(free_resident(zone), 0);
 
 	/* The next one would go below low: the slow path wakes the thread. */
 	alloc_blocks(blocks + n++, 1);
 	expect_true(zone_below_low(zone), "below low");
-	expect_lu_eq(event(KSWAPD_WAKE), 1, "woken below low");
+	expect_lu_eq(vm_event(KSWAPD_WAKE), 1, "woken below low");
 
 	/* Free all but the last: free but resident, still below low. */
 	free_blocks(blocks, n - 1);
@@ -193,11 +187,11 @@ TEST_BEGIN(test_wake_below_low_stop_at_high)
 	expect_true(node0()->kswapd_started);
 	expect_u_eq(nr_threads(), 2, "one reclaim thread");
 
-	stolen = event(PGSTEAL_KSWAPD);
+	stolen = vm_event(PGSTEAL_KSWAPD);
 	resident_left = free_resident(zone);
 	test_diag("needed %lu: released %lu, free resident left %lu",
 		  need, stolen, resident_left);
-	expect_lu_ge(event(PAGEOUTRUN), 1, "balance_pgdat ran");
+	expect_lu_ge(vm_event(PAGEOUTRUN), 1, "balance_pgdat ran");
 	expect_true(zone_balanced(zone), "at high after the run");
 	expect_false(zone_below_low(zone));
 	expect_lu_ge(stolen, need, "released up to high");
@@ -206,7 +200,7 @@ TEST_BEGIN(test_wake_below_low_stop_at_high)
 	expect_lu_ge(resident_left + stolen, (unsigned long)(n - 1) *
 		     MAX_ORDER_NR_PAGES, "free memory above high stays resident");
 	expect_lu_gt(resident_left, 0, "some of it");
-	expect_lu_eq(event(PGSTEAL_DECAY), 0, "the clock stood: no decay");
+	expect_lu_eq(vm_event(PGSTEAL_DECAY), 0, "the clock stood: no decay");
 	expect_lu_eq(core_check_diag(), 0);
 
 	free_blocks(blocks + n - 1, 1);
@@ -271,7 +265,7 @@ TEST_BEGIN(test_decay_by_driven_clock)
 	struct zone *zone = zone_normal();
 	pg_data_t *pgdat = node0();
 	struct page *blocks[16];
-	unsigned long decayed = event(PGSTEAL_DECAY);
+	unsigned long decayed = vm_event(PGSTEAL_DECAY);
 	unsigned long rss_freed;
 
 	start_clean();
@@ -282,17 +276,17 @@ TEST_BEGIN(test_decay_by_driven_clock)
 	rss_freed = test_rss_bytes();
 
 	assert_true(wait_two_passes(pgdat));
-	expect_lu_eq(event(PGSTEAL_DECAY), decayed, "at T0: kept");
+	expect_lu_eq(vm_event(PGSTEAL_DECAY), decayed, "at T0: kept");
 	expect_lu_eq(free_resident(zone), 16 * MAX_ORDER_NR_PAGES);
 
 	CMM_STORE_SHARED(test_decay_now_ms, T0 + DECAY_MS - 1);
 	assert_true(wait_two_passes(pgdat));
-	expect_lu_eq(event(PGSTEAL_DECAY), decayed, "a ms early: kept");
+	expect_lu_eq(vm_event(PGSTEAL_DECAY), decayed, "a ms early: kept");
 	expect_lu_eq(free_resident(zone), 16 * MAX_ORDER_NR_PAGES);
 
 	CMM_STORE_SHARED(test_decay_now_ms, T0 + DECAY_MS);
 	assert_true(wait_two_passes(pgdat));
-	expect_lu_eq(event(PGSTEAL_DECAY) - decayed, 16 * MAX_ORDER_NR_PAGES,
+	expect_lu_eq(vm_event(PGSTEAL_DECAY) - decayed, 16 * MAX_ORDER_NR_PAGES,
 		     "after decay_ms: every page back");
 	expect_lu_eq(free_resident(zone), 0);
 	expect_zu_ge(rss_freed, test_rss_bytes() + 60 * MiB,
@@ -327,15 +321,6 @@ static void block_release(struct zone *zone)
 	while (!uatomic_read(&release_go))
 		sleep_ms(1);
 }
-
-static unsigned int child_failures;
-
-#define child_check(cond) do {						\
-	if (!(cond)) {							\
-		child_failures++;					\
-		test_diag("child %d: failed: %s", (int)getpid(), #cond);\
-	}								\
-} while (0)
 
 /* Free pages on the ISOLATE lists of zone. */
 static unsigned long isolated_free(struct zone *zone)
@@ -392,14 +377,14 @@ static void child_after_fork(void)
 	child_check(nr_threads() == 2);
 	child_check(release_free_pages() > 0);
 	child_check(check_all_zones(NULL) == 0);
-	_exit(child_failures ? 1 : 0);
+	child_exit();
 }
 
 TEST_BEGIN(test_fork_while_releasing)
 {
 	struct zone *zone = zone_normal();
 	struct page *blocks[8];
-	unsigned long decayed = event(PGSTEAL_DECAY);
+	unsigned long decayed = vm_event(PGSTEAL_DECAY);
 	int status = 0;
 	pid_t pid;
 
@@ -430,7 +415,7 @@ TEST_BEGIN(test_fork_while_releasing)
 	uatomic_set(&release_go, 1);
 	assert_true(wait_two_passes(node0()));
 	test_release_hook = NULL;
-	expect_lu_eq(event(PGSTEAL_DECAY) - decayed, 8 * MAX_ORDER_NR_PAGES,
+	expect_lu_eq(vm_event(PGSTEAL_DECAY) - decayed, 8 * MAX_ORDER_NR_PAGES,
 		     "the parent's release finished");
 	expect_lu_eq(isolated_free(zone), 0);
 	expect_lu_eq(core_check_diag(), 0);
@@ -478,7 +463,7 @@ TEST_BEGIN(test_decay_inline)
 	reclaim_work_check();	/* first pass: stamps read T0 */
 	runs = uatomic_read(&pgdat->kswapd_runs);
 	expect_lu_ge(runs, 1, "a pass ran inline");
-	expect_lu_eq(event(PGSTEAL_DECAY), 0);
+	expect_lu_eq(vm_event(PGSTEAL_DECAY), 0);
 	expect_d_eq(CMM_LOAD_SHARED(reclaim_work_pending), 1,
 		    "still pending: memory waits");
 
@@ -491,7 +476,7 @@ TEST_BEGIN(test_decay_inline)
 	test_release_hook = check_mask;
 	reclaim_work_check();
 	test_release_hook = NULL;
-	expect_lu_eq(event(PGSTEAL_DECAY), 16 * MAX_ORDER_NR_PAGES,
+	expect_lu_eq(vm_event(PGSTEAL_DECAY), 16 * MAX_ORDER_NR_PAGES,
 		     "decayed inline");
 	expect_d_gt(release_calls, 0);
 	expect_d_eq(release_signals_open, 0,
@@ -501,7 +486,7 @@ TEST_BEGIN(test_decay_inline)
 		    "nothing waits any more");
 	expect_false(pgdat->kswapd_started, "no thread");
 	expect_u_eq(nr_threads(), 1, "no thread");
-	expect_lu_eq(event(KSWAPD_WAKE), 0);
+	expect_lu_eq(vm_event(KSWAPD_WAKE), 0);
 	expect_lu_eq(core_check_diag(), 0);
 	expect_pristine(zone, "after inline decay");
 }

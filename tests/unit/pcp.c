@@ -63,14 +63,6 @@ static struct pcp_stats cpu_stats(struct zone *zone, int cpu)
 	return (unsigned int)cpu < n ? st[cpu] : none;
 }
 
-static unsigned long event(enum vm_event_item item)
-{
-	unsigned long ev[NR_VM_EVENT_ITEMS];
-
-	vm_events_read(ev);
-	return ev[item];
-}
-
 static unsigned long zone_free(struct zone *zone)
 {
 	struct zone_counts c;
@@ -127,10 +119,10 @@ TEST_BEGIN(test_refill_takes_batch)
 		if (st.batch > 1 && blocks < 2)
 			blocks = 2;
 		free0 = zone_free(zone);
-		refills0 = event(PCP_REFILL);
+		refills0 = vm_event(PCP_REFILL);
 		held[0] = alloc_pages(__GFP_MOVABLE, order);
 		assert_ptr_not_null(held[0]);
-		expect_lu_eq(event(PCP_REFILL) - refills0, 1, "order %u: one refill", order);
+		expect_lu_eq(vm_event(PCP_REFILL) - refills0, 1, "order %u: one refill", order);
 		expect_lu_eq(free0 - zone_free(zone), blocks << order,
 			     "order %u: the refill took batch pages from the zone", order);
 		expect_u_eq(cpu_stats(zone, cpu).count,
@@ -141,7 +133,7 @@ TEST_BEGIN(test_refill_takes_batch)
 			held[i] = alloc_pages(__GFP_MOVABLE, order);
 			assert_ptr_not_null(held[i]);
 		}
-		expect_lu_eq(event(PCP_REFILL) - refills0, 1,
+		expect_lu_eq(vm_event(PCP_REFILL) - refills0, 1,
 			     "order %u: the list served the rest", order);
 		expect_u_eq(cpu_stats(zone, cpu).count, 0, "order %u: list empty", order);
 		for (unsigned long i = 0; i < blocks && i < 64; i++)
@@ -176,12 +168,12 @@ TEST_BEGIN(test_spill_at_high)
 		assert_ptr_not_null(held[i]);
 	}
 	drain_all_pages(NULL);
-	spills0 = event(PCP_SPILL);
+	spills0 = vm_event(PCP_SPILL);
 	for (unsigned int i = 0; i < n; i++) {
 		unsigned int before = cpu_stats(zone, cpu).count;
 
 		expect_true(free_pages_checked(held[i], 0));
-		if (event(PCP_SPILL) != spills0 && !spilled_at) {
+		if (vm_event(PCP_SPILL) != spills0 && !spilled_at) {
 			spilled_at = i + 1;
 			expect_u_eq(before + 1, st.high, "the spilling free reached high");
 			expect_u_eq(cpu_stats(zone, cpu).count, st.high - st.batch,
@@ -349,9 +341,9 @@ TEST_BEGIN(test_random_threads_respect_high)
 	for (unsigned int cpu = 0; cpu < nr_pcp_cpus && cpu < MAX_CPUS; cpu++)
 		nonempty += cpu_stats(zone, (int)cpu).count != 0;
 	expect_u_ge(nonempty, 1, "the lists kept blocks");
-	drains0 = event(PCP_DRAIN);
+	drains0 = vm_event(PCP_DRAIN);
 	drain_all_pages(NULL);
-	expect_lu_ge(event(PCP_DRAIN) - drains0, nonempty, "each list set drained counted");
+	expect_lu_ge(vm_event(PCP_DRAIN) - drains0, nonempty, "each list set drained counted");
 	for (unsigned int cpu = 0; cpu < nr_pcp_cpus && cpu < MAX_CPUS; cpu++)
 		expect_u_eq(cpu_stats(zone, (int)cpu).count, 0, "cpu %u empty", cpu);
 	expect_pristine(zone, "after the threads and a drain");

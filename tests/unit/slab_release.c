@@ -17,10 +17,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "tap.h"
-#include "test_util.h"
+#include "unit_util.h"
 
-#include "internal.h"
 #include "slab_internal.h"
 
 #define OBJ_SIZE	3072u
@@ -31,14 +29,6 @@ static void *objs[NR_OBJS];
 static unsigned long violations(void)
 {
 	return check_all_zones(NULL);
-}
-
-static unsigned long vm_event(enum vm_event_item item)
-{
-	unsigned long ev[NR_VM_EVENT_ITEMS];
-
-	vm_events_read(ev);
-	return ev[item];
 }
 
 static void fill(void *p, unsigned int seed)

@@ -257,4 +257,30 @@ static inline void shuffle(void *base, size_t n, size_t sz, uint64_t *state)
 	}
 }
 
+/* The vm event counter item now. */
+static inline unsigned long vm_event(enum vm_event_item item)
+{
+	unsigned long ev[NR_VM_EVENT_ITEMS];
+
+	vm_events_read(ev);
+	return ev[item];
+}
+
+/* In a forked child: checks that count failures instead of reporting TAP
+ * points (the parent reports the child's exit status); child_exit() exits
+ * 1 if any failed. */
+static unsigned int child_failures;
+
+#define child_check(cond) do {						\
+	if (!(cond)) {							\
+		child_failures++;					\
+		test_diag("child %d: failed: %s", (int)getpid(), #cond);\
+	}								\
+} while (0)
+
+static inline __attribute__((noreturn)) void child_exit(void)
+{
+	_exit(child_failures ? 1 : 0);
+}
+
 #endif /* BUDDY_TEST_UNIT_UTIL_H */
