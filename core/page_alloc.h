@@ -69,6 +69,13 @@ struct core_config {
 	 * zone_batchsize()). */
 	unsigned long percpu_pagelist_high_fraction;
 	unsigned long pcp_batch;
+	/*
+	 * Lifetime grouping: an object alive for lifetime_ms counts as
+	 * long-lived (the classifier of slab/ reads it), and a MOVABLE
+	 * pageblock pinned mostly empty for that long is re-typed
+	 * UNMOVABLE, so that its holes take long-lived objects.
+	 */
+	unsigned int lifetime_ms;
 };
 
 /*
@@ -81,6 +88,7 @@ struct core_config {
  */
 #define DECAY_MS_DEFAULT	500
 #define RECLAIM_THREADS_DEFAULT	1
+#define LIFETIME_MS_DEFAULT	1000
 
 extern struct core_config core_config;
 

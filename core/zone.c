@@ -57,6 +57,7 @@ struct core_config core_config = {
 	.lowmem_reserve_ratio = 256,
 	.decay_ms = DECAY_MS_DEFAULT,
 	.reclaim_threads = RECLAIM_THREADS_DEFAULT,
+	.lifetime_ms = LIFETIME_MS_DEFAULT,
 };
 
 pg_data_t node_data[MAX_NUMNODES];

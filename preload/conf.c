@@ -37,6 +37,7 @@
 	.reclaim_threads = RECLAIM_THREADS_DEFAULT,	\
 	.percpu_pagelist_high_fraction = 0,		\
 	.pcp_batch = 0,					\
+	.lifetime_ms = LIFETIME_MS_DEFAULT,		\
 	.abort_conf = false,				\
 }
 
@@ -87,6 +88,11 @@ static void apply_pcp(void)
 	core_config.percpu_pagelist_high_fraction =
 		buddy_opts.percpu_pagelist_high_fraction;
 	core_config.pcp_batch = buddy_opts.pcp_batch;
+}
+
+static void apply_lifetime_ms(void)
+{
+	CMM_STORE_SHARED(core_config.lifetime_ms, buddy_opts.lifetime_ms);
 }
 
 /* The largest size any option takes: the whole 47-bit address space. */
@@ -229,6 +235,18 @@ const struct conf_option conf_options[] = {
 		.help = "pages a per-CPU page list takes from or gives back to "
 			"the zone at once (0: the kernel's zone_batchsize(), "
 			"from the zone's size)",
+	},
+	{
+		.name = "lifetime_ms",
+		.type = CONF_UINT,
+		.min = 1,
+		.max = 3600000,
+		.value = &buddy_opts.lifetime_ms,
+		.apply = apply_lifetime_ms,
+		.help = "an object alive this many milliseconds counts as "
+			"long-lived for the lifetime classifier, and a "
+			"short-lived pageblock pinned mostly empty this long "
+			"is re-typed long-lived",
 	},
 	{
 		.name = "abort_conf",

@@ -155,6 +155,7 @@ struct buddy_opts {
 	unsigned int reclaim_threads;	/* reclaim_threads: 0 or 1 */
 	unsigned int percpu_pagelist_high_fraction;	/* 0: from the low watermark */
 	unsigned int pcp_batch;		/* pages; 0: the kernel's zone_batchsize */
+	unsigned int lifetime_ms;	/* lifetime_ms */
 	bool abort_conf;		/* abort_conf */
 };
 

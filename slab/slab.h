@@ -98,6 +98,39 @@ struct kmem_stats {
 void kmem_stats(struct kmem_stats *st);
 
 /*
+ * The lifetime classifier (lifetime.c): what it has seen, for mallctl and
+ * stats_print. Counts are since start-up; sites' counts decay.
+ */
+struct lifetime_stats {
+	bool enabled;			/* classifier:true */
+	unsigned long samples;		/* allocations sampled */
+	unsigned long sampled_short;	/* samples predicted short-lived */
+	unsigned long sampled_long;	/* samples predicted long-lived */
+	unsigned long died_young;	/* samples freed before lifetime_ms */
+	unsigned long survived;		/* samples alive at lifetime_ms */
+	unsigned long sites;		/* sites tracked now */
+	unsigned long sites_long;	/* of them predicted long-lived */
+	unsigned long sites_split;	/* wrapper sites split by call depth */
+	unsigned long reclassified;	/* predictions changed, either way */
+	unsigned long hinted;		/* allocations with an explicit hint */
+};
+void lifetime_stats_read(struct lifetime_stats *st);
+
+/* One site of the classifier's table. */
+struct lifetime_site {
+	const void *site;		/* return address of the call */
+	unsigned int size;		/* size class, bytes */
+	unsigned int depth;		/* call depth (split sites), else 0 */
+	unsigned long samples;		/* decayed counts */
+	unsigned long survived;
+	int migratetype;		/* prediction: MIGRATE_MOVABLE short,
+					 * MIGRATE_UNMOVABLE long */
+};
+/* Up to max sites into out, most sampled first; returns how many. Never
+ * calls malloc; takes the classifier's lock only. */
+unsigned int lifetime_sites_read(struct lifetime_site *out, unsigned int max);
+
+/*
  * fork(). No lock of the allocator is held across fork(): holding them is
  * what deadlocks (issue 7). Another library's atfork handler that runs
  * after ours would allocate under our locks, and glibc's fork() takes the
