@@ -172,6 +172,21 @@ unsigned long __count_pageblock_pages(struct page *page,
  * Caller holds zone->lock. */
 unsigned long __move_freepages_block(struct zone *zone, struct page *page,
 				     int migratetype);
+/*
+ * The re-typing scan of zone with the decay clock's time now (pageblock.c,
+ * "Re-typing"): pageblocks mostly holding another type's allocations take
+ * that type, MOVABLE ones pinned mostly empty for lifetime_ms become
+ * UNMOVABLE; sets zone->nr_wrong_type_pageblocks. Returns true while a
+ * pageblock's pinned time is running (a later scan may re-type it). Takes
+ * zone->lock a batch of pageblocks at a time; caller holds no lock.
+ */
+bool retype_zone(struct zone *zone, uint32_t now);
+/* Its thresholds, in allocated pages of a pageblock, and the pageblocks
+ * it walks per hold of zone->lock. */
+#define RETYPE_MAJORITY_MIN	(pageblock_nr_pages / 2)
+#define WRONG_TYPE_MIN		(pageblock_nr_pages / 16)
+#define PINNED_MAX		(pageblock_nr_pages / 4)
+#define RETYPE_BATCH		16
 
 /* --------------------------------------------------------- page_alloc.c */
 /* The buddy allocator proper: free lists, split, merge, fallback. */

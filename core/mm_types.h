@@ -237,10 +237,18 @@ struct mem_section {
 	 * lock (reclaim.c, "Decay").
 	 */
 	uint32_t pageblock_freed[PAGEBLOCKS_PER_SECTION];
+	/*
+	 * Per pageblock, since when the re-typing scan has seen it MOVABLE
+	 * and pinned mostly empty (pageblock.c, "Re-typing"): the decay
+	 * clock's time (decay_now_ms) at the first scan that saw it so, or
+	 * PINNED_STAMP_NONE. Protected by the zone's lock.
+	 */
+	uint32_t pageblock_pinned[PAGEBLOCKS_PER_SECTION];
 };
 
 #define DECAY_STAMP_CLEAN	0u
 #define DECAY_STAMP_UNKNOWN	1u
+#define PINNED_STAMP_NONE	0u
 
 #define SECTION_META_HEADER	(2 * PAGE_SIZE)
 #define SECTION_MEM_MAP_SIZE	(PAGES_PER_SECTION * sizeof(struct page))
@@ -361,6 +369,9 @@ struct zone {
 	unsigned long nr_free_type[MIGRATE_TYPES];
 	unsigned long nr_reserved_highatomic;
 	unsigned long nr_isolate_pageblock;	/* ISOLATE pageblocks (reclaim.c) */
+	/* Pageblocks whose allocated pages are mostly of another type, as
+	 * the last re-typing scan left them (pageblock.c); read racily. */
+	unsigned long nr_wrong_type_pageblocks;
 	unsigned long present_pages;
 	unsigned long nr_sections;
 	struct mem_section *sections;	/* list through zone_next */
@@ -374,6 +385,12 @@ struct zone {
 	pthread_mutex_t grow_lock;
 	/* protected by grow_lock */
 	unsigned long low32_hint;	/* LOW32: next address to try mapping at */
+
+	/* The re-typing scan's schedule (vmscan.c, retype_node): touched
+	 * only by whoever runs the node's reclaim work (its thread, or the
+	 * inline pass under reclaim_work_busy). */
+	uint32_t retype_last_scan;	/* decay clock at the last scan; 0: none */
+	bool retype_waiting;		/* that scan left a pinned stamp waiting */
 };
 
 #define MAX_NUMNODES	8

@@ -414,6 +414,10 @@ struct zone_stats {
 	unsigned long nr_free_pages;	/* on the buddy free lists */
 	unsigned long nr_released;	/* of those, not resident */
 	unsigned long nr_free[NR_PAGE_ORDERS];	/* free blocks per order */
+	/* Pageblocks whose allocated pages are mostly of another migrate
+	 * type (short-lived objects in a long-lived pageblock, or the
+	 * reverse), as the last re-typing scan left them. */
+	unsigned long nr_wrong_type_pageblocks;
 };
 
 /* The populated zones' counters, node by node, each node's zones in
@@ -456,6 +460,11 @@ enum vm_event_item {
 	ALLOCSTALL,		/* direct reclaim runs (stalls) */
 	COMPACTSTALL,		/* drains done where the kernel compacts */
 	ALLOC_FAIL,		/* allocations that failed (ENOMEM) */
+	PAGEBLOCK_RETYPE_SCAN,	/* re-typing scans of a zone */
+	PAGEBLOCK_RETYPE_MAJORITY, /* pageblocks re-typed to what most of
+				    * their allocated pages are */
+	PAGEBLOCK_RETYPE_PINNED, /* MOVABLE pageblocks pinned mostly empty
+				  * for lifetime_ms, re-typed UNMOVABLE */
 	NR_VM_EVENT_ITEMS
 };
 

@@ -25,6 +25,11 @@
  * at most every decay_ms / 4 per node, on the allocating paths of the
  * malloc layer. Pressure is then direct reclaim's alone.
  *
+ * Each pass, on the thread or inline, also runs the re-typing scan
+ * (pageblock.c) of every zone whose last scan is lifetime_ms / 2 old;
+ * while a pinned pageblock waits for its time the thread sleeps at most
+ * that long.
+ *
  * fork: the child has no thread. vmscan_fork_child() makes the node state
  * new (locks, flags, a stopped clock); the child's first free that
  * stamps a pageblock starts its own thread, lazily, like the parent's.
@@ -133,6 +138,43 @@ static bool decay_node(pg_data_t *pgdat)
 	return true;
 }
 
+/* ------------------------------------------------------------ re-typing */
+
+static uint32_t retype_period_ms(void)
+{
+	uint32_t period = CMM_LOAD_SHARED(core_config.lifetime_ms) / 2;
+
+	return period ? period : 1;
+}
+
+/*
+ * The re-typing scan (pageblock.c) of each zone of the node whose last
+ * scan is lifetime_ms / 2 old. Returns true while a scan left a pinned
+ * pageblock waiting for its time, so that the caller comes back (the
+ * thread keeps a timed sleep, the inline path keeps work pending); once
+ * nothing waits, the node's scans wait for the next pass of its reclaim
+ * work (a wake, or decay).
+ */
+static bool retype_node(pg_data_t *pgdat)
+{
+	uint32_t now = decay_now_ms();
+	bool waiting = false;
+
+	for (int idx = 0; idx < MAX_NR_ZONES; idx++) {
+		struct zone *zone = &pgdat->node_zones[idx];
+		uint32_t last = zone->retype_last_scan;
+
+		if (!populated_zone(zone))
+			continue;
+		if (!last || (uint32_t)(now - last) >= retype_period_ms()) {
+			zone->retype_last_scan = now;
+			zone->retype_waiting = retype_zone(zone, now);
+		}
+		waiting |= zone->retype_waiting;
+	}
+	return waiting;
+}
+
 /* --------------------------------------------------------------- kswapd */
 
 /*
@@ -195,6 +237,9 @@ static void *kswapd(void *arg)
 		if (wake)
 			balance_pgdat(pgdat, order, highest_zoneidx);
 		sleep_ms = decay_node(pgdat) ? decay_period_ms() : 0;
+		if (retype_node(pgdat) &&
+		    (!sleep_ms || sleep_ms > retype_period_ms()))
+			sleep_ms = retype_period_ms();
 		uatomic_inc(&pgdat->kswapd_runs);
 	}
 	return NULL;
@@ -289,6 +334,8 @@ static void decay_inline(pg_data_t *pgdat)
 	}
 	uatomic_set(&decay_last_pass[pgdat->node_id], now);
 	if (decay_node(pgdat))
+		uatomic_set(&reclaim_work_pending, 1);
+	if (retype_node(pgdat))
 		uatomic_set(&reclaim_work_pending, 1);
 	uatomic_inc(&pgdat->kswapd_runs);
 }

@@ -28,6 +28,9 @@ static const char *const vm_event_names[NR_VM_EVENT_ITEMS] = {
 	[ALLOCSTALL] = "allocstall",
 	[COMPACTSTALL] = "compact_stall",
 	[ALLOC_FAIL] = "alloc_fail",
+	[PAGEBLOCK_RETYPE_SCAN] = "pageblock_retype_scan",
+	[PAGEBLOCK_RETYPE_MAJORITY] = "pageblock_retype_majority",
+	[PAGEBLOCK_RETYPE_PINNED] = "pageblock_retype_pinned",
 };
 
 const char *vm_event_name(enum vm_event_item item)
@@ -47,18 +50,20 @@ void vmstat_show(struct seq_buf *s)
 {
 	struct zone_stats zs[MAX_ZONE_STATS];
 	unsigned long events[NR_VM_EVENT_ITEMS];
-	unsigned long free = 0, released = 0, present = 0;
+	unsigned long free = 0, released = 0, present = 0, wrong = 0;
 	unsigned int n = zone_stats_read(zs, MAX_ZONE_STATS);
 
 	for (unsigned int i = 0; i < n; i++) {
 		free += zs[i].nr_free_pages;
 		released += zs[i].nr_released;
 		present += zs[i].present_pages;
+		wrong += zs[i].nr_wrong_type_pageblocks;
 	}
 	seq_buf_printf(s, "nr_free_pages %lu\n", free);
 	seq_buf_printf(s, "nr_released_pages %lu\n", released);
 	seq_buf_printf(s, "nr_present_pages %lu\n", present);
 	seq_buf_printf(s, "nr_released_in_use %lu\n", pages_released_in_use());
+	seq_buf_printf(s, "nr_wrong_type_pageblocks %lu\n", wrong);
 	vm_events_read(events);
 	for (int i = 0; i < NR_VM_EVENT_ITEMS; i++)
 		seq_buf_printf(s, "%s %lu\n", vm_event_name(i), events[i]);
@@ -116,6 +121,8 @@ unsigned int zone_stats_read(struct zone_stats *out, unsigned int max)
 			out[n].present_pages = zone->present_pages;
 			out[n].nr_free_pages = zone->nr_free_pages;
 			out[n].nr_released = zone->nr_released;
+			out[n].nr_wrong_type_pageblocks =
+				CMM_LOAD_SHARED(zone->nr_wrong_type_pageblocks);
 			for (unsigned int o = 0; o < NR_PAGE_ORDERS; o++)
 				out[n].nr_free[o] = zone->free_area[o].nr_free;
 			n++;
@@ -216,13 +223,14 @@ void zoneinfo_show(struct seq_buf *s)
 {
 	buddy_core_init();
 	for_each_zone(zone) {
-		unsigned long present, nr_free, released, reserved;
+		unsigned long present, nr_free, released, reserved, wrong;
 
 		zone_lock(zone);
 		present = zone->present_pages;
 		nr_free = zone->nr_free_pages;
 		released = zone->nr_released;
 		reserved = zone->nr_reserved_highatomic;
+		wrong = CMM_LOAD_SHARED(zone->nr_wrong_type_pageblocks);
 		zone_unlock(zone);
 
 		seq_buf_printf(s, "Node %d, zone %8s", zone->node, zone->name);
@@ -243,6 +251,7 @@ void zoneinfo_show(struct seq_buf *s)
 		seq_buf_printf(s, "\n      nr_zone_resident %lu",
 			       zone_resident_pages(zone));
 		seq_buf_printf(s, "\n      nr_reserved_highatomic %lu", reserved);
+		seq_buf_printf(s, "\n      nr_wrong_type_pageblocks %lu", wrong);
 		zone_pagesets_show(s, zone);
 		seq_buf_putc(s, '\n');
 	}

@@ -113,6 +113,9 @@ void zone_reset(struct zone *zone)
 		zone->nr_free_type[mt] = 0;
 	zone->nr_reserved_highatomic = 0;
 	zone->nr_isolate_pageblock = 0;
+	zone->nr_wrong_type_pageblocks = 0;
+	zone->retype_last_scan = 0;
+	zone->retype_waiting = false;
 	zone->present_pages = 0;
 	zone->nr_sections = 0;
 	zone->meta_pages = 0;
