@@ -571,3 +571,18 @@ UNIT_TESTS += tests/unit/kswapd_inline
 tests_unit_kswapd_inline_SOURCES = tests/unit/kswapd.c
 tests_unit_kswapd_inline_CPPFLAGS = $(UNIT_CPPFLAGS) -DKSWAPD_THREADS=0
 tests_unit_kswapd_inline_LDADD = $(UNIT_LDADD)
+
+# --- re-typing pageblocks (issue 9) --------------------------------------
+# retype: the scan's rules on a driven clock, the checker after each
+# re-type, and the reclaim thread running the scan by itself.
+# retype_inline: the same source with reclaim_threads 0 (the scan inline).
+
+UNIT_TESTS += tests/unit/retype
+tests_unit_retype_SOURCES = tests/unit/retype.c $(UNIT_CORE_SOURCES)
+tests_unit_retype_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_retype_LDADD = $(UNIT_LDADD)
+
+UNIT_TESTS += tests/unit/retype_inline
+tests_unit_retype_inline_SOURCES = tests/unit/retype.c $(UNIT_CORE_SOURCES)
+tests_unit_retype_inline_CPPFLAGS = $(UNIT_CPPFLAGS) -DRETYPE_THREADS=0
+tests_unit_retype_inline_LDADD = $(UNIT_LDADD)
