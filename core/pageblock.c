@@ -128,8 +128,8 @@ unsigned long __move_freepages_block(struct zone *zone, struct page *page,
  * pageblock with at least 1/16 of it allocated, 3/4 of that of one other
  * ordinary type, after the scan's own re-typing: too empty for the
  * majority rule, or pinned and re-typed long-lived while it still holds
- * short-lived slabs (the slab's pages keep the type they were allocated
- * for; the objects in them are what the classifier moved).
+ * short-lived slabs (a slab's pages keep the type they were allocated
+ * with, whatever the lifetime of the objects left in them).
  *
  * Reserved pageblocks (HIGHATOMIC, ISOLATE) are left alone, and so are
  * pageblocks with nothing allocated. Free pages on the per-CPU lists count
