@@ -319,6 +319,7 @@ bool retype_zone(struct zone *zone, uint32_t now)
 		.lifetime_ms = CMM_LOAD_SHARED(core_config.lifetime_ms),
 	};
 	struct pageblock_usage u[RETYPE_BATCH];
+	bool first = true;
 
 	zone_lock(zone);
 	/* Sections are never taken off the list, and new ones come in at
@@ -329,10 +330,11 @@ bool retype_zone(struct zone *zone, uint32_t now)
 			unsigned long start = ms->start_pfn +
 					      ((unsigned long)pb << pageblock_order);
 
-			if (pb) {	/* let the allocating threads in */
+			if (!first) {	/* let the allocating threads in */
 				zone_unlock(zone);
 				zone_lock(zone);
 			}
+			first = false;
 			__count_usage(ms, start, RETYPE_BATCH, u);
 			for (unsigned int i = 0; i < RETYPE_BATCH; i++)
 				__retype_one(zone, ms, start +
