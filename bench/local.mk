@@ -67,7 +67,8 @@ EXTRA_DIST += bench/fastpath
 # The idle burst and the two-thread bursts; bench/burst.py runs it under
 # each allocator and samples its RSS from outside.
 noinst_PROGRAMS += bench/burst_loop
-bench_burst_loop_SOURCES = bench/burst.c
+bench_burst_loop_SOURCES = bench/burst.c bench/loop.c bench/loop.h \
+	bench/rss.c bench/rss.h
 bench_burst_loop_LDADD = $(PTHREAD_LIBS) -ldl -lm
 
 # --- real programs ----------------------------------------------------------
