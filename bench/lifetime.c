@@ -45,12 +45,13 @@
  *		ARENA: the arena of -a, else "-".
  *	base RSS HEAP UNITS HARNESS
  *		before the first allocation of the workload
- *	peak I HWM LIVE REQUESTS ENTRIES NS OPS
+ *	peak I HWM LIVE REQUESTS ENTRIES NS CPU_NS CALLS
  *		peak I (from 1): VmHWM during it (the kernel's peak mark is
  *		reset when it starts), live bytes at its top (requests and
  *		cache), requests handled, cache entries live at its top, the
  *		nanoseconds it took (allocation phase: handle the requests,
- *		free them) and the allocator calls made in it
+ *		free them), on the clock and in this thread's CPU time, and
+ *		the allocator calls made in it
  *	trough I RSS HEAP UNITS HARNESS LIVE ENTRIES
  *		at the end of trough I: whole-process resident bytes
  *		(/proc/self/statm), resident bytes of the anonymous writable
@@ -59,6 +60,9 @@
  *		least one resident page, the resident bytes of this program's
  *		own arrays (counted in RSS, left out of HEAP and UNITS), and
  *		the live bytes (requested sizes) and entries of the cache
+ *	cpu PROCESS_NS THREAD_NS
+ *		at the end: CPU time of the process (every thread: an
+ *		allocator's background threads too) and of this thread
  *
  * The program's own arrays come from mmap, the measurement reads /proc and
  * calls mincore, and output is written with write(2) from a stack buffer:
@@ -75,6 +79,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "loop.h"
@@ -427,22 +433,34 @@ static void requests_die(struct server *s)
 	q->bytes = 0;
 }
 
+/* CPU time of this thread, in seconds. */
+static double thread_cpu(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
 static void run_peak(struct server *s, unsigned int i)
 {
 	size_t calls0 = s->calls, live, entries, handled;
-	double t0, t1;
+	double t0, t1, c0, c1;
 
 	rss_reset_peak();
 	t0 = now();
+	c0 = thread_cpu();
 	while (s->requests.bytes < opt.peak_bytes && s->requests.count < s->requests.max)
 		handle_request(s);
 	live = s->requests.bytes + s->cache.bytes;
 	entries = s->cache.count;
 	handled = s->requests.count;
 	requests_die(s);
+	c1 = thread_cpu();
 	t1 = now();
-	out("peak %u %zu %zu %zu %zu %llu %zu\n", i, rss_peak(), live, handled, entries,
-	    (unsigned long long)((t1 - t0) * 1e9), s->calls - calls0);
+	out("peak %u %zu %zu %zu %zu %llu %llu %zu\n", i, rss_peak(), live, handled, entries,
+	    (unsigned long long)((t1 - t0) * 1e9), (unsigned long long)((c1 - c0) * 1e9),
+	    s->calls - calls0);
 }
 
 /* ---------------------------------------------------------- the allocator */
@@ -528,6 +546,15 @@ int main(int argc, char **argv)
 		/* The trough: no call into the allocator at all. */
 		sleep_seconds(opt.trough_s);
 		measure("trough", i, true, s.cache.bytes, s.cache.count);
+	}
+	{
+		struct rusage ru;
+
+		getrusage(RUSAGE_SELF, &ru);
+		out("cpu %llu %llu\n",
+		    (unsigned long long)((ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000ll +
+					 (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000ll),
+		    (unsigned long long)(thread_cpu() * 1e9));
 	}
 	return 0;
 }
