@@ -27,8 +27,10 @@
  *    differ as a server's would: a request's object is allocated as the
  *    request arrives (handle_request -> request_new -> xmalloc -> malloc),
  *    a cache entry while the answer is made (handle_request -> respond ->
- *    cache_insert -> xmalloc -> malloc), one frame deeper. Without -w,
- *    request_new and cache_insert call malloc themselves.
+ *    cache_insert -> xmalloc -> malloc), one frame deeper in the source;
+ *    gcc -O2 makes the calls of respond and cache_insert tail calls, so at
+ *    run time it is the cache's chain that is one frame shorter. Without
+ *    -w, request_new and cache_insert call malloc themselves.
  * -a (jemalloc arena): the cache entries come from a jemalloc arena of their
  *    own (mallocx(size, MALLOCX_ARENA(a) | MALLOCX_TCACHE_NONE), dallocx),
  *    requests from malloc: the lifetimes separated by hand. Needs jemalloc
@@ -45,13 +47,14 @@
  *		ARENA: the arena of -a, else "-".
  *	base RSS HEAP UNITS HARNESS
  *		before the first allocation of the workload
- *	peak I HWM LIVE REQUESTS ENTRIES NS CPU_NS CALLS
+ *	peak I HWM LIVE REQUESTS ENTRIES NS CPU_NS CALLS FAULTS
  *		peak I (from 1): VmHWM during it (the kernel's peak mark is
  *		reset when it starts), live bytes at its top (requests and
  *		cache), requests handled, cache entries live at its top, the
  *		nanoseconds it took (allocation phase: handle the requests,
- *		free them), on the clock and in this thread's CPU time, and
- *		the allocator calls made in it
+ *		free them), on the clock and in this thread's CPU time, the
+ *		allocator calls made in it, and the page faults the process
+ *		took in it (minor and major)
  *	trough I RSS HEAP UNITS HARNESS LIVE ENTRIES
  *		at the end of trough I: whole-process resident bytes
  *		(/proc/self/statm), resident bytes of the anonymous writable
@@ -442,10 +445,20 @@ static double thread_cpu(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Page faults of the process so far. */
+static long faults(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_minflt + ru.ru_majflt;
+}
+
 static void run_peak(struct server *s, unsigned int i)
 {
 	size_t calls0 = s->calls, live, entries, handled;
 	double t0, t1, c0, c1;
+	long f0 = faults();
 
 	rss_reset_peak();
 	t0 = now();
@@ -458,9 +471,9 @@ static void run_peak(struct server *s, unsigned int i)
 	requests_die(s);
 	c1 = thread_cpu();
 	t1 = now();
-	out("peak %u %zu %zu %zu %zu %llu %llu %zu\n", i, rss_peak(), live, handled, entries,
-	    (unsigned long long)((t1 - t0) * 1e9), (unsigned long long)((c1 - c0) * 1e9),
-	    s->calls - calls0);
+	out("peak %u %zu %zu %zu %zu %llu %llu %zu %ld\n", i, rss_peak(), live, handled,
+	    entries, (unsigned long long)((t1 - t0) * 1e9),
+	    (unsigned long long)((c1 - c0) * 1e9), s->calls - calls0, faults() - f0);
 }
 
 /* ---------------------------------------------------------- the allocator */

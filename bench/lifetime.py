@@ -115,7 +115,7 @@ def parse(lines):
             res["base"] = dict(zip(("rss", "heap", "units", "harness"), map(int, f[1:5])))
         elif f[0] == "peak":
             res["peaks"].append(dict(zip(("i", "hwm", "live", "requests", "entries", "ns",
-                                          "cpu_ns", "calls"), map(int, f[1:9]))))
+                                          "cpu_ns", "calls", "faults"), map(int, f[1:10]))))
         elif f[0] == "trough":
             res["troughs"].append(dict(zip(("i", "rss", "heap", "units", "harness", "live",
                                             "entries"), map(int, f[1:8]))))
@@ -136,6 +136,9 @@ def derive(res):
     calls = sum(p["calls"] for p in res["peaks"])
     res["ops_per_s"] = calls / (sum(p["ns"] for p in res["peaks"]) / 1e9)
     res["ops_per_cpu_s"] = calls / (sum(p["cpu_ns"] for p in res["peaks"]) / 1e9)
+    # Page faults of a peak after the first (which faults everything in).
+    res["faults_per_peak"] = statistics.mean(p["faults"] for p in res["peaks"][1:]) \
+        if len(res["peaks"]) > 1 else res["peaks"][0]["faults"]
     # rusage counts in microseconds: a difference below that is none.
     res["other_threads_cpu_s"] = max(0, res["cpu"]["process_ns"] - res["cpu"]["thread_ns"]) / 1e9
     return res
@@ -213,6 +216,7 @@ def summarise(cfgs, runs):
             "ops_per_s": med([r["ops_per_s"] for r in rs]),
             "ops_per_cpu_s": med([r["ops_per_cpu_s"] for r in rs]),
             "other_threads_cpu_s": med([r["other_threads_cpu_s"] for r in rs]),
+            "faults_per_peak": med([r["faults_per_peak"] for r in rs]),
             "base_rss": med([r["base"]["rss"] for r in rs]),
             "base_units": med([r["base"]["units"] for r in rs]),
             "troughs": [{k: med([r["troughs"][i][k] for r in rs])
@@ -276,12 +280,14 @@ def troughs_table(summary):
 
 def throughput_table(summary):
     lines = ["| allocator | malloc called from | million calls per CPU second "
-             "| million calls per second (wall) | CPU seconds of other threads |",
-             "|---|---|---:|---:|---:|"]
+             "| million calls per second (wall) | page faults per peak "
+             "| CPU seconds of other threads |",
+             "|---|---|---:|---:|---:|---:|"]
     for name, s in summary.items():
-        lines.append("| %s | %s | %.3f | %.3f | %.2f |" % (
+        lines.append("| %s | %s | %.3f | %.3f | %.0f | %.2f |" % (
             label(name, s), "two sites" if s["variant"] == "direct" else "one xmalloc()",
-            s["ops_per_cpu_s"] / 1e6, s["ops_per_s"] / 1e6, s["other_threads_cpu_s"]))
+            s["ops_per_cpu_s"] / 1e6, s["ops_per_s"] / 1e6, s["faults_per_peak"],
+            s["other_threads_cpu_s"]))
     return lines
 
 
@@ -355,8 +361,11 @@ def markdown(results):
     ] + troughs_table(summary) + [
         "", "## Throughput", "",
         "Medians. An allocator that gives the peak's memory back in the trough takes "
-        "its page faults again in the next peak (about %d per peak); one that keeps "
-        "it resident does not." % (o["peak_mib"] * 256), "",
+        "its page faults again in the next peak (%d MiB is %d pages); one that keeps "
+        "it resident does not. Page faults per peak: the mean over peaks 2..%d (the "
+        "first faults everything in, under every allocator). CPU seconds of other "
+        "threads: the whole run's (the allocator's background threads)."
+        % (o["peak_mib"], o["peak_mib"] * 256, o["peaks"]), "",
     ] + throughput_table(summary) + [
         "", "Before the first allocation the processes had %.1f–%.1f MiB resident and "
         "%d–%d 2 MiB windows with resident pages (libraries' data, the allocator's "
