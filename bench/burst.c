@@ -46,19 +46,17 @@
 #define _GNU_SOURCE
 #endif
 #include <dlfcn.h>
-#include <fcntl.h>
-#include <math.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "loop.h"
+#include "rss.h"
 
 #define PAGE		4096u
 #define MIB		(1024u * 1024u)
@@ -67,63 +65,6 @@
 #define BIG_ONE_IN	128u
 
 /* ------------------------------------------------------------- helpers */
-
-static void die(const char *msg)
-{
-	(void)!write(2, msg, strlen(msg));
-	_exit(1);
-}
-
-static void out(const char *fmt, ...)
-{
-	char buf[256];
-	va_list ap;
-	int n;
-
-	va_start(ap, fmt);
-	n = vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		(void)!write(1, buf, (size_t)n);
-}
-
-static void *harness_alloc(size_t bytes)
-{
-	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-
-	if (p == MAP_FAILED)
-		die("burst_loop: mmap failed\n");
-	return p;
-}
-
-/* xorshift64*, seeded, so every allocator sees the same sequence. */
-struct rng {
-	uint64_t s;
-};
-
-static void rng_seed(struct rng *r, uint64_t seed)
-{
-	r->s = seed * 0x9E3779B97F4A7C15ull + 1;
-}
-
-static uint64_t rng_next(struct rng *r)
-{
-	r->s ^= r->s >> 12;
-	r->s ^= r->s << 25;
-	r->s ^= r->s >> 27;
-	return r->s * 0x2545F4914F6CDD1Dull;
-}
-
-static double rng_unit(struct rng *r)
-{
-	return (double)(rng_next(r) >> 11) / (double)(1ull << 53);
-}
-
-static size_t log_uniform(struct rng *r, double lo, double hi)
-{
-	return (size_t)exp(log(lo) + rng_unit(r) * (log(hi) - log(lo)));
-}
 
 static size_t draw_size(struct rng *r, double big_max)
 {
@@ -144,44 +85,6 @@ static void touch(void *p, size_t size)
 	c[size - 1] = 1;
 }
 
-/* A field of /proc/self/status in bytes ("VmRSS:", "VmHWM:"), read
- * without stdio (no allocation). */
-static size_t status_bytes(const char *field)
-{
-	char buf[4096];
-	ssize_t n;
-	int fd = open("/proc/self/status", O_RDONLY);
-	char *line;
-
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	line = strstr(buf, field);
-	if (!line)
-		return 0;
-	return strtoull(line + strlen(field), NULL, 10) * 1024;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void sleep_seconds(double s)
-{
-	struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
-
-	while (clock_nanosleep(CLOCK_MONOTONIC, 0, &ts, &ts) != 0)
-		;
-}
-
 /* ------------------------------------------------------------ idle burst */
 
 static int run_idle(size_t total, size_t live, double idle, uint64_t seed)
@@ -196,7 +99,7 @@ static int run_idle(size_t total, size_t live, double idle, uint64_t seed)
 	double t0;
 
 	rng_seed(&r, seed);
-	out("base %zu\n", status_bytes("VmRSS:"));
+	out("base %zu\n", rss_current());
 	t0 = now();
 	while (bytes < total && n < max_blocks) {
 		size_t sz = draw_size(&r, 1.0 * MIB);
@@ -273,7 +176,7 @@ static void print_stats(unsigned int burst, const char *when)
 	if (!buddy_mallctl)
 		return;
 	out("stats %u %s %zu %zu %zu %zu %zu %zu %zu\n", burst, when,
-	    status_bytes("VmRSS:"), ctl_value("stats.small_slab_bytes"),
+	    rss_current(), ctl_value("stats.small_slab_bytes"),
 	    ctl_value("stats.small_allocated"), ctl_value("stats.large_allocated"),
 	    ctl_value("stats.free_bytes"), ctl_value("stats.heap_bytes"),
 	    ctl_value("stats.meta_bytes"));
@@ -368,7 +271,7 @@ static void *worker_main(void *arg)
 		atomic_fetch_sub(&other->in_flight, ring_drain(w->inbox));
 		pthread_barrier_wait(&burst_barrier);
 		if (w->id == 0) {
-			out("burst %u %zu\n", b, status_bytes("VmRSS:"));
+			out("burst %u %zu\n", b, rss_current());
 			print_stats(b, "after");
 		}
 		pthread_barrier_wait(&burst_barrier);
@@ -397,7 +300,7 @@ static int run_threads(void)
 	for (int i = 0; i < 2; i++)
 		pthread_join(workers[i].tid, NULL);
 	t1 = now();
-	out("result %zu %zu %.0f\n", status_bytes("VmHWM:"), peak_live,
+	out("result %zu %zu %.0f\n", rss_peak(), peak_live,
 	    2.0 * (double)nr_bursts * (double)nr_ops / (t1 - t0));
 	return 0;
 }

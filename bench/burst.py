@@ -378,6 +378,19 @@ def run(build_dir, allocs, opts, out_dir, machine):
     return results
 
 
+def bench_run_module():
+    """bench/run as a module: it knows where the allocators are
+    (discover_allocators) and what the machine is (machine_info); it is a
+    script, not a module file."""
+    import importlib.machinery
+    import importlib.util
+    loader = importlib.machinery.SourceFileLoader("bench_run", os.path.join(HERE, "run"))
+    spec = importlib.util.spec_from_loader("bench_run", loader)
+    bench_run = importlib.util.module_from_spec(spec)
+    loader.exec_module(bench_run)
+    return bench_run
+
+
 def add_options(ap):
     """The options bench/run shares."""
     ap.add_argument("--burst-reps", dest="burst_reps", type=int, default=3,
@@ -405,13 +418,7 @@ def main():
     add_options(ap)
     opts = ap.parse_args()
     opts.build_dir = os.path.abspath(opts.build_dir)
-    # bench/run knows where the allocators are; it is a script, not a module.
-    import importlib.machinery
-    import importlib.util
-    loader = importlib.machinery.SourceFileLoader("bench_run", os.path.join(HERE, "run"))
-    spec = importlib.util.spec_from_loader("bench_run", loader)
-    bench_run = importlib.util.module_from_spec(spec)
-    loader.exec_module(bench_run)
+    bench_run = bench_run_module()
     allocs = bench_run.discover_allocators(opts)
     results = run(opts.build_dir, allocs, opts, os.path.abspath(opts.out),
                   bench_run.machine_info())

@@ -18,8 +18,13 @@
 #   make bench BENCH_FLAGS='--quick --only glibc,jemalloc'
 #   make bench-burst                    resident memory after bursts only
 #                                       (bench/burst.py, about 5 minutes)
+#   make bench-lifetime                 a long-lived cache beside short-lived
+#                                       peaks (bench/lifetime.py, about 9
+#                                       minutes; LIFETIME_FLAGS='--only
+#                                       buddymalloc --reps 1' for one)
 
 BENCH_FLAGS = --quick
+LIFETIME_FLAGS =
 
 # --- in-process benchmarks (Google Benchmark over the C shim) -------------
 
@@ -67,8 +72,19 @@ EXTRA_DIST += bench/fastpath
 # The idle burst and the two-thread bursts; bench/burst.py runs it under
 # each allocator and samples its RSS from outside.
 noinst_PROGRAMS += bench/burst_loop
-bench_burst_loop_SOURCES = bench/burst.c
+bench_burst_loop_SOURCES = bench/burst.c bench/loop.c bench/loop.h \
+	bench/rss.c bench/rss.h
 bench_burst_loop_LDADD = $(PTHREAD_LIBS) -ldl -lm
+
+# --- long-lived cache, short-lived peaks (bench/lifetime.py) ------------------
+
+# A server's cache and its peaks of requests, same sizes, different call
+# sites; bench/lifetime.py runs it under each allocator and reports the
+# resident memory in the troughs between peaks (issue 9's benchmark).
+noinst_PROGRAMS += bench/lifetime_loop
+bench_lifetime_loop_SOURCES = bench/lifetime.c bench/loop.c bench/loop.h \
+	bench/rss.c bench/rss.h
+bench_lifetime_loop_LDADD = -ldl -lm
 
 # --- real programs ----------------------------------------------------------
 
@@ -84,12 +100,12 @@ bench_libbenchprobe_la_LDFLAGS = -module -avoid-version -shared -rpath /nowhere
 bench_libbenchprobe_la_LIBADD = -ldl
 
 EXTRA_DIST += \
-	bench/run bench/burst.py bench/programs.py bench/report.py bench/charts.py \
+	bench/run bench/burst.py bench/lifetime.py bench/programs.py bench/report.py bench/charts.py \
 	bench/README.md bench/.gitignore \
 	bench/programs/alloc_heavy.py bench/programs/sqlite_workload.sql \
 	bench/programs/gen_large_c.py
 
-bench_build_deps = $(bench_programs) bench/runproc bench/burst_loop \
+bench_build_deps = $(bench_programs) bench/runproc bench/burst_loop bench/lifetime_loop \
 	bench/libbenchprobe.la libbuddymalloc.la
 
 bench-build: $(bench_build_deps)
@@ -108,4 +124,13 @@ bench: $(bench_build_deps)
 bench-burst: $(bench_build_deps)
 	$(MAKE) bench BENCH_FLAGS='--burst-only $(BENCH_FLAGS)'
 
-.PHONY: bench bench-build bench-burst
+bench-lifetime: $(bench_build_deps)
+	python3 $(top_srcdir)/bench/lifetime.py $(LIFETIME_FLAGS) \
+		--build-dir '$(abs_top_builddir)' \
+		--alloc 'glibc=$(LIBC_SO)' \
+		--alloc 'jemalloc=$(JEMALLOC_SO)' \
+		--alloc 'mimalloc=$(MIMALLOC_SO)' \
+		--alloc 'tcmalloc=$(TCMALLOC_SO)' \
+		--alloc 'buddymalloc=$(abs_top_builddir)/.libs/libbuddymalloc.so'
+
+.PHONY: bench bench-build bench-burst bench-lifetime
