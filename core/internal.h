@@ -84,8 +84,6 @@ size_t os_cgroup_memory_max(void);
 size_t os_cgroup_memory_max_at(const char *proc_cgroup, const char *root);
 /* CLOCK_MONOTONIC in nanoseconds. */
 uint64_t os_monotonic_ns(void);
-/* Milliseconds of a coarse monotonic clock (4 ms resolution). */
-uint64_t os_monotonic_ms(void);
 /* A detached thread running fn(arg) with every signal blocked; false on
  * failure. pthread_create callocs: the caller tolerates a nested malloc. */
 bool os_thread_create(void *(*fn)(void *), void *arg);

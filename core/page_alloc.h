@@ -115,6 +115,8 @@ __attribute__((noreturn)) void os_abort(void);
 long os_nr_cpus(void);
 /* The CPU this thread runs on now, or -1 (sched_getcpu). */
 int os_current_cpu(void);
+/* Milliseconds of a coarse monotonic clock (4 ms resolution; vDSO). */
+uint64_t os_monotonic_ms(void);
 /* This process's id (a system call: glibc caches none since 2.25). */
 pid_t os_getpid(void);
 void os_yield(void);
