@@ -82,6 +82,33 @@ void *buddymalloc_alloc_pages_exact(size_t size, unsigned int gfp_flags);
 void buddymalloc_free_pages_exact(void *addr, size_t size);
 
 /*
+ * Lifetime hints for the malloc family. Without one, an allocation's
+ * lifetime is predicted from its call site (the lifetime classifier,
+ * BUDDYMALLOC_CONF=classifier): short-lived blocks are grouped in
+ * pageblocks of their own, so that when they die whole pageblocks go back
+ * to the OS. A hint overrides the prediction:
+ *   BUDDY_LIFETIME_AUTO   no hint: the classifier decides;
+ *   BUDDY_LIFETIME_SHORT  short-lived (MOVABLE pageblocks);
+ *   BUDDY_LIFETIME_LONG   long-lived (UNMOVABLE pageblocks).
+ * The blocks are ordinary malloc blocks (free, realloc, malloc_usable_size
+ * take them). Blocks above 4 MiB are direct mappings and have no lifetime.
+ */
+#define BUDDY_LIFETIME_AUTO	0u
+#define BUDDY_LIFETIME_SHORT	1u
+#define BUDDY_LIFETIME_LONG	2u
+
+/* malloc(size) with lifetime; an unknown lifetime fails with EINVAL. */
+void *buddymalloc_malloc_hint(size_t size, unsigned int lifetime);
+
+/*
+ * Give every malloc-family allocation of the calling thread this lifetime
+ * from now on (BUDDY_LIFETIME_AUTO: back to the classifier; an unknown
+ * value counts as AUTO). Returns the thread's previous hint. A hinted
+ * thread's allocations skip the classifier's fast path (a few ns each).
+ */
+unsigned int buddymalloc_thread_lifetime(unsigned int lifetime);
+
+/*
  * Print the allocator's state. write_cb receives NUL-terminated text pieces;
  * with write_cb NULL the text goes to stderr. opts NULL or "" prints every
  * report but the summary; otherwise only the reports named in it:

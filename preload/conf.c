@@ -22,6 +22,7 @@
 #include "page_alloc.h"
 #include "preload.h"
 #include "seq_buf.h"
+#include "slab.h"
 
 /* The defaults: what a program gets without BUDDYMALLOC_CONF. */
 #define BUDDY_OPTS_DEFAULT {				\
@@ -38,6 +39,8 @@
 	.percpu_pagelist_high_fraction = 0,		\
 	.pcp_batch = 0,					\
 	.lifetime_ms = LIFETIME_MS_DEFAULT,		\
+	.classifier = true,				\
+	.lifetime_sample = LIFETIME_SAMPLE_DEFAULT,	\
 	.abort_conf = false,				\
 }
 
@@ -93,6 +96,17 @@ static void apply_pcp(void)
 static void apply_lifetime_ms(void)
 {
 	CMM_STORE_SHARED(core_config.lifetime_ms, buddy_opts.lifetime_ms);
+}
+
+/* The lifetime classifier's settings go to the slab layer. */
+static void apply_classifier(void)
+{
+	CMM_STORE_SHARED(lifetime_enabled, buddy_opts.classifier);
+}
+
+static void apply_lifetime_sample(void)
+{
+	CMM_STORE_SHARED(lifetime_sample_mean, buddy_opts.lifetime_sample);
 }
 
 /* The largest size any option takes: the whole 47-bit address space. */
@@ -247,6 +261,30 @@ const struct conf_option conf_options[] = {
 			"long-lived for the lifetime classifier, and a "
 			"short-lived pageblock pinned mostly empty this long "
 			"is re-typed long-lived",
+	},
+	{
+		.name = "classifier",
+		.type = CONF_BOOL,
+		.flags = CONF_BOOT,
+		.value = &buddy_opts.classifier,
+		.apply = apply_classifier,
+		.help = "the lifetime classifier: predict from each call site "
+			"(and size class) whether its blocks die young, and "
+			"keep short-lived and long-lived blocks in different "
+			"pageblocks; false: every small block long-lived "
+			"(UNMOVABLE) and page-level blocks short-lived, no "
+			"sampling (start-up only)",
+	},
+	{
+		.name = "lifetime_sample",
+		.type = CONF_UINT,
+		.min = 1,
+		.max = 1UL << 20,
+		.value = &buddy_opts.lifetime_sample,
+		.apply = apply_lifetime_sample,
+		.help = "the lifetime classifier samples one allocation in "
+			"about this many (per thread, at random intervals) to "
+			"learn how long each site's blocks live",
 	},
 	{
 		.name = "abort_conf",

@@ -36,12 +36,17 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "buddymalloc.h"
 #include "page_alloc.h"
 #include "kmalloc_fast.h"
 #include "preload.h"
 #include "slab.h"
 
 #define MALLOC_ALIGNMENT	16
+
+/* The site of this call of an exported function, for the lifetime
+ * classifier (slab.h, struct alloc_site). */
+#define CALL_SITE()	ALLOC_SITE_HERE()
 
 /* Not declared by glibc 2.36's headers. */
 void cfree(void *p);
@@ -69,7 +74,7 @@ static void *fail_enomem(void)
  * allocator lock, so the nolock variants serve it (allocator_enter_nested,
  * slab.h; README, "Signal handlers").
  */
-static inline void *do_malloc(size_t size, gfp_t gfp)
+static inline void *do_malloc(size_t size, gfp_t gfp, struct alloc_site site)
 {
 	bool nested;
 	void *p;
@@ -78,7 +83,8 @@ static inline void *do_malloc(size_t size, gfp_t gfp)
 		return fail_enomem();
 	buddy_boot();
 	nested = allocator_enter_nested();
-	p = unlikely(nested) ? kmalloc_nolock(size, gfp) : kmalloc(size, gfp);
+	p = unlikely(nested) ? kmalloc_nolock(size, gfp, site) :
+			       kmalloc_site(size, gfp, site);
 	allocator_leave();
 	return p;
 }
@@ -104,12 +110,12 @@ static void do_free(void *p, const char *call)
 }
 
 /* _mid_memalign: glibc's alignment rules, then kmalloc_aligned. */
-static void *do_memalign(size_t align, size_t size)
+static void *do_memalign(size_t align, size_t size, struct alloc_site site)
 {
 	void *p;
 
 	if (align <= MALLOC_ALIGNMENT)
-		return do_malloc(size, 0);
+		return do_malloc(size, 0, site);
 	if (align > SIZE_MAX / 2 + 1) {
 		errno = EINVAL;
 		return NULL;
@@ -120,7 +126,7 @@ static void *do_memalign(size_t align, size_t size)
 		return fail_enomem();
 	buddy_boot();
 	allocator_enter();
-	p = kmalloc_aligned(size, align, 0);
+	p = kmalloc_aligned_site(size, align, 0, site);
 	allocator_leave();
 	return p;
 }
@@ -129,18 +135,20 @@ static void *do_memalign(size_t align, size_t size)
 
 /* Out of line, so that malloc()'s fast path needs no stack frame. */
 __attribute__((noinline))
-static void *malloc_slow(size_t size)
+static void *malloc_slow(size_t size, struct alloc_site site)
 {
-	return do_malloc(size, 0);
+	return do_malloc(size, 0, site);
 }
 
+/* The site is taken again for the slow path, so that nothing of it stays
+ * in a register across the fast path. */
 BUDDY_EXPORT void *malloc(size_t size)
 {
-	void *p = kmalloc_fast(size);
+	void *p = kmalloc_fast(size, CALL_SITE());
 
 	if (likely(p))
 		return p;
-	return malloc_slow(size);
+	return malloc_slow(size, CALL_SITE());
 }
 
 BUDDY_EXPORT void free(void *p)
@@ -176,16 +184,16 @@ BUDDY_EXPORT void *calloc(size_t nmemb, size_t size)
 
 	if (unlikely(__builtin_mul_overflow(nmemb, size, &bytes)))
 		return fail_enomem();
-	return do_malloc(bytes, __GFP_ZERO);
+	return do_malloc(bytes, __GFP_ZERO, CALL_SITE());
 }
 
-BUDDY_EXPORT void *realloc(void *p, size_t size)
+static void *do_realloc(void *p, size_t size, struct alloc_site site)
 {
 	enum kfree_result res;
 	void *q;
 
 	if (!p)
-		return do_malloc(size, 0);
+		return do_malloc(size, 0, site);
 	if (size == 0) {
 		/* glibc (REALLOC_ZERO_BYTES_FREES): free, return NULL. */
 		do_free(p, "realloc");
@@ -195,7 +203,7 @@ BUDDY_EXPORT void *realloc(void *p, size_t size)
 		return fail_enomem();
 	buddy_boot();
 	allocator_enter();
-	q = krealloc(p, size, 0, &res);
+	q = krealloc_site(p, size, 0, site, &res);
 	allocator_leave();
 	if (unlikely(res != KFREE_OK)) {
 		/* p was not ours, or (q != NULL) another thread freed it while
@@ -208,13 +216,18 @@ BUDDY_EXPORT void *realloc(void *p, size_t size)
 	return q;
 }
 
+BUDDY_EXPORT void *realloc(void *p, size_t size)
+{
+	return do_realloc(p, size, CALL_SITE());
+}
+
 BUDDY_EXPORT void *reallocarray(void *p, size_t nmemb, size_t size)
 {
 	size_t bytes;
 
 	if (unlikely(__builtin_mul_overflow(nmemb, size, &bytes)))
 		return fail_enomem();
-	return realloc(p, bytes);
+	return do_realloc(p, bytes, CALL_SITE());
 }
 
 /* ------------------------------------------------------------ aligned */
@@ -223,12 +236,12 @@ BUDDY_EXPORT void *reallocarray(void *p, size_t nmemb, size_t size)
  * that size is a multiple of the alignment, odd alignments rounded up. */
 BUDDY_EXPORT void *memalign(size_t alignment, size_t size)
 {
-	return do_memalign(alignment, size);
+	return do_memalign(alignment, size, CALL_SITE());
 }
 
 BUDDY_EXPORT void *aligned_alloc(size_t alignment, size_t size)
 {
-	return do_memalign(alignment, size);
+	return do_memalign(alignment, size, CALL_SITE());
 }
 
 /* A valid alignment is at most 2^63 = SIZE_MAX / 2 + 1, so do_memalign
@@ -240,7 +253,7 @@ BUDDY_EXPORT int posix_memalign(void **memptr, size_t alignment, size_t size)
 	if (alignment % sizeof(void *) != 0 || alignment == 0 ||
 	    ((alignment / sizeof(void *)) & (alignment / sizeof(void *) - 1)))
 		return EINVAL;
-	p = do_memalign(alignment, size);
+	p = do_memalign(alignment, size, CALL_SITE());
 	if (!p) {
 		errno = ENOMEM;
 		return ENOMEM;
@@ -251,7 +264,7 @@ BUDDY_EXPORT int posix_memalign(void **memptr, size_t alignment, size_t size)
 
 BUDDY_EXPORT void *valloc(size_t size)
 {
-	return do_memalign(PAGE_SIZE, size);
+	return do_memalign(PAGE_SIZE, size, CALL_SITE());
 }
 
 /* Whole pages; pvalloc(0) gets one (glibc asks for a page-aligned byte). */
@@ -262,7 +275,51 @@ BUDDY_EXPORT void *pvalloc(size_t size)
 	if (unlikely(__builtin_add_overflow(size, PAGE_SIZE - 1, &rounded)))
 		return fail_enomem();
 	rounded &= ~(PAGE_SIZE - 1);
-	return do_memalign(PAGE_SIZE, rounded ? rounded : PAGE_SIZE);
+	return do_memalign(PAGE_SIZE, rounded ? rounded : PAGE_SIZE, CALL_SITE());
+}
+
+/* ------------------------------------------------------ lifetime hints */
+
+/* The migrate type a hint asks for, or -1 for an unknown hint. */
+static int hint_migratetype(unsigned int lifetime)
+{
+	switch (lifetime) {
+	case BUDDY_LIFETIME_SHORT:
+		return MIGRATE_MOVABLE;
+	case BUDDY_LIFETIME_LONG:
+		return MIGRATE_UNMOVABLE;
+	default:
+		return -1;
+	}
+}
+
+BUDDY_EXPORT void *buddymalloc_malloc_hint(size_t size, unsigned int lifetime)
+{
+	struct alloc_site site = CALL_SITE();
+	int mt = hint_migratetype(lifetime);
+
+	if (lifetime == BUDDY_LIFETIME_AUTO)
+		return do_malloc(size, 0, site);
+	if (mt < 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	/* No site: the gfp lifetime bits are the hint (slab.h). */
+	return do_malloc(size, (gfp_t)mt, (struct alloc_site){ NULL, 0 });
+}
+
+BUDDY_EXPORT unsigned int buddymalloc_thread_lifetime(unsigned int lifetime)
+{
+	int mt = hint_migratetype(lifetime);
+	unsigned int old;
+
+	if (lifetime != BUDDY_LIFETIME_AUTO && mt < 0)
+		lifetime = BUDDY_LIFETIME_AUTO;	/* unknown: no hint */
+	old = kmalloc_thread_hint(mt < 0 ? 0 : (unsigned int)mt + 1);
+	if (!old)
+		return BUDDY_LIFETIME_AUTO;
+	return old - 1 == MIGRATE_MOVABLE ? BUDDY_LIFETIME_SHORT :
+					    BUDDY_LIFETIME_LONG;
 }
 
 /* --------------------------------------------------------------- misc */

@@ -156,6 +156,8 @@ struct buddy_opts {
 	unsigned int percpu_pagelist_high_fraction;	/* 0: from the low watermark */
 	unsigned int pcp_batch;		/* pages; 0: the kernel's zone_batchsize */
 	unsigned int lifetime_ms;	/* lifetime_ms */
+	bool classifier;		/* classifier */
+	unsigned int lifetime_sample;	/* lifetime_sample */
 	bool abort_conf;		/* abort_conf */
 };
 

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "cpu_cache.h"
+#include "lifetime.h"
 #include "slab_internal.h"
 
 #define KMALLOC_MAX_PAGE_SIZE	(MAX_ORDER_NR_PAGES << PAGE_SHIFT)
@@ -42,11 +43,6 @@ _Static_assert(__GFP_MOVABLE == MIGRATE_MOVABLE &&
 	       __GFP_RECLAIMABLE == MIGRATE_RECLAIMABLE,
 	       "gfp lifetime bits are the migrate types");
 
-static inline struct kmem_cache *kmalloc_cache(size_t size, gfp_t gfp)
-{
-	return &kmem_caches[gfp & GFP_MOVABLE_MASK][size_to_class(size)];
-}
-
 static inline __attribute__((always_inline))
 void *slab_alloc_zeroed(struct kmem_cache *cache, gfp_t gfp)
 {
@@ -58,9 +54,12 @@ void *slab_alloc_zeroed(struct kmem_cache *cache, gfp_t gfp)
 }
 
 /*
- * The migrate type of a page-level block: the caller's lifetime, except
- * that without one (UNMOVABLE, the default of every malloc) it is MOVABLE,
- * so that page-level blocks and slabs keep to different pageblocks (the
+ * The migrate type of a page-level block of kmalloc() (an explicit
+ * lifetime, no site): the caller's lifetime, except that without one
+ * (UNMOVABLE) it is MOVABLE. The malloc family's blocks are typed by the
+ * classifier instead (kmalloc_large), and are MOVABLE with classifier:false,
+ * for the reason that follows. Without the classifier, such blocks are
+ * MOVABLE so that page-level blocks and slabs keep to different pageblocks (the
  * core's fallback still mixes them once a zone is nearly full). A slab's
  * pages stay allocated while any one of its objects is live or sits in a
  * per-CPU stack; slabs scattered among page-level blocks cut the free
@@ -79,64 +78,173 @@ static inline gfp_t large_lifetime(gfp_t gfp)
 	return lifetime(gfp) ? lifetime(gfp) : __GFP_MOVABLE;
 }
 
+/* ------------------------------------------------------------ lifetime */
+
+/*
+ * The migrate type of one allocation of key class: site NULL (kmalloc():
+ * explicit, not a hint) never comes here; site->ret NULL is an explicit
+ * hint in gfp; else this thread's hint or the classifier's prediction,
+ * with the sampling countdown (lifetime.h). req->sample: record the block
+ * once allocated (kmalloc_sampled).
+ */
+static inline __attribute__((always_inline))
+int kmalloc_lifetime(const struct alloc_site *site, unsigned int class,
+		     gfp_t gfp, struct lifetime_req *req, bool nolock)
+{
+	int mt;
+
+	req->sample = false;
+	if (unlikely(!site->ret)) {
+		lifetime_count_hint();
+		req->hinted = true;
+		return (int)lifetime(gfp);
+	}
+	mt = lifetime_predict(*site, class);
+	if (likely(mt >= 0))
+		return mt;
+	return lifetime_slow(req, *site, class, nolock);
+}
+
+/* Record small object p as sampled (req->sample) and mark it so. */
+__attribute__((noinline))
+static void kmalloc_sampled(void *p, const struct lifetime_req *req)
+{
+	struct slab *slab = cache_slab_of(p);
+
+	if (lifetime_record(req, p))
+		CMM_STORE_SHARED(slab->state[object_index(slab, p)], OBJ_SAMPLED);
+}
+
+/* 2^order pages hold size bytes aligned to align (<= 4 MiB each). */
+static unsigned int large_order(size_t size, size_t align)
+{
+	size_t bytes = size > align ? size : align;
+	unsigned int order = 0;
+
+	while ((PAGE_SIZE << order) < bytes)
+		order++;
+	return order;
+}
+
 /*
  * A page allocation aligned to 2^align_order pages, or a direct mapping.
  * malloc fails only when reclaim cannot help: page-level blocks above the
  * kernel's costly order retry reclaim while it makes progress
  * (__GFP_RETRY_MAYFAIL, as the kernel's kvmalloc asks), where the page
- * allocator's default would give up after one round.
+ * allocator's default would give up after one round. A block of the
+ * malloc family (site) is typed by the classifier (long-lived UNMOVABLE,
+ * short-lived MOVABLE; MOVABLE with classifier:false, as large_lifetime
+ * says why), and its head page's slab.private says whether it is sampled
+ * (lifetime.h), written on every such allocation.
  */
-static void *kmalloc_large(size_t size, size_t align, gfp_t gfp)
+static void *kmalloc_large(size_t size, size_t align, gfp_t gfp,
+			   const struct alloc_site *site, bool nolock)
 {
 	gfp_t flags = lifetime(gfp) | (gfp & __GFP_ZERO);
+	struct lifetime_req req = { .sample = false, .hinted = false };
+	gfp_t type = large_lifetime(gfp);
 	void *p;
 
 	if (size <= KMALLOC_MAX_PAGE_SIZE && align <= KMALLOC_MAX_PAGE_SIZE) {
 		unsigned int align_order = 0;
+		struct page *page;
 
 		if (align > PAGE_SIZE)
 			align_order = (unsigned int)__builtin_ctzl(align) - PAGE_SHIFT;
+		if (site) {
+			int mt = kmalloc_lifetime(site,
+					lt_large_class(large_order(size, align)),
+					gfp, &req, nolock);
+
+			type = (gfp_t)mt;
+			if (!req.hinted && !CMM_LOAD_SHARED(lifetime_enabled))
+				type = __GFP_MOVABLE;
+		}
 		p = alloc_pages_exact_aligned(size, align_order,
-					      large_lifetime(gfp) |
-					      (gfp & __GFP_ZERO) |
+					      type | (gfp & __GFP_ZERO) |
 					      __GFP_RETRY_MAYFAIL |
 					      __GFP_LARGE_KMALLOC);
-		if (p)
-			uatomic_add(&large_allocated,
-				    virt_to_page(p)->nr_pages << PAGE_SHIFT);
+		if (!p)
+			return NULL;
+		page = virt_to_page(p);
+		page->slab.private = req.sample && lifetime_record(&req, p) ?
+				     LT_PAGE_SAMPLED : 0;
+		uatomic_add(&large_allocated, page->nr_pages << PAGE_SHIFT);
 		return p;
 	}
 	return huge_alloc(size, align < PAGE_SIZE ? PAGE_SIZE : align, flags);
 }
 
+/* kmalloc_small's way when the prediction needs the slow path (a hint,
+ * or a sample is due). */
+__attribute__((noinline))
+static void *kmalloc_small_slow(unsigned int class, gfp_t gfp,
+				const struct alloc_site *site)
+{
+	struct lifetime_req req;
+	int mt = kmalloc_lifetime(site, class, gfp, &req, false);
+	void *p = slab_alloc_zeroed(&kmem_caches[mt][class], gfp);
+
+	if (p && req.sample)
+		kmalloc_sampled(p, &req);
+	return p;
+}
+
+/* A slab object of class for kmalloc (site NULL: gfp's lifetime) or the
+ * malloc family (kmalloc_site). */
+static inline __attribute__((always_inline))
+void *kmalloc_small(unsigned int class, gfp_t gfp,
+		    const struct alloc_site *site)
+{
+	int mt = (int)lifetime(gfp);
+
+	if (unlikely(!CMM_LOAD_SHARED(slab_ready)))
+		slab_init();
+	if (site) {
+		if (unlikely(!site->ret))
+			return kmalloc_small_slow(class, gfp, site);
+		mt = lifetime_predict(*site, class);
+		if (unlikely(mt < 0))
+			return kmalloc_small_slow(class, gfp, site);
+	}
+	return slab_alloc_zeroed(&kmem_caches[mt][class], gfp);
+}
+
 void *kmalloc(size_t size, gfp_t gfp)
 {
-	if (likely(size <= KMALLOC_MAX_CACHE_SIZE)) {
-		if (unlikely(!CMM_LOAD_SHARED(slab_ready)))
-			slab_init();
-		return slab_alloc_zeroed(kmalloc_cache(size, gfp), gfp);
-	}
-	return kmalloc_large(size, 0, gfp);
+	if (likely(size <= KMALLOC_MAX_CACHE_SIZE))
+		return kmalloc_small(size_to_class(size), gfp, NULL);
+	return kmalloc_large(size, 0, gfp, NULL, false);
+}
+
+void *kmalloc_site(size_t size, gfp_t gfp, struct alloc_site site)
+{
+	if (likely(size <= KMALLOC_MAX_CACHE_SIZE))
+		return kmalloc_small(size_to_class(size), gfp, &site);
+	return kmalloc_large(size, 0, gfp, &site, false);
 }
 
 /*
  * For a caller that may hold any allocator lock (slab.h): a small object
  * from this CPU's stack (rseq mode), else from slab_alloc_nolock, which
- * never waits. Larger sizes go the way kmalloc's do.
+ * never waits; typed as kmalloc_site types it, never sampled. Larger
+ * sizes go the way kmalloc's do.
  */
-void *kmalloc_nolock(size_t size, gfp_t gfp)
+void *kmalloc_nolock(size_t size, gfp_t gfp, struct alloc_site site)
 {
+	struct lifetime_req req;
 	struct kmem_cache *cache;
 	uint8_t *state;
 	void *p = NULL;
 
 	if (size > KMALLOC_MAX_CACHE_SIZE)
-		return kmalloc_large(size, 0, gfp);
+		return kmalloc_large(size, 0, gfp, &site, true);
 	if (unlikely(!CMM_LOAD_SHARED(slab_ready))) {
 		errno = ENOMEM;	/* slab_init() may be running on this thread */
 		return NULL;
 	}
-	cache = kmalloc_cache(size, gfp);
+	cache = &kmem_caches[kmalloc_lifetime(&site, size_to_class(size), gfp,
+					      &req, true)][size_to_class(size)];
 	if (cpu_cache_state.mode == CC_RSEQ) {
 		while ((p = cc_pop_rseq(cache, &state)) != NULL)
 			if (cc_take_popped(state))
@@ -155,24 +263,32 @@ void *kmalloc_nolock(size_t size, gfp_t gfp)
  * size. So small alignments take the first such class that fits; larger
  * ones become page allocations aligned by the buddy order.
  */
-void *kmalloc_aligned(size_t size, size_t align, gfp_t gfp)
+static void *__kmalloc_aligned(size_t size, size_t align, gfp_t gfp,
+			       const struct alloc_site *site)
 {
 	if (align <= KMALLOC_MIN_SIZE)
-		return kmalloc(size, gfp);
+		return site ? kmalloc_site(size, gfp, *site) : kmalloc(size, gfp);
 	if (align <= PAGE_SIZE && size <= KMALLOC_MAX_CACHE_SIZE) {
 		unsigned int class = size_to_class(size < align ? align : size);
 
 		for (; class < NR_SIZE_CLASSES; class++)
 			if (kmalloc_size[class] % align == 0)
 				break;
-		if (class < NR_SIZE_CLASSES) {
-			if (unlikely(!CMM_LOAD_SHARED(slab_ready)))
-				slab_init();
-			return slab_alloc_zeroed(
-				&kmem_caches[gfp_migratetype(gfp)][class], gfp);
-		}
+		if (class < NR_SIZE_CLASSES)
+			return kmalloc_small(class, gfp, site);
 	}
-	return kmalloc_large(size, align, gfp);
+	return kmalloc_large(size, align, gfp, site, false);
+}
+
+void *kmalloc_aligned(size_t size, size_t align, gfp_t gfp)
+{
+	return __kmalloc_aligned(size, align, gfp, NULL);
+}
+
+void *kmalloc_aligned_site(size_t size, size_t align, gfp_t gfp,
+			   struct alloc_site site)
+{
+	return __kmalloc_aligned(size, align, gfp, &site);
 }
 
 /* ------------------------------------------------------------- lookup */
@@ -242,7 +358,8 @@ static void cache_free_nolock(struct slab *slab, void *p, uint8_t *state)
  * The path for a small object: the page descriptor, the slot check (an
  * interior or foreign pointer is refused before anything changes), the
  * state check (a block freed before, whether it sits in a per-CPU stack or
- * went back to its slab), then the push on this CPU's cache (nolock: see
+ * went back to its slab; a sampled one has its death counted first), then
+ * the push on this CPU's cache (nolock: see
  * cache_free_nolock). Everything else (large, huge, abandoned, not ours)
  * goes the general way.
  */
@@ -261,8 +378,13 @@ enum kfree_result __kfree(void *p, bool nolock)
 	if (unlikely(idx < 0))
 		return KFREE_INVALID;
 	state = &slab->state[idx];
-	if (unlikely(CMM_LOAD_SHARED(*state) != OBJ_LIVE))
-		return KFREE_DOUBLE;
+	if (unlikely(CMM_LOAD_SHARED(*state) != OBJ_LIVE)) {
+		if (CMM_LOAD_SHARED(*state) != OBJ_SAMPLED)
+			return KFREE_DOUBLE;
+		/* Its death counted, it is freed as any live object. */
+		lifetime_sampled_free(p, nolock);
+		CMM_STORE_SHARED(*state, OBJ_LIVE);
+	}
 	if (nolock)
 		cache_free_nolock(slab, p, state);
 	else
@@ -294,6 +416,10 @@ static enum kfree_result kfree_slow(void *p)
 	case KOBJ_SMALL:
 		return KFREE_INVALID;	/* kfree() took every live slab object */
 	case KOBJ_LARGE:
+		if (o.page->slab.private == LT_PAGE_SAMPLED) {
+			o.page->slab.private = 0;
+			lifetime_sampled_free(p, false);
+		}
 		if (!free_pages_exact_owned(p, o.size, PG_large_kmalloc))
 			return KFREE_DOUBLE;	/* freed by another thread meanwhile */
 		uatomic_add(&large_allocated, -(long)o.size);
@@ -337,7 +463,8 @@ static bool krealloc_in_place(void *p, const struct kobj *o, size_t size)
 	return false;
 }
 
-void *krealloc(void *p, size_t size, gfp_t gfp, enum kfree_result *res)
+static void *__krealloc(void *p, size_t size, gfp_t gfp,
+			const struct alloc_site *site, enum kfree_result *res)
 {
 	struct kobj o;
 	void *q;
@@ -350,12 +477,23 @@ void *krealloc(void *p, size_t size, gfp_t gfp, enum kfree_result *res)
 	if (!o.abandoned && o.kind == KOBJ_HUGE && size > KMALLOC_MAX_PAGE_SIZE)
 		return huge_realloc(p, size);
 
-	q = kmalloc(size, gfp);
+	q = site ? kmalloc_site(size, gfp, *site) : kmalloc(size, gfp);
 	if (!q)
 		return NULL;
 	memcpy(q, p, size < o.size ? size : o.size);
 	*res = kfree(p);
 	return q;
+}
+
+void *krealloc(void *p, size_t size, gfp_t gfp, enum kfree_result *res)
+{
+	return __krealloc(p, size, gfp, NULL, res);
+}
+
+void *krealloc_site(void *p, size_t size, gfp_t gfp, struct alloc_site site,
+		    enum kfree_result *res)
+{
+	return __krealloc(p, size, gfp, &site, res);
 }
 
 /* ------------------------------------------------------ trim, stats, fork */

@@ -17,18 +17,24 @@
 #define BUDDY_KMALLOC_FAST_H
 
 #include "cpu_cache.h"
+#include "lifetime.h"
 #include "slab_internal.h"
 
-/* A long-lived (UNMOVABLE) block of size bytes, or NULL: take the slow
- * path. */
-static inline void *kmalloc_fast(size_t size)
+/* A block of size bytes of the lifetime predicted for site (lifetime.h:
+ * the sampling countdown and a table lookup), or NULL: take the slow path
+ * (kmalloc_site), which also samples and applies thread hints. */
+static inline void *kmalloc_fast(size_t size, struct alloc_site site)
 {
 	if (likely(size <= KMALLOC_MAX_CACHE_SIZE &&
 		   cpu_cache_state.mode == CC_RSEQ)) {
+		unsigned int class = size_to_class(size);
+		int mt = lifetime_predict(site, class);
 		uint8_t *state;
-		void *p = cc_pop_rseq(&kmem_caches[MIGRATE_UNMOVABLE][size_to_class(size)],
-				      &state);
+		void *p;
 
+		if (unlikely(mt < 0))
+			return NULL;
+		p = cc_pop_rseq(&kmem_caches[mt][class], &state);
 		if (likely(p) && likely(cc_take_popped(state)))
 			return p;
 	}
@@ -37,9 +43,10 @@ static inline void *kmalloc_fast(size_t size)
 
 /*
  * Free p if it is a live slab object and this CPU's stack takes it; false:
- * take the slow path (which repeats the checks and reports). Live means
- * OBJ_LIVE in its state byte: an object freed before, wherever it is now
- * (a per-CPU stack, its slab), is refused here.
+ * take the slow path (which repeats the checks and reports). Only OBJ_LIVE
+ * is taken here: an object freed before, wherever it is now (a per-CPU
+ * stack, its slab), and a sampled one (OBJ_SAMPLED: the slow path counts
+ * its death) are refused.
  */
 static inline bool kfree_fast(void *p)
 {

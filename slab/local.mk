@@ -6,14 +6,16 @@ SLAB_SOURCES = \
 	slab/size_class.c \
 	slab/slab.c \
 	slab/kmalloc.c \
-	slab/cpu_cache.c
+	slab/cpu_cache.c \
+	slab/lifetime.c
 
 SLAB_HDRS = \
 	slab/slab.h \
 	slab/slab_internal.h \
 	slab/size_class.h \
 	slab/cpu_cache.h \
-	slab/kmalloc_fast.h
+	slab/kmalloc_fast.h \
+	slab/lifetime.h
 
 noinst_LTLIBRARIES += slab/libbuddyslab.la
 slab_libbuddyslab_la_SOURCES = $(SLAB_SOURCES)

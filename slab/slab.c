@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "cpu_cache.h"
+#include "lifetime.h"
 #include "slab_internal.h"
 
 struct kmem_cache kmem_caches[MIGRATE_PCPTYPES][NR_SIZE_CLASSES];
@@ -179,6 +180,7 @@ static void slab_init_once(void)
 	for (int mt = 0; mt < MIGRATE_PCPTYPES; mt++)
 		for (unsigned int i = 0; i < NR_SIZE_CLASSES; i++)
 			kmem_cache_init(&kmem_caches[mt][i], kmalloc_size[i], mt);
+	lifetime_init();
 	CMM_STORE_SHARED(slab_ready, true);
 	register_shrinker(&slab_shrinker);
 	/* After slab_ready: its sysconf() may call malloc, which must find
@@ -776,7 +778,7 @@ void slab_stats(size_t *allocated, size_t *slab_bytes)
 
 bool slab_fork_busy(void)
 {
-	if (!fork_lock_free(&meta_lock))
+	if (!fork_lock_free(&meta_lock) || lifetime_fork_busy())
 		return true;
 	if (!CMM_LOAD_SHARED(slab_ready))
 		return false;
@@ -795,6 +797,7 @@ bool slab_fork_busy(void)
 void slab_fork_child(bool abandon)
 {
 	pthread_mutex_init(&meta_lock, NULL);
+	lifetime_fork_child(abandon);
 	if (abandon) {
 		memset(meta_free_list, 0, sizeof(meta_free_list));
 		meta_chunks = 0;

@@ -17,6 +17,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "mm_types.h"
 
@@ -27,13 +28,46 @@ enum kfree_result {
 	KFREE_DOUBLE,	/* a block we returned that is already free */
 };
 
-/* size bytes (size 0 gets the smallest class). gfp: lifetime bits only. */
+/*
+ * Where a malloc-family call came from, for the lifetime classifier
+ * (lifetime.c): the return address of the exported function
+ * (__builtin_return_address(0)) and the caller's stack pointer at the call
+ * (__builtin_dwarf_cfa(): the same wherever the exported function
+ * evaluates it, whatever its own frame does meanwhile). ret NULL: no site,
+ * the gfp lifetime bits are an explicit hint (counted as hinted).
+ */
+struct alloc_site {
+	const void *ret;
+	uintptr_t sp;
+};
+
+/* The site of the function this is expanded in (a macro: a builtin's
+ * frame is the function's it is written in). */
+#define ALLOC_SITE_HERE()						\
+	((struct alloc_site){ __builtin_return_address(0),		\
+			      (uintptr_t)__builtin_dwarf_cfa() })
+
+/* size bytes (size 0 gets the smallest class). gfp: lifetime bits (an
+ * explicit migrate type: 0 is UNMOVABLE) and __GFP_ZERO only. */
 void *kmalloc(size_t size, gfp_t gfp);
+
+/*
+ * The same for the malloc family: the lifetime comes from this thread's
+ * hint (buddymalloc_thread_lifetime) if it has one, else from the
+ * classifier's prediction for site; gfp then has no lifetime bits. A
+ * site with ret NULL takes gfp's lifetime bits as an explicit hint.
+ * Objects up to KMALLOC_MAX_CACHE_SIZE and page-level blocks up to 4 MiB
+ * are typed so; direct mappings have no type.
+ */
+void *kmalloc_site(size_t size, gfp_t gfp, struct alloc_site site);
 
 /* size bytes aligned to align, a power of two (any: 1 up to what the OS
  * can map; below 16 counts as 16). Validation of odd alignments is the
- * caller's (glibc's rules differ per function). */
+ * caller's (glibc's rules differ per function). The _site variant types
+ * the block as kmalloc_site does. */
 void *kmalloc_aligned(size_t size, size_t align, gfp_t gfp);
+void *kmalloc_aligned_site(size_t size, size_t align, gfp_t gfp,
+			   struct alloc_site site);
 
 /* Free p (not NULL). On anything but KFREE_OK nothing was changed. */
 enum kfree_result kfree(void *p);
@@ -42,6 +76,9 @@ enum kfree_result kfree(void *p);
  * min(old, new) bytes. On NULL: *res says why (KFREE_OK: out of memory,
  * errno = ENOMEM, p is untouched; otherwise p is invalid). */
 void *krealloc(void *p, size_t size, gfp_t gfp, enum kfree_result *res);
+/* The same; a block that moves is allocated as kmalloc_site does. */
+void *krealloc_site(void *p, size_t size, gfp_t gfp, struct alloc_site site,
+		    enum kfree_result *res);
 
 /*
  * kmalloc and kfree for a caller that may hold any allocator lock: a
@@ -51,9 +88,10 @@ void *krealloc(void *p, size_t size, gfp_t gfp, enum kfree_result *res);
  * where kmalloc would have waited or grown the heap, and kfree_nolock may
  * park the object for the next holder of its cache's lock (slab.c,
  * "without waiting"). Page allocations and direct mappings take the same
- * locks as kmalloc and kfree: not safe there.
+ * locks as kmalloc and kfree: not safe there. The site is used as by
+ * kmalloc_site, but such an allocation is never sampled.
  */
-void *kmalloc_nolock(size_t size, gfp_t gfp);
+void *kmalloc_nolock(size_t size, gfp_t gfp, struct alloc_site site);
 enum kfree_result kfree_nolock(void *p);
 
 /* Usable bytes of the live block p; 0 if p is not a live block of ours. */
@@ -98,6 +136,24 @@ struct kmem_stats {
 void kmem_stats(struct kmem_stats *st);
 
 /*
+ * The lifetime classifier's settings, set before the first allocation
+ * (preload's conf.c: classifier, lifetime_sample) and fixed afterwards;
+ * the age threshold is core_config.lifetime_ms. lifetime_enabled false:
+ * every small object is UNMOVABLE and page-level blocks MOVABLE, as
+ * before the classifier, and nothing is sampled.
+ */
+#define LIFETIME_SAMPLE_DEFAULT	256
+extern bool lifetime_enabled;
+extern unsigned int lifetime_sample_mean;	/* allocations per sample */
+
+/*
+ * A thread's lifetime hint (include/buddymalloc.h): 0 none, else the
+ * migrate type + 1 that every malloc-family allocation of this thread
+ * gets. Returns the previous one.
+ */
+unsigned int kmalloc_thread_hint(unsigned int hint);
+
+/*
  * The lifetime classifier (lifetime.c): what it has seen, for mallctl and
  * stats_print. Counts are since start-up; sites' counts decay.
  */
@@ -124,7 +180,9 @@ struct lifetime_site {
 	unsigned long samples;		/* decayed counts */
 	unsigned long survived;
 	int migratetype;		/* prediction: MIGRATE_MOVABLE short,
-					 * MIGRATE_UNMOVABLE long */
+					 * MIGRATE_UNMOVABLE long; -1 for a
+					 * split site (its sub-sites, with
+					 * depth, predict) */
 };
 /* Up to max sites into out, most sampled first; returns how many. Never
  * calls malloc; takes the classifier's lock only. */

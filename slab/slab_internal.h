@@ -39,19 +39,32 @@
  *   OBJ_CACHED   freed into a per-CPU stack, or on its way to or from one
  *                (a slow path's local batch): free for the program, still
  *                "allocated" in the slab's bitmap;
- *   OBJ_FREE     free in the slab (its bitmap bit is set).
+ *   OBJ_FREE     free in the slab (its bitmap bit is set);
+ *   OBJ_SAMPLED  live, and sampled by the lifetime classifier: the inline
+ *                free sees it is not OBJ_LIVE and takes the slow path,
+ *                which reports the death (lifetime.c) and frees it as live.
  *
- * free() accepts only an OBJ_LIVE object, so a double free is caught at the
- * second free, whatever happened in between. Transitions: LIVE -> CACHED by
- * free before its push, CACHED -> LIVE by malloc after its pop (both by the
- * one thread that owns the object at that moment); CACHED or LIVE <-> FREE
- * under cache->lock.
+ * free() accepts only a live object (OBJ_LIVE or OBJ_SAMPLED:
+ * obj_state_live), so a double free is caught at the second free,
+ * whatever happened in between. Transitions: LIVE -> CACHED by free before
+ * its push, CACHED -> LIVE by malloc after its pop, LIVE -> SAMPLED by
+ * malloc once the sample is recorded, SAMPLED -> LIVE by free once the
+ * death is counted (all by the one thread that owns the object at that
+ * moment); CACHED or LIVE <-> FREE under cache->lock. A sampled object is
+ * never in a per-CPU stack nor parked.
  */
 enum obj_state {
 	OBJ_LIVE,
 	OBJ_CACHED,
 	OBJ_FREE,
+	OBJ_SAMPLED,
 };
+
+/* Handed to the program and not freed since (sampled or not)? */
+static inline bool obj_state_live(uint8_t state)
+{
+	return state == OBJ_LIVE || state == OBJ_SAMPLED;
+}
 
 /*
  * One slab. Protected by its cache's lock, except base, objects and cache,
@@ -187,7 +200,7 @@ static inline bool slab_object_live(const struct slab *slab, const void *p)
 {
 	long idx = object_index(slab, p);
 
-	return idx >= 0 && CMM_LOAD_SHARED(slab->state[idx]) == OBJ_LIVE;
+	return idx >= 0 && obj_state_live(CMM_LOAD_SHARED(slab->state[idx]));
 }
 
 /* The slab holding p, or NULL if p is not in a slab's page. */

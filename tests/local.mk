@@ -233,7 +233,7 @@ PRELOAD_TEST_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/slab \
 UNIT_TESTS += tests/preload/conf
 tests_preload_conf_SOURCES = tests/preload/conf.c preload/conf.c
 tests_preload_conf_CPPFLAGS = $(PRELOAD_TEST_CPPFLAGS)
-tests_preload_conf_LDADD = $(UNIT_LDADD)
+tests_preload_conf_LDADD = slab/libbuddyslab.la $(UNIT_LDADD)
 
 UNIT_TESTS += tests/preload/bad_free
 tests_preload_bad_free_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/include \

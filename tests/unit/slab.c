@@ -395,7 +395,7 @@ TEST_BEGIN(test_nolock_never_waits)
 	expect_lu_le(leaked, N - PARKED, "leaked");
 	while (got < N) {
 		errno = 0;
-		p[got] = kmalloc_nolock(2048, 0);
+		p[got] = kmalloc_nolock(2048, 0, (struct alloc_site){ NULL, 0 });
 		if (!p[got])
 			break;
 		expect_zu_eq(ksize(p[got]), 2048, "a live object");

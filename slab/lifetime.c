@@ -1,0 +1,688 @@
+/*
+ * lifetime.c - the lifetime classifier: call sites whose objects die young
+ * allocate from MOVABLE slabs and pageblocks, the others from UNMOVABLE
+ * ones, so that when a peak of short-lived objects dies whole pageblocks
+ * empty and go back to the OS (DESIGN.md, "Lifetime classifier").
+ * lifetime.h has the vocabulary and the fast path.
+ *
+ * Sites. lt_sites[] holds a record per key seen in a sample: (site, class)
+ * for a primary site, (site, class, depth) for a sub-site of a split one,
+ * with decaying counts of resolved samples and of survivors among them
+ * (both halved when samples reaches LT_DECAY_AT), its prediction and its
+ * split flag. Open addressing; a full neighbourhood evicts its least
+ * sampled record (the prediction byte it set stays).
+ *
+ * Samples. lt_samples[] holds each sampled object not yet freed: address,
+ * site record (slot and id: an evicted site's samples are dropped), birth
+ * (ms), counted. Open addressing by address with backward-shift deletion.
+ * A sample resolves once: at its free (died young if it lived less than
+ * lifetime_ms, else survived), or when an aging pass finds it older than
+ * lifetime_ms (survived; counted stays set, so its free counts nothing).
+ * Counted samples are dropped when the table fills; their objects stay
+ * marked sampled and their frees find no record.
+ *
+ * The decision (lt_decide): unknown sites start short-lived. Short -> long
+ * at >= 8 samples with at least half surviving; long -> short only at
+ * >= 32 samples with at most 1/8 surviving: a long-lived object in a
+ * short-lived pageblock pins 2 MiB, the opposite mistake leaves a hole that
+ * later long-lived objects fill. Between the two thresholds nothing moves,
+ * so sampling noise does not flap. A primary site with >= 16 samples and
+ * between 15% and 85% survivors is mixed: it becomes SPLIT, and its
+ * samples from then on go to sub-sites keyed by call depth, each decided
+ * by the same rule (a sub-site does not split again).
+ *
+ * Prediction bytes are tagless: keys that hash alike share a byte. A byte
+ * is LT_SPLIT if any tracked primary site on it is split, else UNMOVABLE
+ * if any is long-lived, else MOVABLE (lt_table_update): a collision errs
+ * towards long-lived.
+ *
+ * Aging runs from the classifier's shrinker (the reclaim threads' decay
+ * ticks and pressure) and from the sampling slow path when a pass is
+ * overdue (LT_AGE_EVERY of lifetime_ms), since decay stops when no memory
+ * waits to go back while samples still need to age.
+ *
+ * Locking: lt_lock protects the site and sample tables and the counters
+ * not marked otherwise; it is a leaf (nothing else is taken under it but
+ * the core's allocation of the tables at init). A caller that may hold any
+ * allocator lock (kmalloc_nolock, kfree_nolock: a signal handler that
+ * interrupted its own thread inside the allocator) never waits for it:
+ * its allocations are not sampled, and a sampled object it frees while
+ * the lock is busy keeps its record, which ages into a survivor later: one
+ * wrong sample, never a wait. The prediction bytes are read without a lock
+ * (a byte store is atomic) and written under lt_lock.
+ *
+ * Memory: the two tables come from the core's HIGHATOMIC reserve (the
+ * allocator's metadata), at init and only with classifier:true; the
+ * prediction bytes are static. Never malloc.
+ */
+#include <limits.h>
+#include <string.h>
+
+#include "lifetime.h"
+#include "slab_internal.h"
+
+/* ------------------------------------------------------------ tables */
+
+#define LT_SITES_SHIFT		12
+#define LT_NR_SITES		(1u << LT_SITES_SHIFT)
+#define LT_SITE_PROBES		32
+#define LT_SAMPLES_SHIFT	13
+#define LT_NR_SAMPLES		(1u << LT_SAMPLES_SHIFT)
+#define LT_MAX_SAMPLES		(LT_NR_SAMPLES / 2)	/* load at most 1/2 */
+
+#define LT_DECAY_AT		64	/* halve a site's counts at this many */
+#define LT_LONG_MIN		8	/* short -> long: samples */
+#define LT_SHORT_MIN		32	/* long -> short: samples */
+#define LT_SPLIT_MIN		16	/* mixed: samples */
+#define LT_AGE_EVERY		4	/* an aging pass per lifetime_ms / this */
+
+struct lt_site {
+	const void *site;	/* NULL: empty slot */
+	uintptr_t depth;	/* sub-sites: the call depth */
+	uint32_t id;		/* unique per record (samples name it) */
+	uint16_t class;
+	bool sub;		/* a depth-keyed sub-site of a split site */
+	bool split;		/* a primary site keyed by depth from now on */
+	uint8_t migratetype;
+	uint32_t samples;	/* resolved samples, decayed */
+	uint32_t survived;	/* of them alive at lifetime_ms */
+};
+
+struct lt_sample {
+	const void *addr;	/* NULL: empty slot */
+	uint32_t birth;		/* ms (os_monotonic_ms, truncated) */
+	uint32_t site;		/* slot in lt_sites */
+	uint32_t site_id;
+	bool counted;		/* counted as a survivor by aging */
+};
+
+uint8_t lifetime_table[1u << LT_TABLE_SHIFT];
+uint8_t lifetime_split_table[1u << LT_SPLIT_SHIFT];
+__thread long lifetime_countdown __attribute__((tls_model("initial-exec")));
+static __thread uint64_t lt_rng __attribute__((tls_model("initial-exec")));
+static __thread uint8_t lt_thread_hint __attribute__((tls_model("initial-exec")));
+
+bool lifetime_enabled = true;
+/* The mean sampling interval, in allocations (lifetime_sample). */
+unsigned int lifetime_sample_mean = LIFETIME_SAMPLE_DEFAULT;
+
+static pthread_mutex_t lt_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct lt_site *lt_sites;
+static struct lt_sample *lt_samples;
+static unsigned int lt_nr_sites, lt_nr_samples;
+static uint32_t lt_next_id = 1;
+static uint64_t lt_last_age;
+
+/* Counters; under lt_lock but hinted (atomic adds, any thread). */
+static struct {
+	unsigned long samples, sampled_short, sampled_long;
+	unsigned long died_young, survived, reclassified;
+	unsigned long hinted;
+} lt_stat;
+
+static const struct shrinker lifetime_shrinker;
+
+static size_t lt_table_bytes(void)
+{
+	return LT_NR_SITES * sizeof(struct lt_site) +
+	       LT_NR_SAMPLES * sizeof(struct lt_sample);
+}
+
+static unsigned int lt_table_order(void)
+{
+	unsigned int order = 0;
+
+	while ((PAGE_SIZE << order) < lt_table_bytes())
+		order++;
+	return order;
+}
+
+static void lt_tables_clear(void)
+{
+	memset(lt_sites, 0, LT_NR_SITES * sizeof(*lt_sites));
+	memset(lt_samples, 0, LT_NR_SAMPLES * sizeof(*lt_samples));
+	lt_nr_sites = 0;
+	lt_nr_samples = 0;
+	memset(lifetime_table, lifetime_enabled ? MIGRATE_MOVABLE : MIGRATE_UNMOVABLE,
+	       sizeof(lifetime_table));
+	memset(lifetime_split_table, MIGRATE_MOVABLE, sizeof(lifetime_split_table));
+}
+
+void lifetime_init(void)
+{
+	struct page *page = NULL;
+
+	if (lifetime_enabled)
+		page = alloc_pages(__GFP_HIGHATOMIC | __GFP_NOFAIL |
+				   __GFP_NO_SHRINKERS, lt_table_order());
+	pthread_mutex_lock(&lt_lock);
+	if (page) {
+		lt_sites = page_address(page);
+		lt_samples = (struct lt_sample *)(lt_sites + LT_NR_SITES);
+	} else {
+		lifetime_enabled = false;	/* off, or no memory for it */
+	}
+	if (lt_sites)
+		lt_tables_clear();
+	else
+		memset(lifetime_table, MIGRATE_UNMOVABLE, sizeof(lifetime_table));
+	pthread_mutex_unlock(&lt_lock);
+	if (lifetime_enabled)
+		register_shrinker(&lifetime_shrinker);
+}
+
+void lifetime_reset(void)
+{
+	pthread_mutex_lock(&lt_lock);
+	if (lt_sites)
+		lt_tables_clear();
+	memset(&lt_stat, 0, sizeof(lt_stat));
+	lt_last_age = 0;
+	pthread_mutex_unlock(&lt_lock);
+}
+
+/* ------------------------------------------------------------- sites */
+
+static unsigned int lt_site_home(const void *site, unsigned int class,
+				 bool sub, uintptr_t depth)
+{
+	return (unsigned int)(lt_hash(site, class, sub ? depth + 1 : 0) >>
+			      (64 - LT_SITES_SHIFT));
+}
+
+static bool lt_site_is(const struct lt_site *s, const void *site,
+		       unsigned int class, bool sub, uintptr_t depth)
+{
+	return s->site == site && s->class == class && s->sub == sub &&
+	       (!sub || s->depth == depth);
+}
+
+/* The record of a key, made if new (evicting the least sampled record of
+ * its neighbourhood when that is full). Caller holds lt_lock. */
+static struct lt_site *__lt_site_get(const void *site, unsigned int class,
+				     bool sub, uintptr_t depth)
+{
+	unsigned int home = lt_site_home(site, class, sub, depth);
+	struct lt_site *victim = NULL;
+
+	for (unsigned int i = 0; i < LT_SITE_PROBES; i++) {
+		struct lt_site *s = &lt_sites[(home + i) & (LT_NR_SITES - 1)];
+
+		if (!s->site) {
+			victim = s;
+			lt_nr_sites++;
+			break;
+		}
+		if (lt_site_is(s, site, class, sub, depth))
+			return s;
+		/* A split site's record stays: it says why its byte is
+		 * LT_SPLIT. */
+		if (!s->split && (!victim || s->samples < victim->samples))
+			victim = s;
+	}
+	if (!victim)
+		victim = &lt_sites[home];
+	*victim = (struct lt_site){
+		.site = site,
+		.depth = sub ? depth : 0,
+		.id = lt_next_id++,
+		.class = (uint16_t)class,
+		.sub = sub,
+		.migratetype = MIGRATE_MOVABLE,
+	};
+	/* A new sub-site takes what its split table byte says already (a
+	 * colliding long-lived sub-site): it starts where it is. */
+	if (sub)
+		victim->migratetype = lifetime_split_table[
+			lt_split_index(site, class, depth)] & ~LT_SPLIT;
+	return victim;
+}
+
+/* The prediction byte of a site: combined over every tracked record on it
+ * (the table is tagless). Caller holds lt_lock. */
+static void __lt_table_update(const struct lt_site *site)
+{
+	bool sub = site->sub;
+	unsigned int idx = sub ?
+		lt_split_index(site->site, site->class, site->depth) :
+		lt_index(site->site, site->class);
+	uint8_t b = MIGRATE_MOVABLE;
+
+	for (unsigned int i = 0; i < LT_NR_SITES; i++) {
+		const struct lt_site *s = &lt_sites[i];
+
+		if (!s->site || s->sub != sub)
+			continue;
+		if ((sub ? lt_split_index(s->site, s->class, s->depth) :
+			   lt_index(s->site, s->class)) != idx)
+			continue;
+		if (s->split)
+			b = LT_SPLIT;
+		else if (s->migratetype == MIGRATE_UNMOVABLE && b != LT_SPLIT)
+			b = MIGRATE_UNMOVABLE;
+	}
+	if (sub)
+		CMM_STORE_SHARED(lifetime_split_table[idx], b);
+	else
+		CMM_STORE_SHARED(lifetime_table[idx], b);
+}
+
+/* The rule (top of file): the next prediction of a site predicted mt with
+ * these counts. */
+static int lt_decide(int mt, uint32_t samples, uint32_t survived)
+{
+	if (mt == MIGRATE_MOVABLE)
+		return samples >= LT_LONG_MIN && 2 * survived >= samples ?
+		       MIGRATE_UNMOVABLE : MIGRATE_MOVABLE;
+	return samples >= LT_SHORT_MIN && 8 * survived <= samples ?
+	       MIGRATE_MOVABLE : MIGRATE_UNMOVABLE;
+}
+
+static bool lt_mixed(uint32_t samples, uint32_t survived)
+{
+	return samples >= LT_SPLIT_MIN && 100 * survived > 15 * samples &&
+	       100 * survived < 85 * samples;
+}
+
+/* One resolved sample of site s. Caller holds lt_lock. */
+static void __lt_site_account(struct lt_site *s, bool survived)
+{
+	int mt;
+
+	if (survived)
+		lt_stat.survived++;
+	else
+		lt_stat.died_young++;
+	if (s->split)
+		return;	/* samples born before the split */
+	s->samples++;
+	s->survived += survived;
+	if (s->samples >= LT_DECAY_AT) {
+		s->samples /= 2;
+		s->survived /= 2;
+	}
+	if (!s->sub && lt_mixed(s->samples, s->survived)) {
+		s->split = true;
+		lt_stat.reclassified++;
+		__lt_table_update(s);
+		return;
+	}
+	mt = lt_decide(s->migratetype, s->samples, s->survived);
+	if (mt != s->migratetype) {
+		s->migratetype = (uint8_t)mt;
+		lt_stat.reclassified++;
+		__lt_table_update(s);
+	}
+}
+
+/* ----------------------------------------------------------- samples */
+
+static unsigned int lt_sample_home(const void *p)
+{
+	return (unsigned int)((((uintptr_t)p >> 4) * 0x9e3779b97f4a7c15ULL) >>
+			      (64 - LT_SAMPLES_SHIFT));
+}
+
+/* The slot of p's sample, or -1. Caller holds lt_lock. */
+static long __lt_sample_find(const void *p)
+{
+	unsigned int i = lt_sample_home(p);
+
+	for (;; i = (i + 1) & (LT_NR_SAMPLES - 1)) {
+		if (!lt_samples[i].addr)
+			return -1;
+		if (lt_samples[i].addr == p)
+			return i;
+	}
+}
+
+/* Is k, the home of an entry, cyclically in (i, j]? */
+static bool lt_between(unsigned int i, unsigned int k, unsigned int j)
+{
+	return i <= j ? i < k && k <= j : i < k || k <= j;
+}
+
+/* Empty slot i, moving later entries of its cluster back (linear probing
+ * without tombstones). Caller holds lt_lock. */
+static void __lt_sample_delete(unsigned int i)
+{
+	unsigned int j = i;
+
+	for (;;) {
+		unsigned int k;
+
+		j = (j + 1) & (LT_NR_SAMPLES - 1);
+		if (!lt_samples[j].addr)
+			break;
+		k = lt_sample_home(lt_samples[j].addr);
+		if (lt_between(i, k, j))
+			continue;	/* it may not move before its home */
+		lt_samples[i] = lt_samples[j];
+		i = j;
+	}
+	lt_samples[i].addr = NULL;
+	lt_nr_samples--;
+}
+
+/* The site record a sample names, or NULL if it was evicted since. */
+static struct lt_site *lt_sample_site(const struct lt_sample *sm)
+{
+	struct lt_site *s = &lt_sites[sm->site];
+
+	return s->site && s->id == sm->site_id ? s : NULL;
+}
+
+static void __lt_age(uint64_t now)
+{
+	uint32_t threshold = CMM_LOAD_SHARED(core_config.lifetime_ms);
+
+	lt_last_age = now;
+	if (!lt_nr_samples)
+		return;
+	for (unsigned int i = 0; i < LT_NR_SAMPLES; i++) {
+		struct lt_sample *sm = &lt_samples[i];
+		struct lt_site *s;
+
+		if (!sm->addr || sm->counted ||
+		    (uint32_t)now - sm->birth < threshold)
+			continue;
+		sm->counted = true;
+		s = lt_sample_site(sm);
+		if (s)
+			__lt_site_account(s, true);
+	}
+}
+
+/* Make room: age, then drop the samples counted already. Caller holds
+ * lt_lock. */
+static void __lt_samples_compact(uint64_t now)
+{
+	__lt_age(now);
+	for (unsigned int i = 0; i < LT_NR_SAMPLES;) {
+		if (lt_samples[i].addr && lt_samples[i].counted)
+			__lt_sample_delete(i);	/* slot i holds another now */
+		else
+			i++;
+	}
+}
+
+bool __lifetime_record(const void *p, const void *site, unsigned int class,
+		       uintptr_t depth, uint64_t now)
+{
+	struct lt_site *s;
+	long slot;
+	unsigned int i;
+
+	if (!lt_sites)
+		return false;
+	pthread_mutex_lock(&lt_lock);
+	if ((uint32_t)now - (uint32_t)lt_last_age >=
+	    CMM_LOAD_SHARED(core_config.lifetime_ms) / LT_AGE_EVERY)
+		__lt_age(now);
+	/* A record of p left by a lost death (lifetime.h, nolock): p was
+	 * freed since, so that sample died; count nothing, replace it. */
+	slot = __lt_sample_find(p);
+	if (slot >= 0)
+		__lt_sample_delete((unsigned int)slot);
+	if (lt_nr_samples >= LT_MAX_SAMPLES)
+		__lt_samples_compact(now);
+	if (lt_nr_samples >= LT_MAX_SAMPLES) {
+		pthread_mutex_unlock(&lt_lock);
+		return false;
+	}
+	/* The key the fast path uses: the sub-site when the byte says
+	 * split (this site's or a colliding one's). */
+	if (lifetime_table[lt_index(site, class)] & LT_SPLIT)
+		s = __lt_site_get(site, class, true, depth);
+	else
+		s = __lt_site_get(site, class, false, 0);
+	for (i = lt_sample_home(p); lt_samples[i].addr;
+	     i = (i + 1) & (LT_NR_SAMPLES - 1))
+		;
+	lt_samples[i] = (struct lt_sample){
+		.addr = p,
+		.birth = (uint32_t)now,
+		.site = (uint32_t)(s - lt_sites),
+		.site_id = s->id,
+	};
+	lt_nr_samples++;
+	lt_stat.samples++;
+	if (s->migratetype == MIGRATE_UNMOVABLE)
+		lt_stat.sampled_long++;
+	else
+		lt_stat.sampled_short++;
+	pthread_mutex_unlock(&lt_lock);
+	return true;
+}
+
+/* Caller holds lt_lock. */
+static bool __lt_free(const void *p, uint64_t now)
+{
+	long slot = __lt_sample_find(p);
+	struct lt_sample sm;
+	struct lt_site *s;
+
+	if (slot < 0)
+		return false;
+	sm = lt_samples[slot];
+	__lt_sample_delete((unsigned int)slot);
+	s = lt_sample_site(&sm);
+	if (!sm.counted && s)
+		__lt_site_account(s, (uint32_t)now - sm.birth >=
+				     CMM_LOAD_SHARED(core_config.lifetime_ms));
+	return true;
+}
+
+bool __lifetime_free(const void *p, uint64_t now)
+{
+	bool found;
+
+	if (!lt_sites)
+		return false;
+	pthread_mutex_lock(&lt_lock);
+	found = __lt_free(p, now);
+	pthread_mutex_unlock(&lt_lock);
+	return found;
+}
+
+void __lifetime_age(uint64_t now)
+{
+	if (!lt_sites)
+		return;
+	pthread_mutex_lock(&lt_lock);
+	__lt_age(now);
+	pthread_mutex_unlock(&lt_lock);
+}
+
+/* ------------------------------------------------ the allocation paths */
+
+/* The next sampling interval: uniform in [1, 2 * mean - 1]. */
+static long lt_interval(void)
+{
+	uint64_t x = lt_rng;
+	unsigned int mean = CMM_LOAD_SHARED(lifetime_sample_mean);
+
+	if (!x)
+		x = ((uintptr_t)&lt_rng * 0x9e3779b97f4a7c15ULL) ^
+		    os_monotonic_ms() ^ 0x2545f4914f6cdd1dULL;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	lt_rng = x;
+	if (mean <= 1)
+		return 1;
+	return 1 + (long)(x % (2 * (uint64_t)mean - 1));
+}
+
+int lifetime_slow(struct lifetime_req *req, struct alloc_site site,
+		  unsigned int class, bool nolock)
+{
+	unsigned int hint = lt_thread_hint;
+
+	req->sample = false;
+	req->hinted = false;
+	if (hint) {
+		req->hinted = true;
+		lifetime_countdown = 0;	/* every allocation comes here */
+		lifetime_count_hint();
+		return req->migratetype = (int)hint - 1;
+	}
+	req->site = site.ret;
+	req->class = class;
+	req->depth = lt_depth(site.sp);
+	req->migratetype = lifetime_lookup(req->site, class, req->depth);
+	if (!lifetime_enabled) {
+		lifetime_countdown = LONG_MAX;	/* never again */
+		return req->migratetype;
+	}
+	if (nolock)
+		return req->migratetype;	/* the next one samples */
+	lifetime_countdown = lt_interval();
+	req->sample = true;
+	return req->migratetype;
+}
+
+void lifetime_count_hint(void)
+{
+	uatomic_inc(&lt_stat.hinted);
+}
+
+bool lifetime_record(const struct lifetime_req *req, const void *p)
+{
+	return __lifetime_record(p, req->site, req->class, req->depth,
+				 os_monotonic_ms());
+}
+
+void lifetime_sampled_free(const void *p, bool nolock)
+{
+	if (!lt_sites)
+		return;
+	if (nolock) {
+		if (pthread_mutex_trylock(&lt_lock) != 0)
+			return;	/* the record ages into a survivor */
+	} else {
+		pthread_mutex_lock(&lt_lock);
+	}
+	__lt_free(p, os_monotonic_ms());
+	pthread_mutex_unlock(&lt_lock);
+}
+
+unsigned int kmalloc_thread_hint(unsigned int hint)
+{
+	unsigned int old = lt_thread_hint;
+
+	lt_thread_hint = (uint8_t)hint;
+	lifetime_countdown = 0;	/* the slow path sees the change */
+	return old;
+}
+
+/* The classifier's shrinker: no pages to give back, but the reclaim
+ * threads' decay ticks age the samples (top of file). */
+static unsigned long lifetime_shrink_scan(int nid, bool idle_only)
+{
+	(void)idle_only;
+	if (nid <= 0)
+		__lifetime_age(os_monotonic_ms());
+	return 0;
+}
+
+static const struct shrinker lifetime_shrinker = {
+	.name = "lifetime",
+	.scan_objects = lifetime_shrink_scan,
+};
+
+/* -------------------------------------------------------- stats, fork */
+
+void lifetime_stats_read(struct lifetime_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->enabled = CMM_LOAD_SHARED(lifetime_enabled);
+	st->hinted = uatomic_read(&lt_stat.hinted);
+	if (!lt_sites)
+		return;
+	pthread_mutex_lock(&lt_lock);
+	st->samples = lt_stat.samples;
+	st->sampled_short = lt_stat.sampled_short;
+	st->sampled_long = lt_stat.sampled_long;
+	st->died_young = lt_stat.died_young;
+	st->survived = lt_stat.survived;
+	st->reclassified = lt_stat.reclassified;
+	for (unsigned int i = 0; i < LT_NR_SITES; i++) {
+		const struct lt_site *s = &lt_sites[i];
+
+		if (!s->site)
+			continue;
+		st->sites++;
+		if (s->split)
+			st->sites_split++;
+		else if (s->migratetype == MIGRATE_UNMOVABLE)
+			st->sites_long++;
+	}
+	pthread_mutex_unlock(&lt_lock);
+}
+
+/* Does record a come before record b (most samples first, then slot)? */
+static bool lt_site_before(const struct lt_site *a, unsigned int ia,
+			   const struct lt_site *b, unsigned int ib)
+{
+	return a->samples != b->samples ? a->samples > b->samples : ia < ib;
+}
+
+unsigned int lifetime_sites_read(struct lifetime_site *out, unsigned int max)
+{
+	unsigned int n = 0;
+	long prev = -1;
+
+	if (!lt_sites)
+		return 0;
+	pthread_mutex_lock(&lt_lock);
+	/* A selection, one pass per entry: no memory to sort in. */
+	for (; n < max; n++) {
+		long best = -1;
+
+		for (unsigned int i = 0; i < LT_NR_SITES; i++) {
+			const struct lt_site *s = &lt_sites[i];
+
+			if (!s->site)
+				continue;
+			if (prev >= 0 && !lt_site_before(&lt_sites[prev],
+							 (unsigned int)prev, s, i))
+				continue;
+			if (best < 0 || lt_site_before(s, i, &lt_sites[best],
+						       (unsigned int)best))
+				best = i;
+		}
+		if (best < 0)
+			break;
+		prev = best;
+		out[n] = (struct lifetime_site){
+			.site = lt_sites[best].site,
+			.size = lt_sites[best].class < NR_SIZE_CLASSES ?
+				kmalloc_size[lt_sites[best].class] :
+				(unsigned int)(PAGE_SIZE <<
+					(lt_sites[best].class - NR_SIZE_CLASSES)),
+			.depth = (unsigned int)lt_sites[best].depth,
+			.samples = lt_sites[best].samples,
+			.survived = lt_sites[best].survived,
+			.migratetype = lt_sites[best].split ? -1 :
+				       lt_sites[best].migratetype,
+		};
+	}
+	pthread_mutex_unlock(&lt_lock);
+	return n;
+}
+
+bool lifetime_fork_busy(void)
+{
+	return !fork_lock_free(&lt_lock);
+}
+
+/* In the child: a fresh lock; with abandon the samples name blocks of the
+ * abandoned heap (their frees do nothing): forget them, and the site
+ * table too, which may be half-updated if lt_lock was held. */
+void lifetime_fork_child(bool abandon)
+{
+	pthread_mutex_init(&lt_lock, NULL);
+	if (abandon && lt_sites)
+		lt_tables_clear();
+}

@@ -1,0 +1,182 @@
+/*
+ * lifetime.h - the lifetime classifier (lifetime.c), slab-internal: which
+ * migrate type a malloc-family allocation gets, predicted from its call
+ * site, and the inline piece of that prediction for the fast path.
+ *
+ *   site       the return address of the exported malloc-family call;
+ *   key        (site, size class), and for a SPLIT site (a wrapper such as
+ *              xmalloc or operator new, whose samples are mixed) also the
+ *              call depth: the thread pointer minus the stack pointer in
+ *              the exported call, which glibc makes the stack depth plus
+ *              a constant per thread (the TCB sits at the top of a
+ *              thread's stack). It separates the call chains of a wrapper
+ *              that reach it at different depths, not two chains at the
+ *              same depth, and in the main thread (whose TCB is not on its
+ *              stack) it is a constant offset of its own, learnt apart
+ *              from the other threads';
+ *   prediction a byte per key in a tagless table indexed by a hash of the
+ *              key: MIGRATE_MOVABLE (short-lived, what an unknown site
+ *              gets) or MIGRATE_UNMOVABLE (long-lived), or LT_SPLIT: look
+ *              again in the split table, keyed with the depth too.
+ *
+ * Fast path cost: a decrement of this thread's sampling countdown (TLS),
+ * a multiply-shift hash and one byte load; a split site adds a thread
+ * pointer load and a second hash and load. No lock, no atomic
+ * read-modify-write. When the countdown runs out the allocation takes the
+ * slow path (lifetime_slow), which may sample it.
+ *
+ * Sampling: a sampled object's birth is recorded (address, key, time);
+ * its death (the free) or its aging past lifetime_ms (the shrinker, or an
+ * overdue pass from the sampling slow path) updates its key's decaying
+ * counts, and the decision rule of lifetime.c turns them into the
+ * prediction byte. A sampled slab object has OBJ_SAMPLED in its state
+ * byte (so the inline free takes the slow path, which reports the death);
+ * a sampled page-level block has LT_PAGE_SAMPLED in its head page's
+ * slab.private (written on every page-level allocation of the malloc
+ * family, so a stale value is never read).
+ */
+#ifndef BUDDY_LIFETIME_H
+#define BUDDY_LIFETIME_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "page_alloc.h"
+#include "size_class.h"
+#include "slab.h"
+
+#define LT_TABLE_SHIFT		14	/* prediction bytes: 16 KiB */
+#define LT_SPLIT_SHIFT		12	/* depth-keyed prediction bytes */
+#define LT_SPLIT		0x80u	/* prediction byte: site is split */
+
+/* Key classes: the size classes, then one per order of page-level blocks. */
+#define LT_NR_CLASSES		(NR_SIZE_CLASSES + NR_PAGE_ORDERS)
+static inline unsigned int lt_large_class(unsigned int order)
+{
+	return NR_SIZE_CLASSES + order;
+}
+
+/* page->slab.private of a page-level block's head page: sampled. */
+#define LT_PAGE_SAMPLED		((uintptr_t)1)
+
+extern uint8_t lifetime_table[1u << LT_TABLE_SHIFT];
+extern uint8_t lifetime_split_table[1u << LT_SPLIT_SHIFT];
+
+/* Allocations this thread makes before the slow path runs again (sample,
+ * thread hint); initial-exec TLS, zero in a new thread (slow path first). */
+extern __thread long lifetime_countdown
+	__attribute__((tls_model("initial-exec")));
+
+/* The hash of a key; the top bits index a table. */
+static inline uint64_t lt_hash(const void *site, unsigned int class,
+			       uintptr_t depth)
+{
+	uint64_t k = ((uint64_t)(uintptr_t)site ^ ((uint64_t)class << 52)) +
+		     (uint64_t)depth * 0xff51afd7ed558ccdULL;
+
+	return k * 0x9e3779b97f4a7c15ULL;
+}
+
+static inline unsigned int lt_index(const void *site, unsigned int class)
+{
+	return (unsigned int)(lt_hash(site, class, 0) >> (64 - LT_TABLE_SHIFT));
+}
+
+static inline unsigned int lt_split_index(const void *site, unsigned int class,
+					  uintptr_t depth)
+{
+	return (unsigned int)(lt_hash(site, class, depth) >> (64 - LT_SPLIT_SHIFT));
+}
+
+/* The call depth of an exported call whose stack pointer was sp. */
+static inline uintptr_t lt_depth(uintptr_t sp)
+{
+	return (uintptr_t)__builtin_thread_pointer() - sp;
+}
+
+/* The prediction for a key, without sampling: MIGRATE_MOVABLE or
+ * MIGRATE_UNMOVABLE. */
+static inline int lifetime_lookup(const void *site, unsigned int class,
+				  uintptr_t depth)
+{
+	uint8_t b = CMM_LOAD_SHARED(lifetime_table[lt_index(site, class)]);
+
+	if (unlikely(b & LT_SPLIT))
+		b = CMM_LOAD_SHARED(lifetime_split_table[
+				lt_split_index(site, class, depth)]);
+	return b;
+}
+
+/*
+ * The migrate type for an allocation of class at site, or -1: take
+ * lifetime_slow() (the countdown ran out: a sample is due, or this thread
+ * has a hint, or the classifier has not seen this thread yet).
+ */
+static inline int lifetime_predict(struct alloc_site site, unsigned int class)
+{
+	uint8_t b;
+
+	if (unlikely(--lifetime_countdown <= 0))
+		return -1;
+	b = CMM_LOAD_SHARED(lifetime_table[lt_index(site.ret, class)]);
+	if (unlikely(b & LT_SPLIT))
+		b = CMM_LOAD_SHARED(lifetime_split_table[
+				lt_split_index(site.ret, class, lt_depth(site.sp))]);
+	return b;
+}
+
+/* What lifetime_slow() decided for one allocation. */
+struct lifetime_req {
+	int migratetype;
+	bool sample;		/* record it (lifetime_record) once allocated */
+	bool hinted;		/* the type is a hint, not a prediction */
+	const void *site;	/* the key */
+	unsigned int class;
+	uintptr_t depth;	/* 0 unless the site is split */
+};
+
+/* Set up the tables (slab_init_once); with classifier:false every
+ * prediction is MIGRATE_UNMOVABLE and nothing is sampled. */
+void lifetime_init(void);
+
+/*
+ * The slow path of a prediction (after lifetime_predict() said -1): the
+ * thread's hint if it has one (counted as hinted, never sampled), else the
+ * prediction, sampled when the classifier is on (req->sample; the
+ * countdown restarts at a random interval of mean lifetime_sample).
+ * nolock: the caller may hold any allocator lock (a signal handler inside
+ * the allocator): never samples, leaving the countdown run out for the
+ * next allocation.
+ */
+int lifetime_slow(struct lifetime_req *req, struct alloc_site site,
+		  unsigned int class, bool nolock);
+/* Count one allocation with an explicit lifetime (buddymalloc_malloc_hint). */
+void lifetime_count_hint(void);
+
+/* Record the birth of p for req (under the classifier's lock). false: not
+ * recorded (the table is full of samples not yet counted): do not mark p
+ * sampled. */
+bool lifetime_record(const struct lifetime_req *req, const void *p);
+/* p, marked sampled, is being freed: count its death. nolock: only if the
+ * classifier's lock is free (else its record ages into a survivor: a lost
+ * sample, see lifetime.c). */
+void lifetime_sampled_free(const void *p, bool nolock);
+
+/* In the child of fork() (slab_fork_busy / slab_fork_child). */
+bool lifetime_fork_busy(void);
+void lifetime_fork_child(bool abandon);
+
+/*
+ * The classifier with an explicit clock (ms), for tests and for the
+ * wrappers above, which pass os_monotonic_ms(): record a birth, a death,
+ * and an aging pass (samples older than lifetime_ms not yet counted count
+ * as survivors).
+ */
+bool __lifetime_record(const void *p, const void *site, unsigned int class,
+		       uintptr_t depth, uint64_t now);
+bool __lifetime_free(const void *p, uint64_t now);
+void __lifetime_age(uint64_t now);
+/* Forget everything (the tables as at init; tests). */
+void lifetime_reset(void);
+
+#endif /* BUDDY_LIFETIME_H */
