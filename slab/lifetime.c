@@ -32,9 +32,13 @@
  * by the same rule (a sub-site does not split again).
  *
  * Prediction bytes are tagless: keys that hash alike share a byte. A byte
- * is LT_SPLIT if any tracked primary site on it is split, else UNMOVABLE
- * if any is long-lived, else MOVABLE (lt_table_update): a collision errs
- * towards long-lived.
+ * is UNMOVABLE if any tracked site on it is long-lived, else MOVABLE, with
+ * LT_SPLIT if any primary site on it is split; a split byte with no
+ * sub-site on it is LT_UNKNOWN (the primary byte's type holds). A
+ * collision errs towards long-lived (lt_table_update). A split site keeps
+ * the type it had, for the depths not sampled yet, and each new sub-site
+ * starts from it, so that splitting a long-lived site does not send its
+ * objects to short-lived pageblocks while the sub-sites learn.
  *
  * Aging runs from the classifier's shrinker (the reclaim threads' decay
  * ticks and pressure) and from the sampling slow path when a pass is
@@ -145,7 +149,7 @@ static void lt_tables_clear(void)
 	lt_nr_samples = 0;
 	memset(lifetime_table, lifetime_enabled ? MIGRATE_MOVABLE : MIGRATE_UNMOVABLE,
 	       sizeof(lifetime_table));
-	memset(lifetime_split_table, MIGRATE_MOVABLE, sizeof(lifetime_split_table));
+	memset(lifetime_split_table, LT_UNKNOWN, sizeof(lifetime_split_table));
 }
 
 void lifetime_init(void)
@@ -197,10 +201,13 @@ static bool lt_site_is(const struct lt_site *s, const void *site,
 	       (!sub || s->depth == depth);
 }
 
+static void __lt_table_update(const struct lt_site *site);
+
 /* The record of a key, made if new (evicting the least sampled record of
- * its neighbourhood when that is full). Caller holds lt_lock. */
+ * its neighbourhood when that is full) with prediction mt. Caller holds
+ * lt_lock. */
 static struct lt_site *__lt_site_get(const void *site, unsigned int class,
-				     bool sub, uintptr_t depth)
+				     bool sub, uintptr_t depth, int mt)
 {
 	unsigned int home = lt_site_home(site, class, sub, depth);
 	struct lt_site *victim = NULL;
@@ -228,13 +235,12 @@ static struct lt_site *__lt_site_get(const void *site, unsigned int class,
 		.id = lt_next_id++,
 		.class = (uint16_t)class,
 		.sub = sub,
-		.migratetype = MIGRATE_MOVABLE,
+		.migratetype = (uint8_t)mt,
 	};
-	/* A new sub-site takes what its split table byte says already (a
-	 * colliding long-lived sub-site): it starts where it is. */
+	/* A new sub-site starts where its split site was; its byte is
+	 * known from now on. */
 	if (sub)
-		victim->migratetype = lifetime_split_table[
-			lt_split_index(site, class, depth)] & ~LT_SPLIT;
+		__lt_table_update(victim);
 	return victim;
 }
 
@@ -242,11 +248,11 @@ static struct lt_site *__lt_site_get(const void *site, unsigned int class,
  * (the table is tagless). Caller holds lt_lock. */
 static void __lt_table_update(const struct lt_site *site)
 {
-	bool sub = site->sub;
+	bool sub = site->sub, any = false, split = false, lng = false;
 	unsigned int idx = sub ?
 		lt_split_index(site->site, site->class, site->depth) :
 		lt_index(site->site, site->class);
-	uint8_t b = MIGRATE_MOVABLE;
+	uint8_t b;
 
 	for (unsigned int i = 0; i < LT_NR_SITES; i++) {
 		const struct lt_site *s = &lt_sites[i];
@@ -256,11 +262,15 @@ static void __lt_table_update(const struct lt_site *site)
 		if ((sub ? lt_split_index(s->site, s->class, s->depth) :
 			   lt_index(s->site, s->class)) != idx)
 			continue;
-		if (s->split)
-			b = LT_SPLIT;
-		else if (s->migratetype == MIGRATE_UNMOVABLE && b != LT_SPLIT)
-			b = MIGRATE_UNMOVABLE;
+		any = true;
+		split |= s->split;
+		lng |= s->migratetype == MIGRATE_UNMOVABLE;
 	}
+	b = lng ? MIGRATE_UNMOVABLE : MIGRATE_MOVABLE;
+	if (split)
+		b |= LT_SPLIT;
+	if (sub && !any)
+		b = LT_UNKNOWN;
 	if (sub)
 		CMM_STORE_SHARED(lifetime_split_table[idx], b);
 	else
@@ -412,6 +422,7 @@ bool __lifetime_record(const void *p, const void *site, unsigned int class,
 	struct lt_site *s;
 	long slot;
 	unsigned int i;
+	uint8_t b;
 
 	if (!lt_sites)
 		return false;
@@ -431,11 +442,14 @@ bool __lifetime_record(const void *p, const void *site, unsigned int class,
 		return false;
 	}
 	/* The key the fast path uses: the sub-site when the byte says
-	 * split (this site's or a colliding one's). */
-	if (lifetime_table[lt_index(site, class)] & LT_SPLIT)
-		s = __lt_site_get(site, class, true, depth);
+	 * split (this site's or a colliding one's); a new sub-site starts
+	 * with the type the fast path gave it so far. */
+	b = lifetime_table[lt_index(site, class)];
+	if (b & LT_SPLIT)
+		s = __lt_site_get(site, class, true, depth,
+				  lt_split_lookup(b, site, class, depth));
 	else
-		s = __lt_site_get(site, class, false, 0);
+		s = __lt_site_get(site, class, false, 0, MIGRATE_MOVABLE);
 	for (i = lt_sample_home(p); lt_samples[i].addr;
 	     i = (i + 1) & (LT_NR_SAMPLES - 1))
 		;

@@ -16,8 +16,10 @@
  *              from the other threads';
  *   prediction a byte per key in a tagless table indexed by a hash of the
  *              key: MIGRATE_MOVABLE (short-lived, what an unknown site
- *              gets) or MIGRATE_UNMOVABLE (long-lived), or LT_SPLIT: look
- *              again in the split table, keyed with the depth too.
+ *              gets) or MIGRATE_UNMOVABLE (long-lived), with LT_SPLIT: look
+ *              again in the split table, keyed with the depth too, where
+ *              LT_UNKNOWN (a depth not learnt yet) means the primary
+ *              byte's type.
  *
  * Fast path cost: a decrement of this thread's sampling countdown (TLS),
  * a multiply-shift hash and one byte load; a split site adds a thread
@@ -48,6 +50,8 @@
 #define LT_TABLE_SHIFT		14	/* prediction bytes: 16 KiB */
 #define LT_SPLIT_SHIFT		12	/* depth-keyed prediction bytes */
 #define LT_SPLIT		0x80u	/* prediction byte: site is split */
+#define LT_UNKNOWN		0x40u	/* split byte: no sub-site learnt */
+#define LT_MT_MASK		0x03u	/* prediction byte: the migrate type */
 
 /* Key classes: the size classes, then one per order of page-level blocks. */
 #define LT_NR_CLASSES		(NR_SIZE_CLASSES + NR_PAGE_ORDERS)
@@ -94,6 +98,16 @@ static inline uintptr_t lt_depth(uintptr_t sp)
 	return (uintptr_t)__builtin_thread_pointer() - sp;
 }
 
+/* A split site's type at depth; b is its primary byte. */
+static inline uint8_t lt_split_lookup(uint8_t b, const void *site,
+				      unsigned int class, uintptr_t depth)
+{
+	uint8_t s = CMM_LOAD_SHARED(lifetime_split_table[
+			lt_split_index(site, class, depth)]);
+
+	return (s & LT_UNKNOWN ? b : s) & LT_MT_MASK;
+}
+
 /* The prediction for a key, without sampling: MIGRATE_MOVABLE or
  * MIGRATE_UNMOVABLE. */
 static inline int lifetime_lookup(const void *site, unsigned int class,
@@ -102,8 +116,7 @@ static inline int lifetime_lookup(const void *site, unsigned int class,
 	uint8_t b = CMM_LOAD_SHARED(lifetime_table[lt_index(site, class)]);
 
 	if (unlikely(b & LT_SPLIT))
-		b = CMM_LOAD_SHARED(lifetime_split_table[
-				lt_split_index(site, class, depth)]);
+		b = lt_split_lookup(b, site, class, depth);
 	return b;
 }
 
@@ -120,8 +133,7 @@ static inline int lifetime_predict(struct alloc_site site, unsigned int class)
 		return -1;
 	b = CMM_LOAD_SHARED(lifetime_table[lt_index(site.ret, class)]);
 	if (unlikely(b & LT_SPLIT))
-		b = CMM_LOAD_SHARED(lifetime_split_table[
-				lt_split_index(site.ret, class, lt_depth(site.sp))]);
+		b = lt_split_lookup(b, site.ret, class, lt_depth(site.sp));
 	return b;
 }
 

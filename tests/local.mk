@@ -522,6 +522,13 @@ UNIT_TESTS += tests/unit/slab_release
 tests_unit_slab_release_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/slab
 tests_unit_slab_release_LDADD = slab/libbuddyslab.la $(UNIT_LDADD)
 
+# lifetime: the lifetime classifier (slab/lifetime.c) on synthetic sites
+# with a clock the test drives: short and long sites, a site that flips,
+# stability under noise, a mixed (wrapper) site split by call depth.
+UNIT_TESTS += tests/unit/lifetime
+tests_unit_lifetime_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/slab
+tests_unit_lifetime_LDADD = slab/libbuddyslab.la $(UNIT_LDADD)
+
 # --- per-CPU object caches ------------------------------------------------
 # cpu_cache: slab/cpu_cache.c in the mode this process gets (rseq where
 # glibc registered it). cpu_cache_fallback.sh: the same test with rseq off
