@@ -529,6 +529,20 @@ UNIT_TESTS += tests/unit/lifetime
 tests_unit_lifetime_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/slab
 tests_unit_lifetime_LDADD = slab/libbuddyslab.la $(UNIT_LDADD)
 
+# lifetime_malloc: the classifier through malloc (built as cpu_cache_step
+# below: preload/'s sources with the shipped libraries, so the test reads
+# where blocks went): learnt sites end in UNMOVABLE and MOVABLE slabs and
+# pageblocks, hints override, sampled objects are live everywhere (realloc,
+# a forked child, a double free reported), classifier:false as before.
+UNIT_TESTS += tests/unit/lifetime_malloc
+tests_unit_lifetime_malloc_SOURCES = tests/unit/lifetime_malloc.c \
+	$(PRELOAD_SOURCES)
+tests_unit_lifetime_malloc_CPPFLAGS = $(libbuddymalloc_la_CPPFLAGS) \
+	-I$(top_srcdir)/tests/include
+tests_unit_lifetime_malloc_CFLAGS = $(libbuddymalloc_la_CFLAGS)
+tests_unit_lifetime_malloc_LDADD = slab/libbuddyslab.la core/libbuddycore.la \
+	tests/lib/libtap.la $(PTHREAD_LIBS)
+
 # --- per-CPU object caches ------------------------------------------------
 # cpu_cache: slab/cpu_cache.c in the mode this process gets (rseq where
 # glibc registered it). cpu_cache_fallback.sh: the same test with rseq off

@@ -9,7 +9,8 @@
 # allocate, fork from a signal handler), preload/bad_free (the one-line
 # reports of double, invalid and interior frees) and stress/signal_malloc
 # (malloc and free in a signal handler that interrupted the allocator)
-# with rseq off. One TAP line per program; the program's own output
+# and unit/lifetime_malloc (the lifetime classifier through malloc) with
+# rseq off. One TAP line per program; the program's own output
 # follows as "# " lines.
 #
 # Run by "make check" from the top build directory.
@@ -33,7 +34,7 @@ run() {
 	fi
 }
 
-echo "1..8"
+echo "1..9"
 run "unit/cpu_cache, rseq off" \
 	env GLIBC_TUNABLES="$norseq" tests/unit/cpu_cache
 run "unit/cpu_cache, fallback forced" \
@@ -51,3 +52,5 @@ run "preload/bad_free, rseq off" \
 	env GLIBC_TUNABLES="$norseq" tests/preload/bad_free
 run "stress/signal_malloc, rseq off" \
 	env GLIBC_TUNABLES="$norseq" tests/stress/signal_malloc
+run "unit/lifetime_malloc, rseq off" \
+	env GLIBC_TUNABLES="$norseq" tests/unit/lifetime_malloc
