@@ -512,7 +512,7 @@ void kmem_stats(struct kmem_stats *st)
 	unsigned int nr;
 
 	slab_stats(&st->small_allocated, &st->small_slab_bytes);
-	st->meta_bytes = slab_meta_bytes();
+	st->meta_bytes = slab_meta_bytes() + lifetime_meta_bytes();
 	st->large_allocated = uatomic_read(&large_allocated);
 	huge_stats(&st->huge_allocated, &st->nr_huge);
 	huge_peak_stats(&st->max_huge_allocated, &st->max_nr_huge);

@@ -132,13 +132,12 @@ static size_t lt_table_bytes(void)
 	       LT_NR_SAMPLES * sizeof(struct lt_sample);
 }
 
-static unsigned int lt_table_order(void)
+/* Bytes of heap pages holding the tables (never given back). */
+size_t lifetime_meta_bytes(void)
 {
-	unsigned int order = 0;
+	size_t bytes = (lt_table_bytes() + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
 
-	while ((PAGE_SIZE << order) < lt_table_bytes())
-		order++;
-	return order;
+	return CMM_LOAD_SHARED(lt_sites) ? bytes : 0;
 }
 
 static void lt_tables_clear(void)
@@ -154,15 +153,16 @@ static void lt_tables_clear(void)
 
 void lifetime_init(void)
 {
-	struct page *page = NULL;
+	void *tables = NULL;
 
 	if (lifetime_enabled)
-		page = alloc_pages(__GFP_HIGHATOMIC | __GFP_NOFAIL |
-				   __GFP_NO_SHRINKERS, lt_table_order());
+		tables = alloc_pages_exact(lt_table_bytes(), __GFP_HIGHATOMIC |
+					   __GFP_NOFAIL | __GFP_NO_SHRINKERS);
 	pthread_mutex_lock(&lt_lock);
-	if (page) {
-		lt_sites = page_address(page);
-		lt_samples = (struct lt_sample *)(lt_sites + LT_NR_SITES);
+	if (tables) {
+		lt_samples = (struct lt_sample *)((struct lt_site *)tables +
+						  LT_NR_SITES);
+		CMM_STORE_SHARED(lt_sites, tables);
 	} else {
 		lifetime_enabled = false;	/* off, or no memory for it */
 	}

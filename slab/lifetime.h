@@ -150,6 +150,9 @@ struct lifetime_req {
 /* Set up the tables (slab_init_once); with classifier:false every
  * prediction is MIGRATE_UNMOVABLE and nothing is sampled. */
 void lifetime_init(void);
+/* Bytes of heap pages holding the classifier's tables (kmem_stats'
+ * meta_bytes). */
+size_t lifetime_meta_bytes(void);
 
 /*
  * The slow path of a prediction (after lifetime_predict() said -1): the

@@ -123,7 +123,8 @@ struct kmem_stats {
 	size_t heap_bytes;	/* bytes of address space onlined from the OS */
 	size_t free_bytes;	/* free bytes on the buddy free lists */
 	size_t meta_bytes;	/* bytes of heap pages holding the allocator's
-				 * own metadata (struct slab records) */
+				 * own metadata (struct slab records, the
+				 * lifetime classifier's tables) */
 	size_t cpu_cached_bytes;	/* free objects in the per-CPU caches */
 	size_t released_bytes;	/* free heap bytes given back to the OS (or
 				 * never touched): not resident */
