@@ -148,6 +148,29 @@ TEST_BEGIN(test_sites_learnt)
 }
 TEST_END
 
+/* Without sampling, the fast path (rseq mode: kmalloc_fast) and the
+ * fallback's path give learnt sites their types too. */
+TEST_BEGIN(test_unsampled_follow_prediction)
+{
+	void *p[16];
+
+	CMM_STORE_SHARED(lifetime_sample_mean, 1u << 20);
+	buddymalloc_thread_lifetime(BUDDY_LIFETIME_AUTO);	/* a new interval */
+	free(malloc(SMALL));	/* the slow path once: the long countdown */
+	for (int i = 0; i < 16; i += 2) {
+		p[i] = long_site(SMALL);
+		p[i + 1] = short_site(SMALL);
+		expect_d_eq(obj_state(p[i]), OBJ_LIVE, "not sampled");
+		expect_d_eq(block_type(p[i]), MIGRATE_UNMOVABLE, "long-lived site");
+		expect_d_eq(block_type(p[i + 1]), MIGRATE_MOVABLE, "short-lived site");
+	}
+	for (int i = 0; i < 16; i++)
+		free(p[i]);
+	CMM_STORE_SHARED(lifetime_sample_mean, 1);
+	buddymalloc_thread_lifetime(BUDDY_LIFETIME_AUTO);
+}
+TEST_END
+
 TEST_BEGIN(test_hints_override)
 {
 	void *p[6];
@@ -304,6 +327,7 @@ int main(int argc, char **argv)
 	return test_run(test_setup,
 			test_unknown_sites_are_short,
 			test_sites_learnt,
+			test_unsampled_follow_prediction,
 			test_hints_override,
 			test_sampled_objects_are_live,
 			test_sampled_in_forked_child,
