@@ -34,7 +34,13 @@ static inline void *kmalloc_fast(size_t size, struct alloc_site site)
 
 		if (unlikely(mt < 0))
 			return NULL;
-		p = cc_pop_rseq(&kmem_caches[mt][class], &state);
+		/* mt is MIGRATE_UNMOVABLE (0) or MIGRATE_MOVABLE (1): a mask
+		 * of the row's size, not a multiply, and no branch (one
+		 * malloc serves sites of both types). */
+		p = cc_pop_rseq((struct kmem_cache *)
+				((char *)&kmem_caches[0][class] +
+				 ((0 - (uintptr_t)mt) & sizeof(kmem_caches[0]))),
+				&state);
 		if (likely(p) && likely(cc_take_popped(state)))
 			return p;
 	}

@@ -81,9 +81,20 @@ static inline uint64_t lt_hash(const void *site, unsigned int class,
 	return k * 0x9e3779b97f4a7c15ULL;
 }
 
+/*
+ * A primary key's byte: the site's hash plus its class. Each key still
+ * lands on a uniformly random byte (two keys of different sites collide
+ * with probability 2^-LT_TABLE_SHIFT, those of one site never), and the
+ * multiply, on the site alone, runs while the fast path is still working
+ * out the size class.
+ */
 static inline unsigned int lt_index(const void *site, unsigned int class)
 {
-	return (unsigned int)(lt_hash(site, class, 0) >> (64 - LT_TABLE_SHIFT));
+	unsigned int h = (unsigned int)(((uint64_t)(uintptr_t)site *
+					 0x9e3779b97f4a7c15ULL) >>
+					(64 - LT_TABLE_SHIFT));
+
+	return (h + class) & ((1u << LT_TABLE_SHIFT) - 1);
 }
 
 static inline unsigned int lt_split_index(const void *site, unsigned int class,
