@@ -152,10 +152,16 @@ static void *kmalloc_large(size_t size, size_t align, gfp_t gfp,
 		if (align > PAGE_SIZE)
 			align_order = (unsigned int)__builtin_ctzl(align) - PAGE_SHIFT;
 		if (site) {
-			int mt = kmalloc_lifetime(site,
+			int mt;
+
+			/* The classifier's tables are set up with the slab
+			 * layer (not from a nested call: no waiting there,
+			 * and an unset table only says long-lived). */
+			if (unlikely(!CMM_LOAD_SHARED(slab_ready)) && !nolock)
+				slab_init();
+			mt = kmalloc_lifetime(site,
 					lt_large_class(large_order(size, align)),
 					gfp, &req, nolock);
-
 			type = (gfp_t)mt;
 			if (!req.hinted && !CMM_LOAD_SHARED(lifetime_enabled))
 				type = __GFP_MOVABLE;
