@@ -113,7 +113,7 @@ unsigned int lifetime_sample_mean = LIFETIME_SAMPLE_DEFAULT;
 static pthread_mutex_t lt_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct lt_site *lt_sites;
 static struct lt_sample *lt_samples;
-static unsigned int lt_nr_sites, lt_nr_samples;
+static unsigned int lt_nr_samples;
 static uint32_t lt_next_id = 1;
 static uint64_t lt_last_age;
 
@@ -144,7 +144,6 @@ static void lt_tables_clear(void)
 {
 	memset(lt_sites, 0, LT_NR_SITES * sizeof(*lt_sites));
 	memset(lt_samples, 0, LT_NR_SAMPLES * sizeof(*lt_samples));
-	lt_nr_sites = 0;
 	lt_nr_samples = 0;
 	memset(lifetime_table, lifetime_enabled ? MIGRATE_MOVABLE : MIGRATE_UNMOVABLE,
 	       sizeof(lifetime_table));
@@ -217,7 +216,6 @@ static struct lt_site *__lt_site_get(const void *site, unsigned int class,
 
 		if (!s->site) {
 			victim = s;
-			lt_nr_sites++;
 			break;
 		}
 		if (lt_site_is(s, site, class, sub, depth))
