@@ -100,7 +100,7 @@ struct lt_sample {
 	bool counted;		/* counted as a survivor by aging */
 };
 
-uint8_t lifetime_table[1u << LT_TABLE_SHIFT];
+uint8_t lifetime_table[(1u << LT_TABLE_SHIFT) + LT_NR_CLASSES];
 uint8_t lifetime_split_table[1u << LT_SPLIT_SHIFT];
 __thread long lifetime_countdown __attribute__((tls_model("initial-exec")));
 static __thread uint64_t lt_rng __attribute__((tls_model("initial-exec")));
@@ -247,7 +247,7 @@ static struct lt_site *__lt_site_get(const void *site, unsigned int class,
 static void __lt_table_update(const struct lt_site *site)
 {
 	bool sub = site->sub, any = false, split = false, lng = false;
-	unsigned int idx = sub ?
+	uintptr_t idx = sub ?
 		lt_split_index(site->site, site->class, site->depth) :
 		lt_index(site->site, site->class);
 	uint8_t b;

@@ -63,7 +63,9 @@ static inline unsigned int lt_large_class(unsigned int order)
 /* page->slab.private of a page-level block's head page: sampled. */
 #define LT_PAGE_SAMPLED		((uintptr_t)1)
 
-extern uint8_t lifetime_table[1u << LT_TABLE_SHIFT];
+/* Indexed by lt_index(): 2^LT_TABLE_SHIFT bytes, and room past them for
+ * the last site hash's classes (no mask on the fast path). */
+extern uint8_t lifetime_table[(1u << LT_TABLE_SHIFT) + LT_NR_CLASSES];
 extern uint8_t lifetime_split_table[1u << LT_SPLIT_SHIFT];
 
 /* Allocations this thread makes before the slow path runs again (sample,
@@ -88,13 +90,12 @@ static inline uint64_t lt_hash(const void *site, unsigned int class,
  * multiply, on the site alone, runs while the fast path is still working
  * out the size class.
  */
-static inline unsigned int lt_index(const void *site, unsigned int class)
+static inline uintptr_t lt_index(const void *site, unsigned int class)
 {
-	unsigned int h = (unsigned int)(((uint64_t)(uintptr_t)site *
-					 0x9e3779b97f4a7c15ULL) >>
-					(64 - LT_TABLE_SHIFT));
+	uintptr_t h = (uintptr_t)(((uint64_t)(uintptr_t)site *
+				   0x9e3779b97f4a7c15ULL) >> (64 - LT_TABLE_SHIFT));
 
-	return (h + class) & ((1u << LT_TABLE_SHIFT) - 1);
+	return h + class;	/* the table has LT_NR_CLASSES bytes spare */
 }
 
 static inline unsigned int lt_split_index(const void *site, unsigned int class,
