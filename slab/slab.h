@@ -176,7 +176,8 @@ void lifetime_stats_read(struct lifetime_stats *st);
 /* One site of the classifier's table. */
 struct lifetime_site {
 	const void *site;		/* return address of the call */
-	unsigned int size;		/* size class, bytes */
+	unsigned int size;		/* size class, bytes; 0: the site
+					 * over all its size classes */
 	unsigned int depth;		/* call depth (split sites), else 0 */
 	unsigned long samples;		/* decayed counts */
 	unsigned long survived;

@@ -102,8 +102,8 @@ TEST_BEGIN(test_long_site_turns_long)
 	sample(site, 2, 0, true);
 	expect_d_eq(lifetime_lookup(site, 2, 0), MIGRATE_UNMOVABLE,
 		    "long-lived at the 8th survivor");
-	expect_d_eq(lifetime_lookup(site, 3, 0), MIGRATE_MOVABLE,
-		    "the same site's other size class is its own key");
+	expect_d_eq(lifetime_lookup(site, 3, 0), MIGRATE_UNMOVABLE,
+		    "a class of the site not sampled: the site's type");
 
 	/* Never freed: aging counts them once they are LT_MS old. */
 	born = clk;
@@ -121,15 +121,16 @@ TEST_BEGIN(test_long_site_turns_long)
 	for (int i = 0; i < 8; i++)
 		expect_true(__lifetime_free(live[i], born + 5 * LT_MS), "freed");
 	n = lifetime_sites_read(sites, 4);
-	assert_u_eq(n, 2, "two sites");
+	assert_u_eq(n, 4, "two keys, and their sites over all classes");
 	for (unsigned int i = 0; i < n; i++) {
 		expect_lu_eq(sites[i].samples, 8, "8 samples each");
 		expect_lu_eq(sites[i].survived, 8, "all survived");
 		expect_d_eq(sites[i].migratetype, MIGRATE_UNMOVABLE, "long-lived");
 		expect_u_eq(sites[i].depth, 0, "not split");
 	}
-	expect_u_eq(sites[0].size + sites[1].size,
-		    kmalloc_size[2] + kmalloc_size[4], "their size classes");
+	expect_u_eq(sites[0].size + sites[1].size + sites[2].size + sites[3].size,
+		    kmalloc_size[2] + kmalloc_size[4],
+		    "their size classes (0: a site over all)");
 }
 TEST_END
 
@@ -224,13 +225,16 @@ TEST_BEGIN(test_mixed_site_splits)
 
 	lifetime_stats_read(&st);
 	expect_lu_eq(st.sites_split, 1, "one split site");
-	expect_lu_eq(st.sites, 3, "the site and its two sub-sites");
+	expect_lu_eq(st.sites, 4, "the key, its two sub-sites, the site");
 	expect_lu_eq(st.sites_long, 1, "the long-lived chain");
 	n = lifetime_sites_read(sites, 8);
-	assert_u_eq(n, 3, "three records");
+	assert_u_eq(n, 4, "four records");
 	for (unsigned int k = 0; k < n; k++) {
 		expect_ptr_eq(sites[k].site, site, "same site");
-		if (sites[k].migratetype < 0)
+		if (sites[k].size == 0)
+			expect_d_eq(sites[k].migratetype, MIGRATE_MOVABLE,
+				    "the site over all classes: 1 in 4 survive");
+		else if (sites[k].migratetype < 0)
 			expect_u_eq(sites[k].depth, 0, "the split site");
 		else if (sites[k].depth == deep)
 			expect_d_eq(sites[k].migratetype, MIGRATE_UNMOVABLE, "deep");
@@ -262,6 +266,37 @@ TEST_BEGIN(test_split_keeps_type)
 }
 TEST_END
 
+/*
+ * A site whose samples spread over many size classes (a cache of objects
+ * of every size: too few samples per class to decide): the site over all
+ * its classes decides for every class without evidence of its own; a
+ * class with evidence of its own keeps it.
+ */
+TEST_BEGIN(test_site_wide_fallback)
+{
+	const void *site = fake(0x407000);
+
+	fresh();
+	for (unsigned int c = 0; c < 7; c++)
+		sample(site, c, 0, true);
+	expect_d_eq(lifetime_lookup(site, 30, 0), MIGRATE_MOVABLE,
+		    "7 survivors: not yet");
+	sample(site, 7, 0, true);
+	for (unsigned int c = 0; c < LT_NR_CLASSES; c++)
+		expect_d_eq(lifetime_lookup(site, c, 0), MIGRATE_UNMOVABLE,
+			    "class %u long-lived with its site", c);
+	/* Class 20 dies young, over and over: its own evidence. */
+	for (int i = 0; i < 8; i++)
+		sample(site, 20, 0, false);
+	expect_d_eq(lifetime_lookup(site, 20, 0), MIGRATE_MOVABLE,
+		    "class 20 short-lived on its own evidence");
+	expect_d_eq(lifetime_lookup(site, 30, 0), MIGRATE_UNMOVABLE,
+		    "the other classes still long-lived");
+	expect_d_eq(lifetime_lookup(fake(0x407010), 30, 0), MIGRATE_MOVABLE,
+		    "another site is not affected");
+}
+TEST_END
+
 int main(void)
 {
 	return test_run(test_enabled_by_default,
@@ -271,5 +306,6 @@ int main(void)
 			test_stable_under_noise,
 			test_mixed_site_splits,
 			test_split_keeps_type,
+			test_site_wide_fallback,
 			NULL);
 }
