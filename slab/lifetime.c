@@ -545,11 +545,13 @@ bool __lifetime_record(const void *p, const void *site, unsigned int class,
 	 * split (this site's or a colliding one's); a new sub-site starts
 	 * with the type the fast path gave it so far. */
 	b = lifetime_table[lt_index(site, class)];
-	if (b & LT_SPLIT)
-		s = __lt_site_get(site, class, true, depth,
-				  lt_split_lookup(b, site, class, depth));
-	else
+	if (b & LT_SPLIT) {
+		b = lt_split_lookup(b, site, class, depth);
+		s = __lt_site_get(site, class, true, depth, b);
+	} else {
+		b &= LT_MT_MASK;
 		s = __lt_site_get(site, class, false, 0, MIGRATE_MOVABLE);
+	}
 	for (i = lt_sample_home(p); lt_samples[i].addr;
 	     i = (i + 1) & (LT_NR_SAMPLES - 1))
 		;
@@ -561,7 +563,9 @@ bool __lifetime_record(const void *p, const void *site, unsigned int class,
 	};
 	lt_nr_samples++;
 	lt_stat.samples++;
-	if (s->migratetype == MIGRATE_UNMOVABLE)
+	/* By the type the allocation got: the key's own prediction, or
+	 * its site's while the key has too few samples of its own. */
+	if (b == MIGRATE_UNMOVABLE)
 		lt_stat.sampled_long++;
 	else
 		lt_stat.sampled_short++;
