@@ -12,6 +12,10 @@
  *                                          small, large and huge bytes
  *   stats.vmstat.<event>  size_t      r-   each event counter of the vmstat
  *                                          report (pcp_refill, allocstall, ...)
+ *   stats.classifier.<field>  size_t  r-   each count of the lifetime
+ *                                          classifier (struct lifetime_stats
+ *                                          but enabled: that is
+ *                                          opt.classifier)
  * Types of opt.<key>: bool for true/false keys, size_t for sizes,
  * unsigned int for numbers (numa_fake, watermark_scale_factor,
  * decay_ms, ...), and
@@ -137,6 +141,46 @@ static int ctl_vmstat(const char *name, void *oldp, size_t *oldlenp,
 	return ctl_read(oldp, oldlenp, &value, sizeof(value));
 }
 
+#define LIFETIME_FIELD(name) { #name, offsetof(struct lifetime_stats, name) }
+
+static const struct {
+	const char *name;
+	size_t offset;
+} lifetime_fields[] = {
+	LIFETIME_FIELD(samples),
+	LIFETIME_FIELD(sampled_short),
+	LIFETIME_FIELD(sampled_long),
+	LIFETIME_FIELD(died_young),
+	LIFETIME_FIELD(survived),
+	LIFETIME_FIELD(sites),
+	LIFETIME_FIELD(sites_long),
+	LIFETIME_FIELD(sites_split),
+	LIFETIME_FIELD(reclassified),
+	LIFETIME_FIELD(hinted),
+};
+
+static int ctl_classifier(const char *name, void *oldp, size_t *oldlenp,
+			  void *newp)
+{
+	const size_t nr = sizeof(lifetime_fields) / sizeof(lifetime_fields[0]);
+	struct lifetime_stats st;
+	unsigned long count;
+	size_t value, i = 0;
+
+	while (i < nr && strcmp(name, lifetime_fields[i].name) != 0)
+		i++;
+	if (i == nr)
+		return ENOENT;
+	if (newp)
+		return EPERM;
+	allocator_enter();
+	lifetime_stats_read(&st);
+	allocator_leave();
+	memcpy(&count, (char *)&st + lifetime_fields[i].offset, sizeof(count));
+	value = count;
+	return ctl_read(oldp, oldlenp, &value, sizeof(value));
+}
+
 static size_t opt_size(const struct conf_option *opt)
 {
 	switch (opt->type) {
@@ -232,6 +276,8 @@ BUDDY_EXPORT int buddymalloc_mallctl(const char *name, void *oldp,
 			stderr_save();	/* for the report at exit */
 		return err;
 	}
+	if (strncmp(name, "stats.classifier.", 17) == 0)
+		return ctl_classifier(name + 17, oldp, oldlenp, newp);
 	if (strncmp(name, "stats.vmstat.", 13) == 0)
 		return ctl_vmstat(name + 13, oldp, oldlenp, newp);
 	if (strncmp(name, "stats.", 6) == 0)

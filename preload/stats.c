@@ -7,6 +7,7 @@
  * after every lock is dropped: malloc_info and malloc_stats print with
  * stdio, which may allocate.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <malloc.h>
@@ -178,6 +179,59 @@ void malloc_summary_show(struct seq_buf *s)
 		       st.huge_allocated);
 }
 
+/*
+ * The lifetime classifier (slab/lifetime.c): its counters, then the sites
+ * it has sampled most, each with its prediction: "long" sites allocate
+ * from UNMOVABLE pageblocks, "short" ones from MOVABLE. A site is the
+ * return address of the malloc call (with the symbol that holds it, when
+ * dladdr knows one), its size class, and for a wrapper split by call
+ * depth, that depth in bytes of stack. samples and survived are decayed
+ * counts: survived are the samples still alive at lifetime_ms.
+ */
+#define LIFETIME_SITES_SHOWN	32
+
+static void lifetime_show(struct seq_buf *s)
+{
+	struct lifetime_site sites[LIFETIME_SITES_SHOWN];
+	struct lifetime_stats st;
+	unsigned int n;
+
+	allocator_enter();
+	lifetime_stats_read(&st);
+	n = lifetime_sites_read(sites, LIFETIME_SITES_SHOWN);
+	allocator_leave();
+
+	seq_buf_printf(s, "lifetime classifier: %s\n", st.enabled ? "on" : "off");
+	seq_buf_printf(s, "samples %lu (predicted short %lu, long %lu), died young %lu, survived %lu\n",
+		       st.samples, st.sampled_short, st.sampled_long,
+		       st.died_young, st.survived);
+	seq_buf_printf(s, "sites %lu (long %lu, split by depth %lu), reclassified %lu, hinted allocations %lu\n",
+		       st.sites, st.sites_long, st.sites_split,
+		       st.reclassified, st.hinted);
+	if (!n)
+		return;
+	seq_buf_printf(s, "%18s %6s %6s %8s %8s %5s  %s\n", "site", "size",
+		       "depth", "samples", "survived", "type", "symbol");
+	for (unsigned int i = 0; i < n; i++) {
+		Dl_info info;
+		const char *sym = "?";
+		size_t off = 0;
+
+		/* dladdr reads the loaded objects' symbol tables, under
+		 * ld.so's lock; it never allocates. */
+		if (dladdr(sites[i].site, &info) && info.dli_sname) {
+			sym = info.dli_sname;
+			off = (size_t)((const char *)sites[i].site -
+				       (const char *)info.dli_saddr);
+		}
+		seq_buf_printf(s, "%18p %6u %6u %8lu %8lu %5s  %s+0x%zx\n",
+			       sites[i].site, sites[i].size, sites[i].depth,
+			       sites[i].samples, sites[i].survived,
+			       sites[i].migratetype == MIGRATE_UNMOVABLE ?
+			       "long" : "short", sym, off);
+	}
+}
+
 /* NULL or "" asks for the /proc reports, not for the summary. */
 static bool wants(const char *opts, const char *report)
 {
@@ -224,8 +278,14 @@ BUDDY_EXPORT void buddymalloc_stats_print(void (*write_cb)(void *, const char *)
 		if (!first)
 			seq_buf_putc(&s, '\n');
 		zoneinfo_show(&s);
+		first = false;
 	}
 	allocator_leave();
+	if (wants(opts, "lifetime")) {
+		if (!first)
+			seq_buf_putc(&s, '\n');
+		lifetime_show(&s);
+	}
 	seq_buf_flush(&s);
 }
 
