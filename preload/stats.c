@@ -218,11 +218,19 @@ static void lifetime_show(struct seq_buf *s)
 		size_t off = 0;
 
 		/* dladdr reads the loaded objects' symbol tables, under
-		 * ld.so's lock; it never allocates. */
-		if (dladdr(sites[i].site, &info) && info.dli_sname) {
+		 * ld.so's lock; it never allocates. Without a dynamic symbol
+		 * (a static function), the object file and the offset in it,
+		 * for addr2line. */
+		if (dladdr(sites[i].site, &info)) {
+			const char *base = info.dli_saddr;
+
 			sym = info.dli_sname;
-			off = (size_t)((const char *)sites[i].site -
-				       (const char *)info.dli_saddr);
+			if (!sym) {
+				sym = strrchr(info.dli_fname, '/');
+				sym = sym ? sym + 1 : info.dli_fname;
+				base = info.dli_fbase;
+			}
+			off = (size_t)((const char *)sites[i].site - base);
 		}
 		seq_buf_printf(s, "%18p %6u %6u %8lu %8lu %5s  %s+0x%zx\n",
 			       sites[i].site, sites[i].size, sites[i].depth,
