@@ -159,7 +159,13 @@ void buddymalloc_stats_print(void (*write_cb)(void *opaque, const char *text),
  *                        sites_split (sites tracked, of them predicted
  *                        long-lived, of them wrappers split by call
  *                        depth), reclassified (predictions changed),
- *                        hinted (allocations with an explicit lifetime)
+ *                        hinted (allocations with an explicit lifetime);
+ *                        retyped_majority and retyped_pinned (pageblocks
+ *                        re-typed because most of what they hold has the
+ *                        other lifetime, or because a few objects pinned a
+ *                        short-lived pageblock for lifetime_ms), and
+ *                        wrong_type_pageblocks (pageblocks that hold mostly
+ *                        the other lifetime, at the last scan)
  *
  * To read, pass oldp and *oldlenp == the value's size; to write, newp and
  * newlen == the value's size (both at once: the old value is read first).

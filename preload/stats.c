@@ -180,7 +180,8 @@ void malloc_summary_show(struct seq_buf *s)
 }
 
 /*
- * The lifetime classifier (slab/lifetime.c): its counters, then the sites
+ * The lifetime classifier (slab/lifetime.c): its counters and the core's
+ * re-typing of pageblocks, then the sites
  * it has sampled most, each with its prediction: "long" sites allocate
  * from UNMOVABLE pageblocks, "short" ones from MOVABLE. A site is the
  * return address of the malloc call (with the symbol that holds it, when
@@ -193,13 +194,19 @@ void malloc_summary_show(struct seq_buf *s)
 static void lifetime_show(struct seq_buf *s)
 {
 	struct lifetime_site sites[LIFETIME_SITES_SHOWN];
+	struct zone_stats zones[MAX_ZONE_STATS];
+	unsigned long events[NR_VM_EVENT_ITEMS], wrong = 0;
 	struct lifetime_stats st;
-	unsigned int n;
+	unsigned int n, nr;
 
 	allocator_enter();
 	lifetime_stats_read(&st);
 	n = lifetime_sites_read(sites, LIFETIME_SITES_SHOWN);
+	nr = zone_stats_read(zones, MAX_ZONE_STATS);
 	allocator_leave();
+	vm_events_read(events);
+	for (unsigned int z = 0; z < nr; z++)
+		wrong += zones[z].nr_wrong_type_pageblocks;
 
 	seq_buf_printf(s, "lifetime classifier: %s\n", st.enabled ? "on" : "off");
 	seq_buf_printf(s, "samples %lu (predicted short %lu, long %lu), died young %lu, survived %lu\n",
@@ -208,6 +215,9 @@ static void lifetime_show(struct seq_buf *s)
 	seq_buf_printf(s, "sites %lu (long %lu, split by depth %lu), reclassified %lu, hinted allocations %lu\n",
 		       st.sites, st.sites_long, st.sites_split,
 		       st.reclassified, st.hinted);
+	seq_buf_printf(s, "pageblocks re-typed: majority %lu, pinned %lu; holding mostly the other lifetime now %lu\n",
+		       events[PAGEBLOCK_RETYPE_MAJORITY],
+		       events[PAGEBLOCK_RETYPE_PINNED], wrong);
 	if (!n)
 		return;
 	seq_buf_printf(s, "%18s %6s %6s %8s %8s %5s  %s\n", "site", "size",
