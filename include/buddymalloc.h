@@ -115,7 +115,9 @@ unsigned int buddymalloc_thread_lifetime(unsigned int lifetime);
  * "summary" (resident bytes, split into live and kept, by kind),
  * "buddyinfo", "pagetypeinfo", "vmstat" (page counts and event counters
  * in /proc/vmstat's layout), "zoneinfo" (each zone's budget, watermarks,
- * protection and per-CPU page lists in /proc/zoneinfo's layout).
+ * protection and per-CPU page lists in /proc/zoneinfo's layout),
+ * "lifetime" (the lifetime classifier's counts and its most sampled
+ * allocation sites, each predicted short- or long-lived).
  * Safe to call at any time, from any thread; it never calls malloc, and
  * write_cb is called with no allocator lock held.
  */
@@ -146,6 +148,24 @@ void buddymalloc_stats_print(void (*write_cb)(void *opaque, const char *text),
  *                        another thread was inside the allocator at the
  *                        fork; a child counts its own fork on top of what
  *                        it inherited)
+ *   "stats.vmstat.<event>"  size_t, read-only: each event counter of the
+ *                        "vmstat" report
+ *   "stats.classifier.<count>"  size_t, read-only: the lifetime
+ *                        classifier's counts: samples (allocations
+ *                        sampled), sampled_short and sampled_long (samples
+ *                        by the lifetime predicted for them), died_young
+ *                        and survived (samples freed before lifetime_ms,
+ *                        samples alive at it), sites, sites_long,
+ *                        sites_split (sites tracked, of them predicted
+ *                        long-lived, of them wrappers split by call
+ *                        depth), reclassified (predictions changed),
+ *                        hinted (allocations with an explicit lifetime);
+ *                        retyped_majority and retyped_pinned (pageblocks
+ *                        re-typed because most of what they hold has the
+ *                        other lifetime, or because a few objects pinned a
+ *                        short-lived pageblock for lifetime_ms), and
+ *                        wrong_type_pageblocks (pageblocks that hold mostly
+ *                        the other lifetime, at the last scan)
  *
  * To read, pass oldp and *oldlenp == the value's size; to write, newp and
  * newlen == the value's size (both at once: the old value is read first).

@@ -118,7 +118,8 @@ const struct conf_option conf_options[] = {
 		.type = CONF_BOOL,
 		.value = &buddy_opts.stats_print,
 		.help = "print a summary and the buddyinfo, pagetypeinfo, "
-			"vmstat and zoneinfo reports to stderr at exit",
+			"vmstat, zoneinfo and lifetime reports to stderr at "
+			"exit",
 	},
 	{
 		.name = "bad_free",

@@ -12,6 +12,13 @@
  *                                          small, large and huge bytes
  *   stats.vmstat.<event>  size_t      r-   each event counter of the vmstat
  *                                          report (pcp_refill, allocstall, ...)
+ *   stats.classifier.<field>  size_t  r-   each count of the lifetime
+ *                                          classifier (struct lifetime_stats
+ *                                          but enabled: that is
+ *                                          opt.classifier), and
+ *                                          retyped_majority, retyped_pinned,
+ *                                          wrong_type_pageblocks (the core's
+ *                                          re-typing scan)
  * Types of opt.<key>: bool for true/false keys, size_t for sizes,
  * unsigned int for numbers (numa_fake, watermark_scale_factor,
  * decay_ms, ...), and
@@ -137,6 +144,74 @@ static int ctl_vmstat(const char *name, void *oldp, size_t *oldlenp,
 	return ctl_read(oldp, oldlenp, &value, sizeof(value));
 }
 
+#define LIFETIME_FIELD(name) { #name, offsetof(struct lifetime_stats, name) }
+
+static const struct {
+	const char *name;
+	size_t offset;
+} lifetime_fields[] = {
+	LIFETIME_FIELD(samples),
+	LIFETIME_FIELD(sampled_short),
+	LIFETIME_FIELD(sampled_long),
+	LIFETIME_FIELD(died_young),
+	LIFETIME_FIELD(survived),
+	LIFETIME_FIELD(sites),
+	LIFETIME_FIELD(sites_long),
+	LIFETIME_FIELD(sites_split),
+	LIFETIME_FIELD(reclassified),
+	LIFETIME_FIELD(hinted),
+};
+
+#define NR_LIFETIME_FIELDS	(sizeof(lifetime_fields) / sizeof(lifetime_fields[0]))
+
+/* The classifier's counts, then what the core's re-typing scan counts
+ * about the pageblocks the two lifetimes live in. */
+static int ctl_classifier(const char *name, void *oldp, size_t *oldlenp,
+			  void *newp)
+{
+	size_t i = 0, value;
+
+	while (i < NR_LIFETIME_FIELDS && strcmp(name, lifetime_fields[i].name) != 0)
+		i++;
+	if (i < NR_LIFETIME_FIELDS) {
+		struct lifetime_stats st;
+		unsigned long count;
+
+		if (newp)
+			return EPERM;
+		allocator_enter();
+		lifetime_stats_read(&st);
+		allocator_leave();
+		memcpy(&count, (char *)&st + lifetime_fields[i].offset,
+		       sizeof(count));
+		value = count;
+	} else if (strcmp(name, "retyped_majority") == 0 ||
+		   strcmp(name, "retyped_pinned") == 0) {
+		unsigned long events[NR_VM_EVENT_ITEMS];
+
+		if (newp)
+			return EPERM;
+		vm_events_read(events);
+		value = events[name[8] == 'm' ? PAGEBLOCK_RETYPE_MAJORITY :
+						PAGEBLOCK_RETYPE_PINNED];
+	} else if (strcmp(name, "wrong_type_pageblocks") == 0) {
+		struct zone_stats zones[MAX_ZONE_STATS];
+		unsigned int nr;
+
+		if (newp)
+			return EPERM;
+		allocator_enter();
+		nr = zone_stats_read(zones, MAX_ZONE_STATS);
+		allocator_leave();
+		value = 0;
+		for (unsigned int z = 0; z < nr; z++)
+			value += zones[z].nr_wrong_type_pageblocks;
+	} else {
+		return ENOENT;
+	}
+	return ctl_read(oldp, oldlenp, &value, sizeof(value));
+}
+
 static size_t opt_size(const struct conf_option *opt)
 {
 	switch (opt->type) {
@@ -232,6 +307,8 @@ BUDDY_EXPORT int buddymalloc_mallctl(const char *name, void *oldp,
 			stderr_save();	/* for the report at exit */
 		return err;
 	}
+	if (strncmp(name, "stats.classifier.", 17) == 0)
+		return ctl_classifier(name + 17, oldp, oldlenp, newp);
 	if (strncmp(name, "stats.vmstat.", 13) == 0)
 		return ctl_vmstat(name + 13, oldp, oldlenp, newp);
 	if (strncmp(name, "stats.", 6) == 0)

@@ -162,5 +162,5 @@ static void buddymalloc_fini(void)
 		return;
 	buddy_boot();
 	buddymalloc_stats_print(write_saved_stderr, NULL,
-				"summary,buddyinfo,pagetypeinfo,vmstat,zoneinfo");
+				"summary,buddyinfo,pagetypeinfo,vmstat,zoneinfo,lifetime");
 }

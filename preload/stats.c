@@ -7,6 +7,7 @@
  * after every lock is dropped: malloc_info and malloc_stats print with
  * stdio, which may allocate.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <limits.h>
 #include <malloc.h>
@@ -178,6 +179,77 @@ void malloc_summary_show(struct seq_buf *s)
 		       st.huge_allocated);
 }
 
+/*
+ * The lifetime classifier (slab/lifetime.c): its counters and the core's
+ * re-typing of pageblocks, then the sites
+ * it has sampled most, each with its prediction: "long" sites allocate
+ * from UNMOVABLE pageblocks, "short" ones from MOVABLE. A site is the
+ * return address of the malloc call (with the symbol that holds it, when
+ * dladdr knows one), its size class, and for a wrapper split by call
+ * depth, that depth in bytes of stack. samples and survived are decayed
+ * counts: survived are the samples still alive at lifetime_ms.
+ */
+#define LIFETIME_SITES_SHOWN	32
+
+static void lifetime_show(struct seq_buf *s)
+{
+	struct lifetime_site sites[LIFETIME_SITES_SHOWN];
+	struct zone_stats zones[MAX_ZONE_STATS];
+	unsigned long events[NR_VM_EVENT_ITEMS], wrong = 0;
+	struct lifetime_stats st;
+	unsigned int n, nr;
+
+	allocator_enter();
+	lifetime_stats_read(&st);
+	n = lifetime_sites_read(sites, LIFETIME_SITES_SHOWN);
+	nr = zone_stats_read(zones, MAX_ZONE_STATS);
+	allocator_leave();
+	vm_events_read(events);
+	for (unsigned int z = 0; z < nr; z++)
+		wrong += zones[z].nr_wrong_type_pageblocks;
+
+	seq_buf_printf(s, "lifetime classifier: %s\n", st.enabled ? "on" : "off");
+	seq_buf_printf(s, "samples %lu (predicted short %lu, long %lu), died young %lu, survived %lu\n",
+		       st.samples, st.sampled_short, st.sampled_long,
+		       st.died_young, st.survived);
+	seq_buf_printf(s, "sites %lu (long %lu, split by depth %lu), reclassified %lu, hinted allocations %lu\n",
+		       st.sites, st.sites_long, st.sites_split,
+		       st.reclassified, st.hinted);
+	seq_buf_printf(s, "pageblocks re-typed: majority %lu, pinned %lu; holding mostly the other lifetime now %lu\n",
+		       events[PAGEBLOCK_RETYPE_MAJORITY],
+		       events[PAGEBLOCK_RETYPE_PINNED], wrong);
+	if (!n)
+		return;
+	seq_buf_printf(s, "%18s %6s %6s %8s %8s %5s  %s\n", "site", "size",
+		       "depth", "samples", "survived", "type", "symbol");
+	for (unsigned int i = 0; i < n; i++) {
+		Dl_info info;
+		const char *sym = "?";
+		size_t off = 0;
+
+		/* dladdr reads the loaded objects' symbol tables, under
+		 * ld.so's lock; it never allocates. Without a dynamic symbol
+		 * (a static function), the object file and the offset in it,
+		 * for addr2line. */
+		if (dladdr(sites[i].site, &info)) {
+			const char *base = info.dli_saddr;
+
+			sym = info.dli_sname;
+			if (!sym) {
+				sym = strrchr(info.dli_fname, '/');
+				sym = sym ? sym + 1 : info.dli_fname;
+				base = info.dli_fbase;
+			}
+			off = (size_t)((const char *)sites[i].site - base);
+		}
+		seq_buf_printf(s, "%18p %6u %6u %8lu %8lu %5s  %s+0x%zx\n",
+			       sites[i].site, sites[i].size, sites[i].depth,
+			       sites[i].samples, sites[i].survived,
+			       sites[i].migratetype == MIGRATE_UNMOVABLE ?
+			       "long" : "short", sym, off);
+	}
+}
+
 /* NULL or "" asks for the /proc reports, not for the summary. */
 static bool wants(const char *opts, const char *report)
 {
@@ -224,8 +296,14 @@ BUDDY_EXPORT void buddymalloc_stats_print(void (*write_cb)(void *, const char *)
 		if (!first)
 			seq_buf_putc(&s, '\n');
 		zoneinfo_show(&s);
+		first = false;
 	}
 	allocator_leave();
+	if (wants(opts, "lifetime")) {
+		if (!first)
+			seq_buf_putc(&s, '\n');
+		lifetime_show(&s);
+	}
 	seq_buf_flush(&s);
 }
 

@@ -320,7 +320,8 @@ API_PRELOAD_TESTS = \
 	tests/stress/preload/thread_exit.preload \
 	tests/stress/preload/signal_malloc.preload \
 	tests/stress/preload/fork_reclaim.preload \
-	tests/stress/preload/idle_return.preload
+	tests/stress/preload/idle_return.preload \
+	tests/stress/preload/grouping.preload
 
 tests_api_sizes_SOURCES = tests/api/sizes.c
 tests_api_sizes_CPPFLAGS = $(API_CPPFLAGS)
@@ -477,6 +478,11 @@ tests_stress_idle_return_LDFLAGS = -no-install
 tests_stress_preload_idle_return_preload_SOURCES = tests/stress/idle_return.c
 tests_stress_preload_idle_return_preload_CPPFLAGS = $(API_CPPFLAGS)
 tests_stress_preload_idle_return_preload_LDADD = $(API_PLAIN_LDADD) -lm
+# grouping: lifetime grouping, measured by the OS (preloaded only: the
+# classifier keys on the return address of the exported malloc).
+tests_stress_preload_grouping_preload_SOURCES = tests/stress/grouping.c
+tests_stress_preload_grouping_preload_CPPFLAGS = $(API_CPPFLAGS)
+tests_stress_preload_grouping_preload_LDADD = $(API_PLAIN_LDADD) -lm -ldl
 
 check_PROGRAMS += $(API_LINKED_TESTS) $(API_PRELOAD_TESTS)
 TESTS += $(API_LINKED_TESTS) $(API_PRELOAD_TESTS)
