@@ -166,6 +166,15 @@ void buddymalloc_stats_print(void (*write_cb)(void *opaque, const char *text),
  *                        short-lived pageblock for lifetime_ms), and
  *                        wrong_type_pageblocks (pageblocks that hold mostly
  *                        the other lifetime, at the last scan)
+ *   "stats.classifier.site.<i>.<field>"  read-only: the classifier's i-th
+ *                        most sampled site, i from 0 (ENOENT past the last,
+ *                        and from 256 on): addr (the return address of the
+ *                        malloc call), size (its size class in bytes; 0 for
+ *                        the site over all its classes), depth (the call
+ *                        depth of a wrapper's sub-site, else 0), samples
+ *                        and survived (decayed counts), as size_t; type, a
+ *                        const char *: "long", "short", or "split" (a
+ *                        wrapper whose sub-sites, by depth, predict)
  *
  * To read, pass oldp and *oldlenp == the value's size; to write, newp and
  * newlen == the value's size (both at once: the old value is read first).

@@ -19,6 +19,10 @@
  *                                          retyped_majority, retyped_pinned,
  *                                          wrong_type_pageblocks (the core's
  *                                          re-typing scan)
+ *   stats.classifier.site.<i>.<field>  r-  the classifier's i-th most
+ *                                          sampled site (i < 256): addr,
+ *                                          size, depth, samples, survived
+ *                                          (size_t), type (const char *)
  * Types of opt.<key>: bool for true/false keys, size_t for sizes,
  * unsigned int for numbers (numa_fake, watermark_scale_factor,
  * decay_ms, ...), and
@@ -164,6 +168,59 @@ static const struct {
 
 #define NR_LIFETIME_FIELDS	(sizeof(lifetime_fields) / sizeof(lifetime_fields[0]))
 
+/* Sites of stats.classifier.site.<i>.<field>: the most sampled first. */
+#define CTL_SITES_MAX	256
+
+/*
+ * stats.classifier.site.<i>.<field>: the i-th most sampled site of the
+ * classifier's table (ENOENT past the last). Fields: addr (the return
+ * address), size (its size class; 0: the site over all classes), depth
+ * (a split site's sub-site), samples and survived (decayed counts), all
+ * size_t; type, const char *: "long", "short" or "split".
+ */
+static int ctl_classifier_site(const char *name, void *oldp, size_t *oldlenp,
+			       void *newp)
+{
+	struct lifetime_site sites[CTL_SITES_MAX];
+	const struct lifetime_site *site;
+	unsigned int i = 0, n;
+	const char *field = name;
+	size_t value;
+
+	if (*field < '0' || *field > '9')
+		return ENOENT;
+	while (*field >= '0' && *field <= '9' && i < CTL_SITES_MAX)
+		i = i * 10 + (unsigned int)(*field++ - '0');
+	if (*field++ != '.' || i >= CTL_SITES_MAX)
+		return ENOENT;
+	if (newp)
+		return EPERM;
+	allocator_enter();
+	n = lifetime_sites_read(sites, i + 1);
+	allocator_leave();
+	if (i >= n)
+		return ENOENT;
+	site = &sites[i];
+	if (strcmp(field, "type") == 0) {
+		const char *type = lifetime_site_type(site);
+
+		return ctl_read(oldp, oldlenp, &type, sizeof(type));
+	}
+	if (strcmp(field, "addr") == 0)
+		value = (size_t)(uintptr_t)site->site;
+	else if (strcmp(field, "size") == 0)
+		value = site->size;
+	else if (strcmp(field, "depth") == 0)
+		value = site->depth;
+	else if (strcmp(field, "samples") == 0)
+		value = site->samples;
+	else if (strcmp(field, "survived") == 0)
+		value = site->survived;
+	else
+		return ENOENT;
+	return ctl_read(oldp, oldlenp, &value, sizeof(value));
+}
+
 /* The classifier's counts, then what the core's re-typing scan counts
  * about the pageblocks the two lifetimes live in. */
 static int ctl_classifier(const char *name, void *oldp, size_t *oldlenp,
@@ -185,6 +242,8 @@ static int ctl_classifier(const char *name, void *oldp, size_t *oldlenp,
 		memcpy(&count, (char *)&st + lifetime_fields[i].offset,
 		       sizeof(count));
 		value = count;
+	} else if (strncmp(name, "site.", 5) == 0) {
+		return ctl_classifier_site(name + 5, oldp, oldlenp, newp);
 	} else if (strcmp(name, "retyped_majority") == 0 ||
 		   strcmp(name, "retyped_pinned") == 0) {
 		unsigned long events[NR_VM_EVENT_ITEMS];

@@ -245,8 +245,7 @@ static void lifetime_show(struct seq_buf *s)
 		seq_buf_printf(s, "%18p %6u %6u %8lu %8lu %5s  %s+0x%zx\n",
 			       sites[i].site, sites[i].size, sites[i].depth,
 			       sites[i].samples, sites[i].survived,
-			       sites[i].migratetype == MIGRATE_UNMOVABLE ?
-			       "long" : "short", sym, off);
+			       lifetime_site_type(&sites[i]), sym, off);
 	}
 }
 

@@ -190,6 +190,14 @@ struct lifetime_site {
  * calls malloc; takes the classifier's lock only. */
 unsigned int lifetime_sites_read(struct lifetime_site *out, unsigned int max);
 
+/* What a site's prediction means, for reports: "long", "short", "split". */
+static inline const char *lifetime_site_type(const struct lifetime_site *site)
+{
+	if (site->migratetype < 0)
+		return "split";
+	return site->migratetype == MIGRATE_UNMOVABLE ? "long" : "short";
+}
+
 /*
  * fork(). No lock of the allocator is held across fork(): holding them is
  * what deadlocks (issue 7). Another library's atfork handler that runs

@@ -295,6 +295,79 @@ TEST_BEGIN(test_grouping)
 }
 TEST_END
 
+/* Is a (a return address) inside fn, one of the two site functions? It
+ * is when fn is the nearer of the two below a, and a is at most 256 bytes
+ * past it (each is a few dozen bytes long). */
+static bool site_in(size_t a, void *(*fn)(size_t))
+{
+	size_t f = (size_t)fn, k = (size_t)keep_long, m = (size_t)make_short;
+	size_t owner = a >= k && (a < m || k > m) ? k : a >= m ? m : 0;
+
+	return owner == f && a < f + 256;
+}
+
+struct text {
+	char buf[16384];
+	size_t len;
+};
+
+static void collect(void *opaque, const char *piece)
+{
+	struct text *t = opaque;
+	size_t n = strlen(piece);
+
+	if (t->len + n < sizeof(t->buf)) {
+		memcpy(t->buf + t->len, piece, n + 1);
+		t->len += n;
+	}
+}
+
+/*
+ * After test_grouping: the classifier's table, read by mallctl and by the
+ * "lifetime" report, shows keep_long's site long-lived and make_short's
+ * short-lived (the site-wide records, size 0), and the counters add up.
+ */
+TEST_BEGIN(test_sites_reported)
+{
+	typedef void (*print_fn)(void (*)(void *, const char *), void *,
+				 const char *);
+	print_fn print = (print_fn)dlsym(RTLD_DEFAULT, "buddymalloc_stats_print");
+	bool seen_long = false, seen_short = false;
+	static struct text text;
+	char name[64];
+
+	assert_ptr_not_null(print);
+	for (unsigned int i = 0; i < 256; i++) {
+		size_t addr, size, len = sizeof(size_t);
+		const char *type;
+		size_t tlen = sizeof(type);
+
+		snprintf(name, sizeof(name), "stats.classifier.site.%u.addr", i);
+		if (mallctl()(name, &addr, &len, NULL, 0) != 0)
+			break;
+		snprintf(name, sizeof(name), "stats.classifier.site.%u.size", i);
+		assert_d_eq(mallctl()(name, &size, &len, NULL, 0), 0);
+		snprintf(name, sizeof(name), "stats.classifier.site.%u.type", i);
+		assert_d_eq(mallctl()(name, &type, &tlen, NULL, 0), 0);
+		if (size == 0 && site_in(addr, keep_long))
+			seen_long |= strcmp(type, "long") == 0;
+		if (size == 0 && site_in(addr, make_short))
+			seen_short |= strcmp(type, "short") == 0;
+	}
+	expect_true(seen_long, "keep_long's site is reported long-lived");
+	expect_true(seen_short, "make_short's site is reported short-lived");
+	expect_zu_eq(classifier_count("samples"),
+		     classifier_count("sampled_short") +
+		     classifier_count("sampled_long"),
+		     "samples are counted once, by their predicted type");
+	print(collect, &text, "lifetime");
+	expect_ptr_not_null(strstr(text.buf, "lifetime classifier: on\n"),
+			    "the report says the classifier is on");
+	expect_ptr_not_null(strstr(text.buf, " long  grouping"),
+			    "the report lists a long-lived site of this program");
+}
+TEST_END
+
 /* The same program with classifier:false: its figures from a child. */
 TEST_BEGIN(test_control_without_classifier)
 {
@@ -351,5 +424,6 @@ int main(int argc, char **argv)
 	}
 	api_watchdog(240);
 	return test_run(test_served_by_buddymalloc, test_grouping,
-			test_control_without_classifier, NULL);
+			test_sites_reported, test_control_without_classifier,
+			NULL);
 }
