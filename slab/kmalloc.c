@@ -78,6 +78,24 @@ static inline gfp_t large_lifetime(gfp_t gfp)
 	return lifetime(gfp) ? lifetime(gfp) : __GFP_MOVABLE;
 }
 
+/*
+ * The migrate type of a page-level block of the malloc family whose
+ * lifetime (classifier or hint) is mt: long-lived blocks go with the
+ * long-lived slabs (UNMOVABLE), short-lived ones to RECLAIMABLE, apart
+ * from the short-lived slabs (MOVABLE), for the reason large_lifetime
+ * gives: slabs scattered among page-level blocks cut the free memory
+ * between them into pieces too small for the next block. With both
+ * short-lived kinds in MOVABLE, python3 (bench/programs/alloc_heavy.py,
+ * PYTHONMALLOC=malloc) peaked at 1.11 times the resident memory of the
+ * allocator before the classifier; apart, at 1.00 (sqlite3 and gcc 1.00
+ * either way; bench/results/lifetime.md). RECLAIMABLE is otherwise unused
+ * by the malloc family, so these blocks have its pageblocks to themselves.
+ */
+static inline gfp_t large_site_lifetime(int mt)
+{
+	return mt == MIGRATE_MOVABLE ? __GFP_RECLAIMABLE : (gfp_t)mt;
+}
+
 /* ------------------------------------------------------------ lifetime */
 
 /*
@@ -132,8 +150,8 @@ static unsigned int large_order(size_t size, size_t align)
  * kernel's costly order retry reclaim while it makes progress
  * (__GFP_RETRY_MAYFAIL, as the kernel's kvmalloc asks), where the page
  * allocator's default would give up after one round. A block of the
- * malloc family (site) is typed by the classifier (long-lived UNMOVABLE,
- * short-lived MOVABLE; MOVABLE with classifier:false, as large_lifetime
+ * malloc family (site) is typed by the classifier or a hint
+ * (large_site_lifetime; MOVABLE with classifier:false, as large_lifetime
  * says why), and its head page's slab.private says whether it is sampled
  * (lifetime.h), written on every such allocation.
  */
@@ -162,7 +180,7 @@ static void *kmalloc_large(size_t size, size_t align, gfp_t gfp,
 			mt = kmalloc_lifetime(site,
 					lt_large_class(large_order(size, align)),
 					gfp, &req, nolock);
-			type = (gfp_t)mt;
+			type = large_site_lifetime(mt);
 			if (!req.hinted && !CMM_LOAD_SHARED(lifetime_enabled))
 				type = __GFP_MOVABLE;
 		}

@@ -113,7 +113,8 @@ TEST_BEGIN(test_unknown_sites_are_short)
 	void *p = short_site(SMALL), *q = long_site(LARGE);
 
 	expect_d_eq(block_type(p), MIGRATE_MOVABLE, "small, unknown site");
-	expect_d_eq(block_type(q), MIGRATE_MOVABLE, "page-level, unknown site");
+	expect_d_eq(block_type(q), MIGRATE_RECLAIMABLE,
+		    "page-level, unknown site: short-lived, apart from the slabs");
 	expect_d_eq(obj_state(p), OBJ_SAMPLED, "sampled (every allocation is)");
 	expect_ptr_eq((void *)virt_to_page(q)->slab.private,
 		      (void *)LT_PAGE_SAMPLED, "the page-level block too");
@@ -136,7 +137,7 @@ TEST_BEGIN(test_sites_learnt)
 	expect_d_eq(block_type(a), MIGRATE_UNMOVABLE, "long-lived site: UNMOVABLE slab");
 	expect_d_eq(block_type(b), MIGRATE_MOVABLE, "short-lived site: MOVABLE slab");
 	expect_d_eq(block_type(c), MIGRATE_UNMOVABLE, "long-lived page-level block");
-	expect_d_eq(block_type(d), MIGRATE_MOVABLE, "short-lived page-level block");
+	expect_d_eq(block_type(d), MIGRATE_RECLAIMABLE, "short-lived page-level block");
 	free(a);
 	free(b);
 	free(c);
@@ -190,7 +191,7 @@ TEST_BEGIN(test_hints_override)
 	p[3] = long_site(SMALL);	/* learnt long-lived */
 	p[4] = long_site(LARGE);
 	expect_d_eq(block_type(p[3]), MIGRATE_MOVABLE, "thread hint short wins");
-	expect_d_eq(block_type(p[4]), MIGRATE_MOVABLE, "page-level too");
+	expect_d_eq(block_type(p[4]), MIGRATE_RECLAIMABLE, "page-level too");
 	old = buddymalloc_thread_lifetime(BUDDY_LIFETIME_LONG);
 	expect_u_eq(old, BUDDY_LIFETIME_SHORT, "previous hint returned");
 	p[5] = short_site(SMALL);
