@@ -173,7 +173,8 @@ unsigned long __move_freepages_block(struct zone *zone, struct page *page,
 /*
  * The re-typing scan of zone with the decay clock's time now (pageblock.c,
  * "Re-typing"): pageblocks mostly holding another type's allocations take
- * that type, MOVABLE ones pinned mostly empty for lifetime_ms become
+ * that type, MOVABLE and RECLAIMABLE ones pinned mostly empty for
+ * lifetime_ms become
  * UNMOVABLE; sets zone->nr_wrong_type_pageblocks. Returns true while a
  * pageblock's pinned time is running (a later scan may re-type it). Takes
  * zone->lock a batch of pageblocks at a time; caller holds no lock.

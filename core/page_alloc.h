@@ -71,8 +71,9 @@ struct core_config {
 	unsigned long pcp_batch;
 	/*
 	 * Lifetime grouping: an object alive for lifetime_ms counts as
-	 * long-lived (the classifier of slab/ reads it), and a MOVABLE
-	 * pageblock pinned mostly empty for that long is re-typed
+	 * long-lived (the classifier of slab/ reads it), and a MOVABLE or
+	 * RECLAIMABLE (short-lived) pageblock pinned mostly empty for that
+	 * long is re-typed
 	 * UNMOVABLE, so that its holes take long-lived objects.
 	 */
 	unsigned int lifetime_ms;
@@ -465,8 +466,9 @@ enum vm_event_item {
 	PAGEBLOCK_RETYPE_SCAN,	/* re-typing scans of a zone */
 	PAGEBLOCK_RETYPE_MAJORITY, /* pageblocks re-typed to what most of
 				    * their allocated pages are */
-	PAGEBLOCK_RETYPE_PINNED, /* MOVABLE pageblocks pinned mostly empty
-				  * for lifetime_ms, re-typed UNMOVABLE */
+	PAGEBLOCK_RETYPE_PINNED, /* MOVABLE or RECLAIMABLE pageblocks
+				  * pinned mostly empty for lifetime_ms,
+				  * re-typed UNMOVABLE */
 	NR_VM_EVENT_ITEMS
 };
 

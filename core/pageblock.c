@@ -107,7 +107,9 @@ unsigned long __move_freepages_block(struct zone *zone, struct page *page,
  *              its free pages move to U's lists, as the kernel's steal
  *              does when it claims a pageblock. Its holes then take U's
  *              allocations, not T's.
- *   pinned     a MOVABLE (short-lived) pageblock holding at most 1/4 of
+ *   pinned     a MOVABLE or RECLAIMABLE pageblock (short-lived: slab/
+ *              puts short-lived slabs in the one and short-lived
+ *              page-level blocks in the other) holding at most 1/4 of
  *              its pages allocated, at every scan for lifetime_ms, becomes
  *              UNMOVABLE (long-lived). What still pins a short-lived
  *              pageblock that long after its peak is long-lived objects
@@ -293,7 +295,8 @@ static void __retype_one(struct zone *zone, struct mem_section *ms,
 		*pinned = PINNED_STAMP_NONE;
 		return;
 	}
-	if (mt == MIGRATE_MOVABLE && u->nr_in_use <= PINNED_MAX) {
+	if ((mt == MIGRATE_MOVABLE || mt == MIGRATE_RECLAIMABLE) &&
+	    u->nr_in_use <= PINNED_MAX) {
 		if (*pinned == PINNED_STAMP_NONE) {
 			*pinned = rc->now;
 			rc->waiting = true;

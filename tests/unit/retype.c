@@ -322,6 +322,31 @@ TEST_END
 
 /* Pinned means at every scan: a scan that finds it fuller starts the
  * time again. */
+/* Short-lived page-level blocks of the malloc family live in RECLAIMABLE
+ * pageblocks: a pinned one becomes long-lived too. */
+TEST_BEGIN(test_pinned_reclaimable)
+{
+	unsigned int n = pageblock_nr_pages / 8;
+	unsigned long block, ev = vm_event(PAGEBLOCK_RETYPE_PINNED);
+	bool waiting;
+
+	assert_true(zone_pristine(zone_normal()), "pristine to start");
+	block = alloc_run(n, __GFP_RECLAIMABLE);
+	expect_d_eq(type_at(block), MIGRATE_RECLAIMABLE, "a RECLAIMABLE pageblock");
+	scan(T0, &waiting);
+	expect_true(waiting, "its time runs");
+	scan(T0 + LIFETIME_MS - 1, NULL);
+	expect_d_eq(type_at(block), MIGRATE_RECLAIMABLE, "not before lifetime_ms");
+	scan(T0 + LIFETIME_MS, &waiting);
+	expect_d_eq(type_at(block), MIGRATE_UNMOVABLE, "re-typed at lifetime_ms");
+	expect_lu_eq(vm_event(PAGEBLOCK_RETYPE_PINNED), ev + 1, "counted");
+	expect_lu_eq(core_check_diag(), 0, "checker after the re-type");
+	free_run(0, n);
+	scan(T0 + 2 * LIFETIME_MS, NULL);
+	expect_pristine(zone_normal(), "at the end");
+}
+TEST_END
+
 TEST_BEGIN(test_pinned_time_restarts)
 {
 	unsigned int n = pageblock_nr_pages / 8, full = pageblock_nr_pages / 2;
@@ -515,7 +540,7 @@ int main(void)
 	return test_run(test_majority_to_unmovable,
 			test_majority_to_movable,
 			test_majority_thresholds,
-			test_pinned_after_lifetime,
+			test_pinned_after_lifetime, test_pinned_reclaimable,
 			test_pinned_time_restarts,
 			test_reserved_left_alone,
 			test_block_across_a_batch,
