@@ -238,12 +238,14 @@ struct mem_section {
 	 */
 	uint32_t pageblock_freed[PAGEBLOCKS_PER_SECTION];
 	/*
-	 * Per pageblock, since when the re-typing scan has seen it MOVABLE
-	 * and pinned mostly empty (pageblock.c, "Re-typing"): the decay
-	 * clock's time (decay_now_ms) at the first scan that saw it so, or
-	 * PINNED_STAMP_NONE. Protected by the zone's lock.
+	 * Per pageblock, since when the re-typing scan has seen it
+	 * short-lived and pinned mostly empty by the same number of
+	 * allocated pages (pageblock.c, "Re-typing"): the decay clock's time
+	 * (decay_now_ms) at the first scan that saw it so, or
+	 * PINNED_STAMP_NONE; and that number. Protected by the zone's lock.
 	 */
 	uint32_t pageblock_pinned[PAGEBLOCKS_PER_SECTION];
+	uint16_t pageblock_pinned_pages[PAGEBLOCKS_PER_SECTION];
 };
 
 #define DECAY_STAMP_CLEAN	0u
@@ -390,6 +392,9 @@ struct zone {
 	 * only by whoever runs the node's reclaim work (its thread, or the
 	 * inline pass under reclaim_work_busy). */
 	uint32_t retype_last_scan;	/* decay clock at the last scan; 0: none */
+	unsigned long retype_long_room;	/* free pages in UNMOVABLE pageblocks
+					 * holding allocations, at the last
+					 * scan (the pinned rule) */
 	bool retype_waiting;		/* that scan left a pinned stamp waiting */
 };
 

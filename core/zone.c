@@ -116,6 +116,7 @@ void zone_reset(struct zone *zone)
 	zone->nr_wrong_type_pageblocks = 0;
 	zone->retype_last_scan = 0;
 	zone->retype_waiting = false;
+	zone->retype_long_room = 0;
 	zone->present_pages = 0;
 	zone->nr_sections = 0;
 	zone->meta_pages = 0;

@@ -347,6 +347,98 @@ TEST_BEGIN(test_pinned_reclaimable)
 }
 TEST_END
 
+/* A pinned pageblock whose allocated pages change is not pinned by them:
+ * its time restarts at the scan that sees the change. */
+TEST_BEGIN(test_pinned_count_must_hold)
+{
+	unsigned int n = pageblock_nr_pages / 8;
+	unsigned long block;
+
+	assert_true(zone_pristine(zone_normal()), "pristine to start");
+	block = alloc_run(n, __GFP_MOVABLE);
+	scan(T0, NULL);
+	free_run(n - 1, n);			/* one page goes */
+	scan(T0 + LIFETIME_MS, NULL);
+	expect_d_eq(type_at(block), MIGRATE_MOVABLE,
+		    "its count changed: the time restarted");
+	scan(T0 + 2 * LIFETIME_MS - 1, NULL);
+	expect_d_eq(type_at(block), MIGRATE_MOVABLE, "not yet");
+	scan(T0 + 2 * LIFETIME_MS, NULL);
+	expect_d_eq(type_at(block), MIGRATE_UNMOVABLE,
+		    "lifetime_ms with the same count");
+	free_run(0, n - 1);
+	expect_pristine(zone_normal(), "after the test");
+}
+TEST_END
+
+static struct page *unmovable[2 * MAX_RUN], *movable[2 * MAX_RUN];
+
+/*
+ * The pinned rule makes room for long-lived allocations only when they
+ * lack it: while the UNMOVABLE pageblocks holding allocations have a
+ * pageblock's worth of free pages (by the previous scan), a pinned
+ * pageblock waits; and a scan re-types at most one.
+ */
+TEST_BEGIN(test_pinned_only_for_room)
+{
+	unsigned int n = pageblock_nr_pages / 8, half = pageblock_nr_pages / 2;
+	unsigned int nr = pageblock_nr_pages + half;
+	unsigned long a, b, p1, p2;
+
+	assert_true(zone_pristine(zone_normal()), "pristine to start");
+	/* Two UNMOVABLE pageblocks, each half allocated: room for 512. */
+	for (unsigned int i = 0; i < nr; i++) {
+		unmovable[i] = alloc_pages(0, 0);
+		assert_ptr_not_null(unmovable[i], "page %u", i);
+	}
+	a = page_to_pfn(unmovable[0]) & ~(pageblock_nr_pages - 1);
+	b = page_to_pfn(unmovable[nr - 1]) & ~(pageblock_nr_pages - 1);
+	assert_lx_ne(a, b, "two pageblocks");
+	for (unsigned int i = 0; i < half; i++)
+		expect_true(free_pages_checked(unmovable[i], 0), "free %u", i);
+
+	/* Two pinned MOVABLE pageblocks: n pages at the start of one (the
+	 * rest of its pages freed), n in the next. */
+	for (unsigned int i = 0; i < pageblock_nr_pages + n; i++) {
+		movable[i] = alloc_pages(__GFP_MOVABLE, 0);
+		assert_ptr_not_null(movable[i], "page %u", i);
+	}
+	p1 = page_to_pfn(movable[0]) & ~(pageblock_nr_pages - 1);
+	p2 = page_to_pfn(movable[pageblock_nr_pages + n - 1]) &
+	     ~(pageblock_nr_pages - 1);
+	assert_lx_ne(p1, p2, "two pageblocks");
+	for (unsigned int i = n; i < pageblock_nr_pages; i++)
+		expect_true(free_pages_checked(movable[i], 0), "free %u", i);
+	scan(T0, NULL);
+	scan(T0 + LIFETIME_MS, NULL);
+	expect_d_eq(type_at(p1), MIGRATE_MOVABLE, "room enough: waits");
+	expect_d_eq(type_at(p2), MIGRATE_MOVABLE, "room enough: waits");
+
+	/* Pageblock a empties: the room left (b's half) is short. */
+	for (unsigned int i = half; i < pageblock_nr_pages; i++)
+		expect_true(free_pages_checked(unmovable[i], 0), "free %u", i);
+	scan(T0 + LIFETIME_MS + 1, NULL);	/* counts the room */
+	expect_d_eq(type_at(p1), MIGRATE_MOVABLE, "by the previous count");
+	scan(T0 + LIFETIME_MS + 2, NULL);
+	expect_d_eq((type_at(p1) == MIGRATE_UNMOVABLE) +
+		    (type_at(p2) == MIGRATE_UNMOVABLE), 1,
+		    "room short: one pinned pageblock re-typed");
+	scan(T0 + LIFETIME_MS + 3, NULL);
+	expect_d_eq((type_at(p1) == MIGRATE_UNMOVABLE) +
+		    (type_at(p2) == MIGRATE_UNMOVABLE), 2,
+		    "the next scan, the other");
+	expect_lu_eq(core_check_diag(), 0, "checker");
+
+	for (unsigned int i = pageblock_nr_pages; i < nr; i++)
+		expect_true(free_pages_checked(unmovable[i], 0), "free %u", i);
+	for (unsigned int i = 0; i < n; i++)
+		expect_true(free_pages_checked(movable[i], 0), "free %u", i);
+	for (unsigned int i = pageblock_nr_pages; i < pageblock_nr_pages + n; i++)
+		expect_true(free_pages_checked(movable[i], 0), "free %u", i);
+	expect_pristine(zone_normal(), "after the test");
+}
+TEST_END
+
 TEST_BEGIN(test_pinned_time_restarts)
 {
 	unsigned int n = pageblock_nr_pages / 8, full = pageblock_nr_pages / 2;
@@ -541,6 +633,7 @@ int main(void)
 			test_majority_to_movable,
 			test_majority_thresholds,
 			test_pinned_after_lifetime, test_pinned_reclaimable,
+			test_pinned_count_must_hold, test_pinned_only_for_room,
 			test_pinned_time_restarts,
 			test_reserved_left_alone,
 			test_block_across_a_batch,
