@@ -28,8 +28,8 @@
  * later long-lived objects fill. Between the two thresholds nothing moves,
  * so sampling noise does not flap. A primary record (a key, or a site over
  * all classes) whose samples are mixed (>= 16 samples, 15% to 85%
- * survivors) or hold a long-lived minority (>= 2 survivors among >= 32
- * samples, lt_split_due) becomes SPLIT: the key's, or every key of the
+ * survivors) or hold a long-lived minority (>= 2 survivors, fewer than
+ * half of >= 32 samples, lt_split_due) becomes SPLIT: the key's, or every key of the
  * site's, samples from then on go to sub-sites keyed by call depth, each
  * decided by the same rule (a sub-site does not split again). A split is
  * never undone; all it costs is a second byte load per allocation.
@@ -415,7 +415,8 @@ static int lt_decide(int mt, uint32_t samples, uint32_t survived)
  * Should a primary record with these counts (before the decay) split?
  * Mixed samples, or a long-lived minority: a few survivors among many
  * short-lived samples are what pins pageblocks, and a wrapper's look just
- * like that (one cache entry per 32 requests, bench/lifetime -w). Counts
+ * like that (one cache entry per 32 requests, bench/lifetime -w); a
+ * short-lived minority in long-lived pageblocks only leaves holes. Counts
  * decay at LT_DECAY_AT, so 2 survivors are at least 3% of the window: a
  * real fraction, not one stray object. A site split on noise (a short
  * site with a rare survivor) costs its allocations a second byte load and
@@ -427,7 +428,8 @@ static bool lt_split_due(uint32_t samples, uint32_t survived)
 	if (samples >= LT_SPLIT_MIN && 100 * survived > 15 * samples &&
 	    100 * survived < 85 * samples)
 		return true;
-	return samples >= LT_MINORITY_MIN && survived >= LT_MINORITY_SURVIVED;
+	return samples >= LT_MINORITY_MIN && survived >= LT_MINORITY_SURVIVED &&
+	       2 * survived < samples;
 }
 
 /* Count one resolved sample in record s and decide again; true if its

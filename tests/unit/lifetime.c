@@ -371,6 +371,24 @@ TEST_BEGIN(test_rare_survivors_stay_short)
 }
 TEST_END
 
+/* A long-lived site with a few young deaths (1 in 16, below the mixed
+ * range): a short-lived minority is no reason to split. */
+TEST_BEGIN(test_long_site_not_split)
+{
+	const void *site = fake(0x40a000);
+
+	fresh();
+	for (int i = 0; i < 256; i++)
+		sample(site, (unsigned int)i % 40, 0x3000, i % 16 != 15);
+	for (unsigned int c = 0; c < LT_NR_CLASSES; c++) {
+		expect_false(lifetime_table[lt_index(site, c)] & LT_SPLIT,
+			     "class %u not split", c);
+		expect_d_eq(lifetime_lookup(site, c, 0x3000), MIGRATE_UNMOVABLE,
+			    "class %u long-lived", c);
+	}
+}
+TEST_END
+
 int main(void)
 {
 	return test_run(test_enabled_by_default,
@@ -383,5 +401,6 @@ int main(void)
 			test_site_wide_fallback,
 			test_wrapper_minority_splits,
 			test_rare_survivors_stay_short,
+			test_long_site_not_split,
 			NULL);
 }
