@@ -26,29 +26,35 @@
  * >= 32 samples with at most 1/8 surviving: a long-lived object in a
  * short-lived pageblock pins 2 MiB, the opposite mistake leaves a hole that
  * later long-lived objects fill. Between the two thresholds nothing moves,
- * so sampling noise does not flap. A primary site with >= 16 samples and
- * between 15% and 85% survivors is mixed: it becomes SPLIT, and its
- * samples from then on go to sub-sites keyed by call depth, each decided
- * by the same rule (a sub-site does not split again).
+ * so sampling noise does not flap. A primary record (a key, or a site over
+ * all classes) whose samples are mixed (>= 16 samples, 15% to 85%
+ * survivors) or hold a long-lived minority (>= 2 survivors, fewer than
+ * half of >= 32 samples, lt_split_due) becomes SPLIT: the key's, or every key of the
+ * site's, samples from then on go to sub-sites keyed by call depth, each
+ * decided by the same rule (a sub-site does not split again). A split is
+ * never undone; all it costs is a second byte load per allocation.
  *
- * Sites over all classes. Each primary key's samples also count in a
- * record of its site over all its size classes (class LT_CLASS_ANY, same
- * rule, never split). A key whose own record lacks evidence (fewer than
- * LT_LONG_MIN samples, and not long-lived) takes that record's type: a
- * site allocating objects of every size (a cache of strings) would
- * otherwise spread its few samples over 40 classes and stay unknown, i.e.
- * short-lived, for ever. Measured on bench/lifetime (a cache filled by 1
- * allocation in 32, sizes 16 B..32 KiB log-uniform): 830 samples in 3
- * peaks, about 26 of the cache's, over 40 classes.
+ * Sites over all classes. Each key's samples also count in a record of
+ * its site over all its size classes (class LT_CLASS_ANY, same rule), and
+ * a sub-site's in one of its (site, depth) over all classes. A key whose
+ * own record lacks evidence (fewer than LT_LONG_MIN samples, and not
+ * long-lived) takes that record's type (for a sub key: only once the
+ * (site, depth) record has evidence itself, else the type the key started
+ * from): a site allocating objects of every size (a cache of strings)
+ * would otherwise spread its few samples over 40 classes and stay
+ * unknown, i.e. short-lived, for ever. Measured on bench/lifetime (a
+ * cache filled by 1 allocation in 32, sizes 16 B..32 KiB log-uniform):
+ * 830 samples in 3 peaks, about 26 of the cache's, over 40 classes.
  *
  * Prediction bytes are tagless: keys that hash alike share a byte. A byte
  * is UNMOVABLE if any tracked site on it is long-lived, else MOVABLE, with
  * LT_SPLIT if any primary site on it is split; a split byte with no
- * sub-site on it is LT_UNKNOWN (the primary byte's type holds). A
- * collision errs towards long-lived (lt_table_update). A split site keeps
- * the type it had, for the depths not sampled yet, and each new sub-site
- * starts from it, so that splitting a long-lived site does not send its
- * objects to short-lived pageblocks while the sub-sites learn.
+ * sub key of known type on it is LT_UNKNOWN (the primary byte's type
+ * holds). A collision errs towards long-lived (lt_table_update). A split
+ * site keeps the type it had, for the depths not sampled yet, and each
+ * new sub-site starts from it, so that splitting a long-lived site does
+ * not send its objects to short-lived pageblocks while the sub-sites
+ * learn.
  *
  * Aging runs from the classifier's shrinker (the reclaim threads' decay
  * ticks and pressure) and from the sampling slow path when a pass is
@@ -88,6 +94,8 @@
 #define LT_LONG_MIN		8	/* short -> long: samples */
 #define LT_SHORT_MIN		32	/* long -> short: samples */
 #define LT_SPLIT_MIN		16	/* mixed: samples */
+#define LT_MINORITY_MIN		32	/* a long-lived minority: samples */
+#define LT_MINORITY_SURVIVED	2	/* ... survivors among them */
 #define LT_AGE_EVERY		4	/* an aging pass per lifetime_ms / this */
 #define LT_CLASS_ANY		LT_NR_CLASSES	/* a site over all classes */
 
@@ -264,8 +272,9 @@ static struct lt_site *__lt_site_get(const void *site, unsigned int class,
 		.migratetype = (uint8_t)mt,
 	};
 	/* A new sub-site starts where its split site was; its byte is
-	 * known from now on. */
-	if (sub)
+	 * known from now on. (A new record over all classes has no
+	 * evidence: it moves no byte.) */
+	if (sub && class != LT_CLASS_ANY)
 		__lt_table_update(victim);
 	return victim;
 }
@@ -306,9 +315,11 @@ static void __lt_primary_update(uintptr_t idx)
 			continue;
 		h = lt_index(s->site, 0);
 		if (s->class == LT_CLASS_ANY) {
-			if (idx >= h && idx < h + LT_NR_CLASSES)
+			if (idx >= h && idx < h + LT_NR_CLASSES) {
+				split |= s->split;
 				lng |= __lt_key_type(s->site, (unsigned int)(idx - h)) ==
 				       MIGRATE_UNMOVABLE;
+			}
 		} else if (h + s->class == idx) {
 			split |= s->split;
 			lng |= __lt_key_type(s->site, s->class) == MIGRATE_UNMOVABLE;
@@ -319,43 +330,74 @@ static void __lt_primary_update(uintptr_t idx)
 			 (split ? LT_SPLIT : 0));
 }
 
+/* The type of the sub key (site, class, depth) of a split site: its own
+ * record's when that has evidence enough, else its (site, depth)'s over
+ * all classes when that has, else its own record's (the type it started
+ * from), else -1: unknown, the primary byte's type holds. Caller holds
+ * lt_lock. */
+static int __lt_sub_key_type(const void *site, unsigned int class,
+			     uintptr_t depth)
+{
+	const struct lt_site *r = __lt_site_find(site, class, true, depth), *w;
+
+	if (r && lt_confident(r))
+		return r->migratetype;
+	w = __lt_site_find(site, LT_CLASS_ANY, true, depth);
+	if (w && lt_confident(w))
+		return w->migratetype;
+	return r ? r->migratetype : -1;
+}
+
+/* Split byte idx, combined over every sub key on it: the keys of each
+ * (site, depth)'s class range that land on it (the range is hashed, not
+ * contiguous), and the tracked sub-site records. */
+static void __lt_split_update(unsigned int idx)
+{
+	bool any = false, lng = false;
+
+	for (unsigned int i = 0; i < LT_NR_SITES; i++) {
+		const struct lt_site *s = &lt_sites[i];
+		int mt;
+
+		if (!s->site || !s->sub)
+			continue;
+		if (s->class == LT_CLASS_ANY) {
+			for (unsigned int c = 0; c < LT_NR_CLASSES; c++) {
+				if (lt_split_index(s->site, c, s->depth) != idx)
+					continue;
+				mt = __lt_sub_key_type(s->site, c, s->depth);
+				any |= mt >= 0;
+				lng |= mt == MIGRATE_UNMOVABLE;
+			}
+		} else if (lt_split_index(s->site, s->class, s->depth) == idx) {
+			any = true;
+			lng |= __lt_sub_key_type(s->site, s->class, s->depth) ==
+			       MIGRATE_UNMOVABLE;
+		}
+	}
+	CMM_STORE_SHARED(lifetime_split_table[idx],
+			 !any ? LT_UNKNOWN :
+			 lng ? MIGRATE_UNMOVABLE : MIGRATE_MOVABLE);
+}
+
 /* The prediction bytes a record's change may move. Caller holds
  * lt_lock. */
 static void __lt_table_update(const struct lt_site *site)
 {
-	bool sub = site->sub, any = false, split = false, lng = false;
-	uintptr_t idx;
-	uint8_t b;
-
 	if (site->class == LT_CLASS_ANY) {
-		for (unsigned int c = 0; c < LT_NR_CLASSES; c++)
-			__lt_primary_update(lt_index(site->site, c));
-		return;
-	}
-	if (!sub) {
+		for (unsigned int c = 0; c < LT_NR_CLASSES; c++) {
+			if (site->sub)
+				__lt_split_update(lt_split_index(site->site, c,
+								 site->depth));
+			else
+				__lt_primary_update(lt_index(site->site, c));
+		}
+	} else if (site->sub) {
+		__lt_split_update(lt_split_index(site->site, site->class,
+						 site->depth));
+	} else {
 		__lt_primary_update(lt_index(site->site, site->class));
-		return;
 	}
-	idx = lt_split_index(site->site, site->class, site->depth);
-
-	for (unsigned int i = 0; i < LT_NR_SITES; i++) {
-		const struct lt_site *s = &lt_sites[i];
-
-		if (!s->site || s->sub != sub)
-			continue;
-		if ((sub ? lt_split_index(s->site, s->class, s->depth) :
-			   lt_index(s->site, s->class)) != idx)
-			continue;
-		any = true;
-		split |= s->split;
-		lng |= s->migratetype == MIGRATE_UNMOVABLE;
-	}
-	b = lng ? MIGRATE_UNMOVABLE : MIGRATE_MOVABLE;
-	if (split)
-		b |= LT_SPLIT;
-	if (!any)
-		b = LT_UNKNOWN;
-	CMM_STORE_SHARED(lifetime_split_table[idx], b);
 }
 
 /* The rule (top of file): the next prediction of a site predicted mt with
@@ -369,27 +411,43 @@ static int lt_decide(int mt, uint32_t samples, uint32_t survived)
 	       MIGRATE_MOVABLE : MIGRATE_UNMOVABLE;
 }
 
-static bool lt_mixed(uint32_t samples, uint32_t survived)
+/*
+ * Should a primary record with these counts (before the decay) split?
+ * Mixed samples, or a long-lived minority: a few survivors among many
+ * short-lived samples are what pins pageblocks, and a wrapper's look just
+ * like that (one cache entry per 32 requests, bench/lifetime -w); a
+ * short-lived minority in long-lived pageblocks only leaves holes. Counts
+ * decay at LT_DECAY_AT, so 2 survivors are at least 3% of the window: a
+ * real fraction, not one stray object. A site split on noise (a short
+ * site with a rare survivor) costs its allocations a second byte load and
+ * nothing else: each depth is decided by the same rule, and short-lived
+ * samples keep it short. A split is never undone.
+ */
+static bool lt_split_due(uint32_t samples, uint32_t survived)
 {
-	return samples >= LT_SPLIT_MIN && 100 * survived > 15 * samples &&
-	       100 * survived < 85 * samples;
+	if (samples >= LT_SPLIT_MIN && 100 * survived > 15 * samples &&
+	    100 * survived < 85 * samples)
+		return true;
+	return samples >= LT_MINORITY_MIN && survived >= LT_MINORITY_SURVIVED &&
+	       2 * survived < samples;
 }
 
 /* Count one resolved sample in record s and decide again; true if its
  * prediction (or whether it has evidence enough) changed. */
 static bool lt_site_count(struct lt_site *s, bool survived)
 {
-	bool was_confident = lt_confident(s);
+	bool was_confident = lt_confident(s), split;
 	int mt;
 
 	s->samples++;
 	s->survived += survived;
+	/* Before the decay: a rare survivor counts in the window it came in. */
+	split = !s->sub && !s->split && lt_split_due(s->samples, s->survived);
 	if (s->samples >= LT_DECAY_AT) {
 		s->samples /= 2;
 		s->survived /= 2;
 	}
-	if (!s->sub && s->class != LT_CLASS_ANY &&
-	    lt_mixed(s->samples, s->survived)) {
+	if (split) {
 		s->split = true;
 		lt_stat.reclassified++;
 		return true;
@@ -403,11 +461,13 @@ static bool lt_site_count(struct lt_site *s, bool survived)
 	return lt_confident(s) != was_confident;
 }
 
-/* One resolved sample of site s (and of its site over all classes, for
- * a primary key). Caller holds lt_lock. */
+/* One resolved sample of site s, and of its site over all classes (for
+ * a sub-site: its (site, depth) over all classes). Caller holds lt_lock. */
 static void __lt_site_account(struct lt_site *s, bool survived)
 {
 	const void *site = s->site;
+	uintptr_t depth = s->depth;
+	bool sub = s->sub;
 	struct lt_site *w;
 
 	if (survived)
@@ -418,9 +478,7 @@ static void __lt_site_account(struct lt_site *s, bool survived)
 		return;	/* samples born before the split */
 	if (lt_site_count(s, survived))
 		__lt_table_update(s);
-	if (s->sub)
-		return;
-	w = __lt_site_get(site, LT_CLASS_ANY, false, 0, MIGRATE_MOVABLE);
+	w = __lt_site_get(site, LT_CLASS_ANY, sub, depth, MIGRATE_MOVABLE);
 	if (lt_site_count(w, survived))
 		__lt_table_update(w);
 }

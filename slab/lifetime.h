@@ -5,7 +5,8 @@
  *
  *   site       the return address of the exported malloc-family call;
  *   key        (site, size class), and for a SPLIT site (a wrapper such as
- *              xmalloc or operator new, whose samples are mixed) also the
+ *              xmalloc or operator new, whose samples are mixed or hold a
+ *              long-lived minority) also the
  *              call depth: the thread pointer minus the stack pointer in
  *              the exported call, which glibc makes the stack depth plus
  *              a constant per thread (the TCB sits at the top of a

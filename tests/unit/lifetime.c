@@ -224,18 +224,16 @@ TEST_BEGIN(test_mixed_site_splits)
 		    "the primary byte says split");
 
 	lifetime_stats_read(&st);
-	expect_lu_eq(st.sites_split, 1, "one split site");
-	expect_lu_eq(st.sites, 4, "the key, its two sub-sites, the site");
-	expect_lu_eq(st.sites_long, 1, "the long-lived chain");
+	expect_lu_eq(st.sites_split, 2, "the key and its site split");
+	expect_lu_eq(st.sites, 6, "the key, its site, and per depth a "
+		     "sub-site and the depth over all classes");
+	expect_lu_eq(st.sites_long, 2, "the long-lived chain's two");
 	n = lifetime_sites_read(sites, 8);
-	assert_u_eq(n, 4, "four records");
+	assert_u_eq(n, 6, "six records");
 	for (unsigned int k = 0; k < n; k++) {
 		expect_ptr_eq(sites[k].site, site, "same site");
-		if (sites[k].size == 0)
-			expect_d_eq(sites[k].migratetype, MIGRATE_MOVABLE,
-				    "the site over all classes: 1 in 4 survive");
-		else if (sites[k].migratetype < 0)
-			expect_u_eq(sites[k].depth, 0, "the split site");
+		if (sites[k].migratetype < 0)
+			expect_u_eq(sites[k].depth, 0, "a split record");
 		else if (sites[k].depth == deep)
 			expect_d_eq(sites[k].migratetype, MIGRATE_UNMOVABLE, "deep");
 		else
@@ -297,6 +295,100 @@ TEST_BEGIN(test_site_wide_fallback)
 }
 TEST_END
 
+/*
+ * A wrapper (xmalloc) shared by a request handler (short-lived objects of
+ * every class) and a cache one frame shallower (1 allocation in 32,
+ * long-lived, a few classes): 3% survivors, far from "mixed", all at one
+ * depth. The site splits on its long-lived minority; the cache's depth
+ * turns long-lived in every class, also those the cache was never sampled
+ * in (its depth over all classes decides), and the requests' depth stays
+ * short-lived.
+ */
+TEST_BEGIN(test_wrapper_minority_splits)
+{
+	const void *site = fake(0x408000);
+	const uintptr_t req = 0x3000, cache = 0x2f80;
+	const unsigned int cache_class[3] = {5, 12, 21};
+	const unsigned int unsampled[3] = {30, 39, lt_large_class(3)};
+	int i;
+
+	fresh();
+	for (i = 0; i < 32 * 20; i++) {
+		bool entry = i % 32 == 31;
+
+		if (entry)
+			sample(site, cache_class[i / 32 % 3], cache, true);
+		else
+			sample(site, (unsigned int)i % 40, req, false);
+		if (lifetime_lookup(site, unsampled[0], cache) == MIGRATE_UNMOVABLE)
+			break;
+	}
+	expect_true(lifetime_table[lt_index(site, 0)] & LT_SPLIT,
+		    "2 survivors in 64 samples split the site");
+	expect_d_le(i, 64 + 8 * 32, "the cache's depth learnt within a bound (%d)", i);
+	for (unsigned int k = 0; k < 3; k++) {
+		expect_d_eq(lifetime_lookup(site, unsampled[k], cache),
+			    MIGRATE_UNMOVABLE, "cache depth, class %u never "
+			    "sampled there: long-lived", unsampled[k]);
+		expect_d_eq(lifetime_lookup(site, cache_class[k], cache),
+			    MIGRATE_UNMOVABLE, "cache depth, class %u",
+			    cache_class[k]);
+	}
+	for (unsigned int c = 0; c < LT_NR_CLASSES; c++)
+		expect_d_eq(lifetime_lookup(site, c, req), MIGRATE_MOVABLE,
+			    "request depth, class %u: short-lived", c);
+	expect_d_eq(lifetime_lookup(site, 30, 0x5000), MIGRATE_MOVABLE,
+		    "a depth not seen: the site's type");
+}
+TEST_END
+
+/*
+ * A short-lived site with rare random survivors (1 in 32, a stray object
+ * kept), all at the one depth its short-lived objects come from: it may
+ * split, but no class at that depth (nor elsewhere) turns long-lived.
+ */
+TEST_BEGIN(test_rare_survivors_stay_short)
+{
+	const void *site = fake(0x409000);
+	const uintptr_t depth = 0x3000;
+	unsigned int seed = test_seed(4242);
+
+	fresh();
+	srand(seed);
+	for (int i = 0; i < 4000; i++) {
+		sample(site, (unsigned int)i % 40, depth, rand() % 32 == 0);
+		assert_d_eq(lifetime_lookup(site, 30, depth), MIGRATE_MOVABLE,
+			    "short-lived after sample %d", i + 1);
+	}
+	for (unsigned int c = 0; c < LT_NR_CLASSES; c++) {
+		expect_d_eq(lifetime_lookup(site, c, depth), MIGRATE_MOVABLE,
+			    "class %u short-lived", c);
+		expect_d_eq(lifetime_lookup(site, c, 0x5000), MIGRATE_MOVABLE,
+			    "class %u at another depth short-lived", c);
+	}
+	expect_true(lifetime_table[lt_index(site, 0)] & LT_SPLIT,
+		    "split on its survivors (seed %u)", seed);
+}
+TEST_END
+
+/* A long-lived site with a few young deaths (1 in 16, below the mixed
+ * range): a short-lived minority is no reason to split. */
+TEST_BEGIN(test_long_site_not_split)
+{
+	const void *site = fake(0x40a000);
+
+	fresh();
+	for (int i = 0; i < 256; i++)
+		sample(site, (unsigned int)i % 40, 0x3000, i % 16 != 15);
+	for (unsigned int c = 0; c < LT_NR_CLASSES; c++) {
+		expect_false(lifetime_table[lt_index(site, c)] & LT_SPLIT,
+			     "class %u not split", c);
+		expect_d_eq(lifetime_lookup(site, c, 0x3000), MIGRATE_UNMOVABLE,
+			    "class %u long-lived", c);
+	}
+}
+TEST_END
+
 int main(void)
 {
 	return test_run(test_enabled_by_default,
@@ -307,5 +399,8 @@ int main(void)
 			test_mixed_site_splits,
 			test_split_keeps_type,
 			test_site_wide_fallback,
+			test_wrapper_minority_splits,
+			test_rare_survivors_stay_short,
+			test_long_site_not_split,
 			NULL);
 }
