@@ -29,7 +29,10 @@
  *    a cache entry while the answer is made (handle_request -> respond ->
  *    cache_insert -> xmalloc -> malloc), one frame deeper in the source;
  *    gcc -O2 makes the calls of respond and cache_insert tail calls, so at
- *    run time it is the cache's chain that is one frame shorter. Without
+ *    run time it is the cache's chain that is one frame shorter, and its
+ *    last frame happens to be as large as the two it replaces: both chains
+ *    reach malloc with the same stack pointer (gcc 12 on Debian 12; built
+ *    with -fno-optimize-sibling-calls they differ by a frame). Without
  *    -w, request_new and cache_insert call malloc themselves.
  * -a (jemalloc arena): the cache entries come from a jemalloc arena of their
  *    own (mallocx(size, MALLOCX_ARENA(a) | MALLOCX_TCACHE_NONE), dallocx),
