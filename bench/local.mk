@@ -112,25 +112,21 @@ bench-build: $(bench_build_deps)
 
 # The runner finds the programs under --build-dir and writes bench/results/
 # in the source tree (the README shows those files; raw/ is git-ignored).
+# The allocators every runner compares, as configure found them.
+bench_allocs = --build-dir '$(abs_top_builddir)' \
+	--alloc 'glibc=$(LIBC_SO)' \
+	--alloc 'jemalloc=$(JEMALLOC_SO)' \
+	--alloc 'mimalloc=$(MIMALLOC_SO)' \
+	--alloc 'tcmalloc=$(TCMALLOC_SO)' \
+	--alloc 'buddymalloc=$(abs_top_builddir)/.libs/libbuddymalloc.so'
+
 bench: $(bench_build_deps)
-	python3 $(top_srcdir)/bench/run $(BENCH_FLAGS) \
-		--build-dir '$(abs_top_builddir)' \
-		--alloc 'glibc=$(LIBC_SO)' \
-		--alloc 'jemalloc=$(JEMALLOC_SO)' \
-		--alloc 'mimalloc=$(MIMALLOC_SO)' \
-		--alloc 'tcmalloc=$(TCMALLOC_SO)' \
-		--alloc 'buddymalloc=$(abs_top_builddir)/.libs/libbuddymalloc.so'
+	python3 $(top_srcdir)/bench/run $(BENCH_FLAGS) $(bench_allocs)
 
 bench-burst: $(bench_build_deps)
 	$(MAKE) bench BENCH_FLAGS='--burst-only $(BENCH_FLAGS)'
 
 bench-lifetime: $(bench_build_deps)
-	python3 $(top_srcdir)/bench/lifetime.py $(LIFETIME_FLAGS) \
-		--build-dir '$(abs_top_builddir)' \
-		--alloc 'glibc=$(LIBC_SO)' \
-		--alloc 'jemalloc=$(JEMALLOC_SO)' \
-		--alloc 'mimalloc=$(MIMALLOC_SO)' \
-		--alloc 'tcmalloc=$(TCMALLOC_SO)' \
-		--alloc 'buddymalloc=$(abs_top_builddir)/.libs/libbuddymalloc.so'
+	python3 $(top_srcdir)/bench/lifetime.py $(LIFETIME_FLAGS) $(bench_allocs)
 
 .PHONY: bench bench-build bench-burst bench-lifetime
