@@ -88,7 +88,9 @@ void buddymalloc_free_pages_exact(void *addr, size_t size);
  * pageblocks of their own, so that when they die whole pageblocks go back
  * to the OS. A hint overrides the prediction:
  *   BUDDY_LIFETIME_AUTO   no hint: the classifier decides;
- *   BUDDY_LIFETIME_SHORT  short-lived (MOVABLE pageblocks);
+ *   BUDDY_LIFETIME_SHORT  short-lived (MOVABLE pageblocks for blocks up
+ *                         to 32 KiB, RECLAIMABLE ones for larger blocks,
+ *                         so that the two kinds do not mix);
  *   BUDDY_LIFETIME_LONG   long-lived (UNMOVABLE pageblocks).
  * The blocks are ordinary malloc blocks (free, realloc, malloc_usable_size
  * take them). Blocks above 4 MiB are direct mappings and have no lifetime.

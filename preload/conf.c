@@ -260,8 +260,9 @@ const struct conf_option conf_options[] = {
 		.apply = apply_lifetime_ms,
 		.help = "an object alive this many milliseconds counts as "
 			"long-lived for the lifetime classifier, and a "
-			"short-lived pageblock pinned mostly empty this long "
-			"is re-typed long-lived",
+			"short-lived pageblock pinned mostly empty by the same "
+			"few blocks this long is re-typed long-lived when "
+			"long-lived blocks need room",
 	},
 	{
 		.name = "classifier",

@@ -44,10 +44,6 @@
 
 #define MALLOC_ALIGNMENT	16
 
-/* The site of this call of an exported function, for the lifetime
- * classifier (slab.h, struct alloc_site). */
-#define CALL_SITE()	ALLOC_SITE_HERE()
-
 /* Not declared by glibc 2.36's headers. */
 void cfree(void *p);
 void free_sized(void *p, size_t size);
@@ -144,11 +140,11 @@ static void *malloc_slow(size_t size, struct alloc_site site)
  * in a register across the fast path. */
 BUDDY_EXPORT void *malloc(size_t size)
 {
-	void *p = kmalloc_fast(size, CALL_SITE());
+	void *p = kmalloc_fast(size, ALLOC_SITE_HERE());
 
 	if (likely(p))
 		return p;
-	return malloc_slow(size, CALL_SITE());
+	return malloc_slow(size, ALLOC_SITE_HERE());
 }
 
 BUDDY_EXPORT void free(void *p)
@@ -184,7 +180,7 @@ BUDDY_EXPORT void *calloc(size_t nmemb, size_t size)
 
 	if (unlikely(__builtin_mul_overflow(nmemb, size, &bytes)))
 		return fail_enomem();
-	return do_malloc(bytes, __GFP_ZERO, CALL_SITE());
+	return do_malloc(bytes, __GFP_ZERO, ALLOC_SITE_HERE());
 }
 
 static void *do_realloc(void *p, size_t size, struct alloc_site site)
@@ -218,7 +214,7 @@ static void *do_realloc(void *p, size_t size, struct alloc_site site)
 
 BUDDY_EXPORT void *realloc(void *p, size_t size)
 {
-	return do_realloc(p, size, CALL_SITE());
+	return do_realloc(p, size, ALLOC_SITE_HERE());
 }
 
 BUDDY_EXPORT void *reallocarray(void *p, size_t nmemb, size_t size)
@@ -227,7 +223,7 @@ BUDDY_EXPORT void *reallocarray(void *p, size_t nmemb, size_t size)
 
 	if (unlikely(__builtin_mul_overflow(nmemb, size, &bytes)))
 		return fail_enomem();
-	return do_realloc(p, bytes, CALL_SITE());
+	return do_realloc(p, bytes, ALLOC_SITE_HERE());
 }
 
 /* ------------------------------------------------------------ aligned */
@@ -236,12 +232,12 @@ BUDDY_EXPORT void *reallocarray(void *p, size_t nmemb, size_t size)
  * that size is a multiple of the alignment, odd alignments rounded up. */
 BUDDY_EXPORT void *memalign(size_t alignment, size_t size)
 {
-	return do_memalign(alignment, size, CALL_SITE());
+	return do_memalign(alignment, size, ALLOC_SITE_HERE());
 }
 
 BUDDY_EXPORT void *aligned_alloc(size_t alignment, size_t size)
 {
-	return do_memalign(alignment, size, CALL_SITE());
+	return do_memalign(alignment, size, ALLOC_SITE_HERE());
 }
 
 /* A valid alignment is at most 2^63 = SIZE_MAX / 2 + 1, so do_memalign
@@ -253,7 +249,7 @@ BUDDY_EXPORT int posix_memalign(void **memptr, size_t alignment, size_t size)
 	if (alignment % sizeof(void *) != 0 || alignment == 0 ||
 	    ((alignment / sizeof(void *)) & (alignment / sizeof(void *) - 1)))
 		return EINVAL;
-	p = do_memalign(alignment, size, CALL_SITE());
+	p = do_memalign(alignment, size, ALLOC_SITE_HERE());
 	if (!p) {
 		errno = ENOMEM;
 		return ENOMEM;
@@ -264,7 +260,7 @@ BUDDY_EXPORT int posix_memalign(void **memptr, size_t alignment, size_t size)
 
 BUDDY_EXPORT void *valloc(size_t size)
 {
-	return do_memalign(PAGE_SIZE, size, CALL_SITE());
+	return do_memalign(PAGE_SIZE, size, ALLOC_SITE_HERE());
 }
 
 /* Whole pages; pvalloc(0) gets one (glibc asks for a page-aligned byte). */
@@ -275,7 +271,7 @@ BUDDY_EXPORT void *pvalloc(size_t size)
 	if (unlikely(__builtin_add_overflow(size, PAGE_SIZE - 1, &rounded)))
 		return fail_enomem();
 	rounded &= ~(PAGE_SIZE - 1);
-	return do_memalign(PAGE_SIZE, rounded ? rounded : PAGE_SIZE, CALL_SITE());
+	return do_memalign(PAGE_SIZE, rounded ? rounded : PAGE_SIZE, ALLOC_SITE_HERE());
 }
 
 /* ------------------------------------------------------ lifetime hints */
@@ -295,7 +291,7 @@ static int hint_migratetype(unsigned int lifetime)
 
 BUDDY_EXPORT void *buddymalloc_malloc_hint(size_t size, unsigned int lifetime)
 {
-	struct alloc_site site = CALL_SITE();
+	struct alloc_site site = ALLOC_SITE_HERE();
 	int mt = hint_migratetype(lifetime);
 
 	if (lifetime == BUDDY_LIFETIME_AUTO)
