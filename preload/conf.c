@@ -285,7 +285,8 @@ const struct conf_option conf_options[] = {
 		.value = &buddy_opts.lifetime_sample,
 		.apply = apply_lifetime_sample,
 		.help = "the lifetime classifier samples one allocation in "
-			"about this many (per thread, at random intervals) to "
+			"about this many (per CPU, per thread without rseq or "
+			"once a thread set a hint; at random intervals) to "
 			"learn how long each site's blocks live",
 	},
 	{

@@ -8,6 +8,7 @@
  * sized at init from sysconf(_SC_NPROCESSORS_CONF). A CPU's region is
  *
  *	uint32_t count[MIGRATE_PCPTYPES * NR_SIZE_CLASSES];	 at offset 0
+ *	int32_t countdown;	(lifetime sampling)	at CC_COUNTDOWN_OFF
  *	uint32_t stopped;				at CC_STOPPED_OFF
  *	then per cached kmem_cache: cache->cc_cap slots of struct
  *	slab_object {addr, state}; cache->cc_off is the offset of the first.
@@ -150,10 +151,14 @@
 
 #define NR_KMEM_CACHES	(MIGRATE_PCPTYPES * NR_SIZE_CLASSES)
 
+/* Some thread has set a lifetime hint (cpu_cache_thread_hinted). */
+static int cc_hinted;
+
 #define CC_SLOTS_START	512	/* after count[NR_KMEM_CACHES] */
-_Static_assert(NR_KMEM_CACHES * sizeof(uint32_t) <= CC_STOPPED_OFF &&
+_Static_assert(NR_KMEM_CACHES * sizeof(uint32_t) <= CC_COUNTDOWN_OFF &&
+	       CC_COUNTDOWN_OFF + sizeof(int32_t) <= CC_STOPPED_OFF &&
 	       CC_STOPPED_OFF + sizeof(uint32_t) <= CC_SLOTS_START,
-	       "counts, then the stopped word, fit before the slots");
+	       "counts, the countdown, the stopped word fit before the slots");
 
 /* Capacity of a class: about 32 KiB of objects, between 8 and 256. A full
  * or empty stack moves half of it under one slab lock, so larger stacks
@@ -701,12 +706,39 @@ void cpu_cache_init(void)
 		cc_remote_drain = os_membarrier_register_rseq();
 	cmm_smp_wmb();	/* the layout and the region before the mode */
 	CMM_STORE_SHARED(cc.mode, mode);
+	if (mode == CC_RSEQ) {
+		/* A hint set meanwhile either sees 1 or is seen here
+		 * (full barriers on both sides). */
+		uatomic_set(&cc.malloc_fast, 1);
+		cmm_smp_mb();
+		if (uatomic_read(&cc_hinted))
+			uatomic_set(&cc.malloc_fast, -1);
+	}
 	CMM_STORE_SHARED(cc_init_state, 2);
 	return;
 fail:
 	for (unsigned long i = 0; i < NR_KMEM_CACHES; i++)
 		(&kmem_caches[0][0])[i].cc_cap = 0;
 	CMM_STORE_SHARED(cc_init_state, 2);	/* stays CC_OFF */
+}
+
+void cpu_cache_countdown_reset(void)
+{
+	if (CMM_LOAD_SHARED(cc_init_state) != 2 || !cc.region)
+		return;
+	for (unsigned int cpu = 0; cpu < cc.ncpu; cpu++)
+		CMM_STORE_SHARED(*(int32_t *)(cc.region +
+				((size_t)cpu << CC_REGION_SHIFT) +
+				CC_COUNTDOWN_OFF), 0);
+}
+
+void cpu_cache_thread_hinted(void)
+{
+	if (uatomic_read(&cc_hinted))
+		return;
+	uatomic_set(&cc_hinted, 1);
+	cmm_smp_mb();
+	uatomic_cmpxchg(&cc.malloc_fast, 1, -1);
 }
 
 /* -------------------------------------------------------------- fork */

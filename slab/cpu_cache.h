@@ -54,6 +54,13 @@ bool cpu_cache_drains_all(void);
  * (idle CPUs: decay); in rseq mode only where any CPU can be drained. */
 void cpu_cache_drain_idle(void);
 
+/* A thread sets a lifetime hint: malloc_fast -1 from now on (also when
+ * the mode is chosen later). */
+void cpu_cache_thread_hinted(void);
+
+/* Tests: every CPU's lifetime countdown runs out (CC_COUNTDOWN_OFF). */
+void cpu_cache_countdown_reset(void);
+
 /* Bytes of objects sitting in the arrays (racy sum, exact when quiet). */
 size_t cpu_cache_bytes(void);
 
@@ -87,6 +94,13 @@ _Static_assert(offsetof(struct rseq, rseq_cs) == 8, "rseq rseq_cs offset");
 /* A CPU's "stopped" word, after its counts: while it is set, that CPU's
  * stacks belong to a drainer (cpu_cache.c, "Draining"). */
 #define CC_STOPPED_OFF	508
+/* A CPU's lifetime sampling countdown (int32_t), before the stopped word:
+ * kmalloc_fast's pop (cc_pop_rseq_counted) decrements it, and takes the
+ * slow path, which samples and resets it (lifetime.h), when it reaches 0
+ * (or less: the slow path decrements it too). Per CPU, not per thread: one sample per about lifetime_sample
+ * allocations made on this CPU, at no more cost than one instruction in a
+ * section that already has the CPU's region in a register. */
+#define CC_COUNTDOWN_OFF	504
 
 enum cc_mode {
 	CC_OFF,		/* not initialised (or failed): straight to the slab */
@@ -102,6 +116,11 @@ struct cpu_cache_state {
 	unsigned int ncpu;
 	char *region;		/* ncpu regions of CC_REGION_SIZE */
 	struct cc_lock *locks;	/* ncpu locks (CC_LOCKED only) */
+	/* rseq mode: 1 while no thread has ever set a lifetime hint
+	 * (kmalloc_fast samples by the per-CPU countdown), -1 after (for
+	 * good: by each thread's countdown, which a hint keeps at 0); 0
+	 * before init and in the fallback mode. */
+	int malloc_fast;
 } __attribute__((aligned(64)));
 extern struct cpu_cache_state cpu_cache_state;
 
@@ -188,37 +207,66 @@ _Static_assert(sizeof(struct slab_object) == 16 &&
  * miscompiles a goto label's path of an asm goto that has outputs (it
  * merged "empty: return NULL" with a test of the uninitialised output).
  */
-static inline void *cc_pop_rseq(const struct kmem_cache *cache, uint8_t **state)
-{
-	struct rseq *rs = rseq_area();
-	uint8_t *objstate;
-	void *p;
+/* The pop section; extra runs right after the count is loaded (rax = this
+ * CPU's region) and may jump to 2f with p = NULL. */
+#define CC_POP_RSEQ(name, extra)					\
+static inline void *name(const struct kmem_cache *cache, uint8_t **state) \
+{									\
+	struct rseq *rs = rseq_area();					\
+	uint8_t *objstate;						\
+	void *p;							\
+									\
+	for (;;) {							\
+		__asm__ __volatile__ goto(				\
+			"xorl %k[p], %k[p]\n\t"	/* NULL: empty */	\
+			CC_RSEQ_START					\
+			CC_RSEQ_COUNT("2f")				\
+			extra						\
+			"testl %%ecx, %%ecx\n\t"			\
+			"jz 2f\n\t"					\
+			"movl %c[off](%[cache]), %k[p]\n\t"		\
+			"addq %%rax, %[p]\n\t"		/* slots */	\
+			"leaq (%[p],%%rcx,8), %[p]\n\t" /* slots + 8c */ \
+			"movq -8(%[p],%%rcx,8), %[objstate]\n\t"	\
+			"movq -16(%[p],%%rcx,8), %[p]\n\t"		\
+			"decl %%ecx\n\t"				\
+			"movl %%ecx, (%%rax,%%rdx,4)\n\t" /* commit */ \
+			"2:\n\t"					\
+			CC_RSEQ_ABORT					\
+			: [p] "=&r"(p), [objstate] "=&r"(objstate)	\
+			: CC_RSEQ_OPERANDS,				\
+			  [countdown] "i"(CC_COUNTDOWN_OFF)		\
+			: "rax", "rcx", "rdx", "memory", "cc"		\
+			: abort);					\
+		*state = objstate;					\
+		return p;						\
+abort:									\
+		continue;						\
+	}								\
+}
+CC_POP_RSEQ(cc_pop_rseq, "")
+/*
+ * The same, for kmalloc_fast: first decrement this CPU's sampling
+ * countdown (CC_COUNTDOWN_OFF) and, when it reaches 0 or below, return
+ * NULL (the slow path samples). An abort after the decrement decrements again
+ * on the restart: sampling is statistical, and that is rare.
+ */
+CC_POP_RSEQ(cc_pop_rseq_counted,
+	    "decl %c[countdown](%%rax)\n\t"
+	    "jle 2f\n\t")
 
-	for (;;) {
-		__asm__ __volatile__ goto(
-			"xorl %k[p], %k[p]\n\t"		/* NULL: empty */
-			CC_RSEQ_START
-			CC_RSEQ_COUNT("2f")
-			"testl %%ecx, %%ecx\n\t"
-			"jz 2f\n\t"
-			"movl %c[off](%[cache]), %k[p]\n\t"
-			"addq %%rax, %[p]\n\t"		/* slots */
-			"leaq (%[p],%%rcx,8), %[p]\n\t"	/* slots + 8c */
-			"movq -8(%[p],%%rcx,8), %[objstate]\n\t" /* slot[c-1] */
-			"movq -16(%[p],%%rcx,8), %[p]\n\t"
-			"decl %%ecx\n\t"
-			"movl %%ecx, (%%rax,%%rdx,4)\n\t"	/* commit */
-			"2:\n\t"
-			CC_RSEQ_ABORT
-			: [p] "=&r"(p), [objstate] "=&r"(objstate)
-			: CC_RSEQ_OPERANDS
-			: "rax", "rcx", "rdx", "memory", "cc"
-			: abort);
-		*state = objstate;
-		return p;
-abort:
-		continue;
-	}
+/* This CPU's sampling countdown (CC_COUNTDOWN_OFF), NULL if the CPU is
+ * out of range. For the slow path: the thread may move to another CPU
+ * meanwhile, and its plain read-modify-write may lose a decrement against
+ * a pop there; both only move a sample a little. */
+static inline int32_t *cc_countdown(void)
+{
+	unsigned int cpu = CMM_LOAD_SHARED(rseq_area()->cpu_id);
+
+	if (cpu >= cpu_cache_state.ncpu)
+		return NULL;
+	return (int32_t *)(cpu_cache_state.region +
+			   ((size_t)cpu << CC_REGION_SHIFT) + CC_COUNTDOWN_OFF);
 }
 
 /* Push p, whose state byte is at state, on this CPU's stack for cache;
@@ -267,6 +315,12 @@ static inline void *cc_pop_rseq(const struct kmem_cache *cache, uint8_t **state)
 	return NULL;
 }
 
+static inline void *cc_pop_rseq_counted(const struct kmem_cache *cache,
+					uint8_t **state)
+{
+	return cc_pop_rseq(cache, state);
+}
+
 static inline bool cc_push_rseq(const struct kmem_cache *cache, void *p,
 				uint8_t *state)
 {
@@ -274,6 +328,11 @@ static inline bool cc_push_rseq(const struct kmem_cache *cache, void *p,
 	(void)p;
 	(void)state;
 	return false;
+}
+
+static inline int32_t *cc_countdown(void)
+{
+	return NULL;
 }
 #endif /* CC_HAVE_RSEQ */
 

@@ -20,30 +20,48 @@
 #include "lifetime.h"
 #include "slab_internal.h"
 
-/* A block of size bytes of the lifetime predicted for site (lifetime.h:
- * the sampling countdown and a table lookup), or NULL: take the slow path
- * (kmalloc_site), which also samples and applies thread hints. */
+/* The cache of class and type mt (MIGRATE_UNMOVABLE (0) or
+ * MIGRATE_MOVABLE (1)): a mask of the row's size, not a multiply, and no
+ * branch (one malloc serves sites of both types). */
+static inline struct kmem_cache *kmalloc_fast_cache(unsigned int class, int mt)
+{
+	return (struct kmem_cache *)((char *)&kmem_caches[0][class] +
+				     ((0 - (uintptr_t)mt) &
+				      sizeof(kmem_caches[0])));
+}
+
+/*
+ * A block of size bytes of the lifetime predicted for site (lifetime.h: a
+ * table lookup and the sampling countdown), or NULL: take the slow path
+ * (kmalloc_site), which also samples and applies thread hints. The
+ * countdown is this CPU's, decremented in the pop, unless a thread has
+ * set a hint (cpu_cache_state.malloc_fast -1): then this thread's.
+ */
 static inline void *kmalloc_fast(size_t size, struct alloc_site site)
 {
-	if (likely(size <= KMALLOC_MAX_CACHE_SIZE &&
-		   cpu_cache_state.mode == CC_RSEQ)) {
+	int fast = cpu_cache_state.malloc_fast;
+	uint8_t *state;
+	void *p;
+
+	if (unlikely(size > KMALLOC_MAX_CACHE_SIZE))
+		return NULL;
+	if (likely(fast == 1)) {
+		unsigned int class = size_to_class(size);
+
+		p = cc_pop_rseq_counted(kmalloc_fast_cache(class,
+				lifetime_predict_nocount(site, class)), &state);
+	} else if (fast == -1) {
 		unsigned int class = size_to_class(size);
 		int mt = lifetime_predict(site, class);
-		uint8_t *state;
-		void *p;
 
 		if (unlikely(mt < 0))
 			return NULL;
-		/* mt is MIGRATE_UNMOVABLE (0) or MIGRATE_MOVABLE (1): a mask
-		 * of the row's size, not a multiply, and no branch (one
-		 * malloc serves sites of both types). */
-		p = cc_pop_rseq((struct kmem_cache *)
-				((char *)&kmem_caches[0][class] +
-				 ((0 - (uintptr_t)mt) & sizeof(kmem_caches[0]))),
-				&state);
-		if (likely(p) && likely(cc_take_popped(state)))
-			return p;
+		p = cc_pop_rseq(kmalloc_fast_cache(class, mt), &state);
+	} else {
+		return NULL;
 	}
+	if (likely(p) && likely(cc_take_popped(state)))
+		return p;
 	return NULL;
 }
 

@@ -201,6 +201,8 @@ void lifetime_reset(void)
 	memset(&lt_stat, 0, sizeof(lt_stat));
 	lt_last_age = 0;
 	pthread_mutex_unlock(&lt_lock);
+	lifetime_countdown = 0;
+	cpu_cache_countdown_reset();
 }
 
 /* ------------------------------------------------------------- sites */
@@ -690,6 +692,20 @@ static long lt_interval(void)
 	return 1 + (long)(x % (2 * (uint64_t)mean - 1));
 }
 
+/* Restart the countdown that lifetime_countdown_due() counts down. */
+static void lt_countdown_set(long n)
+{
+	if (CMM_LOAD_SHARED(cpu_cache_state.malloc_fast) == 1) {
+		int32_t *cd = cc_countdown();
+
+		if (cd) {
+			*cd = n > INT32_MAX ? INT32_MAX : (int32_t)n;
+			return;
+		}
+	}
+	lifetime_countdown = n;
+}
+
 int lifetime_slow(struct lifetime_req *req, struct alloc_site site,
 		  unsigned int class, bool nolock)
 {
@@ -708,12 +724,12 @@ int lifetime_slow(struct lifetime_req *req, struct alloc_site site,
 	req->depth = lt_depth(site.sp);
 	req->migratetype = lifetime_lookup(req->site, class, req->depth);
 	if (!lifetime_enabled) {
-		lifetime_countdown = LONG_MAX;	/* never again */
+		lt_countdown_set(LONG_MAX);	/* never again */
 		return req->migratetype;
 	}
 	if (nolock)
 		return req->migratetype;	/* the next one samples */
-	lifetime_countdown = lt_interval();
+	lt_countdown_set(lt_interval());
 	req->sample = true;
 	return req->migratetype;
 }
@@ -748,6 +764,11 @@ unsigned int kmalloc_thread_hint(unsigned int hint)
 	unsigned int old = lt_thread_hint;
 
 	lt_thread_hint = (uint8_t)hint;
+	/* The per-CPU countdown cannot send one thread to the slow path:
+	 * from now on every thread counts its own (lifetime.h). Before its
+	 * next allocation, so that it is this thread's that runs out. */
+	if (hint)
+		cpu_cache_thread_hinted();
 	lifetime_countdown = 0;	/* the slow path sees the change */
 	return old;
 }

@@ -22,11 +22,15 @@
  *              LT_UNKNOWN (a depth not learnt yet) means the primary
  *              byte's type.
  *
- * Fast path cost: a decrement of this thread's sampling countdown (TLS),
- * a multiply-shift hash and one byte load; a split site adds a thread
- * pointer load and a second hash and load. No lock, no atomic
- * read-modify-write. When the countdown runs out the allocation takes the
- * slow path (lifetime_slow), which may sample it.
+ * Fast path cost: a multiply-shift hash and one byte load, and a
+ * decrement of the sampling countdown; a split site adds a thread pointer
+ * load and a second hash and load. No lock, no atomic read-modify-write.
+ * The countdown is this CPU's (cpu_cache.h, CC_COUNTDOWN_OFF: one
+ * instruction in kmalloc_fast's pop section) in rseq mode while no thread
+ * has a hint (cpu_cache_state.malloc_fast == 1), else this thread's (TLS,
+ * lifetime_countdown: the fallback mode, and a hint keeps its thread's at
+ * 0). When the countdown runs out the allocation takes the slow path
+ * (lifetime_slow), which may sample it.
  *
  * Sampling: a sampled object's birth is recorded (address, key, time);
  * its death (the free) or its aging past lifetime_ms (the shrinker, or an
@@ -44,6 +48,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "cpu_cache.h"
 #include "page_alloc.h"
 #include "size_class.h"
 #include "slab.h"
@@ -70,7 +75,8 @@ extern uint8_t lifetime_table[(1u << LT_TABLE_SHIFT) + LT_NR_CLASSES];
 extern uint8_t lifetime_split_table[1u << LT_SPLIT_SHIFT];
 
 /* Allocations this thread makes before the slow path runs again (sample,
- * thread hint); initial-exec TLS, zero in a new thread (slow path first). */
+ * thread hint) when the per-CPU countdown is not in use (top of file);
+ * initial-exec TLS, zero in a new thread (slow path first). */
 extern __thread long lifetime_countdown
 	__attribute__((tls_model("initial-exec")));
 
@@ -133,21 +139,41 @@ static inline int lifetime_lookup(const void *site, unsigned int class,
 	return b;
 }
 
-/*
- * The migrate type for an allocation of class at site, or -1: take
- * lifetime_slow() (the countdown ran out: a sample is due, or this thread
- * has a hint, or the classifier has not seen this thread yet).
- */
-static inline int lifetime_predict(struct alloc_site site, unsigned int class)
+/* The prediction for a key of site, without the countdown. */
+static inline int lifetime_predict_nocount(struct alloc_site site,
+					   unsigned int class)
 {
-	uint8_t b;
+	uint8_t b = CMM_LOAD_SHARED(lifetime_table[lt_index(site.ret, class)]);
 
-	if (unlikely(--lifetime_countdown <= 0))
-		return -1;
-	b = CMM_LOAD_SHARED(lifetime_table[lt_index(site.ret, class)]);
 	if (unlikely(b & LT_SPLIT))
 		b = lt_split_lookup(b, site.ret, class, lt_depth(site.sp));
 	return b;
+}
+
+/* Count one allocation; true when the countdown ran out (top of file:
+ * this CPU's or this thread's). */
+static inline bool lifetime_countdown_due(void)
+{
+	if (CMM_LOAD_SHARED(cpu_cache_state.malloc_fast) == 1) {
+		int32_t *cd = cc_countdown();
+
+		if (cd)
+			return --*cd <= 0;
+	}
+	return --lifetime_countdown <= 0;
+}
+
+/*
+ * The migrate type for an allocation of class at site, or -1: take
+ * lifetime_slow() (the countdown ran out: a sample is due, or this thread
+ * has a hint, or the classifier has not seen this thread or CPU yet).
+ * For the slow paths of kmalloc.c; kmalloc_fast counts in its pop.
+ */
+static inline int lifetime_predict(struct alloc_site site, unsigned int class)
+{
+	if (unlikely(lifetime_countdown_due()))
+		return -1;
+	return lifetime_predict_nocount(site, class);
 }
 
 /* What lifetime_slow() decided for one allocation. */
@@ -204,7 +230,8 @@ bool __lifetime_record(const void *p, const void *site, unsigned int class,
 		       uintptr_t depth, uint64_t now);
 bool __lifetime_free(const void *p, uint64_t now);
 void __lifetime_age(uint64_t now);
-/* Forget everything (the tables as at init; tests). */
+/* Forget everything (the tables as at init; tests), and run this thread's
+ * and every CPU's countdown out: the next allocation samples. */
 void lifetime_reset(void);
 
 #endif /* BUDDY_LIFETIME_H */

@@ -172,6 +172,41 @@ TEST_BEGIN(test_unsampled_follow_prediction)
 }
 TEST_END
 
+/*
+ * In rseq mode, with no hint set yet, kmalloc_fast counts the samples by
+ * this CPU's countdown (cpu_cache.h, CC_COUNTDOWN_OFF) and no thread
+ * countdown runs on its path: NR_COUNTED fast-path mallocs at a mean
+ * interval of 4 (each interval at most 7 allocations) must bring at least
+ * one sample per 8 of them, whichever CPUs they ran on. In the fallback
+ * mode the same holds through the thread's countdown.
+ */
+#define NR_COUNTED	512
+TEST_BEGIN(test_cpu_countdown_samples)
+{
+	static void *p[NR_COUNTED];
+	unsigned int sampled = 0;
+
+	if (cpu_cache_uses_rseq())
+		expect_d_eq(cpu_cache_state.malloc_fast, 1,
+			    "rseq mode, no hint yet: the per-CPU countdown");
+	CMM_STORE_SHARED(lifetime_sample_mean, 4);
+	lifetime_countdown = 0;
+	cpu_cache_countdown_reset();	/* the next allocation samples */
+	for (int i = 0; i < NR_COUNTED; i++)
+		p[i] = short_site(SMALL);
+	for (int i = 0; i < NR_COUNTED; i++)
+		sampled += obj_state(p[i]) == OBJ_SAMPLED;
+	for (int i = 0; i < NR_COUNTED; i++)
+		free(p[i]);
+	expect_u_ge(sampled, NR_COUNTED / 8,
+		    "the countdown runs out every 7 allocations at most");
+	expect_u_le(sampled, NR_COUNTED / 2, "but not on every one");
+	CMM_STORE_SHARED(lifetime_sample_mean, 1);
+	lifetime_countdown = 0;
+	cpu_cache_countdown_reset();
+}
+TEST_END
+
 TEST_BEGIN(test_hints_override)
 {
 	void *p[6];
@@ -329,6 +364,7 @@ int main(int argc, char **argv)
 			test_unknown_sites_are_short,
 			test_sites_learnt,
 			test_unsampled_follow_prediction,
+			test_cpu_countdown_samples,
 			test_hints_override,
 			test_sampled_objects_are_live,
 			test_sampled_in_forked_child,
