@@ -204,25 +204,15 @@ def measure(ctx, cfgs, opts, raw_dir):
         log("burst: repetition %d/%d done in %.0f s" % (rep + 1, opts.burst_reps,
                                                          time.monotonic() - t_rep))
     res = {"idle": {}, "threads": {}}
-    for name, runs in idle.items():
-        if runs:
-            res["idle"][name] = {
-                "live": statistics.median(r["live"] for r in runs),
-                "base": statistics.median(r["base"] for r in runs),
-                "peak": statistics.median(r["peak"] for r in runs),
-                "burst_ms": statistics.median(r["burst_ms"] for r in runs),
-                "rss": median_list([r["rss"] for r in runs]),
-                "samples": runs,
-            }
-    for name, runs in threads.items():
-        if runs:
-            res["threads"][name] = {
-                "hwm": statistics.median(r["hwm"] for r in runs),
-                "peak_live": statistics.median(r["peak_live"] for r in runs),
-                "ops_per_s": statistics.median(r["ops_per_s"] for r in runs),
-                "after": median_list([r["after"] for r in runs]),
-                "samples": runs,
-            }
+    for kind, by_name, numbers, series in (
+            ("idle", idle, ("live", "base", "peak", "burst_ms"), "rss"),
+            ("threads", threads, ("hwm", "peak_live", "ops_per_s"), "after")):
+        for name, runs in by_name.items():
+            if runs:
+                m = {k: statistics.median(r[k] for r in runs) for k in numbers}
+                m[series] = median_list([r[series] for r in runs])
+                m["samples"] = runs
+                res[kind][name] = m
     return res, errors
 
 
@@ -404,13 +394,20 @@ def add_options(ap):
     g.add_argument("--threads-only", action="store_true", help="only the threaded bursts")
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+def runner_args(doc):
+    """The argument parser of a runner (this one, lifetime.py) with the
+    options they share: where the build is and the allocators' paths."""
+    ap = argparse.ArgumentParser(description=doc.split("\n\n")[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--build-dir", default=os.getcwd(),
                     help="the configured build directory (default: .)")
     ap.add_argument("--alloc", action="append", default=[], metavar="NAME=PATH",
                     help="shared object for an allocator (as bench/run)")
+    return ap
+
+
+def main():
+    ap = runner_args(__doc__)
     ap.add_argument("--only", help="comma-separated allocators (jemalloc includes %s)"
                     % JEMALLOC_BG)
     ap.add_argument("--out", default=os.path.join(HERE, "results"),

@@ -238,6 +238,11 @@ def label(name, s):
     return alloc
 
 
+def called_from(s):
+    """The table's column for how the program calls malloc."""
+    return "two sites" if s["variant"] == "direct" else "one xmalloc()"
+
+
 def baseline_for(summary, s):
     """jemalloc with the same calls (direct or through xmalloc)."""
     want = BASELINE if s["variant"] == "direct" else BASELINE + "-wrapper"
@@ -253,7 +258,7 @@ def main_table(summary):
         first, last = s["troughs"][0], s["troughs"][-1]
         base = baseline_for(summary, s)
         lines.append("| %s | %s | %.0f | %.1f | %.1f | %.1f | %.2f | %.2f | %s |" % (
-            label(name, s), "two sites" if s["variant"] == "direct" else "one xmalloc()",
+            label(name, s), called_from(s),
             s["peak_rss"] / MIB, first["above"] / MIB, last["above"] / MIB,
             last["live"] / MIB, last["above"] / last["live"],
             last["units_above"] * WINDOW / last["live"],
@@ -268,7 +273,7 @@ def troughs_table(summary):
              "|---|---|" + "---:|" * n]
     for name, s in summary.items():
         lines.append("| %s | %s | %s |" % (
-            label(name, s), "two sites" if s["variant"] == "direct" else "one xmalloc()",
+            label(name, s), called_from(s),
             " | ".join("%.2f / %.2f" % (t["above"] / t["live"],
                                         t["units_above"] * WINDOW / t["live"])
                        for t in s["troughs"])))
@@ -285,7 +290,7 @@ def throughput_table(summary):
              "|---|---|---:|---:|---:|---:|"]
     for name, s in summary.items():
         lines.append("| %s | %s | %.3f | %.3f | %.0f | %.2f |" % (
-            label(name, s), "two sites" if s["variant"] == "direct" else "one xmalloc()",
+            label(name, s), called_from(s),
             s["ops_per_cpu_s"] / 1e6, s["ops_per_s"] / 1e6, s["faults_per_peak"],
             s["other_threads_cpu_s"]))
     return lines
@@ -452,12 +457,7 @@ def run(build_dir, allocs, opts, out_dir, machine):
 
 
 def main():
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--build-dir", default=os.getcwd(),
-                    help="the configured build directory (default: .)")
-    ap.add_argument("--alloc", action="append", default=[], metavar="NAME=PATH",
-                    help="shared object for an allocator (as bench/run)")
+    ap = burst.runner_args(__doc__)
     ap.add_argument("--only", help="comma-separated configurations (e.g. buddymalloc,"
                     "buddymalloc-wrapper,jemalloc-arena)")
     ap.add_argument("--out", default=os.path.join(HERE, "results"),

@@ -128,7 +128,7 @@ tests_unit_sparse_LDADD = $(UNIT_LDADD)
 
 UNIT_TESTS += tests/unit/vmstat
 tests_unit_vmstat_SOURCES = tests/unit/vmstat.c tests/unit/layout.c \
-	tests/unit/layout.h $(UNIT_CORE_SOURCES)
+	tests/unit/layout.h tests/unit/report_lines.h $(UNIT_CORE_SOURCES)
 tests_unit_vmstat_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_vmstat_LDADD = $(UNIT_LDADD)
 EXTRA_DIST += tests/unit/data/buddyinfo.txt tests/unit/data/pagetypeinfo.txt
@@ -204,7 +204,7 @@ tests_unit_pcp_LDADD = $(UNIT_LDADD)
 
 UNIT_TESTS += tests/unit/numa
 tests_unit_numa_SOURCES = tests/unit/numa.c tests/unit/layout.c \
-	tests/unit/layout.h $(UNIT_CORE_SOURCES)
+	tests/unit/layout.h tests/unit/report_lines.h $(UNIT_CORE_SOURCES)
 tests_unit_numa_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_numa_LDADD = $(UNIT_LDADD)
 

@@ -91,13 +91,7 @@ TEST_BEGIN(test_calloc_after_mixed_frees)
 		assert_ptr_not_null(p[i], "malloc(%zu)", sz[i]);
 		memset(p[i], 0xff, malloc_usable_size(p[i]));
 	}
-	for (size_t i = NR_MIXED; i > 1; i--) {
-		size_t j = (size_t)rand_below(&rng, i);
-		void *t = p[i - 1];
-
-		p[i - 1] = p[j];
-		p[j] = t;
-	}
+	test_shuffle(p, NR_MIXED, &rng);
 	for (size_t i = 0; i < NR_MIXED; i++)
 		free(p[i]);
 	for (size_t i = 0; i < NR_MIXED; i++) {

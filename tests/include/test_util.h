@@ -32,6 +32,18 @@ static inline uint64_t rand_below(uint64_t *state, uint64_t n)
 	return (uint64_t)(((unsigned __int128)splitmix64(state) * n) >> 64);
 }
 
+/* Put v[0 .. n) in a random order (Fisher-Yates). */
+static inline void test_shuffle(void **v, size_t n, uint64_t *state)
+{
+	for (size_t i = n; i > 1; i--) {
+		size_t j = (size_t)rand_below(state, i);
+		void *t = v[i - 1];
+
+		v[i - 1] = v[j];
+		v[j] = t;
+	}
+}
+
 /* The start of a small /proc file in buf, NUL-terminated; its length, or
  * 0 if it cannot be read. Only read(2): no stdio stream, no malloc. */
 static inline ssize_t test_read_proc(const char *path, char *buf, size_t size)

@@ -126,6 +126,40 @@ need_python() {
 	need "$python" python3
 }
 
+# CPython's own test suite (Debian's libpython3.11-testsuite) as a
+# workload. need_regrtest MODULES...: the interpreter (need_python) and
+# those modules of the suite, else the test is skipped. run_regrtest CODE
+# DESCRIPTION: 3 TAP points, "$python -c CODE MODULES" (CODE ends by
+# running the suite's module "test") with PYTHONMALLOC=malloc under both
+# allocators, the verdicts compared: regrtest's progress lines carry times
+# and load averages, so only "All N tests OK.", "Tests result: ...", the
+# counts and the names of failed or skipped tests are kept.
+need_regrtest() {
+	need_python
+	regrtest_modules="$*"
+	imports=test.libregrtest
+	for m in $regrtest_modules; do
+		imports="$imports, test.$m"
+	done
+	"$python" -c "import $imports" >/dev/null 2>&1 ||
+		skip_all "CPython's test suite is not installed (Debian: libpython3.11-testsuite)"
+}
+
+filter_regrtest() {
+	grep -E '^(== )?Tests result|^All [0-9]+ tests OK|^[0-9]+ tests? (OK|failed|skipped|altered|omitted|run no tests)|^    test_' || :
+}
+
+run_regrtest() {
+	plan 3
+	PYTHONMALLOC=malloc
+	export PYTHONMALLOC
+	filter_output() { filter_regrtest; }
+	# shellcheck disable=SC2086
+	run_both regrtest "$python" -c "$1" $regrtest_modules
+	check_both regrtest "$2"
+	finish
+}
+
 # prog_init NAME: scratch directory $work (removed at exit), the library
 # in $so, a clean HOME.
 prog_init() {

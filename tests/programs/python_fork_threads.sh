@@ -11,16 +11,7 @@
 . "${top_srcdir:-.}/tests/programs/lib.sh"
 prog_init python_fork_threads
 
-need_python
-"$python" -c 'import test.test_fork1, test.test_threading, test.libregrtest' \
-	>/dev/null 2>&1 ||
-	skip_all "CPython's test suite is not installed (Debian: libpython3.11-testsuite)"
-
-modules="test_fork1 test_threading"
-
-filter_output() {
-	grep -E '^(== )?Tests result|^All [0-9]+ tests OK|^[0-9]+ tests? (OK|failed|skipped|altered|omitted|run no tests)|^    test_' || :
-}
+need_regrtest test_fork1 test_threading
 
 # As python_testsuite.sh: drop BUDDYMALLOC_CONF for the interpreters the
 # tests start; with the library present, decay_ms 10.
@@ -34,10 +25,4 @@ if ctl is not None:
 sys.argv[0] = "test"
 runpy.run_module("test", run_name="__main__", alter_sys=True)'
 
-plan 3
-PYTHONMALLOC=malloc
-export PYTHONMALLOC
-# shellcheck disable=SC2086
-run_both regrtest "$python" -c "$regrtest" $modules
-check_both regrtest "python3 -m test test_fork1 test_threading (PYTHONMALLOC=malloc, decay_ms 10)"
-finish
+run_regrtest "$regrtest" "python3 -m test test_fork1 test_threading (PYTHONMALLOC=malloc, decay_ms 10)"

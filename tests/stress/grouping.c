@@ -246,13 +246,7 @@ static void run_phase(struct figures *f, bool learning)
 		}
 	}
 	/* The short-lived phase ends: free in random order. */
-	for (size_t i = nshort; i > 1; i--) {
-		size_t j = (size_t)rand_below(&rng, i);
-		void *tmp = shorts[i - 1];
-
-		shorts[i - 1] = shorts[j];
-		shorts[j] = tmp;
-	}
+	test_shuffle(shorts, nshort, &rng);
 	for (size_t i = 0; i < nshort; i++)
 		free(shorts[i]);
 	munmap(shorts, MAX_SHORT * sizeof(void *));

@@ -22,6 +22,7 @@
 #include <linux/mempolicy.h>
 
 #include "layout.h"
+#include "report_lines.h"
 #include "unit_util.h"
 
 #define NR_FAKE	2
@@ -292,16 +293,6 @@ TEST_BEGIN(test_sections_bound_to_their_node)
 }
 TEST_END
 
-static void show(void (*fn)(struct seq_buf *), struct text *t)
-{
-	char *buf = calloc(1, 65536);
-	struct seq_buf s;
-
-	seq_buf_init(&s, buf, 65536, NULL, NULL);
-	fn(&s);
-	split_lines(t, buf);
-}
-
 /*
  * A page held on each node: both nodes' zones (each populated by the tests
  * before) are in the reports, node by node, lowest zone first, each row in
@@ -324,7 +315,7 @@ TEST_BEGIN(test_reports_show_each_node)
 	unpin();
 
 	layout_init();
-	show(buddyinfo_show, &buddy);
+	report_lines(buddyinfo_show, &buddy);
 	for_each_zone(zone) {
 		struct zone_counts c;
 
@@ -349,7 +340,7 @@ TEST_BEGIN(test_reports_show_each_node)
 	expect_d_eq(zones, NR_FAKE * MAX_NR_ZONES,
 		    "every zone of both nodes populated");
 
-	show(pagetypeinfo_show, &types);
+	report_lines(pagetypeinfo_show, &types);
 	check_pagetypeinfo(&types, "pagetypeinfo", zones);
 
 	for (int nid = 0; nid < NR_FAKE; nid++)

@@ -16,6 +16,7 @@
 #include <stdio.h>
 
 #include "layout.h"
+#include "report_lines.h"
 #include "unit_util.h"
 
 _Static_assert(LAYOUT_ORDERS == NR_PAGE_ORDERS, "orders");
@@ -23,16 +24,6 @@ _Static_assert(LAYOUT_TYPES == MIGRATE_TYPES, "migrate types");
 _Static_assert(LAYOUT_PAGEBLOCK_ORDER == pageblock_order, "pageblock order");
 
 static const char *data_arg;	/* argv[1]: where the reference files are */
-
-static void show(void (*fn)(struct seq_buf *), struct text *t)
-{
-	char *buf = calloc(1, 65536);
-	struct seq_buf s;
-
-	seq_buf_init(&s, buf, 65536, NULL, NULL);
-	fn(&s);
-	split_lines(t, buf);
-}
 
 /* ------------------------------------------------------------ the state */
 
@@ -101,7 +92,7 @@ TEST_BEGIN(test_buddyinfo_layout_and_numbers)
 			    "the kernel's line %d fits the format: %s", i + 1, why);
 
 	make_state();
-	show(buddyinfo_show, &ours);
+	report_lines(buddyinfo_show, &ours);
 	/* One line per populated zone, lowest zone first, as the kernel. */
 	for (int idx = 0; idx < MAX_NR_ZONES; idx++) {
 		struct zone *zone = zone_of((enum zone_type)idx);
@@ -147,7 +138,7 @@ TEST_BEGIN(test_pagetypeinfo_layout_and_numbers)
 	check_pagetypeinfo(&ref, "the kernel's", 3);	/* DMA, DMA32, Normal */
 
 	make_state();
-	show(pagetypeinfo_show, &ours);
+	report_lines(pagetypeinfo_show, &ours);
 	check_pagetypeinfo(&ours, "ours", 2);
 	/* Same widths as the kernel's lines. */
 	expect_lu_eq(strlen(ours.line[4]), strlen(ref.line[4]), "row width");
@@ -206,7 +197,7 @@ TEST_BEGIN(test_buddyinfo_follows_the_state)
 	struct page *page;
 	int line = -1;
 
-	show(buddyinfo_show, &before);
+	report_lines(buddyinfo_show, &before);
 	for (int i = 0; i < before.nr; i++)
 		if (match_layout(buddyinfo_fmt, before.line[i], &fb, why, sizeof(why)) &&
 		    !strcmp(fb.str[0], zone_normal()->name))
@@ -218,7 +209,7 @@ TEST_BEGIN(test_buddyinfo_follows_the_state)
 
 	page = alloc_pages(__GFP_MOVABLE, 0);
 	assert_ptr_not_null(page, "order 0");
-	show(buddyinfo_show, &after);
+	report_lines(buddyinfo_show, &after);
 	assert_true(match_layout(buddyinfo_fmt, after.line[line], &fa, why,
 				 sizeof(why)), "%s", why);
 	for (unsigned int o = 0; o < MAX_PAGE_ORDER; o++)
