@@ -53,6 +53,10 @@ SCRIPT_TESTS += tests/page_demo.sh
 # slab/ and preload/ use only core/page_alloc.h of the core.
 SCRIPT_TESTS += tests/layers.sh
 
+# bench/run flags a result whose checksum differs from glibc's.
+SCRIPT_TESTS += tests/bench_checksums.sh
+EXTRA_DIST += tests/bench_checksums.py
+
 EXTRA_DIST += $(SCRIPT_TESTS)
 
 # --- wiring --------------------------------------------------------------
