@@ -121,6 +121,10 @@ struct cpu_cache_state {
 	 * good: by each thread's countdown, which a hint keeps at 0); 0
 	 * before init and in the fallback mode. */
 	int malloc_fast;
+	/* rseq mode: glibc's __rseq_offset, copied here so that the
+	 * sections find the thread's rseq area with one load from this
+	 * line (no GOT entry, no thread-pointer load: %fs-relative). */
+	long rseq_offset;
 } __attribute__((aligned(64)));
 extern struct cpu_cache_state cpu_cache_state;
 
@@ -145,11 +149,13 @@ static inline struct rseq *rseq_area(void)
 	".quad 1f, 2f - 1f, 4f\n\t"	/* start, length, abort */ \
 	".popsection\n\t"
 /* The descriptor, then arming the section (rs->rseq_cs = &3b), then its
- * start 1:. Operand rs is the thread's struct rseq. */
+ * start 1:. The thread's struct rseq is at %fs:rax from here on
+ * (cpu_cache_state.rseq_offset). */
 #define CC_RSEQ_START						\
 	CC_RSEQ_CS						\
-	"leaq 3b(%%rip), %%rax\n\t"				\
-	"movq %%rax, 8(%[rs])\n\t"				\
+	"movq %c[rsoff](%[st]), %%rax\n\t"			\
+	"leaq 3b(%%rip), %%rcx\n\t"				\
+	"movq %%rcx, %%fs:8(%%rax)\n\t"			\
 	"1:\n\t"
 #define CC_RSEQ_ABORT						\
 	".pushsection __rseq_failure, \"ax\"\n\t"		\
@@ -170,7 +176,8 @@ _Static_assert(RSEQ_SIG == 0x53053053, "signature in CC_RSEQ_ABORT");
  * call-clobbered registers and the inline fast paths need no stack frame.
  */
 #define CC_RSEQ_OPERANDS						\
-	[rs] "r"(rs), [st] "r"(&cpu_cache_state), [cache] "r"(cache),	\
+	[st] "r"(&cpu_cache_state), [cache] "r"(cache),		\
+	[rsoff] "i"(offsetof(struct cpu_cache_state, rseq_offset)),	\
 	[ci] "r"((uintptr_t)idx),					\
 	[shift] "i"(CC_REGION_SHIFT), [stopped] "i"(CC_STOPPED_OFF),	\
 	[ncpu] "i"(offsetof(struct cpu_cache_state, ncpu)),		\
@@ -181,7 +188,7 @@ _Static_assert(RSEQ_SIG == 0x53053053, "signature in CC_RSEQ_ABORT");
 /* Up to the count: rax = this CPU's region, ecx = the cache's count; out
  * of range or being drained: jump to target. */
 #define CC_RSEQ_COUNT(target)						\
-	"movl 4(%[rs]), %%eax\n\t"		/* cpu = rs->cpu_id */	\
+	"movl %%fs:4(%%rax), %%eax\n\t"	/* cpu = rs->cpu_id */	\
 	"cmpl %c[ncpu](%[st]), %%eax\n\t"				\
 	"jae " target "\n\t"						\
 	"shlq %[shift], %%rax\n\t"					\
@@ -214,7 +221,6 @@ _Static_assert(sizeof(struct slab_object) == 16 &&
 static inline void *name(const struct kmem_cache *cache,		\
 			 unsigned int idx, uint8_t **state)		\
 {									\
-	struct rseq *rs = rseq_area();					\
 	uint8_t *objstate;						\
 	void *p;							\
 									\
@@ -277,7 +283,6 @@ static inline int32_t *cc_countdown(void)
 static inline bool cc_push_rseq_at(const struct kmem_cache *cache,
 				   unsigned int idx, void *p, uint8_t *state)
 {
-	struct rseq *rs = rseq_area();
 	char *slots;
 
 	for (;;) {

@@ -124,7 +124,12 @@ struct kmem_cache {
 				 * is a shift, and no two caches share a
 				 * line */
 
-extern struct kmem_cache kmem_caches[MIGRATE_PCPTYPES][NR_SIZE_CLASSES];
+/* Hidden (every file is compiled with -fvisibility=hidden, but that says
+ * nothing of declarations): kmalloc's fast path adds an index to its
+ * address, which with a default-visibility declaration is a load from the
+ * GOT that the linker cannot relax. */
+extern struct kmem_cache kmem_caches[MIGRATE_PCPTYPES][NR_SIZE_CLASSES]
+	__attribute__((visibility("hidden")));
 
 /* A cache's index in kmem_caches (row by row): mt * NR_SIZE_CLASSES +
  * class, which is also its cc_idx (cpu_cache.c). */
