@@ -43,17 +43,19 @@ static inline void *kmalloc_fast(size_t size, struct alloc_site site)
 	uint8_t *state;
 	void *p;
 
-	if (unlikely(size > KMALLOC_MAX_CACHE_SIZE))
+	if (likely(size <= SIZE_CLASS_LOOKUP_MAX))
+		class = size_class_lookup[(size + 15) >> 4];
+	else if (size <= KMALLOC_MAX_CACHE_SIZE)
+		class = size_to_class_large(size);
+	else
 		return NULL;
 	if (likely(fast == 1)) {
-		class = size_to_class(size);
 		idx = kmalloc_fast_idx(class,
 				       lifetime_predict_nocount(site, class));
 		p = cc_pop_rseq_counted(&kmem_caches[0][0] + idx, idx, &state);
 	} else if (fast == -1) {
 		int mt;
 
-		class = size_to_class(size);
 		mt = lifetime_predict(site, class);
 		if (unlikely(mt < 0))
 			return NULL;
