@@ -109,7 +109,13 @@ static inline void publish_section(unsigned long nr, struct mem_section *ms)
 {
 	cmm_smp_wmb();
 	CMM_STORE_SHARED(mem_section[nr], ms);
+	CMM_STORE_SHARED(section_mem_map[nr], (uintptr_t)ms->mem_map -
+			 ms->start_pfn * sizeof(struct page));
 }
+
+/* A forked child gives ms up (fork.c): page_abandoned() sees it, and
+ * virt_to_page_live() no longer finds its pages. */
+void mark_section_abandoned(struct mem_section *ms);
 
 /* pfn must be in an online section. */
 static inline struct page *pfn_to_page(unsigned long pfn)

@@ -191,6 +191,36 @@ static inline struct page *virt_to_page(const void *addr)
 	return &ms->mem_map[pfn - ms->start_pfn];
 }
 
+/*
+ * The same lookup in one dependent load, for the inline free: the mem_map
+ * of section nr biased by the section's first pfn (the kernel's encoded
+ * section_mem_map), so that the descriptor of pfn is at
+ * section_mem_map[nr] + pfn * sizeof(struct page). 0 while the section is
+ * not online, and again once a forked child has abandoned it: a heap
+ * address whose entry is 0 takes the slow path, which looks the section up
+ * in mem_section[] and sees it abandoned. Set with the release store of
+ * publish_section(), cleared by mark_section_abandoned().
+ */
+extern uintptr_t section_mem_map[NR_MEM_SECTIONS];
+
+/* The descriptor of the page holding addr, or NULL if addr is not in the
+ * heap or its section is abandoned. Lock-free, any pointer value is safe. */
+static inline struct page *virt_to_page_live(const void *addr)
+{
+	unsigned long nr = (uintptr_t)addr >> SECTION_SIZE_BITS;
+	uintptr_t base;
+
+	if (unlikely(nr >= NR_MEM_SECTIONS))
+		return NULL;
+	base = CMM_LOAD_SHARED(section_mem_map[nr]);
+	if (unlikely(!base))
+		return NULL;
+	/* pfn * 64: the address shifted by PAGE_SHIFT - 6, low bits off. */
+	_Static_assert(sizeof(struct page) == 1u << 6, "page descriptor size");
+	return (struct page *)(base + (((uintptr_t)addr >> (PAGE_SHIFT - 6)) &
+				       ~(uintptr_t)(sizeof(struct page) - 1)));
+}
+
 /* ---------------------------------------------------- page allocation */
 
 /*

@@ -147,9 +147,12 @@ BUDDY_EXPORT void *malloc(size_t size)
 	return malloc_slow(size, ALLOC_SITE_HERE());
 }
 
+/* NULL needs no test of its own here: it lies in section 0, which is
+ * never online (no mapping gets address 0), so kfree_fast refuses it and
+ * do_free returns. */
 BUDDY_EXPORT void free(void *p)
 {
-	if (likely(p) && likely(kfree_fast(p)))
+	if (likely(kfree_fast(p)))
 		return;
 	do_free(p, "free");
 }
