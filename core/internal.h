@@ -428,6 +428,9 @@ extern void (*test_release_hook)(struct zone *zone);
 bool huge_fork_busy(void);
 /* Pages of every live direct mapping (counted whole, touched or not). */
 unsigned long huge_mapped_pages(void);
+/* The decay pass (vmscan.c's decay_node): unmap the cached mappings freed
+ * at least decay_ms before now; true while some are left. No lock held. */
+bool huge_cache_decay(uint32_t now, uint32_t decay_ms);
 void huge_fork_child(bool abandon);
 
 /* --------------------------------------------------------------- fork.c */

@@ -524,7 +524,7 @@ void *krealloc_site(void *p, size_t size, gfp_t gfp, struct alloc_site site,
 
 bool kmem_trim(void)
 {
-	unsigned long released = slab_shrink();
+	unsigned long released = slab_shrink() + huge_cache_drain();
 
 	return release_free_pages() + released != 0;
 }
@@ -540,6 +540,7 @@ void kmem_stats(struct kmem_stats *st)
 	st->large_allocated = uatomic_read(&large_allocated);
 	huge_stats(&st->huge_allocated, &st->nr_huge);
 	huge_peak_stats(&st->max_huge_allocated, &st->max_nr_huge);
+	huge_cache_stats(&st->huge_cached, &st->nr_huge_cached);
 	nr = zone_stats_read(zones, MAX_ZONE_STATS);
 	for (unsigned int z = 0; z < nr; z++) {
 		heap_pages += zones[z].present_pages;
@@ -552,7 +553,8 @@ void kmem_stats(struct kmem_stats *st)
 	st->released_bytes = released << PAGE_SHIFT;
 	st->slab_released_bytes = pages_released_in_use() << PAGE_SHIFT;
 	st->resident_bytes = st->heap_bytes - st->released_bytes -
-			     st->slab_released_bytes + st->huge_allocated;
+			     st->slab_released_bytes + st->huge_allocated +
+			     st->huge_cached;
 }
 
 bool kmem_fork_child(bool abandon)

@@ -65,10 +65,19 @@ TEST_BEGIN(test_alloc_free)
 	expect_true(filled(p, size, 7));
 
 	expect_true(huge_free(p), "free");
-	expect_false(mapped(p, PAGE_SIZE), "unmapped after free");
 	expect_zu_eq(huge_usable_size(p), 0, "gone");
 	expect_false(huge_free(p), "a second free is caught");
 	huge_counts(&bytes, &count);
+	expect_zu_eq(count, 0);
+	expect_zu_eq(bytes, 0);
+	/* Freed into the cache of mappings: still mapped until drained. */
+	huge_cache_stats(&bytes, &count);
+	expect_zu_eq(count, 1, "cached");
+	expect_zu_eq(bytes, 5 * MiB + PAGE_SIZE);
+	expect_true(mapped(p, PAGE_SIZE), "cached: still mapped");
+	expect_lu_eq(huge_cache_drain(), (5 * MiB + PAGE_SIZE) >> PAGE_SHIFT);
+	expect_false(mapped(p, PAGE_SIZE), "unmapped once drained");
+	huge_cache_stats(&bytes, &count);
 	expect_zu_eq(count, 0);
 	expect_zu_eq(bytes, 0);
 
