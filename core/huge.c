@@ -8,7 +8,9 @@
  * backward shift so that no tombstones pile up). The table lives in a
  * mapping of its own, never in the heap, and grows by rehashing into a
  * mapping twice as large. One mutex guards it: every huge operation makes a
- * system call anyway, so a finer scheme would buy nothing.
+ * system call anyway, so a finer scheme would buy nothing. The cache of
+ * freed mappings has a lock of its own (below), taken inside huge_lock
+ * or alone, never the other way round.
  *
  * Huge blocks are not in the section table, so virt_to_page() says NULL for
  * them; callers ask here only after that. A pointer that is not ours costs
@@ -231,6 +233,11 @@ static struct huge_entry *__huge_find_abandoned(uintptr_t addr)
  * grow a block that spans two (huge_realloc falls back to a copy if that
  * happens through a growth into an entry of another mapping).
  *
+ * huge_cache_lock guards the entries. The reclaim thread takes it alone
+ * (decay, the shrinker), so a fork that finds it held must not make the
+ * child abandon the heap: the child forgets the cache instead (its ranges
+ * stay mapped and counted, never reused), see huge_fork_child.
+ *
  * Bounded: at most HUGE_CACHE_SLOTS entries and huge_cache_limit() bytes
  * (the oldest entries go first). Cached pages are mapped, so they count in
  * huge_pages and in the budget, and in the statistics (huge_cache_stats,
@@ -250,14 +257,16 @@ struct huge_cached {
 	uint32_t freed;		/* decay_now_ms() when it was cached */
 };
 
-/* Protected by huge_lock: entries [0, huge_cache_nr), bytes their sum. */
+static pthread_mutex_t huge_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Protected by huge_cache_lock: entries [0, huge_cache_nr), bytes their
+ * sum. */
 static struct huge_cached huge_cache[HUGE_CACHE_SLOTS];
 static unsigned int huge_cache_nr;
 static size_t huge_cache_bytes;
 static bool huge_cache_shrinker_registered;
 
-/* The ranges a cache operation unmaps, after huge_lock is dropped (no
- * system call runs under it but the mremap that makes an entry true). */
+/* The ranges a cache operation unmaps, after the locks are dropped (no
+ * system call runs under them but the mremap that makes an entry true). */
 struct huge_unmap_list {
 	unsigned int nr;
 	struct huge_cached r[HUGE_CACHE_SLOTS + 1];
@@ -375,7 +384,7 @@ static unsigned long huge_cache_evict(uint32_t now, uint32_t decay_ms,
 	struct huge_unmap_list out = { .nr = 0 };
 	unsigned long pages = 0;
 
-	pthread_mutex_lock(&huge_lock);
+	pthread_mutex_lock(&huge_cache_lock);
 	for (unsigned int i = 0; i < huge_cache_nr;) {
 		if ((uint32_t)(now - huge_cache[i].freed) >= decay_ms)
 			__huge_cache_del(i, &out);
@@ -383,7 +392,7 @@ static unsigned long huge_cache_evict(uint32_t now, uint32_t decay_ms,
 			i++;
 	}
 	*waiting = huge_cache_nr != 0;
-	pthread_mutex_unlock(&huge_lock);
+	pthread_mutex_unlock(&huge_cache_lock);
 	huge_unmap_all(&out);
 	for (unsigned int i = 0; i < out.nr; i++)
 		pages += out.r[i].size >> PAGE_SHIFT;
@@ -407,10 +416,10 @@ unsigned long huge_cache_drain(void)
 
 void huge_cache_stats(size_t *bytes, size_t *count)
 {
-	pthread_mutex_lock(&huge_lock);
+	pthread_mutex_lock(&huge_cache_lock);
 	*bytes = huge_cache_bytes;
 	*count = huge_cache_nr;
-	pthread_mutex_unlock(&huge_lock);
+	pthread_mutex_unlock(&huge_cache_lock);
 }
 
 /*
@@ -430,7 +439,7 @@ static const struct shrinker huge_cache_shrinker = {
 	.scan_objects = huge_cache_shrink_scan,
 };
 
-/* Once, at the first put; caller holds huge_lock (register_shrinker
+/* Once, at the first put; caller holds huge_cache_lock (register_shrinker
  * takes only its own lock). */
 static void huge_cache_register(void)
 {
@@ -502,12 +511,17 @@ static void *huge_alloc_cached(size_t size, size_t align, gfp_t gfp)
 	struct huge_unmap_list out = { .nr = 0 };
 	uintptr_t addr;
 
+	pthread_mutex_lock(&huge_cache_lock);
+	addr = huge_cache_nr ? __huge_cache_take(size, align) : 0;
+	pthread_mutex_unlock(&huge_cache_lock);
+	if (!addr)
+		return NULL;
+	/* The range is this thread's alone until it is in the table. */
 	pthread_mutex_lock(&huge_lock);
-	addr = __huge_cache_take(size, align);
-	if (addr && __huge_reserve()) {
+	if (__huge_reserve()) {
 		__huge_insert(huge_table, addr, size);
 		__huge_update_peaks();
-	} else if (addr) {
+	} else {
 		out.r[out.nr++] = (struct huge_cached){ addr, size, 0 };
 		addr = 0;
 	}
@@ -573,14 +587,13 @@ bool huge_free(void *p)
 	struct huge_entry *e;
 	bool cached = false;
 
+	size_t size = 0;
+
 	pthread_mutex_lock(&huge_lock);
 	e = __huge_find(huge_table, (uintptr_t)p);
 	if (e) {
-		size_t size = e->size;
-
+		size = e->size;
 		__huge_remove(huge_table, e);
-		__huge_cache_put((uintptr_t)p, size, decay_now_ms(), &out);
-		cached = out.nr == 0 || out.r[out.nr - 1].addr != (uintptr_t)p;
 	} else {
 		/* Abandoned: the mapping may have moved under a torn entry, so
 		 * leave it mapped; forgetting it catches a second free. */
@@ -589,6 +602,12 @@ bool huge_free(void *p)
 			e->size = 0;
 	}
 	pthread_mutex_unlock(&huge_lock);
+	if (size) {
+		pthread_mutex_lock(&huge_cache_lock);
+		__huge_cache_put((uintptr_t)p, size, decay_now_ms(), &out);
+		pthread_mutex_unlock(&huge_cache_lock);
+		cached = out.nr == 0 || out.r[out.nr - 1].addr != (uintptr_t)p;
+	}
 	huge_unmap_all(&out);
 	if (cached)
 		huge_cache_kick_decay();
@@ -654,12 +673,15 @@ static bool huge_grow_cached(void *p, size_t size)
 
 	pthread_mutex_lock(&huge_lock);
 	e = __huge_find(huge_table, (uintptr_t)p);
-	if (e && size > e->size && huge_cache_nr &&
-	    __huge_cache_grow((uintptr_t)p, e->size, size)) {
+	if (e && size > e->size) {
+		pthread_mutex_lock(&huge_cache_lock);
+		ok = __huge_cache_grow((uintptr_t)p, e->size, size);
+		pthread_mutex_unlock(&huge_cache_lock);
+	}
+	if (ok) {
 		huge_table->bytes += size - e->size;
 		e->size = size;
 		__huge_update_peaks();
-		ok = true;
 	}
 	pthread_mutex_unlock(&huge_lock);
 	return ok;
@@ -741,10 +763,14 @@ bool huge_fork_busy(void)
  * the next huge_alloc starts a fresh table. */
 void huge_fork_child(bool abandon)
 {
+	bool cache_busy = !fork_lock_free(&huge_cache_lock);
+
 	pthread_mutex_init(&huge_lock, NULL);
-	/* The cache may be torn as well: its ranges stay mapped (and
-	 * counted), never reused. */
-	if (abandon) {
+	pthread_mutex_init(&huge_cache_lock, NULL);
+	/* A cache that may be torn (its lock was held, or the heap is given
+	 * up) is forgotten: its ranges stay mapped and counted, never
+	 * reused. */
+	if (abandon || cache_busy) {
 		huge_cache_nr = 0;
 		huge_cache_bytes = 0;
 	}

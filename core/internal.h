@@ -32,6 +32,10 @@ void *os_map_aligned(size_t size, size_t align, bool low32, unsigned long *hint)
 /* mremap with MREMAP_MAYMOVE: the mapping at addr resized, perhaps moved;
  * NULL on failure, the old mapping untouched. */
 void *os_remap(void *addr, size_t old_size, size_t new_size);
+#ifdef BUDDY_TEST_HOOKS
+/* While non-zero, os_remap fails (errno = EFAULT) and counts it down. */
+extern unsigned int test_os_remap_fail;
+#endif
 /* Give the pages of [addr, addr + size) back to the OS (MADV_DONTNEED); the
  * range stays mapped and reads as zero afterwards. false: the OS refused. */
 bool os_release(void *addr, size_t size);

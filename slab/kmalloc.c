@@ -465,8 +465,9 @@ size_t ksize(const void *p)
 
 /* Can the block stay where it is? Small blocks stay while the new size
  * needs the same class; shrinking to a smaller class moves, so that memory
- * follows live data. Page allocations resize in place when the pages after
- * them are free. */
+ * follows live data. Page allocations stay on the same number of pages,
+ * shrink by giving the tail back and grow into the free pages after them
+ * (resize_pages_exact_owned); direct mappings resize in huge_realloc. */
 static bool krealloc_in_place(void *p, const struct kobj *o, size_t size)
 {
 	switch (o->kind) {
@@ -474,8 +475,13 @@ static bool krealloc_in_place(void *p, const struct kobj *o, size_t size)
 		return size <= KMALLOC_MAX_CACHE_SIZE &&
 		       kmalloc_size[size_to_class(size)] == o->size;
 	case KOBJ_LARGE:
-		if (size <= KMALLOC_MAX_CACHE_SIZE || size > KMALLOC_MAX_PAGE_SIZE ||
-		    !resize_pages_exact_owned(p, o->size, size, PG_large_kmalloc))
+		if (size <= KMALLOC_MAX_CACHE_SIZE || size > KMALLOC_MAX_PAGE_SIZE)
+			return false;
+		/* The same pages: nothing to change, no zone lock to take (a
+		 * buffer growing by a few bytes at a time comes here most). */
+		if (((size + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)) == o->size)
+			return true;
+		if (!resize_pages_exact_owned(p, o->size, size, PG_large_kmalloc))
 			return false;
 		uatomic_add(&large_allocated,
 			    (long)(virt_to_page(p)->nr_pages << PAGE_SHIFT) -
