@@ -374,6 +374,20 @@ TEST_BEGIN(test_cache_bounded)
 	expect_true(mapped(blocks[11], 5 * MiB), "the newest is kept");
 	expect_false(mapped(blocks[0], PAGE_SIZE), "the oldest went first");
 
+	/* Three of 30 MiB: the byte bound, not the slots, evicts. */
+	huge_cache_drain();
+	for (int i = 0; i < 3; i++) {
+		blocks[i] = huge_alloc(30 * MiB, 0, 0);
+		assert_ptr_not_null(blocks[i]);
+	}
+	for (int i = 0; i < 3; i++)
+		expect_true(huge_free(blocks[i]));
+	cache_counts(&bytes, &count);
+	expect_zu_le(bytes, 64 * MiB, "at most 64 MiB");
+	expect_zu_eq(bytes, count * 30 * MiB);
+	expect_lu_eq(huge_mapped_pages() - base, bytes >> PAGE_SHIFT);
+	expect_false(mapped(blocks[0], PAGE_SIZE), "the oldest went first");
+
 	big = huge_alloc(100 * MiB, 0, 0);
 	assert_ptr_not_null(big);
 	expect_true(huge_free(big));
