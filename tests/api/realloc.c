@@ -288,6 +288,27 @@ TEST_BEGIN(test_realloc_byte_by_byte)
 }
 TEST_END
 
+/*
+ * Page-level blocks growing and shrinking by less than a page at a time
+ * (a buffer appended to): most steps stay on the same pages, which
+ * realloc must only accept while the new size fits them; the usable size
+ * and the contents are checked after every step.
+ */
+TEST_BEGIN(test_realloc_page_level_small_steps)
+{
+	size_t size = 32 * KiB + 1;
+	void *p = malloc(size);
+
+	assert_ptr_not_null(p);
+	pattern_fill(p, size, 60);
+	while (p && size < 300 * KiB)
+		p = step(p, &size, size + 1000, 60);
+	while (p && size > 33 * KiB)
+		p = step(p, &size, size - 1000, 60);
+	free(p);
+}
+TEST_END
+
 int main(void)
 {
 	api_watchdog(180);
@@ -301,5 +322,6 @@ int main(void)
 			test_reallocarray,
 			test_realloc_aligned_blocks,
 			test_realloc_byte_by_byte,
+			test_realloc_page_level_small_steps,
 			NULL);
 }
