@@ -463,6 +463,16 @@ size_t ksize(const void *p)
 
 /* ------------------------------------------------------------ realloc */
 
+/*
+ * A block that realloc grows past this size becomes a direct mapping (and
+ * a direct mapping shrunk down to it stays one): a buffer grown to
+ * megabytes is likely to grow on, and a mapping grows without a copy (into
+ * the cached range after it, or by mremap), where a page-level block
+ * would be copied once more when it outgrows the largest buddy block (a
+ * vector growing by 1.5x to 8 MiB copied 3.6 MiB there, 80% of its time).
+ */
+#define KREALLOC_MAP_MIN	(1UL << 20)
+
 /* Can the block stay where it is? Small blocks stay while the new size
  * needs the same class; shrinking to a smaller class moves, so that memory
  * follows live data. Page allocations stay on the same number of pages,
@@ -477,6 +487,8 @@ static bool krealloc_in_place(void *p, const struct kobj *o, size_t size)
 	case KOBJ_LARGE:
 		if (size <= KMALLOC_MAX_CACHE_SIZE || size > KMALLOC_MAX_PAGE_SIZE)
 			return false;
+		if (size >= KREALLOC_MAP_MIN && size > o->size)
+			return false;	/* it becomes a mapping (__krealloc) */
 		/* The same pages: nothing to change, no zone lock to take (a
 		 * buffer growing by a few bytes at a time comes here most). */
 		if (((size + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)) == o->size)
@@ -504,10 +516,13 @@ static void *__krealloc(void *p, size_t size, gfp_t gfp,
 		return NULL;
 	if (!o.abandoned && krealloc_in_place(p, &o, size))
 		return p;
-	if (!o.abandoned && o.kind == KOBJ_HUGE && size > KMALLOC_MAX_PAGE_SIZE)
+	if (!o.abandoned && o.kind == KOBJ_HUGE && size >= KREALLOC_MAP_MIN)
 		return huge_realloc(p, size);
 
-	q = site ? kmalloc_site(size, gfp, *site) : kmalloc(size, gfp);
+	if (size >= KREALLOC_MAP_MIN && size > o.size)
+		q = huge_alloc(size, PAGE_SIZE, 0);
+	else
+		q = site ? kmalloc_site(size, gfp, *site) : kmalloc(size, gfp);
 	if (!q)
 		return NULL;
 	memcpy(q, p, size < o.size ? size : o.size);
