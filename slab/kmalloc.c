@@ -6,7 +6,9 @@
  *   size <= 4 MiB         whole pages from the buddy allocator, the tail past
  *                         the last page given back (alloc_pages_exact), in
  *                         other pageblocks than the slabs (large_lifetime);
- *   larger                a direct mapping (the core's huge.c).
+ *   larger                a direct mapping (the core's huge.c); so is a
+ *                         block that realloc grows to 1 MiB or more
+ *                         (KREALLOC_MAP_MIN).
  *
  * A pointer is looked up through the core's section table: in the heap, its
  * page descriptor says slab (PG_slab) or page allocation of ours (PG_head
