@@ -359,21 +359,28 @@ static inline void reclaim_work_check(void)
  * __GFP_ZERO is free). gfp: lifetime bits are ignored; __GFP_LOW32 is not
  * served. NULL with errno = ENOMEM, or EINVAL for a bad align. */
 void *huge_alloc(size_t size, size_t align, gfp_t gfp);
-/* Unmap the huge block starting at p. false, nothing changed: p is not the
- * start of a live huge block. An abandoned block (fork.c) stays mapped and
+/* Free the huge block starting at p: into the cache of freed mappings, or
+ * unmapped. false, nothing changed: p is not the start of a live huge block. An abandoned block (fork.c) stays mapped and
  * is forgotten: true. */
 bool huge_free(void *p);
 /* Bytes usable in the live huge block starting at p (its mapping's size);
  * 0 for any other pointer. Safe and cheap on pointers that are not ours. */
 size_t huge_usable_size(const void *p);
-/* Resize the huge block p to size bytes (rounded up to pages) with mremap,
- * moving it if it must. NULL: errno = ENOMEM and p is untouched, or
+/* Resize the huge block p to size bytes (rounded up to pages): into the
+ * cached range right after it, else with mremap, moving it if it must
+ * (a copy if mremap cannot). NULL: errno = ENOMEM and p is untouched, or
  * errno = EINVAL when p is not a live huge block. */
 void *huge_realloc(void *p, size_t size);
 /* Live huge blocks and their bytes (abandoned ones not counted). */
 void huge_stats(size_t *bytes, size_t *count);
 /* The most live huge blocks, and bytes in them, there ever were at once. */
 void huge_peak_stats(size_t *max_bytes, size_t *max_count);
+/* Freed mappings kept for reuse (huge.c's cache): bytes and ranges. They
+ * are resident and counted in the budget until reuse, decay, memory
+ * pressure or huge_cache_drain unmaps them. */
+void huge_cache_stats(size_t *bytes, size_t *count);
+/* Unmap the whole cache (malloc_trim); returns the pages unmapped. */
+unsigned long huge_cache_drain(void);
 /* ---------------------------------------- pages released in use (reclaim.c) */
 
 /*
