@@ -136,6 +136,37 @@ static void *malloc_slow(size_t size, struct alloc_site site)
 	return do_malloc(size, 0, site);
 }
 
+/*
+ * The fallback mode's fast paths (kmalloc_fast.h): counted as inside the
+ * allocator while they may hold a CPU's lock, so that a signal handler's
+ * call sees it is nested and a fork from that handler abandons the heap,
+ * as for any other call. Nothing below the count needs allocator_leave's
+ * work (they never reach the core).
+ */
+static inline void *malloc_locked(size_t size, struct alloc_site site)
+{
+	void *p;
+
+	buddy_depth++;
+	cmm_barrier();
+	p = kmalloc_fast_locked(size, site);
+	cmm_barrier();
+	buddy_depth--;
+	return p;
+}
+
+static inline bool free_locked(void *p)
+{
+	bool freed;
+
+	buddy_depth++;
+	cmm_barrier();
+	freed = kfree_fast_locked(p);
+	cmm_barrier();
+	buddy_depth--;
+	return freed;
+}
+
 /* The site is taken again for the slow path, so that nothing of it stays
  * in a register across the fast path. */
 BUDDY_EXPORT void *malloc(size_t size)
@@ -144,12 +175,17 @@ BUDDY_EXPORT void *malloc(size_t size)
 
 	if (likely(p))
 		return p;
+	if (cpu_cache_state.mode == CC_LOCKED &&
+	    likely(p = malloc_locked(size, ALLOC_SITE_HERE())))
+		return p;
 	return malloc_slow(size, ALLOC_SITE_HERE());
 }
 
 BUDDY_EXPORT void free(void *p)
 {
 	if (likely(p) && likely(kfree_fast(p)))
+		return;
+	if (p && cpu_cache_state.mode == CC_LOCKED && likely(free_locked(p)))
 		return;
 	do_free(p, "free");
 }

@@ -104,4 +104,58 @@ static inline bool kfree_fast(void *p)
 	return false;
 }
 
+/* ------------------------------------------------- the fallback mode
+ *
+ * The same two paths over the per-CPU locks (CC_LOCKED: cpu_cache.h,
+ * cc_pop_locked_fast). A lock can be held by the very call a signal
+ * handler interrupted, and a fork from that handler must know it: so the
+ * caller counts itself inside the allocator around these (preload's depth
+ * count, which is how the slow paths recognise both). The lifetime
+ * countdown is this thread's (lifetime.h).
+ */
+static inline void *kmalloc_fast_locked(size_t size, struct alloc_site site)
+{
+	unsigned int class;
+	uint8_t *state;
+	void *p;
+
+	if (unlikely(size > KMALLOC_MAX_CACHE_SIZE))
+		return NULL;
+	if (unlikely(--lifetime_countdown < 0))
+		return NULL;	/* the slow path samples, or applies a hint */
+	class = size_to_class(size);
+	p = cc_pop_locked_fast(kmalloc_fast_cache(class,
+				lifetime_predict_nocount(site, class)), &state);
+	if (likely(p) && likely(cc_take_popped(state)))
+		return p;
+	return NULL;
+}
+
+/* kfree_fast's checks, then the push under this CPU's lock. */
+static inline bool kfree_fast_locked(void *p)
+{
+	struct kmem_cache *cache;
+	struct page *page;
+	struct slab *slab;
+	uint8_t *state;
+	long idx;
+
+	page = virt_to_page(p);
+	if (unlikely(!page || !(page->flags & PG_slab) || page_abandoned(page)))
+		return false;
+	slab = page_slab(page);
+	idx = object_index(slab, p);
+	if (unlikely(idx < 0))
+		return false;
+	cache = slab->cache;
+	state = &slab->state[idx];
+	if (unlikely(CMM_LOAD_SHARED(*state) != OBJ_LIVE))
+		return false;
+	CMM_STORE_SHARED(*state, OBJ_CACHED);
+	if (likely(cc_push_locked_fast(cache, p, state)))
+		return true;
+	CMM_STORE_SHARED(*state, OBJ_LIVE);
+	return false;
+}
+
 #endif /* BUDDY_KMALLOC_FAST_H */
