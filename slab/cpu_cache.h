@@ -360,11 +360,12 @@ static inline int *cc_lock_word(char *base)
 	return (int *)(base + CC_LOCK_OFF);
 }
 
-/* One exchange: false when the lock is held, by another thread or by a
- * call of this thread that a signal handler interrupted. */
+/* One atomic instruction (lock bts on x86): false when the lock is held,
+ * by another thread or by a call of this thread that a signal handler
+ * interrupted. */
 static inline bool cc_trylock(char *base)
 {
-	return !__atomic_exchange_n(cc_lock_word(base), 1, __ATOMIC_ACQUIRE);
+	return !(__atomic_fetch_or(cc_lock_word(base), 1, __ATOMIC_ACQUIRE) & 1);
 }
 
 static inline void cc_unlock(char *base)
