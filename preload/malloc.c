@@ -27,9 +27,11 @@
  *
  * The fast paths of malloc and free are inline (slab/kmalloc_fast.h): in
  * rseq mode a pop or push on this CPU's stack, which holds no lock, so it
- * needs neither the allocator-depth count nor errno saving. Everything else
- * goes through do_malloc/do_free: the boot check, the depth count around
- * the call into slab/, errno kept by free.
+ * needs neither the allocator-depth count nor errno saving; in the
+ * fallback mode the same under a try-lock of the thread's CPU, inside the
+ * depth count (malloc_locked, free_locked). Everything else goes through
+ * do_malloc/do_free: the boot check, the depth count around the call into
+ * slab/, errno kept by free.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -175,9 +177,11 @@ BUDDY_EXPORT void *malloc(size_t size)
 
 	if (likely(p))
 		return p;
-	if (cpu_cache_state.mode == CC_LOCKED &&
-	    likely(p = malloc_locked(size, ALLOC_SITE_HERE())))
-		return p;
+	if (cpu_cache_state.mode == CC_LOCKED) {
+		p = malloc_locked(size, ALLOC_SITE_HERE());
+		if (likely(p))
+			return p;
+	}
 	return malloc_slow(size, ALLOC_SITE_HERE());
 }
 
@@ -186,7 +190,7 @@ BUDDY_EXPORT void free(void *p)
 	if (likely(p) && likely(kfree_fast(p)))
 		return;
 	if (p && cpu_cache_state.mode == CC_LOCKED && likely(free_locked(p)))
-		return;
+		return;	/* the fallback mode's fast path */
 	do_free(p, "free");
 }
 

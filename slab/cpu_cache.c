@@ -90,7 +90,7 @@
  * cpu_cache.h, cc_pop_locked_fast and cc_push_locked_fast):
  *
  *	depth++;			// preload: "inside the allocator"
- *	if (xchg(&lock[hint], 1)) goto slow;	// taken: never wait here
+ *	if (fetch_or(&lock[hint], 1)) goto slow; // taken: never wait here
  *	pop or push, as in rseq mode, the count stored last;
  *	store_release(&lock[hint], 0);
  *	depth--;

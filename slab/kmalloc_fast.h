@@ -7,7 +7,8 @@
  * (an interrupted restartable sequence restarts; outside one the stacks
  * are consistent). So these need neither preload's allocator-depth count,
  * which exists to recognise a fork from a handler that interrupted a lock
- * holder, nor errno saving: they never touch errno. Whatever they cannot
+ * holder, nor errno saving: they never touch errno. The fallback mode has
+ * its own pair at the end of this file. Whatever they cannot
  * do (the fallback mode, an empty or full stack, large sizes, any pointer
  * that is not a live slab object) they leave to the full kmalloc/kfree,
  * which repeat every check and report what is wrong. A popped object may
