@@ -189,7 +189,10 @@ BUDDY_EXPORT void free(void *p)
 {
 	if (likely(p) && likely(kfree_fast(p)))
 		return;
-	if (p && cpu_cache_state.mode == CC_LOCKED && likely(free_locked(p)))
+	/* The mode read again (volatile): reusing kfree_fast's read would
+	 * cost the rseq path a register and an instruction. */
+	if (p && CMM_LOAD_SHARED(cpu_cache_state.mode) == CC_LOCKED &&
+	    likely(free_locked(p)))
 		return;	/* the fallback mode's fast path */
 	do_free(p, "free");
 }
