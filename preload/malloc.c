@@ -29,7 +29,7 @@
  * rseq mode a pop or push on this CPU's stack, which holds no lock, so it
  * needs neither the allocator-depth count nor errno saving; in the
  * fallback mode the same under a try-lock of the thread's CPU, inside the
- * depth count (malloc_locked, free_locked). Everything else goes through
+ * depth count (kmalloc_fast's locked pop, free_locked). Everything else goes through
  * do_malloc/do_free: the boot check, the depth count around the call into
  * slab/, errno kept by free.
  */
@@ -126,7 +126,7 @@ static inline void *memalign_fast(size_t align, size_t size,
 	if (size > KMALLOC_MAX_CACHE_SIZE || align > PAGE_SIZE)
 		return NULL;
 	return kmalloc_fast(size ? (size + align - 1) & ~(align - 1) : align,
-			    site);
+			    site, &buddy_depth);
 }
 
 /* _mid_memalign: glibc's alignment rules, the inline path, then
@@ -167,24 +167,13 @@ static void *malloc_slow(size_t size, struct alloc_site site)
 }
 
 /*
- * The fallback mode's fast paths (kmalloc_fast.h): counted as inside the
- * allocator while they may hold a CPU's lock, so that a signal handler's
+ * The fallback mode's free (kmalloc_fast.h): counted as inside the
+ * allocator while it may hold a CPU's lock, so that a signal handler's
  * call sees it is nested and a fork from that handler abandons the heap,
- * as for any other call. Nothing below the count needs allocator_leave's
- * work (they never reach the core).
+ * as for any other call (malloc's pop is counted inside kmalloc_fast).
+ * Nothing below the count needs allocator_leave's work (it never reaches
+ * the core).
  */
-static inline void *malloc_locked(size_t size, struct alloc_site site)
-{
-	void *p;
-
-	buddy_depth++;
-	cmm_barrier();
-	p = kmalloc_fast_locked(size, site);
-	cmm_barrier();
-	buddy_depth--;
-	return p;
-}
-
 static inline bool free_locked(void *p)
 {
 	bool freed;
@@ -201,15 +190,10 @@ static inline bool free_locked(void *p)
  * in a register across the fast path. */
 BUDDY_EXPORT void *malloc(size_t size)
 {
-	void *p = kmalloc_fast(size, ALLOC_SITE_HERE());
+	void *p = kmalloc_fast(size, ALLOC_SITE_HERE(), &buddy_depth);
 
 	if (likely(p))
 		return p;
-	if (cpu_cache_state.mode == CC_LOCKED) {
-		p = malloc_locked(size, ALLOC_SITE_HERE());
-		if (likely(p))
-			return p;
-	}
 	return malloc_slow(size, ALLOC_SITE_HERE());
 }
 

@@ -86,7 +86,7 @@
  * (cc_hint_base: the base of its region), asked from sched_getcpu() at
  * the start of each slow path (CPU 0 if that fails or is out of range):
  * any CPU is correct under its lock. malloc() and free() inline the
- * common case (kmalloc_fast.h, kmalloc_fast_locked and kfree_fast_locked;
+ * common case (kmalloc_fast.h, kmalloc_fast (malloc_fast 2) and kfree_fast_locked;
  * cpu_cache.h, cc_pop_locked_fast and cc_push_locked_fast):
  *
  *	depth++;			// preload: "inside the allocator"
@@ -721,6 +721,8 @@ void cpu_cache_init(void)
 		cmm_smp_mb();
 		if (uatomic_read(&cc_hinted))
 			uatomic_set(&cc.malloc_fast, -1);
+	} else {
+		uatomic_set(&cc.malloc_fast, 2);
 	}
 	CMM_STORE_SHARED(cc_init_state, 2);
 	return;

@@ -118,10 +118,11 @@ struct cpu_cache_state {
 	int mode;		/* enum cc_mode */
 	unsigned int ncpu;
 	char *region;		/* ncpu regions of CC_REGION_SIZE */
-	/* rseq mode: 1 while no thread has ever set a lifetime hint
-	 * (kmalloc_fast samples by the per-CPU countdown), -1 after (for
-	 * good: by each thread's countdown, which a hint keeps at 0); 0
-	 * before init and in the fallback mode. */
+	/* kmalloc_fast's path. rseq mode: 1 while no thread has ever set
+	 * a lifetime hint (it samples by the per-CPU countdown), -1 after
+	 * (for good: by each thread's countdown, which a hint keeps at 0).
+	 * The fallback mode: 2 (the per-CPU locks, each thread's
+	 * countdown). 0 before init, or when init failed. */
 	int malloc_fast;
 	/* rseq mode: glibc's __rseq_offset, copied here so that the
 	 * sections find the thread's rseq area with one load from this

@@ -36,8 +36,17 @@ static inline unsigned int kmalloc_fast_idx(unsigned int class, int mt)
  * (kmalloc_site), which also samples and applies thread hints. The
  * countdown is this CPU's, decremented in the pop, unless a thread has
  * set a hint (cpu_cache_state.malloc_fast -1): then this thread's.
+ *
+ * In the fallback mode (malloc_fast 2) the pop is under this CPU's lock
+ * (cpu_cache.h, cc_pop_locked_fast), and the countdown this thread's. A
+ * lock can be held by the very call a signal handler interrupted, and a
+ * fork from that handler must know it: so the pop is counted in depth,
+ * the caller's allocator-depth count (preload's), which is how the slow
+ * paths recognise both.
  */
-static inline void *kmalloc_fast(size_t size, struct alloc_site site)
+static inline __attribute__((always_inline))
+void *kmalloc_fast(size_t size, struct alloc_site site,
+				 unsigned int *depth)
 {
 	int fast = cpu_cache_state.malloc_fast;
 	unsigned int class, idx;
@@ -62,6 +71,16 @@ static inline void *kmalloc_fast(size_t size, struct alloc_site site)
 			return NULL;
 		idx = kmalloc_fast_idx(class, mt);
 		p = cc_pop_rseq_at(&kmem_caches[0][0] + idx, idx, &state);
+	} else if (fast == 2) {
+		if (unlikely(--lifetime_countdown < 0))
+			return NULL;	/* the slow path samples, or applies a hint */
+		idx = kmalloc_fast_idx(class,
+				       lifetime_predict_nocount(site, class));
+		(*depth)++;
+		cmm_barrier();
+		p = cc_pop_locked_fast(&kmem_caches[0][0] + idx, &state);
+		cmm_barrier();
+		(*depth)--;
 	} else {
 		return NULL;
 	}
@@ -114,35 +133,10 @@ static inline bool kfree_fast(void *p)
 
 /* ------------------------------------------------- the fallback mode
  *
- * The same two paths over the per-CPU locks (CC_LOCKED: cpu_cache.h,
- * cc_pop_locked_fast). A lock can be held by the very call a signal
- * handler interrupted, and a fork from that handler must know it: so the
- * caller counts itself inside the allocator around these (preload's depth
- * count, which is how the slow paths recognise both). The lifetime
- * countdown is this thread's (lifetime.h).
+ * kfree_fast's checks, then the push under this CPU's lock (CC_LOCKED:
+ * cpu_cache.h, cc_push_locked_fast). The caller counts itself inside the
+ * allocator around it, as kmalloc_fast does around its pop (above).
  */
-static inline void *kmalloc_fast_locked(size_t size, struct alloc_site site)
-{
-	unsigned int class, idx;
-	uint8_t *state;
-	void *p;
-
-	if (likely(size <= SIZE_CLASS_LOOKUP_MAX))
-		class = size_class_lookup[(size + 15) >> 4];
-	else if (size <= KMALLOC_MAX_CACHE_SIZE)
-		class = size_to_class_large(size);
-	else
-		return NULL;
-	if (unlikely(--lifetime_countdown < 0))
-		return NULL;	/* the slow path samples, or applies a hint */
-	idx = kmalloc_fast_idx(class, lifetime_predict_nocount(site, class));
-	p = cc_pop_locked_fast(&kmem_caches[0][0] + idx, &state);
-	if (likely(p) && likely(cc_take_popped(state)))
-		return p;
-	return NULL;
-}
-
-/* kfree_fast's checks, then the push under this CPU's lock. */
 static inline bool kfree_fast_locked(void *p)
 {
 	struct page *page;

@@ -78,7 +78,7 @@ extern uint8_t lifetime_split_table[1u << LT_SPLIT_SHIFT];
  * runs again (sample, thread hint), when the per-CPU countdown is not in
  * use (top of file): an allocation that finds it at 0 or below takes the
  * slow path, so the test is "below 0 after the decrement", one decrement
- * of memory and a sign test in kmalloc_fast_locked. Initial-exec TLS,
+ * of memory and a sign test in kmalloc_fast (the fallback mode). Initial-exec TLS,
  * zero in a new thread (slow path first). */
 extern __thread long lifetime_countdown
 	__attribute__((tls_model("initial-exec")));

@@ -1,6 +1,6 @@
 /*
  * fallback_fast.c - the inline fast paths of the fallback mode (per-CPU
- * locks, no rseq: slab/kmalloc_fast.h, kmalloc_fast_locked and
+ * locks, no rseq: slab/kmalloc_fast.h, kmalloc_fast (the fallback mode's branch) and
  * kfree_fast_locked) under threads that share CPUs, move between them, and
  * are interrupted by signal handlers that allocate.
  *
