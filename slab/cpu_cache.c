@@ -398,7 +398,7 @@ static void cc_return(struct kmem_cache *cache, const struct slab_object *objs,
  * slab layer, cpu_cache_drain_idle() those unchanged since its last call;
  * cpu_cache_bytes() counts what they hold.
  */
-#define CC_BARN_BYTES	(256u << 10)
+#define CC_BARN_BYTES	(1024u << 10)
 #define CC_BARN_MIN	2u
 #define CC_BARN_MAX	32u
 
