@@ -34,7 +34,8 @@ bench_common_sources = \
 	bench/common.h bench/sizes.cc bench/counters.cc bench/main.cc \
 	bench/wl_pairs.cc bench/wl_ring.cc bench/wl_sweep.cc \
 	bench/wl_realloc.cc bench/wl_aligned.cc bench/wl_prodcons.cc \
-	bench/wl_larson.cc bench/wl_workingset.cc bench/wl_memory.cc
+	bench/wl_larson.cc bench/wl_workingset.cc bench/wl_memory.cc \
+	bench/wl_mixed.cc bench/wl_server.cc
 
 bench_libs = $(BENCHMARK_LIBS) $(PTHREAD_LIBS) -ldl
 
@@ -103,7 +104,7 @@ EXTRA_DIST += \
 	bench/run bench/burst.py bench/lifetime.py bench/programs.py bench/report.py bench/charts.py \
 	bench/README.md bench/.gitignore \
 	bench/programs/alloc_heavy.py bench/programs/sqlite_workload.sql \
-	bench/programs/gen_large_c.py
+	bench/programs/gen_large_c.py bench/programs/bigint.py
 
 bench_build_deps = $(bench_programs) bench/runproc bench/burst_loop bench/lifetime_loop \
 	bench/libbenchprobe.la libbuddymalloc.la

@@ -14,6 +14,14 @@ Programs:
           (the client is not preloaded: it is the server we measure)
   sort    sort -k2,2n -k1,1 of a generated text file (deterministic lines)
   perl    perl bench/programs/hash_churn.pl: hashes, regexes, sorting
+  bigint  /usr/bin/python3 bench/programs/bigint.py, PYTHONMALLOC=malloc:
+          big-integer arithmetic (pi, a factorial, Fibonacci), every result
+          a new block of a few hundred bytes to hundreds of kilobytes
+
+Every run records a checksum of what the program produced, which bench/run
+compares across allocators: the digest of its standard output (gcc: of the
+object file it wrote; redis: of the replies to a fixed series of SETs and
+GETs sent after the benchmark, since redis-benchmark's keys are random).
 """
 import hashlib
 import json
@@ -27,16 +35,16 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROGRAM_DIR = os.path.join(HERE, "programs")
 
-PROGRAMS = ["python", "sqlite", "gcc", "redis", "sort", "perl"]
+PROGRAMS = ["python", "sqlite", "gcc", "redis", "sort", "perl", "bigint"]
 
 # Per mode: how big each program's job is.
 SCALE = {
     "quick": {"python_scale": 0.25, "sqlite_rows": 100000, "gcc_functions": 600,
               "redis_requests": 200000, "redis_keys": 100000, "sort_lines": 400000,
-              "perl_scale": 1, "timeout": 120},
+              "perl_scale": 1, "bigint_scale": 0.5, "timeout": 120},
     "full": {"python_scale": 1.0, "sqlite_rows": 400000, "gcc_functions": 2000,
              "redis_requests": 1000000, "redis_keys": 200000, "sort_lines": 2000000,
-             "perl_scale": 4, "timeout": 900},
+             "perl_scale": 4, "bigint_scale": 2.0, "timeout": 900},
 }
 
 REDIS_TESTS = "set,get,lpush,lpop,sadd,hset"
@@ -65,7 +73,8 @@ def tool(name):
 def missing_tools():
     """Names of programs a run would need but this machine lacks."""
     need = {"python": "/usr/bin/python3", "sqlite": "sqlite3", "gcc": "gcc",
-            "redis": "redis-server", "sort": "sort", "perl": "perl"}
+            "redis": "redis-server", "sort": "sort", "perl": "perl",
+            "bigint": "/usr/bin/python3"}
     out = {}
     for prog, exe in need.items():
         if not (os.path.isabs(exe) and os.access(exe, os.X_OK)) and tool(exe) is None:
@@ -159,8 +168,9 @@ def load_result(path):
 
 
 def output_digest(path):
-    """A short hash of a program's stdout, so runs under different allocators
-    can be checked to have computed the same thing."""
+    """A short hash of a file the program wrote (its stdout, gcc's object
+    file), so runs under different allocators can be checked to have
+    computed the same thing."""
     h = hashlib.sha256()
     with open(path, "rb") as f:
         h.update(f.read())
@@ -187,6 +197,10 @@ def run_simple(ctx, prog, alloc, run_dir, verify):
         env_extra["LC_ALL"] = "C"
     elif prog == "perl":
         argv = ["perl", os.path.join(PROGRAM_DIR, "hash_churn.pl"), str(s["perl_scale"])]
+    elif prog == "bigint":
+        argv = ["/usr/bin/python3", os.path.join(PROGRAM_DIR, "bigint.py"),
+                "--scale", str(s["bigint_scale"])]
+        env_extra["PYTHONMALLOC"] = "malloc"
     else:
         raise ValueError(prog)
     return run_measured(ctx, prog, alloc, run_dir, verify, argv, env_extra, stdin)
@@ -214,6 +228,8 @@ def run_measured(ctx, prog, alloc, run_dir, verify, argv, env_extra, stdin):
             prog, alloc["name"], res["exit"], res["signal"], files["stderr"]))
     res["served"] = served_check(read_probe(files["probe"]), alloc["path"])
     res["output"] = output_digest(files["stdout"])
+    obj = os.path.join(run_dir, "big.o")
+    res["checksum"] = output_digest(obj) if prog == "gcc" else res["output"]
     if stats_re is not None:
         with open(files["stderr"], errors="replace") as f:
             res["stats_seen"] = re.search(stats_re, f.read()) is not None
@@ -265,6 +281,46 @@ def parse_redis_csv(text):
             except ValueError:
                 pass
     return rps
+
+
+# The data check: values of mixed lengths stored and read back.
+REDIS_CHECK_KEYS = 500
+
+
+def redis_check_value(i):
+    n = 8 + (i * 7919) % 3000
+    return ("%d:" % i + "abcdefghijklmnopqrstuvwxyz" * (n // 26 + 1))[:n]
+
+
+def resp_command(*args):
+    out = "*%d\r\n" % len(args)
+    for a in args:
+        out += "$%d\r\n%s\r\n" % (len(a.encode()), a)
+    return out.encode()
+
+
+def redis_checksum(port, timeout=10.0):
+    """SET then GET REDIS_CHECK_KEYS keys of fixed values in one pipeline;
+    the digest of the replies.  Deterministic whatever the benchmark did
+    (its keys are key:NNN, these ck:NNN)."""
+    cmds, expect = b"", 0
+    for i in range(REDIS_CHECK_KEYS):
+        v = redis_check_value(i)
+        cmds += resp_command("SET", "ck:%d" % i, v)
+        expect += len(b"+OK\r\n")
+    for i in range(REDIS_CHECK_KEYS):
+        v = redis_check_value(i).encode()
+        cmds += resp_command("GET", "ck:%d" % i)
+        expect += len(b"$%d\r\n" % len(v)) + len(v) + 2
+    reply = b""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+        s.sendall(cmds)
+        while len(reply) < expect:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            reply += chunk
+    return hashlib.sha256(reply).hexdigest()[:12]
 
 
 def run_redis(ctx, alloc, run_dir, verify):
@@ -325,6 +381,7 @@ def run_redis_once(ctx, alloc, run_dir, verify):
         if bench.returncode != 0 or not rps:
             raise ProgramError("redis-benchmark failed under %s: %s"
                                % (alloc["name"], bench.stderr.strip()[:200]))
+        checksum = redis_checksum(port)
         redis_command(port, "SHUTDOWN NOSAVE")
         server.wait(timeout=30)
     finally:
@@ -344,6 +401,7 @@ def run_redis_once(ctx, alloc, run_dir, verify):
     # (the harmonic mean of the per-test rates).
     res["requests_per_second"] = len(rps) / sum(1.0 / v for v in rps.values())
     res["served"] = served_check(read_probe(files["probe"]), alloc["path"])
+    res["checksum"] = checksum
     if stats_re is not None:
         with open(files["stderr"], errors="replace") as f:
             text = f.read()

@@ -17,6 +17,11 @@ MIB = 1048576.0
 RSS_MIN_GROWTH = 4 * MIB
 # "No workload more than 20% slower than the best of the others."
 SLOW_LIMIT = 0.8
+# Checksums are compared with this allocator's (the C library's malloc: the
+# one a program's result is checked against first).
+CHECKSUM_REFERENCE = "glibc"
+# bench/run's exit status when some row's checksum differs from the reference.
+CHECKSUM_MISMATCH_STATUS = 3
 
 
 def geomean(values):
@@ -150,6 +155,104 @@ def slow_rows(results, target):
     return sorted(rows, key=lambda r: r[1])
 
 
+# --- checksums ----------------------------------------------------------------------
+
+def checksum_values(results):
+    """[(row, {allocator: [(ops, checksum), ...]})] for every row that
+    recorded checksums: one pair per run (ops is None for programs)."""
+    out = []
+    for w in results["workloads"]:
+        vals = {}
+        for alloc, r in w["results"].items():
+            s = r.get("samples", {})
+            cs, ops = s.get("checksum", []), s.get("checksum_ops", [])
+            if cs and len(cs) == len(ops):
+                vals[alloc] = [(int(o), "%012x" % int(c)) for o, c in zip(ops, cs)]
+        if vals:
+            out.append(("%s (%d thr)" % (w["name"], w["threads"]), vals))
+    vals = {}
+    for alloc, m in results.get("memory", {}).items():
+        s = m.get("samples", {})
+        cs, ops = s.get("checksum", []), s.get("checksum_ops", [])
+        if cs and len(cs) == len(ops):
+            vals[alloc] = [(int(o), "%012x" % int(c)) for o, c in zip(ops, cs)]
+    if vals:
+        out.append(("memory_burst", vals))
+    for p in results["programs"]:
+        vals = {alloc: [(None, c) for c in r.get("checksums", [])]
+                for alloc, r in p["results"].items() if r.get("checksums")}
+        if vals:
+            out.append(("program " + p["name"], vals))
+    return out
+
+
+def checksums(results):
+    """Compare every run's checksum with the reference allocator's first run
+    of the same row.  A mismatch is a run with the same number of checksummed
+    operations and another checksum (a wrong result), or a reference whose
+    own runs disagree (a workload that is not deterministic: a bench bug).
+    A run that checksummed another number of operations (its final
+    iteration count fell short of the prefix) cannot be compared; it is
+    listed apart and is not a mismatch."""
+    out = {"reference": None, "rows": 0, "mismatches": [], "incomparable": []}
+    for row, vals in checksum_values(results):
+        ref = CHECKSUM_REFERENCE if CHECKSUM_REFERENCE in vals else next(
+            (a for a in ORDER if a in vals), None)
+        if ref is None:
+            continue
+        out["reference"] = out["reference"] or ref
+        out["rows"] += 1
+        want = vals[ref][0]
+        for alloc in [a for a in ORDER if a in vals]:
+            for got in vals[alloc]:
+                if got == want:
+                    continue
+                item = {"row": row, "allocator": alloc, "reference": ref,
+                        "got": got[1], "want": want[1], "ops": got[0], "want_ops": want[0]}
+                if got[0] != want[0]:
+                    out["incomparable"].append(item)
+                else:
+                    out["mismatches"].append(item)
+                break
+    return out
+
+
+def exit_status(results):
+    """bench/run's exit status: CHECKSUM_MISMATCH_STATUS if some result
+    differs from the reference allocator's, else 0."""
+    c = results.get("checksums") or checksums(results)
+    return CHECKSUM_MISMATCH_STATUS if c["mismatches"] else 0
+
+
+def checksum_lines(results, markdown):
+    c = results.get("checksums") or checksums(results)
+    L = []
+    if markdown:
+        L.append("## Checksums")
+        L.append("")
+        L.append("Each workload checksums a fixed prefix of its work (tags written into "
+                 "the blocks it allocates and read back before they are freed); each "
+                 "program, what it produced. Every run is compared with %s's first run "
+                 "of the same row." % (c["reference"] or CHECKSUM_REFERENCE))
+        L.append("")
+    pre = "- " if markdown else "  "
+    if c["mismatches"]:
+        L.append(("**%d run(s) computed a different result from %s's** (exit status %d):"
+                  if markdown else "CHECKSUM MISMATCH: %d run(s) differ from %s's (exit status %d):")
+                 % (len(c["mismatches"]), c["reference"], CHECKSUM_MISMATCH_STATUS))
+        for m in c["mismatches"]:
+            L.append(pre + "%s under %s: checksum %s, %s's %s" % (
+                m["row"], m["allocator"], m["got"], m["reference"], m["want"]))
+    else:
+        L.append("checksums: all %d rows agree with %s's" % (c["rows"], c["reference"]))
+    for m in c["incomparable"]:
+        L.append(pre + "not compared: %s under %s checksummed %s operations, %s %s" % (
+            m["row"], m["allocator"], m["ops"], m["reference"], m["want_ops"]))
+    if markdown:
+        L.append("")
+    return L
+
+
 def verdicts(results, target):
     cols = columns(results)
     if target not in cols:
@@ -171,6 +274,10 @@ def verdicts(results, target):
         check("peak RSS <= jemalloc", g, g is not None and g <= 1.0,
               "geomean of %s/jemalloc peak RSS over workload families and programs: %s"
               % (target, fmt_ratio(g)))
+    c = results.get("checksums") or checksums(results)
+    bad = [m for m in c["mismatches"] if m["allocator"].startswith(target)]
+    check("same results as %s (checksums)" % (c["reference"] or CHECKSUM_REFERENCE), len(bad),
+          not bad, "%d of %d rows differ" % (len({m["row"] for m in bad}), c["rows"]))
     slow = slow_rows(results, target)
     check("no workload >20% slower than the best", len(slow), not slow,
           "%d workload(s) or program(s) below 0.80 of the best other allocator" % len(slow)
@@ -464,6 +571,8 @@ def markdown(results, chart_files, chart_note):
         L.append("Charts: " + chart_note)
         L.append("")
 
+    L += checksum_lines(results, markdown=True)
+
     if results["errors"]:
         L.append("## Problems during the run")
         L.append("")
@@ -517,5 +626,6 @@ def console_summary(results):
     for a in results["allocators"]:
         if a["status"] != "ok":
             L.append("  %-20s skipped: %s" % (a["name"], a["reason"]))
+    L += checksum_lines(results, markdown=False)
     L += verdict_lines(results.get("verdicts", {}), markdown=False)
     return L

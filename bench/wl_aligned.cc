@@ -15,6 +15,7 @@ static void aligned(benchmark::State &state)
 	size_t align = static_cast<size_t>(state.range(0));
 	size_t s = 0;
 	void *p[32];
+	Checksum ck(32); // the first batch, stamped while all of it is live
 
 	if (shim.posix_memalign == nullptr) {
 		state.SkipWithError("allocator has no posix_memalign");
@@ -31,10 +32,17 @@ static void aligned(benchmark::State &state)
 			}
 			touch(q, size);
 		}
+		if (__builtin_expect(ck.on(), 0)) {
+			for (size_t k = 0; k < 32; k++)
+				stamp(p[k], tag_of(align, k));
+			for (void *q : p)
+				ck.add(readback(q));
+		}
 		for (void *q : p)
 			shim.free(q);
 	}
 	state.SetItemsProcessed(state.iterations() * 32);
+	checksum_report(state, ck);
 	mem_end(state);
 }
 BENCHMARK(aligned)->ArgName("align")->Arg(64)->Arg(4096)->Arg(64 << 10)->Arg(2 << 20)->UseRealTime();

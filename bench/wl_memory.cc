@@ -48,6 +48,10 @@ static void memory_burst(benchmark::State &state)
 	size_t bytes = max_objects * sizeof(void *);
 	void **obj = static_cast<void **>(harness_alloc(bytes));
 	Rng rng(7);
+	// Every object stamped, read back when freed (the first iteration;
+	// there is only one).
+	Checksum ck(UINT64_MAX);
+	bool checking = true;
 
 	for (auto _ : state) {
 		size_t base = rss_current(), total = 0, live = 0, n = 0, kept = 0, s = 0;
@@ -57,6 +61,8 @@ static void memory_burst(benchmark::State &state)
 			size_t size = small_sizes.size[s++ & kSizeMask];
 			obj[n] = shim.malloc(size);
 			touch(obj[n], size);
+			if (checking)
+				stamp(obj[n], tag_of(7, n));
 			total += size;
 			n++;
 		}
@@ -69,6 +75,8 @@ static void memory_burst(benchmark::State &state)
 				obj[kept++] = obj[k];
 				live += small_sizes.size[k & kSizeMask];
 			} else {
+				if (checking)
+					ck.add(readback(obj[k]));
 				shim.free(obj[k]);
 			}
 		}
@@ -83,8 +91,12 @@ static void memory_burst(benchmark::State &state)
 			shim.purge();
 		size_t after_trim = rss_current();
 
-		for (size_t k = 0; k < kept; k++)
+		for (size_t k = 0; k < kept; k++) {
+			if (checking)
+				ck.add(readback(obj[k]));
 			shim.free(obj[k]);
+		}
+		checking = false;
 
 		auto bytes_counter = [](size_t v) {
 			return Counter(static_cast<double>(v), Counter::kDefaults, Counter::kIs1024);
@@ -108,6 +120,7 @@ static void memory_burst(benchmark::State &state)
 		state.SetItemsProcessed(static_cast<int64_t>(n));
 	}
 	harness_free(obj, bytes);
+	checksum_report(state, ck);
 }
 BENCHMARK(memory_burst)->Iterations(1)->UseRealTime()->Unit(benchmark::kMillisecond);
 

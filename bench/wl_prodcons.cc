@@ -19,6 +19,10 @@
 //
 // Each mailbox is a Treiber stack of objects; the consumer takes the whole
 // stack with one exchange, so there is no ABA problem.
+//
+// Checksum (the first iteration): each object carries its tag in its second
+// word (the first is the link); consumers add up mix64 of the tags they
+// free, an order-free sum that is the same whichever thread frees what.
 #include <chrono>
 #include <thread>
 
@@ -39,6 +43,14 @@ static Mailbox mailbox[kMaxThreads];
 static std::atomic<int> producing;
 static std::atomic<int> ready;
 static std::atomic<bool> go;
+// The first iteration's sum of mix64(tag) over every object freed.
+static std::atomic<uint64_t> tag_sum;
+static bool checking;
+
+static inline uint64_t &tag_word(void *obj)
+{
+	return static_cast<uint64_t *>(obj)[1];
+}
 
 static inline void *&next_of(void *obj)
 {
@@ -46,13 +58,15 @@ static inline void *&next_of(void *obj)
 }
 
 // Free every object in `t`'s mailbox; returns how many.
-static long drain(int t)
+static long drain(int t, uint64_t *sum)
 {
 	void *obj = mailbox[t].head.exchange(nullptr, std::memory_order_acquire);
 	long n = 0;
 
 	while (obj != nullptr) {
 		void *next = next_of(obj);
+		if (__builtin_expect(checking, 0))
+			*sum += mix64(tag_word(obj));
 		shim.free(obj);
 		obj = next;
 		n++;
@@ -77,6 +91,7 @@ static void worker(int self, int threads)
 {
 	int to = (self + 1) % threads;
 	size_t s = static_cast<size_t>(self) * 733;
+	uint64_t sum = 0;
 
 	ready.fetch_add(1);
 	while (!go.load(std::memory_order_acquire))
@@ -88,25 +103,29 @@ static void worker(int self, int threads)
 			size_t size = small_sizes.size[s++ & kSizeMask];
 			void *obj = shim.malloc(size);
 			touch(obj, size);
+			if (__builtin_expect(checking, 0))
+				tag_word(obj) = tag_of(static_cast<uint64_t>(self),
+						       static_cast<uint64_t>(b) * kBatch + k);
 			next_of(obj) = first;
 			first = obj;
 			if (last == nullptr)
 				last = obj;
 		}
 		while (to != self && mailbox[to].count.load(std::memory_order_relaxed) >= kMailboxCap) {
-			if (drain(self) == 0)
+			if (drain(self, &sum) == 0)
 				sched_yield();
 		}
 		push(to, first, last);
-		drain(self);
+		drain(self, &sum);
 	}
 	// Every push happens before its producer's decrement, so once the
 	// count is zero and the mailbox is empty, nothing more can arrive.
 	producing.fetch_sub(1);
 	while (producing.load() > 0 || mailbox[self].head.load() != nullptr) {
-		if (drain(self) == 0)
+		if (drain(self, &sum) == 0)
 			sched_yield();
 	}
+	tag_sum.fetch_add(sum);
 }
 
 static void prodcons(benchmark::State &state)
@@ -114,6 +133,8 @@ static void prodcons(benchmark::State &state)
 	int threads = static_cast<int>(state.range(0));
 	std::thread pool[kMaxThreads];
 
+	tag_sum.store(0);
+	checking = true;
 	mem_begin(state);
 	for (auto _ : state) {
 		producing.store(threads);
@@ -130,7 +151,10 @@ static void prodcons(benchmark::State &state)
 			pool[t].join();
 		auto t1 = std::chrono::steady_clock::now();
 		state.SetIterationTime(std::chrono::duration<double>(t1 - t0).count());
+		checking = false;
 	}
+	checksum_report(state, tag_sum.load(),
+			static_cast<uint64_t>(threads) * kBatchesPerThread * kBatch);
 	state.SetItemsProcessed(state.iterations() * threads * kBatchesPerThread *
 				static_cast<int64_t>(kBatch));
 	mem_end(state);

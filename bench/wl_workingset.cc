@@ -6,12 +6,15 @@
 // can only be reused by the next if the allocator can move it between size
 // classes (or give it back and take it again), so peak and after-free RSS
 // show fragmentation as well as speed.  One item = one malloc or free.
+// Checksum: the first grow-and-shrink cycle and a little more
+// (kWorkingsetCheckOps steps), tags written and read back.
 #include "common.h"
 
 namespace bench {
 
 constexpr size_t kHigh = 8192;
 constexpr size_t kLow = kHigh / 8;
+constexpr uint64_t kWorkingsetCheckOps = 2 * kHigh;
 
 static void workingset(benchmark::State &state)
 {
@@ -21,6 +24,8 @@ static void workingset(benchmark::State &state)
 	size_t n = 0, s = 0;
 	bool growing = true;
 	const SizeTable *sizes = &tiny_sizes;
+	uint64_t stream = static_cast<uint64_t>(state.thread_index());
+	Checksum ck(kWorkingsetCheckOps);
 
 	mem_begin(state);
 	for (auto _ : state) {
@@ -28,10 +33,17 @@ static void workingset(benchmark::State &state)
 			size_t size = sizes->size[s++ & kSizeMask];
 			live[n] = shim.malloc(size);
 			touch(live[n], size);
+			if (__builtin_expect(ck.on(), 0)) {
+				uint64_t tag = tag_of(stream, ck.n);
+				stamp(live[n], tag);
+				ck.add(tag);
+			}
 			if (++n == kHigh)
 				growing = false;
 		} else {
 			size_t victim = rng.below(n);
+			if (__builtin_expect(ck.on(), 0))
+				ck.add(readback(live[victim]));
 			shim.free(live[victim]);
 			live[victim] = live[--n];
 			if (n == kLow) {
@@ -44,6 +56,7 @@ static void workingset(benchmark::State &state)
 		shim.free(live[--n]);
 	harness_free(live, bytes);
 	state.SetItemsProcessed(state.iterations());
+	checksum_report(state, ck);
 	mem_end(state);
 }
 BENCHMARK(workingset)->ThreadRange(1, kMaxThreads)->UseRealTime();

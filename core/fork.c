@@ -57,7 +57,7 @@ bool core_fork_busy(void)
 static void abandon_zone(struct zone *zone)
 {
 	for (struct mem_section *ms = zone->sections; ms; ms = ms->zone_next)
-		ms->abandoned = true;
+		mark_section_abandoned(ms);
 	zone_reset(zone);
 }
 

@@ -1,13 +1,16 @@
 /*
  * huge.c - allocations above the largest buddy block: each is a mapping of
- * its own from the OS, resized with mremap and unmapped on free.
+ * its own from the OS, resized with mremap, and on free kept a while in a
+ * small cache of freed mappings (below) or unmapped.
  *
  * Their metadata is out of band, in an open-addressing hash table keyed by
  * the block's address (linear probing, at most half full, deletion by
  * backward shift so that no tombstones pile up). The table lives in a
  * mapping of its own, never in the heap, and grows by rehashing into a
  * mapping twice as large. One mutex guards it: every huge operation makes a
- * system call anyway, so a finer scheme would buy nothing.
+ * system call anyway, so a finer scheme would buy nothing. The cache of
+ * freed mappings has a lock of its own (below), taken inside huge_lock
+ * or alone, never the other way round.
  *
  * Huge blocks are not in the section table, so virt_to_page() says NULL for
  * them; callers ask here only after that. A pointer that is not ours costs
@@ -23,6 +26,7 @@
  * the new table only once it is complete.
  */
 #include <errno.h>
+#include <string.h>
 
 #include "internal.h"
 
@@ -55,8 +59,9 @@ static struct huge_table *huge_abandoned;	/* newest first, via ->older */
  * max_n_mmaps and max_mmapped_mem, for malloc_stats). A child inherits
  * them, as glibc's does. */
 static size_t huge_max_nr, huge_max_bytes;
-/* Pages mapped for huge blocks, live or abandoned (still mapped): what the
- * budget counts for them. Changed with every map, remap and unmap. */
+/* Pages mapped for huge blocks, live, abandoned (still mapped) or cached:
+ * what the budget counts for them. Changed with every map, remap and
+ * unmap. */
 static unsigned long huge_pages;
 
 unsigned long huge_mapped_pages(void)
@@ -210,6 +215,254 @@ static struct huge_entry *__huge_find_abandoned(uintptr_t addr)
 	return NULL;
 }
 
+/* ------------------------------------------------------------ the cache */
+
+/*
+ * Freed mappings, kept mapped and resident for the next huge_alloc (the
+ * idea of jemalloc's retained extents and of the kernel's pcp lists: the
+ * next block of about the same size costs no mmap, no munmap and no page
+ * faults). A loop that allocates and frees 32 MiB blocks makes no system
+ * call after its first round.
+ *
+ * An entry is any page range of a mapping we made, so it can be split: a
+ * block is cut from the start of a best-fitting entry and the rest stays
+ * cached, and a block grows in place into the entry that starts where it
+ * ends (huge_realloc), which is how a buffer that grows geometrically gets
+ * back its last size without a copy. Entries are never merged with each
+ * other: two neighbouring entries may be two mappings, and mremap cannot
+ * grow a block that spans two (huge_realloc falls back to a copy if that
+ * happens through a growth into an entry of another mapping).
+ *
+ * huge_cache_lock guards the entries. The reclaim thread takes it alone
+ * (decay, the shrinker), so a fork that finds it held must not make the
+ * child abandon the heap: the child forgets the cache instead (its ranges
+ * stay mapped and counted, never reused), see huge_fork_child.
+ *
+ * Bounded: at most HUGE_CACHE_SLOTS entries and huge_cache_limit() bytes
+ * (the oldest entries go first). Cached pages are mapped, so they count in
+ * huge_pages and in the budget, and in the statistics (huge_cache_stats,
+ * mallctl "stats.huge_cached"). They go back to the OS by the reclaim
+ * issue's paths: the decay pass (huge_cache_decay) unmaps entries freed
+ * decay_ms ago, memory pressure (the shrinker, from kswapd and direct
+ * reclaim) and malloc_trim (huge_cache_drain) unmap them all.
+ */
+#define HUGE_CACHE_SLOTS	8
+#define HUGE_CACHE_MAX_BYTES	(64UL << 20)
+/* At most this share of the budget sits in the cache. */
+#define HUGE_CACHE_BUDGET_SHARE	16
+
+struct huge_cached {
+	uintptr_t addr;
+	size_t size;
+	uint32_t freed;		/* decay_now_ms() when it was cached */
+};
+
+static pthread_mutex_t huge_cache_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Protected by huge_cache_lock: entries [0, huge_cache_nr), bytes their
+ * sum. */
+static struct huge_cached huge_cache[HUGE_CACHE_SLOTS];
+static unsigned int huge_cache_nr;
+static size_t huge_cache_bytes;
+static bool huge_cache_shrinker_registered;
+
+/* The ranges a cache operation unmaps, after the locks are dropped (no
+ * system call runs under them but the mremap that makes an entry true). */
+struct huge_unmap_list {
+	unsigned int nr;
+	struct huge_cached r[HUGE_CACHE_SLOTS + 1];
+};
+
+static size_t huge_cache_limit(void)
+{
+	size_t share = (size_t)(totalram_pages() / HUGE_CACHE_BUDGET_SHARE)
+		       << PAGE_SHIFT;
+
+	return share < HUGE_CACHE_MAX_BYTES ? share : HUGE_CACHE_MAX_BYTES;
+}
+
+static void __huge_cache_del(unsigned int i, struct huge_unmap_list *out)
+{
+	if (out)
+		out->r[out->nr++] = huge_cache[i];
+	huge_cache_bytes -= huge_cache[i].size;
+	huge_cache[i] = huge_cache[--huge_cache_nr];
+}
+
+/* Cut size bytes off the start of entry i. */
+static uintptr_t __huge_cache_cut(unsigned int i, size_t size)
+{
+	uintptr_t addr = huge_cache[i].addr;
+
+	if (huge_cache[i].size == size) {
+		__huge_cache_del(i, NULL);
+	} else {
+		huge_cache[i].addr += size;
+		huge_cache[i].size -= size;
+		huge_cache_bytes -= size;
+	}
+	return addr;
+}
+
+/* A cached range of size bytes aligned to align, or 0: the smallest entry
+ * that fits and starts aligned (best fit keeps the big ones whole). */
+static uintptr_t __huge_cache_take(size_t size, size_t align)
+{
+	unsigned int best = HUGE_CACHE_SLOTS;
+
+	for (unsigned int i = 0; i < huge_cache_nr; i++) {
+		if (huge_cache[i].size < size ||
+		    (huge_cache[i].addr & (align - 1)))
+			continue;
+		if (best == HUGE_CACHE_SLOTS ||
+		    huge_cache[i].size < huge_cache[best].size)
+			best = i;
+	}
+	return best == HUGE_CACHE_SLOTS ? 0 : __huge_cache_cut(best, size);
+}
+
+/* Take the cached range [addr + old, addr + size) if an entry starts at
+ * addr + old and holds it: growth in place without a system call. */
+static bool __huge_cache_grow(uintptr_t addr, size_t old, size_t size)
+{
+	for (unsigned int i = 0; i < huge_cache_nr; i++)
+		if (huge_cache[i].addr == addr + old &&
+		    huge_cache[i].size >= size - old) {
+			__huge_cache_cut(i, size - old);
+			return true;
+		}
+	return false;
+}
+
+static void huge_cache_register(void);
+
+/*
+ * Cache the freed range [addr, addr + size); what has to go to make room
+ * (the oldest entries, or the range itself when it is larger than the
+ * cache may hold) is added to out.
+ */
+static void __huge_cache_put(uintptr_t addr, size_t size, uint32_t now,
+			     struct huge_unmap_list *out)
+{
+	size_t limit = huge_cache_limit();
+
+	if (size > limit) {
+		out->r[out->nr++] = (struct huge_cached){ addr, size, now };
+		return;
+	}
+	huge_cache_register();
+	while (huge_cache_nr == HUGE_CACHE_SLOTS ||
+	       huge_cache_bytes + size > limit) {
+		unsigned int oldest = 0;
+
+		for (unsigned int i = 1; i < huge_cache_nr; i++)
+			if ((int32_t)(huge_cache[i].freed -
+				      huge_cache[oldest].freed) < 0)
+				oldest = i;
+		__huge_cache_del(oldest, out);
+	}
+	huge_cache[huge_cache_nr++] = (struct huge_cached){ addr, size, now };
+	huge_cache_bytes += size;
+}
+
+/* Unmap what a cache operation gave up; no lock held. */
+static void huge_unmap_all(const struct huge_unmap_list *l)
+{
+	for (unsigned int i = 0; i < l->nr; i++) {
+		os_unmap((void *)l->r[i].addr, l->r[i].size);
+		uatomic_sub(&huge_pages, l->r[i].size >> PAGE_SHIFT);
+	}
+}
+
+/*
+ * Unmap the entries freed at least decay_ms before now (all of them for
+ * decay_ms 0). Returns how many pages went back; *waiting: entries are
+ * left for a later pass.
+ */
+static unsigned long huge_cache_evict(uint32_t now, uint32_t decay_ms,
+				      bool *waiting)
+{
+	struct huge_unmap_list out = { .nr = 0 };
+	unsigned long pages = 0;
+
+	pthread_mutex_lock(&huge_cache_lock);
+	for (unsigned int i = 0; i < huge_cache_nr;) {
+		if ((uint32_t)(now - huge_cache[i].freed) >= decay_ms)
+			__huge_cache_del(i, &out);
+		else
+			i++;
+	}
+	*waiting = huge_cache_nr != 0;
+	pthread_mutex_unlock(&huge_cache_lock);
+	huge_unmap_all(&out);
+	for (unsigned int i = 0; i < out.nr; i++)
+		pages += out.r[i].size >> PAGE_SHIFT;
+	return pages;
+}
+
+bool huge_cache_decay(uint32_t now, uint32_t decay_ms)
+{
+	bool waiting;
+
+	huge_cache_evict(now, decay_ms, &waiting);
+	return waiting;
+}
+
+unsigned long huge_cache_drain(void)
+{
+	bool waiting;
+
+	return huge_cache_evict(0, 0, &waiting);
+}
+
+void huge_cache_stats(size_t *bytes, size_t *count)
+{
+	pthread_mutex_lock(&huge_cache_lock);
+	*bytes = huge_cache_bytes;
+	*count = huge_cache_nr;
+	pthread_mutex_unlock(&huge_cache_lock);
+}
+
+/*
+ * The shrinker: under memory pressure (kswapd, direct reclaim) the whole
+ * cache goes; the decay pass (idle_only) leaves it to huge_cache_decay,
+ * which vmscan.c's decay_node calls with its clock. The cache belongs to
+ * no node: any node's reclaim empties it.
+ */
+static unsigned long huge_cache_shrink_scan(int nid, bool idle_only)
+{
+	(void)nid;
+	return idle_only ? 0 : huge_cache_drain();
+}
+
+static const struct shrinker huge_cache_shrinker = {
+	.name = "huge_cache",
+	.scan_objects = huge_cache_shrink_scan,
+};
+
+/* Once, at the first put; caller holds huge_cache_lock (register_shrinker
+ * takes only its own lock). */
+static void huge_cache_register(void)
+{
+	if (!huge_cache_shrinker_registered)
+		huge_cache_shrinker_registered =
+			register_shrinker(&huge_cache_shrinker);
+}
+
+/*
+ * A put while the decay clock is stopped asks for decay to restart, as
+ * __decay_stamp does for pages: the full barrier after the put pairs with
+ * the one in decay_node after it stopped the clock, so either this sees
+ * the clock stopped or decay_node sees the entry.
+ */
+static void huge_cache_kick_decay(void)
+{
+	cmm_smp_mb();
+	if (core_config.decay_ms &&
+	    !CMM_LOAD_SHARED(NODE_DATA(0)->decay_clock) &&
+	    !CMM_LOAD_SHARED(reclaim_work_pending))
+		CMM_STORE_SHARED(reclaim_work_pending, 1);
+}
+
 /* ----------------------------------------------------------- the blocks */
 
 /* size and align are multiples of PAGE_SIZE. mmap gives page alignment
@@ -250,6 +503,35 @@ static size_t huge_round(size_t size)
 	return size ? size : PAGE_SIZE;
 }
 
+/* A cached range for a block of size bytes aligned to align, entered in
+ * the table, or NULL. Its old contents are cleared for __GFP_ZERO (a fresh
+ * mapping would be zero). */
+static void *huge_alloc_cached(size_t size, size_t align, gfp_t gfp)
+{
+	struct huge_unmap_list out = { .nr = 0 };
+	uintptr_t addr;
+
+	pthread_mutex_lock(&huge_cache_lock);
+	addr = huge_cache_nr ? __huge_cache_take(size, align) : 0;
+	pthread_mutex_unlock(&huge_cache_lock);
+	if (!addr)
+		return NULL;
+	/* The range is this thread's alone until it is in the table. */
+	pthread_mutex_lock(&huge_lock);
+	if (__huge_reserve()) {
+		__huge_insert(huge_table, addr, size);
+		__huge_update_peaks();
+	} else {
+		out.r[out.nr++] = (struct huge_cached){ addr, size, 0 };
+		addr = 0;
+	}
+	pthread_mutex_unlock(&huge_lock);
+	huge_unmap_all(&out);
+	if (addr && (gfp & __GFP_ZERO))
+		memset((void *)addr, 0, size);
+	return (void *)addr;
+}
+
 void *huge_alloc(size_t size, size_t align, gfp_t gfp)
 {
 	void *p;
@@ -263,11 +545,15 @@ void *huge_alloc(size_t size, size_t align, gfp_t gfp)
 		align = PAGE_SIZE;
 	size = huge_round(size);
 	/* Placing a mapping below 4 GiB is the sections' business, not ours.
-	 * The budget first: a mapping is counted resident whole. */
+	 * The budget first: a mapping is counted resident whole. A cached
+	 * range is counted already. */
 	if (!size || (gfp & __GFP_LOW32)) {
 		errno = ENOMEM;
 		return NULL;
 	}
+	p = huge_alloc_cached(size, align, gfp);
+	if (p)
+		return p;
 	if (!alloc_budget_pages(size >> PAGE_SHIFT, gfp))
 		return NULL;
 	p = huge_map(size, align);
@@ -290,9 +576,17 @@ void *huge_alloc(size_t size, size_t align, gfp_t gfp)
 	return p;
 }
 
+/*
+ * Out of the table, into the cache (or unmapped, with what the cache gave
+ * up to make room, once the lock is dropped): nobody can find the block
+ * while it goes.
+ */
 bool huge_free(void *p)
 {
+	struct huge_unmap_list out = { .nr = 0 };
 	struct huge_entry *e;
+	bool cached = false;
+
 	size_t size = 0;
 
 	pthread_mutex_lock(&huge_lock);
@@ -308,9 +602,15 @@ bool huge_free(void *p)
 			e->size = 0;
 	}
 	pthread_mutex_unlock(&huge_lock);
-	/* Out of the table first: nobody can find the block while it goes. */
-	if (size)
-		huge_unmap(p, size);
+	if (size) {
+		pthread_mutex_lock(&huge_cache_lock);
+		__huge_cache_put((uintptr_t)p, size, decay_now_ms(), &out);
+		pthread_mutex_unlock(&huge_cache_lock);
+		cached = out.nr == 0 || out.r[out.nr - 1].addr != (uintptr_t)p;
+	}
+	huge_unmap_all(&out);
+	if (cached)
+		huge_cache_kick_decay();
 	return e != NULL;
 }
 
@@ -364,6 +664,46 @@ static void *__huge_remap(struct huge_entry *e, bool abandoned, size_t size)
 	return q;
 }
 
+/* Grow the live block p of old bytes into the cached range that follows
+ * it, if there is one: no system call, no copy. */
+static bool huge_grow_cached(void *p, size_t size)
+{
+	struct huge_entry *e;
+	bool ok = false;
+
+	pthread_mutex_lock(&huge_lock);
+	e = __huge_find(huge_table, (uintptr_t)p);
+	if (e && size > e->size) {
+		pthread_mutex_lock(&huge_cache_lock);
+		ok = __huge_cache_grow((uintptr_t)p, e->size, size);
+		pthread_mutex_unlock(&huge_cache_lock);
+	}
+	if (ok) {
+		huge_table->bytes += size - e->size;
+		e->size = size;
+		__huge_update_peaks();
+	}
+	pthread_mutex_unlock(&huge_lock);
+	return ok;
+}
+
+/*
+ * mremap could not grow the block (the OS refused the address space, or
+ * the block spans two mappings after a growth into a cached range of
+ * another one): a new block, the contents copied, the old block freed. On
+ * failure p is untouched.
+ */
+static void *huge_realloc_copy(void *p, size_t old, size_t size)
+{
+	void *q = huge_alloc(size, PAGE_SIZE, 0);
+
+	if (!q)
+		return NULL;
+	memcpy(q, p, old);
+	huge_free(p);
+	return q;
+}
+
 void *huge_realloc(void *p, size_t size)
 {
 	size_t old;
@@ -372,6 +712,8 @@ void *huge_realloc(void *p, size_t size)
 	void *q = NULL;
 
 	size = huge_round(size);
+	if (size && huge_grow_cached(p, size))
+		return p;
 	/* Growth needs budget: asked before the lock (reclaim may run),
 	 * for the growth over the block's size as it is now. */
 	old = huge_usable_size(p);
@@ -387,6 +729,8 @@ void *huge_realloc(void *p, size_t size)
 	if (e && size)
 		q = __huge_remap(e, abandoned, size);
 	pthread_mutex_unlock(&huge_lock);
+	if (!q && e && !abandoned && size > old && old)
+		q = huge_realloc_copy(p, old, size);
 	if (!q)
 		errno = e ? ENOMEM : EINVAL;
 	return q;
@@ -419,7 +763,17 @@ bool huge_fork_busy(void)
  * the next huge_alloc starts a fresh table. */
 void huge_fork_child(bool abandon)
 {
+	bool cache_busy = !fork_lock_free(&huge_cache_lock);
+
 	pthread_mutex_init(&huge_lock, NULL);
+	pthread_mutex_init(&huge_cache_lock, NULL);
+	/* A cache that may be torn (its lock was held, or the heap is given
+	 * up) is forgotten: its ranges stay mapped and counted, never
+	 * reused. */
+	if (abandon || cache_busy) {
+		huge_cache_nr = 0;
+		huge_cache_bytes = 0;
+	}
 	if (abandon && huge_table) {
 		huge_table->older = huge_abandoned;
 		huge_abandoned = huge_table;

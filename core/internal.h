@@ -32,6 +32,10 @@ void *os_map_aligned(size_t size, size_t align, bool low32, unsigned long *hint)
 /* mremap with MREMAP_MAYMOVE: the mapping at addr resized, perhaps moved;
  * NULL on failure, the old mapping untouched. */
 void *os_remap(void *addr, size_t old_size, size_t new_size);
+#ifdef BUDDY_TEST_HOOKS
+/* While non-zero, os_remap fails (errno = EFAULT) and counts it down. */
+extern unsigned int test_os_remap_fail;
+#endif
 /* Give the pages of [addr, addr + size) back to the OS (MADV_DONTNEED); the
  * range stays mapped and reads as zero afterwards. false: the OS refused. */
 bool os_release(void *addr, size_t size);
@@ -109,7 +113,13 @@ static inline void publish_section(unsigned long nr, struct mem_section *ms)
 {
 	cmm_smp_wmb();
 	CMM_STORE_SHARED(mem_section[nr], ms);
+	CMM_STORE_SHARED(section_mem_map[nr], (uintptr_t)ms->mem_map -
+			 ms->start_pfn * sizeof(struct page));
 }
+
+/* A forked child gives ms up (fork.c): page_abandoned() sees it, and
+ * virt_to_page_live() no longer finds its pages. */
+void mark_section_abandoned(struct mem_section *ms);
 
 /* pfn must be in an online section. */
 static inline struct page *pfn_to_page(unsigned long pfn)
@@ -428,6 +438,9 @@ extern void (*test_release_hook)(struct zone *zone);
 bool huge_fork_busy(void);
 /* Pages of every live direct mapping (counted whole, touched or not). */
 unsigned long huge_mapped_pages(void);
+/* The decay pass (vmscan.c's decay_node): unmap the cached mappings freed
+ * at least decay_ms before now; true while some are left. No lock held. */
+bool huge_cache_decay(uint32_t now, uint32_t decay_ms);
 void huge_fork_child(bool abandon);
 
 /* --------------------------------------------------------------- fork.c */

@@ -180,12 +180,16 @@ struct page {
 	uint32_t nr_pages;
 	uint32_t __pad2;
 	struct cds_list_head lru;
-	/* Owned by slab/ while PG_slab is set; the core never reads these. */
+	/* Owned by slab/ while PG_slab is set (slab_internal.h says what
+	 * each field holds); the core never reads these. private is also
+	 * the malloc family's on the head page of its page blocks. */
 	struct {
 		void *cache;
-		void *freelist;
-		uint32_t inuse;
-		uint32_t objects;
+		uint32_t offset;
+		uint32_t reciprocal;
+		uint32_t span;
+		uint16_t size;
+		uint16_t cache_idx;
 		uintptr_t private;
 	} slab;
 };

@@ -129,10 +129,22 @@ size_t os_meta_bytes(void)
 	return uatomic_read(&meta_bytes);
 }
 
+#ifdef BUDDY_TEST_HOOKS
+unsigned int test_os_remap_fail;
+#endif
+
 void *os_remap(void *addr, size_t old_size, size_t new_size)
 {
-	void *p = mremap(addr, old_size, new_size, MREMAP_MAYMOVE);
+	void *p;
 
+#ifdef BUDDY_TEST_HOOKS
+	if (CMM_LOAD_SHARED(test_os_remap_fail)) {
+		uatomic_dec(&test_os_remap_fail);
+		errno = EFAULT;	/* as for a range that spans two mappings */
+		return NULL;
+	}
+#endif
+	p = mremap(addr, old_size, new_size, MREMAP_MAYMOVE);
 	return p == MAP_FAILED ? NULL : p;
 }
 

@@ -191,6 +191,36 @@ static inline struct page *virt_to_page(const void *addr)
 	return &ms->mem_map[pfn - ms->start_pfn];
 }
 
+/*
+ * The same lookup in one dependent load, for the inline free: the mem_map
+ * of section nr biased by the section's first pfn (the kernel's encoded
+ * section_mem_map), so that the descriptor of pfn is at
+ * section_mem_map[nr] + pfn * sizeof(struct page). 0 while the section is
+ * not online, and again once a forked child has abandoned it: a heap
+ * address whose entry is 0 takes the slow path, which looks the section up
+ * in mem_section[] and sees it abandoned. Set with the release store of
+ * publish_section(), cleared by mark_section_abandoned().
+ */
+extern uintptr_t section_mem_map[NR_MEM_SECTIONS];
+
+/* The descriptor of the page holding addr, or NULL if addr is not in the
+ * heap or its section is abandoned. Lock-free, any pointer value is safe. */
+static inline struct page *virt_to_page_live(const void *addr)
+{
+	unsigned long nr = (uintptr_t)addr >> SECTION_SIZE_BITS;
+	uintptr_t base;
+
+	if (unlikely(nr >= NR_MEM_SECTIONS))
+		return NULL;
+	base = CMM_LOAD_SHARED(section_mem_map[nr]);
+	if (unlikely(!base))
+		return NULL;
+	/* pfn * 64: the address shifted by PAGE_SHIFT - 6, low bits off. */
+	_Static_assert(sizeof(struct page) == 1u << 6, "page descriptor size");
+	return (struct page *)(base + (((uintptr_t)addr >> (PAGE_SHIFT - 6)) &
+				       ~(uintptr_t)(sizeof(struct page) - 1)));
+}
+
 /* ---------------------------------------------------- page allocation */
 
 /*
@@ -329,21 +359,28 @@ static inline void reclaim_work_check(void)
  * __GFP_ZERO is free). gfp: lifetime bits are ignored; __GFP_LOW32 is not
  * served. NULL with errno = ENOMEM, or EINVAL for a bad align. */
 void *huge_alloc(size_t size, size_t align, gfp_t gfp);
-/* Unmap the huge block starting at p. false, nothing changed: p is not the
- * start of a live huge block. An abandoned block (fork.c) stays mapped and
+/* Free the huge block starting at p: into the cache of freed mappings, or
+ * unmapped. false, nothing changed: p is not the start of a live huge block. An abandoned block (fork.c) stays mapped and
  * is forgotten: true. */
 bool huge_free(void *p);
 /* Bytes usable in the live huge block starting at p (its mapping's size);
  * 0 for any other pointer. Safe and cheap on pointers that are not ours. */
 size_t huge_usable_size(const void *p);
-/* Resize the huge block p to size bytes (rounded up to pages) with mremap,
- * moving it if it must. NULL: errno = ENOMEM and p is untouched, or
+/* Resize the huge block p to size bytes (rounded up to pages): into the
+ * cached range right after it, else with mremap, moving it if it must
+ * (a copy if mremap cannot). NULL: errno = ENOMEM and p is untouched, or
  * errno = EINVAL when p is not a live huge block. */
 void *huge_realloc(void *p, size_t size);
 /* Live huge blocks and their bytes (abandoned ones not counted). */
 void huge_stats(size_t *bytes, size_t *count);
 /* The most live huge blocks, and bytes in them, there ever were at once. */
 void huge_peak_stats(size_t *max_bytes, size_t *max_count);
+/* Freed mappings kept for reuse (huge.c's cache): bytes and ranges. They
+ * are resident and counted in the budget until reuse, decay, memory
+ * pressure or huge_cache_drain unmaps them. */
+void huge_cache_stats(size_t *bytes, size_t *count);
+/* Unmap the whole cache (malloc_trim); returns the pages unmapped. */
+unsigned long huge_cache_drain(void);
 /* ---------------------------------------- pages released in use (reclaim.c) */
 
 /*

@@ -15,6 +15,14 @@
  * fully set up; readers pair it with an acquire load (__pfn_to_section()).
  */
 struct mem_section *mem_section[NR_MEM_SECTIONS];
+/* Its twin for virt_to_page_live(), 8 MiB in .bss as well. */
+uintptr_t section_mem_map[NR_MEM_SECTIONS];
+
+void mark_section_abandoned(struct mem_section *ms)
+{
+	ms->abandoned = true;
+	CMM_STORE_SHARED(section_mem_map[ms->section_nr], 0);
+}
 
 /*
  * Bind new memory of zone to its node's real node (zone.c), before anything

@@ -109,11 +109,19 @@ static bool decay_node_zones(pg_data_t *pgdat, uint32_t now)
 	return dirty;
 }
 
+/* The cache of freed direct mappings (huge.c) belongs to no node: node
+ * 0's pass decays it, with node 0's clock (huge.c restarts that one). */
+static bool decay_node_huge(pg_data_t *pgdat, uint32_t now)
+{
+	return pgdat->node_id == 0 &&
+	       huge_cache_decay(now, core_config.decay_ms);
+}
+
 /*
  * One decay pass over the node: the shrinkers' idle memory and the pcp
  * lists first (what they free lands in the buddy, stamped now), then the
- * pageblocks that idled decay_ms. Returns true while memory of the node
- * still waits for decay. Stopping the clock: store 0, then look once more
+ * pageblocks and cached direct mappings that idled decay_ms. Returns true
+ * while memory of the node still waits for decay. Stopping the clock: store 0, then look once more
  * under each zone's lock; a free after the store stamps UNKNOWN and asks
  * for a restart, a free before it is seen by the second look.
  */
@@ -128,11 +136,11 @@ static bool decay_node(pg_data_t *pgdat)
 	for (int idx = 0; idx < MAX_NR_ZONES; idx++)
 		if (populated_zone(&pgdat->node_zones[idx]))
 			drain_all_pages(&pgdat->node_zones[idx]);
-	if (decay_node_zones(pgdat, now))
+	if (decay_node_zones(pgdat, now) | decay_node_huge(pgdat, now))
 		return true;
 	uatomic_set(&pgdat->decay_clock, 0);
 	cmm_smp_mb();
-	if (!decay_node_zones(pgdat, now))
+	if (!decay_node_zones(pgdat, now) && !decay_node_huge(pgdat, now))
 		return false;
 	uatomic_set(&pgdat->decay_clock, now);
 	return true;

@@ -139,6 +139,9 @@ void buddymalloc_stats_print(void (*write_cb)(void *opaque, const char *text),
  *                        small objects), small_slab_bytes (bytes of slabs),
  *                        large_allocated (live page-sized allocations),
  *                        huge_allocated and nr_huge (live direct mappings),
+ *                        huge_cached and nr_huge_cached (freed direct
+ *                        mappings kept mapped for reuse until decay,
+ *                        memory pressure or malloc_trim unmaps them),
  *                        heap_bytes (heap onlined from the OS), free_bytes
  *                        (on the buddy free lists), meta_bytes (heap pages
  *                        holding the allocator's own metadata), allocated

@@ -57,6 +57,8 @@ static const struct {
 	STATS_FIELD(large_allocated),
 	STATS_FIELD(huge_allocated),
 	STATS_FIELD(nr_huge),
+	STATS_FIELD(huge_cached),
+	STATS_FIELD(nr_huge_cached),
 	STATS_FIELD(heap_bytes),
 	STATS_FIELD(free_bytes),
 	STATS_FIELD(meta_bytes),

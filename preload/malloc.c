@@ -105,19 +105,47 @@ static void do_free(void *p, const char *call)
 	errno = saved_errno;
 }
 
-/* _mid_memalign: glibc's alignment rules, then kmalloc_aligned. */
+/*
+ * The inline path of the aligned calls: a slab object of the class of size
+ * rounded up to align (a power of two, at least MALLOC_ALIGNMENT, at most
+ * a page), popped by malloc's own fast path, or NULL. Every object of that
+ * class is aligned: slabs start on a page boundary and objects follow at
+ * multiples of the class size, and that size is a multiple of align (up
+ * to 128 bytes every class is a multiple of 16; above, the classes of one
+ * doubling are multiples of a quarter of it, so the class holding a
+ * multiple of align is that multiple itself or a multiple of a larger
+ * power of two). It is the class __kmalloc_aligned's search finds: no class
+ * between size and its round-up is a multiple of align. size 0 gets align
+ * bytes (a unique pointer, aligned).
+ */
+static inline void *memalign_fast(size_t align, size_t size,
+				  struct alloc_site site)
+{
+	if (size > KMALLOC_MAX_CACHE_SIZE || align > PAGE_SIZE)
+		return NULL;
+	return kmalloc_fast(size ? (size + align - 1) & ~(align - 1) : align,
+			    site);
+}
+
+/* _mid_memalign: glibc's alignment rules, the inline path, then
+ * kmalloc_aligned. */
 static void *do_memalign(size_t align, size_t size, struct alloc_site site)
 {
 	void *p;
 
-	if (align <= MALLOC_ALIGNMENT)
-		return do_malloc(size, 0, site);
+	if (align <= MALLOC_ALIGNMENT) {
+		p = memalign_fast(MALLOC_ALIGNMENT, size, site);
+		return likely(p) ? p : do_malloc(size, 0, site);
+	}
 	if (align > SIZE_MAX / 2 + 1) {
 		errno = EINVAL;
 		return NULL;
 	}
 	if (align & (align - 1))
 		align = (size_t)1 << (64 - __builtin_clzl(align));
+	p = memalign_fast(align, size, site);
+	if (likely(p))
+		return p;
 	if (size > PTRDIFF_MAX || align > PTRDIFF_MAX - size)
 		return fail_enomem();
 	buddy_boot();
@@ -147,9 +175,12 @@ BUDDY_EXPORT void *malloc(size_t size)
 	return malloc_slow(size, ALLOC_SITE_HERE());
 }
 
+/* NULL needs no test of its own here: it lies in section 0, which is
+ * never online (no mapping gets address 0), so kfree_fast refuses it and
+ * do_free returns. */
 BUDDY_EXPORT void free(void *p)
 {
-	if (likely(p) && likely(kfree_fast(p)))
+	if (likely(kfree_fast(p)))
 		return;
 	do_free(p, "free");
 }

@@ -173,10 +173,13 @@ void malloc_summary_show(struct seq_buf *s)
 		       sub_or_zero(st.free_bytes, st.released_bytes));
 	seq_buf_printf(s, "  metadata       = %12zu  (slab records)\n",
 		       st.meta_bytes);
-	seq_buf_printf(s, "address space    = %12zu  (heap %zu, of it released %zu free and %zu in slabs; mmap %zu)\n",
-		       st.heap_bytes + st.huge_allocated, st.heap_bytes,
-		       st.released_bytes, st.slab_released_bytes,
-		       st.huge_allocated);
+	seq_buf_printf(s, "  cached mmap    = %12zu  (freed mappings kept for reuse, %zu regions)\n",
+		       st.huge_cached, st.nr_huge_cached);
+	seq_buf_printf(s, "address space    = %12zu  (heap %zu, of it released %zu free and %zu in slabs; mmap %zu, of it cached %zu)\n",
+		       st.heap_bytes + st.huge_allocated + st.huge_cached,
+		       st.heap_bytes, st.released_bytes,
+		       st.slab_released_bytes,
+		       st.huge_allocated + st.huge_cached, st.huge_cached);
 }
 
 /*

@@ -971,6 +971,9 @@ void cpu_cache_init(void)
 	cc.ncpu = ncpu;
 	cc.region = region;
 	cc.locks = locks;
+#if CC_HAVE_RSEQ
+	cc.rseq_offset = (long)__rseq_offset;
+#endif
 	mode = !cc_force_fallback && rseq_usable() ? CC_RSEQ : CC_LOCKED;
 	/* Draining other CPUs needs membarrier's rseq command (Linux 5.10):
 	 * registered once for the process. */

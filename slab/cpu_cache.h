@@ -121,6 +121,10 @@ struct cpu_cache_state {
 	 * good: by each thread's countdown, which a hint keeps at 0); 0
 	 * before init and in the fallback mode. */
 	int malloc_fast;
+	/* rseq mode: glibc's __rseq_offset, copied here so that the
+	 * sections find the thread's rseq area with one load from this
+	 * line (no GOT entry, no thread-pointer load: %fs-relative). */
+	long rseq_offset;
 } __attribute__((aligned(64)));
 extern struct cpu_cache_state cpu_cache_state;
 
@@ -145,11 +149,13 @@ static inline struct rseq *rseq_area(void)
 	".quad 1f, 2f - 1f, 4f\n\t"	/* start, length, abort */ \
 	".popsection\n\t"
 /* The descriptor, then arming the section (rs->rseq_cs = &3b), then its
- * start 1:. Operand rs is the thread's struct rseq. */
+ * start 1:. The thread's struct rseq is at %fs:rax from here on
+ * (cpu_cache_state.rseq_offset). */
 #define CC_RSEQ_START						\
 	CC_RSEQ_CS						\
-	"leaq 3b(%%rip), %%rax\n\t"				\
-	"movq %%rax, 8(%[rs])\n\t"				\
+	"movq %c[rsoff](%[st]), %%rax\n\t"			\
+	"leaq 3b(%%rip), %%rcx\n\t"				\
+	"movq %%rcx, %%fs:8(%%rax)\n\t"			\
 	"1:\n\t"
 #define CC_RSEQ_ABORT						\
 	".pushsection __rseq_failure, \"ax\"\n\t"		\
@@ -162,32 +168,34 @@ _Static_assert(RSEQ_SIG == 0x53053053, "signature in CC_RSEQ_ABORT");
 
 /*
  * The operands of both sections are few on purpose: the rseq area, the
- * state and the cache; counts, offsets and capacity are loaded inside (they
- * never change after init). With every other value in rax, rcx, rdx and
- * one scratch output, the sections fit in call-clobbered registers and the
- * inline fast paths need no stack frame.
+ * state, the cache and the index of its count (cache->cc_idx, which the
+ * fast paths have without loading it: kmalloc from the class and type,
+ * kfree from the page descriptor); the slots' offset and the capacity
+ * are loaded inside (they never change after init). With every other
+ * value in rax, rcx and one scratch output, the sections fit in
+ * call-clobbered registers and the inline fast paths need no stack frame.
  */
 #define CC_RSEQ_OPERANDS						\
-	[rs] "r"(rs), [st] "r"(&cpu_cache_state), [cache] "r"(cache),	\
+	[st] "r"(&cpu_cache_state), [cache] "r"(cache),		\
+	[rsoff] "i"(offsetof(struct cpu_cache_state, rseq_offset)),	\
+	[ci] "r"((uintptr_t)idx),					\
 	[shift] "i"(CC_REGION_SHIFT), [stopped] "i"(CC_STOPPED_OFF),	\
 	[ncpu] "i"(offsetof(struct cpu_cache_state, ncpu)),		\
 	[region] "i"(offsetof(struct cpu_cache_state, region)),	\
-	[idx] "i"(offsetof(struct kmem_cache, cc_idx)),		\
 	[off] "i"(offsetof(struct kmem_cache, cc_off)),		\
 	[cap] "i"(offsetof(struct kmem_cache, cc_cap))
 
-/* Up to the count: rax = this CPU's region, rdx = the cache's index,
- * ecx = its count; out of range or being drained: jump to target. */
+/* Up to the count: rax = this CPU's region, ecx = the cache's count; out
+ * of range or being drained: jump to target. */
 #define CC_RSEQ_COUNT(target)						\
-	"movl 4(%[rs]), %%eax\n\t"		/* cpu = rs->cpu_id */	\
+	"movl %%fs:4(%%rax), %%eax\n\t"	/* cpu = rs->cpu_id */	\
 	"cmpl %c[ncpu](%[st]), %%eax\n\t"				\
 	"jae " target "\n\t"						\
 	"shlq %[shift], %%rax\n\t"					\
 	"addq %c[region](%[st]), %%rax\n\t"	/* base of cpu */	\
 	"cmpl $0, %c[stopped](%%rax)\n\t"	/* being drained */	\
 	"jne " target "\n\t"						\
-	"movl %c[idx](%[cache]), %%edx\n\t"				\
-	"movl (%%rax,%%rdx,4), %%ecx\n\t"	/* c = count */
+	"movl (%%rax,%[ci],4), %%ecx\n\t"	/* c = count */
 
 /*
  * A slot is 16 bytes (struct slab_object: addr, then state); x86 scales an
@@ -210,9 +218,9 @@ _Static_assert(sizeof(struct slab_object) == 16 &&
 /* The pop section; extra runs right after the count is loaded (rax = this
  * CPU's region) and may jump to 2f with p = NULL. */
 #define CC_POP_RSEQ(name, extra)					\
-static inline void *name(const struct kmem_cache *cache, uint8_t **state) \
+static inline void *name(const struct kmem_cache *cache,		\
+			 unsigned int idx, uint8_t **state)		\
 {									\
-	struct rseq *rs = rseq_area();					\
 	uint8_t *objstate;						\
 	void *p;							\
 									\
@@ -230,13 +238,13 @@ static inline void *name(const struct kmem_cache *cache, uint8_t **state) \
 			"movq -8(%[p],%%rcx,8), %[objstate]\n\t"	\
 			"movq -16(%[p],%%rcx,8), %[p]\n\t"		\
 			"decl %%ecx\n\t"				\
-			"movl %%ecx, (%%rax,%%rdx,4)\n\t" /* commit */ \
+			"movl %%ecx, (%%rax,%[ci],4)\n\t" /* commit */ \
 			"2:\n\t"					\
 			CC_RSEQ_ABORT					\
 			: [p] "=&r"(p), [objstate] "=&r"(objstate)	\
 			: CC_RSEQ_OPERANDS,				\
 			  [countdown] "i"(CC_COUNTDOWN_OFF)		\
-			: "rax", "rcx", "rdx", "memory", "cc"		\
+			: "rax", "rcx", "memory", "cc"			\
 			: abort);					\
 		*state = objstate;					\
 		return p;						\
@@ -244,7 +252,7 @@ abort:									\
 		continue;						\
 	}								\
 }
-CC_POP_RSEQ(cc_pop_rseq, "")
+CC_POP_RSEQ(cc_pop_rseq_at, "")
 /*
  * The same, for kmalloc_fast: first decrement this CPU's sampling
  * countdown (CC_COUNTDOWN_OFF) and, when it reaches 0 or below, return
@@ -269,13 +277,12 @@ static inline int32_t *cc_countdown(void)
 			   ((size_t)cpu << CC_REGION_SHIFT) + CC_COUNTDOWN_OFF);
 }
 
-/* Push p, whose state byte is at state, on this CPU's stack for cache;
- * false when the stack is full (or the CPU is out of range or being
- * drained). */
-static inline bool cc_push_rseq(const struct kmem_cache *cache, void *p,
-				uint8_t *state)
+/* Push p, whose state byte is at state, on this CPU's stack for cache,
+ * whose count has index idx (cache->cc_idx); false when the stack is full
+ * (or the CPU is out of range or being drained). */
+static inline bool cc_push_rseq_at(const struct kmem_cache *cache,
+				   unsigned int idx, void *p, uint8_t *state)
 {
-	struct rseq *rs = rseq_area();
 	char *slots;
 
 	for (;;) {
@@ -290,12 +297,12 @@ static inline bool cc_push_rseq(const struct kmem_cache *cache, void *p,
 			"movq %[p], (%[slots],%%rcx,8)\n\t"	/* slot[c] */
 			"movq %[objstate], 8(%[slots],%%rcx,8)\n\t"
 			"incl %%ecx\n\t"
-			"movl %%ecx, (%%rax,%%rdx,4)\n\t"	/* commit */
+			"movl %%ecx, (%%rax,%[ci],4)\n\t"	/* commit */
 			"2:\n\t"
 			CC_RSEQ_ABORT
 			: [slots] "=&r"(slots)
 			: CC_RSEQ_OPERANDS, [p] "r"(p), [objstate] "r"(state)
-			: "rax", "rcx", "rdx", "memory", "cc"
+			: "rax", "rcx", "memory", "cc"
 			: abort, full);
 		(void)slots;
 		return true;
@@ -308,23 +315,26 @@ full:
 
 #else /* !CC_HAVE_RSEQ */
 
-static inline void *cc_pop_rseq(const struct kmem_cache *cache, uint8_t **state)
+static inline void *cc_pop_rseq_at(const struct kmem_cache *cache,
+				   unsigned int idx, uint8_t **state)
 {
 	(void)cache;
+	(void)idx;
 	(void)state;
 	return NULL;
 }
 
 static inline void *cc_pop_rseq_counted(const struct kmem_cache *cache,
-					uint8_t **state)
+					unsigned int idx, uint8_t **state)
 {
-	return cc_pop_rseq(cache, state);
+	return cc_pop_rseq_at(cache, idx, state);
 }
 
-static inline bool cc_push_rseq(const struct kmem_cache *cache, void *p,
-				uint8_t *state)
+static inline bool cc_push_rseq_at(const struct kmem_cache *cache,
+				   unsigned int idx, void *p, uint8_t *state)
 {
 	(void)cache;
+	(void)idx;
 	(void)p;
 	(void)state;
 	return false;
@@ -335,6 +345,18 @@ static inline int32_t *cc_countdown(void)
 	return NULL;
 }
 #endif /* CC_HAVE_RSEQ */
+
+/* The same, for a caller that has only the cache. */
+static inline void *cc_pop_rseq(const struct kmem_cache *cache, uint8_t **state)
+{
+	return cc_pop_rseq_at(cache, cache->cc_idx, state);
+}
+
+static inline bool cc_push_rseq(const struct kmem_cache *cache, void *p,
+				uint8_t *state)
+{
+	return cc_push_rseq_at(cache, cache->cc_idx, p, state);
+}
 
 void *cpu_cache_alloc_slow(struct kmem_cache *cache);
 void cpu_cache_free_slow(struct kmem_cache *cache, void *p, uint8_t *state);

@@ -20,14 +20,13 @@
 #include "lifetime.h"
 #include "slab_internal.h"
 
-/* The cache of class and type mt (MIGRATE_UNMOVABLE (0) or
- * MIGRATE_MOVABLE (1)): a mask of the row's size, not a multiply, and no
- * branch (one malloc serves sites of both types). */
-static inline struct kmem_cache *kmalloc_fast_cache(unsigned int class, int mt)
+/* The index in kmem_caches (kmem_cache_idx) of the cache of class and
+ * type mt (MIGRATE_UNMOVABLE (0) or MIGRATE_MOVABLE (1)): a mask, not a
+ * multiply, and no branch (one malloc serves sites of both types). It is
+ * also the index of the cache's count in a CPU's region. */
+static inline unsigned int kmalloc_fast_idx(unsigned int class, int mt)
 {
-	return (struct kmem_cache *)((char *)&kmem_caches[0][class] +
-				     ((0 - (uintptr_t)mt) &
-				      sizeof(kmem_caches[0])));
+	return class + ((0u - (unsigned int)mt) & NR_SIZE_CLASSES);
 }
 
 /*
@@ -40,23 +39,28 @@ static inline struct kmem_cache *kmalloc_fast_cache(unsigned int class, int mt)
 static inline void *kmalloc_fast(size_t size, struct alloc_site site)
 {
 	int fast = cpu_cache_state.malloc_fast;
+	unsigned int class, idx;
 	uint8_t *state;
 	void *p;
 
-	if (unlikely(size > KMALLOC_MAX_CACHE_SIZE))
+	if (likely(size <= SIZE_CLASS_LOOKUP_MAX))
+		class = size_class_lookup[(size + 15) >> 4];
+	else if (size <= KMALLOC_MAX_CACHE_SIZE)
+		class = size_to_class_large(size);
+	else
 		return NULL;
 	if (likely(fast == 1)) {
-		unsigned int class = size_to_class(size);
-
-		p = cc_pop_rseq_counted(kmalloc_fast_cache(class,
-				lifetime_predict_nocount(site, class)), &state);
+		idx = kmalloc_fast_idx(class,
+				       lifetime_predict_nocount(site, class));
+		p = cc_pop_rseq_counted(&kmem_caches[0][0] + idx, idx, &state);
 	} else if (fast == -1) {
-		unsigned int class = size_to_class(size);
-		int mt = lifetime_predict(site, class);
+		int mt;
 
+		mt = lifetime_predict(site, class);
 		if (unlikely(mt < 0))
 			return NULL;
-		p = cc_pop_rseq(kmalloc_fast_cache(class, mt), &state);
+		idx = kmalloc_fast_idx(class, mt);
+		p = cc_pop_rseq_at(&kmem_caches[0][0] + idx, idx, &state);
 	} else {
 		return NULL;
 	}
@@ -70,35 +74,38 @@ static inline void *kmalloc_fast(size_t size, struct alloc_site site)
  * take the slow path (which repeats the checks and reports). Only OBJ_LIVE
  * is taken here: an object freed before, wherever it is now (a per-CPU
  * stack, its slab), and a sampled one (OBJ_SAMPLED: the slow path counts
- * its death) are refused.
+ * its death) are refused. An address outside the heap, in a section a
+ * forked child abandoned (virt_to_page_live), in a page that is not a
+ * slab's, inside an object or past a slab's last object
+ * (page_object_state) goes to the slow path too.
+ *
+ * Dependent loads from p to its state byte: the section's mem_map, the
+ * page descriptor (one line: flags, cache, reciprocal, size, span, slab),
+ * then the state byte; the cache's stack offsets for the push.
  */
 static inline bool kfree_fast(void *p)
 {
-	struct kmem_cache *cache;
 	struct page *page;
-	struct slab *slab;
 	uint8_t *state;
-	long idx;
 
 	if (unlikely(cpu_cache_state.mode != CC_RSEQ))
 		return false;
-	page = virt_to_page(p);
-	if (unlikely(!page || !(page->flags & PG_slab) || page_abandoned(page)))
+	page = virt_to_page_live(p);
+	if (unlikely(!page || !(page->flags & PG_slab)))
 		return false;
-	slab = page_slab(page);
-	idx = object_index(slab, p);
-	if (unlikely(idx < 0))
+	state = page_object_state(page, p);
+	if (unlikely(!state))
 		return false;
-	cache = slab->cache;
-	state = &slab->state[idx];
 	/* One register for the state's address from here on: otherwise gcc
-	 * keeps slab and idx alive across the section to recompute it for
-	 * the rare store below, and free() needs a stack frame. */
+	 * keeps the slab and the index alive across the section to
+	 * recompute it for the rare store below, and free() needs a stack
+	 * frame. */
 	__asm__("" : "+r"(state));
 	if (unlikely(CMM_LOAD_SHARED(*state) != OBJ_LIVE))
 		return false;
 	CMM_STORE_SHARED(*state, OBJ_CACHED);
-	if (likely(cc_push_rseq(cache, p, state)))
+	if (likely(cc_push_rseq_at(page->slab.cache, page->slab.cache_idx, p,
+				   state)))
 		return true;
 	CMM_STORE_SHARED(*state, OBJ_LIVE);
 	return false;

@@ -200,14 +200,14 @@ void slab_init(void)
 /* Mark every page of the slab, so that free() finds the slab from any
  * object in O(1). The core leaves page->slab to us and ignores PG_slab on
  * pages inside an allocation. */
-static void set_slab_pages(struct page *head, unsigned int order,
+static void set_slab_pages(struct page *head, struct kmem_cache *cache,
 			   struct slab *slab)
 {
-	for (unsigned long i = 0; i < (1UL << order); i++) {
+	for (unsigned int i = 0; i < (1U << cache->order); i++) {
 		struct page *page = head + i;
 
-		page->flags = i ? PG_slab : PG_head | PG_slab;
-		page->slab.private = (uintptr_t)slab;
+		slab_page_init(page, i, slab, cache);
+		CMM_STORE_SHARED(page->flags, i ? PG_slab : PG_head | PG_slab);
 	}
 }
 
@@ -243,7 +243,7 @@ static struct slab *new_slab(struct kmem_cache *cache)
 			slab->free_bitmap[w] = 0;
 	}
 	memset(slab->state, OBJ_FREE, cache->objects);
-	set_slab_pages(page, cache->order, slab);
+	set_slab_pages(page, cache, slab);
 	cache->nr_slabs++;
 	return slab;
 }

@@ -120,6 +120,9 @@ struct kmem_stats {
 	size_t nr_huge;		/* live direct mappings */
 	size_t max_huge_allocated;	/* peak of huge_allocated */
 	size_t max_nr_huge;	/* peak of nr_huge */
+	size_t huge_cached;	/* bytes of freed direct mappings kept mapped
+				 * (and resident) for reuse */
+	size_t nr_huge_cached;	/* such ranges */
 	size_t heap_bytes;	/* bytes of address space onlined from the OS */
 	size_t free_bytes;	/* free bytes on the buddy free lists */
 	size_t meta_bytes;	/* bytes of heap pages holding the allocator's
@@ -132,7 +135,8 @@ struct kmem_stats {
 				 * the OS (only free objects on them):
 				 * not resident */
 	size_t resident_bytes;	/* what the allocator holds resident: heap
-				 * minus released, plus direct mappings */
+				 * minus released, plus direct mappings,
+				 * live and cached */
 };
 void kmem_stats(struct kmem_stats *st);
 

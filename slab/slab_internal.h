@@ -120,9 +120,23 @@ struct kmem_cache {
 	struct slab *spare;		/* one empty slab kept against thrash */
 	unsigned long nr_slabs;
 	unsigned long nr_objects_inuse;
-};
+} __attribute__((aligned(64)));	/* 128 bytes: the fast path's class * 128
+				 * is a shift, and no two caches share a
+				 * line */
 
-extern struct kmem_cache kmem_caches[MIGRATE_PCPTYPES][NR_SIZE_CLASSES];
+/* Hidden (every file is compiled with -fvisibility=hidden, but that says
+ * nothing of declarations): kmalloc's fast path adds an index to its
+ * address, which with a default-visibility declaration is a load from the
+ * GOT that the linker cannot relax. */
+extern struct kmem_cache kmem_caches[MIGRATE_PCPTYPES][NR_SIZE_CLASSES]
+	__attribute__((visibility("hidden")));
+
+/* A cache's index in kmem_caches (row by row): mt * NR_SIZE_CLASSES +
+ * class, which is also its cc_idx (cpu_cache.c). */
+static inline unsigned int kmem_cache_idx(const struct kmem_cache *cache)
+{
+	return (unsigned int)(cache - &kmem_caches[0][0]);
+}
 
 /* slab.c */
 void slab_init(void);
@@ -169,6 +183,57 @@ static inline struct slab *page_slab(const struct page *page)
 	if (!(page->flags & PG_slab))
 		return NULL;
 	return (struct slab *)page->slab.private;
+}
+
+/*
+ * Every page of a slab describes its objects in its descriptor
+ * (page->slab), so that the inline free finds an object's state byte and
+ * cache from the page descriptor alone, without loading struct slab or
+ * the cache first:
+ *   cache       the slab's kmem_cache;
+ *   offset      the page's byte offset from the slab's first object;
+ *   reciprocal  ceil(2^32 / size): for an offset o that starts an object,
+ *               (o * reciprocal) >> 32 is its index (exact: o < 2^17, so
+ *               the rounding up adds less than o / 2^32 * size < 1 / size
+ *               of an object);
+ *   size        the class size: the index * size == o check refuses an
+ *               address inside an object;
+ *   span        objects * size: an address past the last object (the
+ *               slab's tail) starts none;
+ *   cache_idx   cache->cc_idx, the index of the cache's count in a CPU's
+ *               region (cpu_cache.h), for the push;
+ *   private     the struct slab, where the state bytes are.
+ * Written before PG_slab, while the pages are the slab layer's alone;
+ * fixed while the slab exists.
+ */
+_Static_assert(KMALLOC_MAX_CACHE_SIZE <= UINT16_MAX, "page->slab.size");
+_Static_assert((PAGE_SIZE << SLAB_MAX_ORDER) <= (1u << 17),
+	       "page->slab.reciprocal is exact for slab offsets below 2^17");
+
+static inline void slab_page_init(struct page *page, unsigned int i,
+				  struct slab *slab, struct kmem_cache *cache)
+{
+	page->slab.cache = cache;
+	page->slab.offset = (uint32_t)(i << PAGE_SHIFT);
+	page->slab.reciprocal = (uint32_t)(((1ULL << 32) + cache->size - 1) /
+					   cache->size);
+	page->slab.size = (uint16_t)cache->size;
+	page->slab.cache_idx = (uint16_t)kmem_cache_idx(cache);
+	page->slab.span = cache->objects * cache->size;
+	page->slab.private = (uintptr_t)slab;
+}
+
+/* The state byte of the object starting at p, whose page is the slab page
+ * page (PG_slab), or NULL if p starts no object. Lock-free. */
+static inline uint8_t *page_object_state(const struct page *page, const void *p)
+{
+	uint32_t off = page->slab.offset +
+		       (uint32_t)((uintptr_t)p & (PAGE_SIZE - 1));
+	uint32_t idx = (uint32_t)(((uint64_t)off * page->slab.reciprocal) >> 32);
+
+	if (unlikely(off >= page->slab.span || idx * page->slab.size != off))
+		return NULL;
+	return &((struct slab *)page->slab.private)->state[idx];
 }
 
 /* The index of the object starting at p, or -1 if p starts no object.

@@ -53,6 +53,10 @@ SCRIPT_TESTS += tests/page_demo.sh
 # slab/ and preload/ use only core/page_alloc.h of the core.
 SCRIPT_TESTS += tests/layers.sh
 
+# bench/run flags a result whose checksum differs from glibc's.
+SCRIPT_TESTS += tests/bench_checksums.sh
+EXTRA_DIST += tests/bench_checksums.py
+
 EXTRA_DIST += $(SCRIPT_TESTS)
 
 # --- wiring --------------------------------------------------------------
@@ -560,6 +564,12 @@ tests_unit_cpu_cache_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/slab
 tests_unit_cpu_cache_LDADD = slab/libbuddyslab.la $(UNIT_LDADD)
 
 SCRIPT_TESTS += tests/unit/cpu_cache_fallback.sh
+
+# kfree_fast: the lookups of the inline fast paths (slab/kmalloc_fast.h)
+# against the slow paths' (every address of a slab of every class).
+UNIT_TESTS += tests/unit/kfree_fast
+tests_unit_kfree_fast_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/slab
+tests_unit_kfree_fast_LDADD = slab/libbuddyslab.la $(UNIT_LDADD)
 
 # --- valgrind -------------------------------------------------------------
 # valgrind.sh: API tests (built above) under memcheck with

@@ -105,6 +105,58 @@ static size_t sizes_for(size_t align, size_t *out)
 	return n;
 }
 
+/*
+ * Every alignment from 1 to a page (memalign and aligned_alloc round one
+ * that is not a power of two up; posix_memalign takes the valid ones)
+ * with sizes from 0 to past the largest slab class: the block is aligned
+ * to the effective alignment (at least 16), its usable size holds the
+ * request, and that usable size is a multiple of the alignment (a slab
+ * class whose objects are all aligned, or whole pages). The small cases
+ * take the inline path; the others kmalloc_aligned.
+ */
+TEST_BEGIN(test_every_alignment_to_a_page)
+{
+	static const size_t sizes[] = {
+		0, 1, 15, 16, 17, 63, 64, 65, 100, 129, 255, 1000, 3000,
+		4095, 4096, 4097, 5000, 12289, 20000, 32767, 32768, 32769,
+		40000,
+	};
+	size_t bad = 0;
+
+	for (size_t align = 1; align <= page_size; align++) {
+		size_t eff = align <= 16 ? 16 :
+			     (size_t)1 << (64 - __builtin_clzl(align - 1));
+		bool posix = align % sizeof(void *) == 0 &&
+			     (align & (align - 1)) == 0;
+
+		for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+			size_t size = sizes[i];
+			void *p[3] = { memalign(align, size),
+				       aligned_alloc(align, size), NULL };
+
+			if (posix && posix_memalign(&p[2], align, size) != 0)
+				p[2] = NULL;
+			for (int k = 0; k < (posix ? 3 : 2); k++) {
+				size_t usable = p[k] ? malloc_usable_size(p[k]) : 0;
+
+				if (!p[k] || ((uintptr_t)p[k] & (eff - 1)) ||
+				    usable < size || usable % eff) {
+					if (bad++ < 10)
+						test_fail("call %d align %zu size %zu: %p usable %zu",
+							  k, align, size, p[k], usable);
+					continue;
+				}
+				((volatile char *)p[k])[0] = 1;
+				((volatile char *)p[k])[usable - 1] = 1;
+			}
+			for (int k = 0; k < 3; k++)
+				free(p[k]);
+		}
+	}
+	expect_zu_eq(bad, 0);
+}
+TEST_END
+
 TEST_BEGIN(test_posix_memalign_alignments)
 {
 	for (unsigned int shift = 3; shift <= MAX_ALIGN_SHIFT; shift++) {
@@ -317,5 +369,6 @@ int main(void)
 			test_valloc,
 			test_pvalloc,
 			test_many_max_aligned,
+			test_every_alignment_to_a_page,
 			NULL);
 }

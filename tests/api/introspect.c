@@ -2,7 +2,9 @@
  * introspect.c - the malloc family's reporting and housekeeping calls:
  * mallinfo2 reports our own allocations, malloc_trim gives free memory
  * back to the OS and leaves the allocator working, malloc_stats and
- * malloc_info print something, and C23's free_sized / free_aligned_sized
+ * malloc_info print something, freed direct mappings are kept for reuse
+ * (counted in the stats) until malloc_trim unmaps them, and C23's
+ * free_sized / free_aligned_sized
  * (which glibc 2.36 neither declares nor exports; looked up with dlsym)
  * free what they are given.
  */
@@ -13,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -246,6 +249,82 @@ TEST_BEGIN(test_free_aligned_sized)
 }
 TEST_END
 
+/* A "stats.<field>" value of buddymalloc_mallctl; SIZE_MAX if unreadable. */
+static size_t stat_read(const char *field)
+{
+	int (*ctl)(const char *, void *, size_t *, void *, size_t);
+	char name[64];
+	size_t value = SIZE_MAX, len = sizeof(value);
+
+	*(void **)&ctl = dlsym(RTLD_DEFAULT, "buddymalloc_mallctl");
+	snprintf(name, sizeof(name), "stats.%s", field);
+	if (!ctl || ctl(name, &value, &len, NULL, 0) != 0)
+		return SIZE_MAX;
+	return value;
+}
+
+/* Resident pages of [p, p + size); SIZE_MAX when part of it is unmapped. */
+static size_t resident_pages(void *p, size_t size)
+{
+	static unsigned char vec[(64 * MiB) / 4096];
+	size_t n = 0, page = (size_t)sysconf(_SC_PAGESIZE);
+
+	if (mincore(p, size, vec) != 0)
+		return SIZE_MAX;
+	for (size_t i = 0; i < size / page; i++)
+		n += vec[i] & 1;
+	return n;
+}
+
+/*
+ * A loop of 32 MiB malloc/free makes no new mapping after its first
+ * round: every round gets the same block back, resident before it is
+ * touched; the cached block is in the stats (huge_cached, resident_bytes)
+ * until malloc_trim unmaps it.
+ */
+#define CACHED_SIZE	(32 * MiB)
+
+TEST_BEGIN(test_mapping_cache_trimmed)
+{
+	size_t pages = CACHED_SIZE / (size_t)sysconf(_SC_PAGESIZE);
+	size_t resident, rss_cached;
+	void *p, *q;
+
+	malloc_trim(0);
+	expect_zu_eq(stat_read("huge_cached"), 0, "empty after malloc_trim");
+	p = malloc(CACHED_SIZE);
+	assert_ptr_not_null(p);
+	pattern_fill(p, CACHED_SIZE, 7);	/* not a dead store: out of line */
+	free(p);
+	expect_zu_eq(stat_read("huge_cached"), CACHED_SIZE, "the freed block");
+	expect_zu_eq(stat_read("nr_huge_cached"), 1);
+	expect_zu_eq(stat_read("huge_allocated"), 0);
+	resident = stat_read("resident_bytes");
+	expect_zu_ge(resident, CACHED_SIZE, "cached bytes are resident");
+	expect_zu_eq(resident_pages(p, CACHED_SIZE), pages, "still resident");
+
+	for (int round = 0; round < 20; round++) {
+		q = malloc(CACHED_SIZE);
+		assert_ptr_eq(q, p, "round %d: the cached block", round);
+		assert_zu_eq(resident_pages(q, CACHED_SIZE), pages,
+			     "round %d: resident before any touch", round);
+		pattern_fill(q, CACHED_SIZE, (uint64_t)round);
+		free(q);
+	}
+	rss_cached = test_rss_bytes();
+
+	expect_d_eq(malloc_trim(0), 1, "malloc_trim gave something back");
+	expect_zu_eq(stat_read("huge_cached"), 0, "malloc_trim empties the cache");
+	expect_zu_eq(stat_read("nr_huge_cached"), 0);
+	expect_zu_le(stat_read("resident_bytes") + CACHED_SIZE, resident,
+		     "resident_bytes without it");
+	expect_zu_eq(resident_pages(p, CACHED_SIZE), SIZE_MAX, "unmapped");
+	if (rss_cached)
+		expect_zu_le(test_rss_bytes() + CACHED_SIZE - MiB, rss_cached,
+			     "the process's resident set shrank");
+}
+TEST_END
+
 int main(void)
 {
 	api_watchdog(180);
@@ -253,6 +332,7 @@ int main(void)
 			test_mallinfo2_counts_allocations,
 			test_malloc_trim_returns_memory,
 			test_malloc_trim_any_time,
+			test_mapping_cache_trimmed,
 			test_malloc_stats_prints,
 			test_malloc_info_prints,
 			test_free_sized,

@@ -288,6 +288,58 @@ TEST_BEGIN(test_realloc_byte_by_byte)
 }
 TEST_END
 
+/*
+ * Page-level blocks growing and shrinking by less than a page at a time
+ * (a buffer appended to): most steps stay on the same pages, which
+ * realloc must only accept while the new size fits them; the usable size
+ * and the contents are checked after every step.
+ */
+TEST_BEGIN(test_realloc_page_level_small_steps)
+{
+	size_t size = 32 * KiB + 1;
+	void *p = malloc(size);
+
+	assert_ptr_not_null(p);
+	pattern_fill(p, size, 60);
+	while (p && size < 300 * KiB)
+		p = step(p, &size, size + 1000, 60);
+	while (p && size > 33 * KiB)
+		p = step(p, &size, size - 1000, 60);
+	free(p);
+}
+TEST_END
+
+/*
+ * A block that realloc grows to a megabyte or more becomes a direct
+ * mapping (stats.huge_allocated counts it), so that further growth needs
+ * no copy; shrunk, it stays one, in place.
+ */
+TEST_BEGIN(test_realloc_grown_to_mapping)
+{
+	struct heap_stats st0, st;
+	size_t size = 600 * KiB;
+	void *p = malloc(size), *q;
+
+	assert_ptr_not_null(p);
+	pattern_fill(p, size, 70);
+	assert_true(heap_stats_read(&st0));
+	p = step(p, &size, 1536 * KiB, 70);
+	assert_ptr_not_null(p);
+	assert_true(heap_stats_read(&st));
+	expect_zu_ge(st.huge_allocated, st0.huge_allocated + 1536 * KiB,
+		     "grown past 1 MiB: a mapping");
+	q = p;
+	p = step(p, &size, 1200 * KiB, 70);
+	assert_ptr_not_null(p);
+	expect_ptr_eq(p, q, "shrunk in place");
+	assert_true(heap_stats_read(&st));
+	expect_zu_ge(st.huge_allocated, st0.huge_allocated + 1200 * KiB,
+		     "still a mapping");
+	p = step(p, &size, 6 * MiB, 70);
+	free(p);
+}
+TEST_END
+
 int main(void)
 {
 	api_watchdog(180);
@@ -301,5 +353,7 @@ int main(void)
 			test_reallocarray,
 			test_realloc_aligned_blocks,
 			test_realloc_byte_by_byte,
+			test_realloc_page_level_small_steps,
+			test_realloc_grown_to_mapping,
 			NULL);
 }

@@ -524,6 +524,16 @@ static int run_case(const char *name)
 	}
 	if (!strcmp(name, "free_interior_small"))
 		return bad_free(keep + 16);
+	if (!strcmp(name, "free_interior_fresh")) {
+		/* Not the thread's first allocation (which is sampled and
+		 * freed by the slow path): this one reaches the inline free. */
+		unsigned char *blocks[8];
+
+		for (int i = 0; i < 8; i++)
+			if (!(blocks[i] = malloc(KEEP_SIZE)))
+				return CHILD_NO_MALLOC;
+		return bad_free(blocks[7] + 16);
+	}
 	if (!strcmp(name, "free_interior_large")) {
 		p = malloc(256 << 10);
 		return p ? bad_free((char *)p + 8192) : CHILD_NO_MALLOC;
@@ -760,6 +770,7 @@ TEST_END
 TEST_BEGIN(test_free_interior)
 {
 	check_case("free_interior_small", "free", INVALID, NULL);
+	check_case("free_interior_fresh", "free", INVALID, NULL);
 	check_case("free_interior_large", "free", INVALID, NULL);
 }
 TEST_END

@@ -16,6 +16,7 @@
 #include <dirent.h>
 #include <pthread.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -306,6 +307,56 @@ TEST_BEGIN(test_decay_by_driven_clock)
 }
 TEST_END
 
+/*
+ * The cache of freed direct mappings (huge.c) decays with the node's
+ * clock: kept a millisecond before decay_ms, unmapped at decay_ms; then
+ * the clock stops, and the next cached free asks for decay again.
+ */
+TEST_BEGIN(test_decay_huge_cache)
+{
+	pg_data_t *pgdat = node0();
+	size_t bytes, count;
+	unsigned char vec;
+	void *p;
+
+	start_clean();
+	huge_cache_drain();
+	CMM_STORE_SHARED(test_decay_now_ms, T0 + 20 * DECAY_MS);
+	assert_true(wait_two_passes(pgdat), "the clock reads the new time");
+	p = huge_alloc(6 * MiB, 0, 0);
+	assert_ptr_not_null(p);
+	memset(p, 1, 6 * MiB);
+	expect_true(huge_free(p));
+
+	CMM_STORE_SHARED(test_decay_now_ms, T0 + 21 * DECAY_MS - 1);
+	assert_true(wait_two_passes(pgdat));
+	huge_cache_stats(&bytes, &count);
+	expect_zu_eq(bytes, 6 * MiB, "a ms early: kept");
+	expect_d_eq(mincore(p, PAGE_SIZE, &vec), 0, "still mapped");
+
+	CMM_STORE_SHARED(test_decay_now_ms, T0 + 21 * DECAY_MS);
+	assert_true(wait_two_passes(pgdat));
+	huge_cache_stats(&bytes, &count);
+	expect_zu_eq(count, 0, "after decay_ms: unmapped");
+	expect_d_eq(mincore(p, PAGE_SIZE, &vec), -1, "no longer mapped");
+	assert_true(wait_thread_idle(pgdat), "nothing waits: the thread sleeps");
+	expect_u_eq(uatomic_read(&pgdat->decay_clock), 0,
+		    "nothing waits: the clock stopped");
+
+	/* A cached free with the clock stopped asks for decay to restart. */
+	CMM_STORE_SHARED(reclaim_work_pending, 0);
+	p = huge_alloc(6 * MiB, 0, 0);
+	assert_ptr_not_null(p);
+	expect_true(huge_free(p));
+	expect_d_eq(CMM_LOAD_SHARED(reclaim_work_pending), 1,
+		    "a cached free restarts decay");
+	CMM_STORE_SHARED(test_decay_now_ms, T0 + 23 * DECAY_MS);
+	assert_true(wait_two_passes(pgdat));
+	huge_cache_stats(&bytes, &count);
+	expect_zu_eq(count, 0, "and decay unmaps it");
+}
+TEST_END
+
 /* --------------------------------------------------------------- fork */
 
 static int release_blocked;	/* the thread waits in release_ranges */
@@ -508,6 +559,7 @@ int main(void)
 	return test_run(test_wake_below_low_stop_at_high,
 			test_whole_pageblocks_first,
 			test_decay_by_driven_clock,
+			test_decay_huge_cache,
 			test_fork_while_releasing,
 			NULL);
 #else
