@@ -27,9 +27,11 @@
  *
  * The fast paths of malloc and free are inline (slab/kmalloc_fast.h): in
  * rseq mode a pop or push on this CPU's stack, which holds no lock, so it
- * needs neither the allocator-depth count nor errno saving. Everything else
- * goes through do_malloc/do_free: the boot check, the depth count around
- * the call into slab/, errno kept by free.
+ * needs neither the allocator-depth count nor errno saving; in the
+ * fallback mode the same under a try-lock of the thread's CPU, inside the
+ * depth count (malloc_locked, free_locked). Everything else goes through
+ * do_malloc/do_free: the boot check, the depth count around the call into
+ * slab/, errno kept by free.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -164,6 +166,37 @@ static void *malloc_slow(size_t size, struct alloc_site site)
 	return do_malloc(size, 0, site);
 }
 
+/*
+ * The fallback mode's fast paths (kmalloc_fast.h): counted as inside the
+ * allocator while they may hold a CPU's lock, so that a signal handler's
+ * call sees it is nested and a fork from that handler abandons the heap,
+ * as for any other call. Nothing below the count needs allocator_leave's
+ * work (they never reach the core).
+ */
+static inline void *malloc_locked(size_t size, struct alloc_site site)
+{
+	void *p;
+
+	buddy_depth++;
+	cmm_barrier();
+	p = kmalloc_fast_locked(size, site);
+	cmm_barrier();
+	buddy_depth--;
+	return p;
+}
+
+static inline bool free_locked(void *p)
+{
+	bool freed;
+
+	buddy_depth++;
+	cmm_barrier();
+	freed = kfree_fast_locked(p);
+	cmm_barrier();
+	buddy_depth--;
+	return freed;
+}
+
 /* The site is taken again for the slow path, so that nothing of it stays
  * in a register across the fast path. */
 BUDDY_EXPORT void *malloc(size_t size)
@@ -172,6 +205,11 @@ BUDDY_EXPORT void *malloc(size_t size)
 
 	if (likely(p))
 		return p;
+	if (cpu_cache_state.mode == CC_LOCKED) {
+		p = malloc_locked(size, ALLOC_SITE_HERE());
+		if (likely(p))
+			return p;
+	}
 	return malloc_slow(size, ALLOC_SITE_HERE());
 }
 
@@ -182,6 +220,11 @@ BUDDY_EXPORT void free(void *p)
 {
 	if (likely(kfree_fast(p)))
 		return;
+	/* The mode read again (volatile): reusing kfree_fast's read would
+	 * cost the rseq path a register and an instruction. */
+	if (p && CMM_LOAD_SHARED(cpu_cache_state.mode) == CC_LOCKED &&
+	    likely(free_locked(p)))
+		return;	/* the fallback mode's fast path */
 	do_free(p, "free");
 }
 

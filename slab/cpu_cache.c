@@ -8,6 +8,7 @@
  * sized at init from sysconf(_SC_NPROCESSORS_CONF). A CPU's region is
  *
  *	uint32_t count[MIGRATE_PCPTYPES * NR_SIZE_CLASSES];	 at offset 0
+ *	int lock;		(fallback mode)		at CC_LOCK_OFF
  *	int32_t countdown;	(lifetime sampling)	at CC_COUNTDOWN_OFF
  *	uint32_t stopped;				at CC_STOPPED_OFF
  *	then per cached kmem_cache: cache->cc_cap slots of struct
@@ -80,11 +81,29 @@
  *
  * Fallback mode (__rseq_size == 0: valgrind, GLIBC_TUNABLES
  * glibc.pthread.rseq=0, or cpu_cache_force_fallback() in tests): the same
- * stacks, the CPU from sched_getcpu() (CPU 0 if that fails or is out of
- * range; cached per thread for CC_CPU_HINT_OPS operations, since any CPU
- * is correct under the lock), each CPU's stacks under that CPU's spinlock,
- * held for a few instructions. The mode is chosen once in
- * cpu_cache_init() and never changes (tcmalloc's IsFast()).
+ * stacks, each CPU's under that CPU's spinlock (an int in its region, at
+ * CC_LOCK_OFF), held for a few instructions. The CPU is a per-thread hint
+ * (cc_hint_base: the base of its region), asked from sched_getcpu() at
+ * the start of each slow path (CPU 0 if that fails or is out of range):
+ * any CPU is correct under its lock. malloc() and free() inline the
+ * common case (kmalloc_fast.h, kmalloc_fast_locked and kfree_fast_locked;
+ * cpu_cache.h, cc_pop_locked_fast and cc_push_locked_fast):
+ *
+ *	depth++;			// preload: "inside the allocator"
+ *	if (fetch_or(&lock[hint], 1)) goto slow; // taken: never wait here
+ *	pop or push, as in rseq mode, the count stored last;
+ *	store_release(&lock[hint], 0);
+ *	depth--;
+ *
+ * A lock found taken is another thread's, or this thread's own when a
+ * signal handler interrupted a call holding it: the slow path sees the
+ * depth count, knows it is nested and waits for no lock (kmalloc_nolock),
+ * and a fork from that handler abandons the heap. Otherwise the slow path
+ * waits for the lock (cc_lock: spins, then yields). The mode is chosen
+ * once in cpu_cache_init() and never changes (tcmalloc's IsFast()).
+ * Cost under callgrind: malloc(32)+free 158 instructions (387 through
+ * do_malloc/do_free before), of which free's lookup is about 35; in time
+ * within 0.8-1.2x of the rseq path (bench/results/fastpath-fallback.md).
  *
  * Slow paths, both modes: a full stack pops a batch of cc_cap / 2 and
  * puts it, whole, in its cache's barn (a bounded store of full batches,
@@ -149,7 +168,7 @@
  * unpublishes before copying, so a barn is consistent in the child
  * whoever held its lock ("barn" below).
  *
- * Threads. Nothing exists per thread but the fallback's cached CPU number
+ * Threads. Nothing exists per thread but the fallback's CPU hint
  * (glibc registers and unregisters the rseq area itself): a thread's exit
  * needs nothing from us. An object a thread frees stays in the stack of
  * the CPU it freed it on; nothing is owned by a thread.
@@ -168,10 +187,11 @@
 static int cc_hinted;
 
 #define CC_SLOTS_START	512	/* after count[NR_KMEM_CACHES] */
-_Static_assert(NR_KMEM_CACHES * sizeof(uint32_t) <= CC_COUNTDOWN_OFF &&
+_Static_assert(NR_KMEM_CACHES * sizeof(uint32_t) <= CC_LOCK_OFF &&
+	       CC_LOCK_OFF + sizeof(int) <= CC_COUNTDOWN_OFF &&
 	       CC_COUNTDOWN_OFF + sizeof(int32_t) <= CC_STOPPED_OFF &&
 	       CC_STOPPED_OFF + sizeof(uint32_t) <= CC_SLOTS_START,
-	       "counts, the countdown, the stopped word fit before the slots");
+	       "counts, the lock, the countdown, the stopped word fit before the slots");
 
 /* Capacity of a class: about 32 KiB of objects, between 8 and 256. A full
  * or empty stack moves half of it under one slab lock, so larger stacks
@@ -183,14 +203,10 @@ _Static_assert(NR_KMEM_CACHES * sizeof(uint32_t) <= CC_COUNTDOWN_OFF &&
 #define CC_MIN_CAP		8u
 #define CC_MAX_CAP		256u
 
-/* A CPU's lock in the fallback mode: a test-and-test-and-set spinlock
- * that yields after a while (its holder may have been preempted: 8
- * threads on 2 CPUs). Held for a few instructions, never while calling
- * into the slab layer. */
-struct cc_lock {
-	int locked;
-} __attribute__((aligned(64)));
-
+/* A CPU's lock in the fallback mode (at CC_LOCK_OFF in its region): a
+ * test-and-test-and-set spinlock that yields after a while (its holder may
+ * have been preempted: 8 threads on 2 CPUs). Held for a few instructions,
+ * never while calling into the slab layer. */
 #define CC_SPINS_BEFORE_YIELD	100
 
 /* The state the inline fast paths of cpu_cache.h read. */
@@ -229,36 +245,41 @@ static bool rseq_usable(void)
 /* ------------------------------------------------------ fallback mode */
 
 /*
- * The CPU the fallback uses: sched_getcpu() (a system call where there is
- * no vDSO, as under valgrind), asked again every CC_CPU_HINT_OPS
- * operations. The lock makes any CPU correct; the hint only has to be
- * right most of the time for locality. It is the only per-thread state
- * and needs nothing at thread exit.
+ * The CPU the fallback uses (cc_hint_base, cpu_cache.h): sched_getcpu() (a
+ * system call where there is no vDSO, as under valgrind), asked at the
+ * start of each slow path. cc_no_cpu stands for "not asked yet": a region
+ * head whose lock is always taken, so that a new thread's first fast path
+ * goes to the slow path. It is the only per-thread state and needs
+ * nothing at thread exit.
  */
-#define CC_CPU_HINT_OPS		64
+static struct {
+	char counts[CC_LOCK_OFF];
+	int lock;
+} cc_no_cpu __attribute__((aligned(64))) = { .lock = 1 };
 
-static __thread struct {
-	unsigned int cpu;
-	unsigned int left;	/* operations before asking again */
-} cc_hint __attribute__((tls_model("initial-exec")));
+__thread char *cc_hint_base __attribute__((tls_model("initial-exec"))) =
+	(char *)&cc_no_cpu;
 
 __attribute__((noinline))
-static unsigned int cc_refresh_cpu(void)
+char *cc_refresh_cpu(void)
 {
 	int cpu = os_current_cpu();
 
-	cc_hint.cpu = cpu >= 0 && (unsigned int)cpu < cc.ncpu ? (unsigned int)cpu : 0;
-	cc_hint.left = CC_CPU_HINT_OPS - 1;
-	return cc_hint.cpu;
+	if (cpu < 0 || (unsigned int)cpu >= cc.ncpu)
+		cpu = 0;
+	cc_hint_base = cc.region + ((size_t)cpu << CC_REGION_SHIFT);
+	return cc_hint_base;
 }
 
-static inline unsigned int cc_current_cpu_locked(void)
+/* This thread's CPU for a slow path: asked at its start, or now if it
+ * never was. */
+static inline char *cc_current_base(void)
 {
-	if (likely(cc_hint.left)) {
-		cc_hint.left--;
-		return cc_hint.cpu;
-	}
-	return cc_refresh_cpu();
+	char *base = cc_hint_base;
+
+	if (unlikely(base == (char *)&cc_no_cpu))
+		base = cc_refresh_cpu();
+	return base;
 }
 
 __attribute__((noinline, cold))
@@ -278,27 +299,21 @@ static void cc_lock_contended(int *l)
 	}
 }
 
-static inline void cc_lock(unsigned int cpu)
+/* The lock of the CPU whose region is at base. Only from a call that is
+ * not nested in an interrupted one of this thread (which may hold it). */
+static inline void cc_lock(char *base)
 {
-	int *l = &cc.locks[cpu].locked;
-
-	if (unlikely(__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE)))
-		cc_lock_contended(l);
-}
-
-static inline void cc_unlock(unsigned int cpu)
-{
-	__atomic_store_n(&cc.locks[cpu].locked, 0, __ATOMIC_RELEASE);
+	if (unlikely(!cc_trylock(base)))
+		cc_lock_contended(cc_lock_word(base));
 }
 
 static void *cc_pop_locked(const struct kmem_cache *cache, uint8_t **state)
 {
-	unsigned int cpu = cc_current_cpu_locked();
-	char *base = cc.region + ((size_t)cpu << CC_REGION_SHIFT);
+	char *base = cc_current_base();
 	uint32_t *count = cc_count(base, cache);
 	void *p = NULL;
 
-	cc_lock(cpu);
+	cc_lock(base);
 	if (*count) {
 		struct slab_object *slot = &cc_slots(base, cache)[*count - 1];
 
@@ -306,19 +321,18 @@ static void *cc_pop_locked(const struct kmem_cache *cache, uint8_t **state)
 		*state = slot->state;
 		CMM_STORE_SHARED(*count, *count - 1);
 	}
-	cc_unlock(cpu);
+	cc_unlock(base);
 	return p;
 }
 
 static bool cc_push_locked(const struct kmem_cache *cache, void *p,
 			   uint8_t *state)
 {
-	unsigned int cpu = cc_current_cpu_locked();
-	char *base = cc.region + ((size_t)cpu << CC_REGION_SHIFT);
+	char *base = cc_current_base();
 	uint32_t *count = cc_count(base, cache);
 	bool pushed = false;
 
-	cc_lock(cpu);
+	cc_lock(base);
 	if (*count < cache->cc_cap) {
 		struct slab_object *slot = &cc_slots(base, cache)[*count];
 
@@ -328,7 +342,7 @@ static bool cc_push_locked(const struct kmem_cache *cache, void *p,
 		CMM_STORE_SHARED(*count, *count + 1);
 		pushed = true;
 	}
-	cc_unlock(cpu);
+	cc_unlock(base);
 	return pushed;
 }
 
@@ -642,6 +656,7 @@ void *cpu_cache_alloc_slow(struct kmem_cache *cache)
 	void *p;
 
 	if (likely(cc.mode == CC_LOCKED && cache->cc_cap)) {
+		cc_refresh_cpu();	/* the fallback's CPU, at each slow path */
 		p = cc_pop_locked(cache, &state);
 		if (likely(p && cc_take_popped(state)))
 			return p;
@@ -678,6 +693,7 @@ static void cc_flush_and_free(struct kmem_cache *cache, void *p,
 void cpu_cache_free_slow(struct kmem_cache *cache, void *p, uint8_t *state)
 {
 	if (cc.mode == CC_LOCKED && cache->cc_cap) {
+		cc_refresh_cpu();	/* the fallback's CPU, at each slow path */
 		CMM_STORE_SHARED(*state, OBJ_CACHED);
 		if (cc_push_locked(cache, p, state))
 			return;
@@ -714,9 +730,9 @@ static void drain_cpu_locked(unsigned int cpu)
 
 		if (!cache->cc_cap)
 			continue;
-		cc_lock(cpu);
+		cc_lock(base);
 		n = cc_take_stack(base, cache, objs);
-		cc_unlock(cpu);
+		cc_unlock(base);
 		cc_return(cache, objs, n);
 	}
 }
@@ -783,7 +799,6 @@ static void barns_drain(bool idle_only)
 
 void cpu_cache_drain(void)
 {
-	cc_hint.left = 0;	/* and look at the CPU again */
 	switch (CMM_LOAD_SHARED(cc.mode)) {
 	case CC_RSEQ:
 		if (!cc_remote_drain) {
@@ -939,8 +954,6 @@ void cpu_cache_init(void)
 	long n;
 	unsigned int ncpu;
 	char *region;
-	struct cc_lock *locks;
-	size_t lock_bytes;
 	int mode;
 
 	if (uatomic_cmpxchg(&cc_init_state, 0, 1) != 0)
@@ -956,21 +969,12 @@ void cpu_cache_init(void)
 	region = os_map_meta((size_t)ncpu << CC_REGION_SHIFT);
 	if (!region)
 		goto fail;
-	lock_bytes = (ncpu * sizeof(struct cc_lock) + PAGE_SIZE - 1) &
-		     ~(size_t)(PAGE_SIZE - 1);
-	locks = os_map_meta(lock_bytes);
-	if (!locks) {
-		os_unmap_meta(region, (size_t)ncpu << CC_REGION_SHIFT);
-		goto fail;
-	}
 	if (!barns_init()) {
-		os_unmap_meta(locks, lock_bytes);
 		os_unmap_meta(region, (size_t)ncpu << CC_REGION_SHIFT);
 		goto fail;
 	}
 	cc.ncpu = ncpu;
 	cc.region = region;
-	cc.locks = locks;
 #if CC_HAVE_RSEQ
 	cc.rseq_offset = (long)__rseq_offset;
 #endif
@@ -1036,7 +1040,7 @@ void cpu_cache_fork_child(bool abandon)
 	for (unsigned int cpu = 0; cpu < cc.ncpu; cpu++) {
 		char *base = cc.region + ((size_t)cpu << CC_REGION_SHIFT);
 
-		cc.locks[cpu].locked = 0;
+		*cc_lock_word(base) = 0;
 		/* A drain that was running restarts nothing. */
 		*(uint32_t *)(base + CC_STOPPED_OFF) = 0;
 		if (abandon)	/* the objects belong to the abandoned heap */

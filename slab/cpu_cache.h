@@ -11,7 +11,7 @@
  * "allocated" in their slab's bitmap and OBJ_CACHED in their state byte.
  *
  * Nothing here allocates through malloc. Per thread there is only the
- * fallback's cached CPU number (TLS, initial-exec): a thread's exit needs
+ * fallback's CPU hint (TLS, initial-exec): a thread's exit needs
  * nothing from us.
  */
 #ifndef BUDDY_CPU_CACHE_H
@@ -101,6 +101,11 @@ _Static_assert(offsetof(struct rseq, rseq_cs) == 8, "rseq rseq_cs offset");
  * allocations made on this CPU, at no more cost than one instruction in a
  * section that already has the CPU's region in a register. */
 #define CC_COUNTDOWN_OFF	504
+/* A CPU's lock in the fallback mode (int, 0 or 1), on the line of the
+ * countdown and the stopped word, after the counts: the fast path finds it
+ * from the CPU's region like everything else (cpu_cache.c, "Fallback
+ * mode"). */
+#define CC_LOCK_OFF		500
 
 enum cc_mode {
 	CC_OFF,		/* not initialised (or failed): straight to the slab */
@@ -108,14 +113,11 @@ enum cc_mode {
 	CC_LOCKED,	/* per-CPU spinlocks, CPU from sched_getcpu() */
 };
 
-struct cc_lock;
-
 /* Read on every fast path: one cache line, written once at init. */
 struct cpu_cache_state {
 	int mode;		/* enum cc_mode */
 	unsigned int ncpu;
 	char *region;		/* ncpu regions of CC_REGION_SIZE */
-	struct cc_lock *locks;	/* ncpu locks (CC_LOCKED only) */
 	/* rseq mode: 1 while no thread has ever set a lifetime hint
 	 * (kmalloc_fast samples by the per-CPU countdown), -1 after (for
 	 * good: by each thread's countdown, which a hint keeps at 0); 0
@@ -356,6 +358,104 @@ static inline bool cc_push_rseq(const struct kmem_cache *cache, void *p,
 				uint8_t *state)
 {
 	return cc_push_rseq_at(cache, cache->cc_idx, p, state);
+}
+
+/* ----------------------------------- the fallback mode's inline paths
+ * (CC_LOCKED; cpu_cache.c, "Fallback mode") */
+
+/*
+ * The CPU this thread uses in the fallback mode: the base of its region.
+ * Asked again (sched_getcpu) at the start of every slow path of the
+ * fallback, which includes each lifetime sample, each empty or full stack
+ * and each lock found taken: any CPU is correct under its lock, the hint
+ * only serves locality, and the fast paths pay nothing for it. A new
+ * thread starts with cc_no_cpu, whose lock is never free: its first fast
+ * path takes the slow path, which asks. Initial-exec TLS, nothing to do at
+ * thread exit.
+ */
+extern __thread char *cc_hint_base __attribute__((tls_model("initial-exec")));
+/* Ask the CPU again; the base of its region. */
+char *cc_refresh_cpu(void);
+
+static inline int *cc_lock_word(char *base)
+{
+	return (int *)(base + CC_LOCK_OFF);
+}
+
+/* One atomic instruction (lock bts on x86): false when the lock is held,
+ * by another thread or by a call of this thread that a signal handler
+ * interrupted. */
+static inline bool cc_trylock(char *base)
+{
+	return !(__atomic_fetch_or(cc_lock_word(base), 1, __ATOMIC_ACQUIRE) & 1);
+}
+
+static inline void cc_unlock(char *base)
+{
+	__atomic_store_n(cc_lock_word(base), 0, __ATOMIC_RELEASE);
+}
+
+/*
+ * Pop the top object of this thread's CPU's stack for cache, and the
+ * address of its state byte in *state; NULL when the stack is empty or the
+ * lock is not free at once. The caller must have made itself visible as
+ * inside the allocator (preload's depth count) before: a signal handler
+ * that allocates while the lock is held here then finds it held and, in
+ * its slow path, sees that it is nested and waits for no lock.
+ */
+static inline void *cc_pop_locked_fast(const struct kmem_cache *cache,
+				       uint8_t **state)
+{
+	char *base = cc_hint_base;
+	uint32_t *count = (uint32_t *)base + cache->cc_idx;
+	const struct slab_object *slot;
+	uint32_t c;
+	void *p;
+
+	if (unlikely(!cc_trylock(base)))
+		return NULL;
+	c = *count;
+	if (unlikely(!c)) {
+		cc_unlock(base);
+		return NULL;
+	}
+	slot = (const struct slab_object *)(base + cache->cc_off) + c - 1;
+	p = slot->addr;
+	*state = slot->state;
+	CMM_STORE_SHARED(*count, c - 1);
+	cc_unlock(base);
+	/* A slot below the count never holds NULL (top of cpu_cache.c):
+	 * the caller's test of p folds into the empty stack's. */
+	if (!p)
+		__builtin_unreachable();
+	return p;
+}
+
+/* Push p, whose state byte is at state, on this thread's CPU's stack for
+ * cache; false when the stack is full or the lock is not free at once (as
+ * cc_pop_locked_fast). */
+static inline bool cc_push_locked_fast(const struct kmem_cache *cache,
+				       void *p, uint8_t *state)
+{
+	char *base = cc_hint_base;
+	uint32_t *count = (uint32_t *)base + cache->cc_idx;
+	struct slab_object *slot;
+	uint32_t c;
+
+	if (unlikely(!cc_trylock(base)))
+		return false;
+	c = *count;
+	if (unlikely(c >= cache->cc_cap)) {
+		cc_unlock(base);
+		return false;
+	}
+	slot = (struct slab_object *)(base + cache->cc_off) + c;
+	slot->addr = p;
+	slot->state = state;
+	cmm_barrier();	/* the slot before the count (fork) */
+	CMM_STORE_SHARED(*count, c + 1);
+	cc_unlock(base);
+	return true;
 }
 
 void *cpu_cache_alloc_slow(struct kmem_cache *cache);

@@ -7,7 +7,8 @@
  * (an interrupted restartable sequence restarts; outside one the stacks
  * are consistent). So these need neither preload's allocator-depth count,
  * which exists to recognise a fork from a handler that interrupted a lock
- * holder, nor errno saving: they never touch errno. Whatever they cannot
+ * holder, nor errno saving: they never touch errno. The fallback mode has
+ * its own pair at the end of this file. Whatever they cannot
  * do (the fallback mode, an empty or full stack, large sizes, any pointer
  * that is not a live slab object) they leave to the full kmalloc/kfree,
  * which repeat every check and report what is wrong. A popped object may
@@ -106,6 +107,57 @@ static inline bool kfree_fast(void *p)
 	CMM_STORE_SHARED(*state, OBJ_CACHED);
 	if (likely(cc_push_rseq_at(page->slab.cache, page->slab.cache_idx, p,
 				   state)))
+		return true;
+	CMM_STORE_SHARED(*state, OBJ_LIVE);
+	return false;
+}
+
+/* ------------------------------------------------- the fallback mode
+ *
+ * The same two paths over the per-CPU locks (CC_LOCKED: cpu_cache.h,
+ * cc_pop_locked_fast). A lock can be held by the very call a signal
+ * handler interrupted, and a fork from that handler must know it: so the
+ * caller counts itself inside the allocator around these (preload's depth
+ * count, which is how the slow paths recognise both). The lifetime
+ * countdown is this thread's (lifetime.h).
+ */
+static inline void *kmalloc_fast_locked(size_t size, struct alloc_site site)
+{
+	unsigned int class, idx;
+	uint8_t *state;
+	void *p;
+
+	if (likely(size <= SIZE_CLASS_LOOKUP_MAX))
+		class = size_class_lookup[(size + 15) >> 4];
+	else if (size <= KMALLOC_MAX_CACHE_SIZE)
+		class = size_to_class_large(size);
+	else
+		return NULL;
+	if (unlikely(--lifetime_countdown < 0))
+		return NULL;	/* the slow path samples, or applies a hint */
+	idx = kmalloc_fast_idx(class, lifetime_predict_nocount(site, class));
+	p = cc_pop_locked_fast(&kmem_caches[0][0] + idx, &state);
+	if (likely(p) && likely(cc_take_popped(state)))
+		return p;
+	return NULL;
+}
+
+/* kfree_fast's checks, then the push under this CPU's lock. */
+static inline bool kfree_fast_locked(void *p)
+{
+	struct page *page;
+	uint8_t *state;
+
+	page = virt_to_page_live(p);
+	if (unlikely(!page || !(page->flags & PG_slab)))
+		return false;
+	state = page_object_state(page, p);
+	if (unlikely(!state))
+		return false;
+	if (unlikely(CMM_LOAD_SHARED(*state) != OBJ_LIVE))
+		return false;
+	CMM_STORE_SHARED(*state, OBJ_CACHED);
+	if (likely(cc_push_locked_fast(page->slab.cache, p, state)))
 		return true;
 	CMM_STORE_SHARED(*state, OBJ_LIVE);
 	return false;

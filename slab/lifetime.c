@@ -703,7 +703,7 @@ static void lt_countdown_set(long n)
 			return;
 		}
 	}
-	lifetime_countdown = n;
+	lifetime_countdown = n - 1;	/* the n-th allocation finds 0 */
 }
 
 int lifetime_slow(struct lifetime_req *req, struct alloc_site site,

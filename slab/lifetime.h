@@ -74,9 +74,12 @@ static inline unsigned int lt_large_class(unsigned int order)
 extern uint8_t lifetime_table[(1u << LT_TABLE_SHIFT) + LT_NR_CLASSES];
 extern uint8_t lifetime_split_table[1u << LT_SPLIT_SHIFT];
 
-/* Allocations this thread makes before the slow path runs again (sample,
- * thread hint) when the per-CPU countdown is not in use (top of file);
- * initial-exec TLS, zero in a new thread (slow path first). */
+/* Allocations this thread makes on the fast path before the slow path
+ * runs again (sample, thread hint), when the per-CPU countdown is not in
+ * use (top of file): an allocation that finds it at 0 or below takes the
+ * slow path, so the test is "below 0 after the decrement", one decrement
+ * of memory and a sign test in kmalloc_fast_locked. Initial-exec TLS,
+ * zero in a new thread (slow path first). */
 extern __thread long lifetime_countdown
 	__attribute__((tls_model("initial-exec")));
 
@@ -160,7 +163,7 @@ static inline bool lifetime_countdown_due(void)
 		if (cd)
 			return --*cd <= 0;
 	}
-	return --lifetime_countdown <= 0;
+	return --lifetime_countdown < 0;
 }
 
 /*

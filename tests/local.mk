@@ -303,6 +303,7 @@ API_LINKED_TESTS = \
 	tests/stress/fork_handlers \
 	tests/stress/thread_exit \
 	tests/stress/signal_malloc \
+	tests/stress/fallback_fast \
 	tests/stress/fork_reclaim \
 	tests/stress/idle_return
 
@@ -323,6 +324,7 @@ API_PRELOAD_TESTS = \
 	tests/stress/preload/fork_handlers.preload \
 	tests/stress/preload/thread_exit.preload \
 	tests/stress/preload/signal_malloc.preload \
+	tests/stress/preload/fallback_fast.preload \
 	tests/stress/preload/fork_reclaim.preload \
 	tests/stress/preload/idle_return.preload \
 	tests/stress/preload/grouping.preload
@@ -464,6 +466,16 @@ tests_stress_signal_malloc_LDFLAGS = -no-install
 tests_stress_preload_signal_malloc_preload_SOURCES = tests/stress/signal_malloc.c
 tests_stress_preload_signal_malloc_preload_CPPFLAGS = $(API_CPPFLAGS)
 tests_stress_preload_signal_malloc_preload_LDADD = $(API_PLAIN_LDADD)
+
+# fallback_fast: the fallback mode's inline malloc and free (re-executed
+# with rseq off), threads moved between CPUs, signal handlers allocating.
+tests_stress_fallback_fast_SOURCES = tests/stress/fallback_fast.c
+tests_stress_fallback_fast_CPPFLAGS = $(API_CPPFLAGS)
+tests_stress_fallback_fast_LDADD = $(API_LINKED_LDADD)
+tests_stress_fallback_fast_LDFLAGS = -no-install
+tests_stress_preload_fallback_fast_preload_SOURCES = tests/stress/fallback_fast.c
+tests_stress_preload_fallback_fast_preload_CPPFLAGS = $(API_CPPFLAGS)
+tests_stress_preload_fallback_fast_preload_LDADD = $(API_PLAIN_LDADD)
 
 tests_stress_fork_reclaim_SOURCES = tests/stress/fork_reclaim.c
 tests_stress_fork_reclaim_CPPFLAGS = $(API_CPPFLAGS)
