@@ -105,18 +105,26 @@
  * do_malloc/do_free before), of which free's lookup is about 35; in time
  * within 0.8-1.2x of the rseq path (bench/results/fastpath-fallback.md).
  *
- * Slow paths, both modes: an empty stack takes a batch of cc_cap / 2
- * objects from the slab layer under ONE acquisition of cache->lock
- * (slab_alloc_bulk, which marks them OBJ_CACHED), returns one and pushes
- * the rest (a push may land on another CPU after a migration: any stack
- * may hold any object; a push that finds a full stack hands the rest
- * back). A full stack pops a batch of cc_cap / 2 and returns it with
- * slab_free_bulk, under one lock, which marks them OBJ_FREE. The slow
- * paths never hold a CPU's lock (or sit in a section) while taking
- * cache->lock.
+ * Slow paths, both modes: a full stack pops a batch of cc_cap / 2 and
+ * puts it, whole, in its cache's barn (a bounded store of full batches,
+ * "barn" below), or when the barn is full returns it with slab_free_bulk
+ * under ONE acquisition of cache->lock, which marks them OBJ_FREE. An
+ * empty stack takes a whole batch from the barn, or when it is empty
+ * cc_cap / 2 objects from the slab layer under one acquisition of
+ * cache->lock (slab_alloc_bulk, which marks them OBJ_CACHED); it returns
+ * one and pushes the rest (a push may land on another CPU after a
+ * migration: any stack may hold any object; a push that finds a full
+ * stack hands the rest back). So objects freed on one CPU and allocated
+ * on another (producer/consumer) move a batch at a time, OBJ_CACHED all
+ * the way, without touching a slab. The slow paths never hold a CPU's
+ * lock (or sit in a section) while taking the barn's lock or
+ * cache->lock, and never hold both of those.
  *
  * Draining. cpu_cache_drain() (kmem_trim, slab_shrink) returns every
- * CPU's stacks to the slab layer. Fallback mode: under each CPU's lock.
+ * CPU's stacks to the slab layer, then every barn (any thread can take a
+ * barn's lock: the barns are drained in every mode, and by
+ * cpu_cache_drain_idle() when unchanged since its last call). Fallback
+ * mode: the stacks under each CPU's lock.
  * rseq mode, for each CPU (one drainer at a time, cc_drain_lock):
  *
  *	region[cpu].stopped = 1;
@@ -154,6 +162,11 @@
  * another thread of the parent held in a slow path's local batch at the
  * fork are lost to the child: a leak of at most one batch per thread,
  * never a corruption.
+ *
+ * The barns: their locks are reset in the child and, when it abandons
+ * the heap, emptied; a put publishes its batch after copying it, a take
+ * unpublishes before copying, so a barn is consistent in the child
+ * whoever held its lock ("barn" below).
  *
  * Threads. Nothing exists per thread but the fallback's CPU hint
  * (glibc registers and unregisters the rseq area itself): a thread's exit
@@ -359,11 +372,235 @@ static unsigned int cc_batch(const struct kmem_cache *cache)
 
 /* Hand objs[0 .. n - 1] back to the slab layer. Stale second copies of an
  * object (see cc_take_popped) are ignored there. */
-static void cc_flush(struct kmem_cache *cache, const struct slab_object *objs,
-		     unsigned int n)
+static void cc_return(struct kmem_cache *cache, const struct slab_object *objs,
+		      unsigned int n)
 {
 	if (n)
 		slab_free_bulk(cache, objs, n);
+}
+
+/* --------------------------------------------------------------- barn */
+
+/*
+ * The barn of a kmem_cache (the kernel's struct node_barn, mm/slub.c, and
+ * tcmalloc's transfer cache): full batches of cc_batch objects that a full
+ * stack left for an empty one. A flush puts a whole batch in, a refill
+ * takes a whole batch out, each a copy of cc_batch slots under the barn's
+ * short lock: in a producer/consumer pattern the consumer's CPU frees
+ * what the producer's CPU allocates, and the objects go from one to the
+ * other without touching a slab's bitmap or cache->lock. Only when the
+ * barn is full (flush) or empty (refill) does the slab layer see them.
+ *
+ * A batch in the barn is nr_full's: barn->objs[i * batch .. + batch - 1]
+ * for i < nr_full, each object OBJ_CACHED (or a stale second copy, as in
+ * a stack: dropped when taken). Bounded: capacity batches, at most
+ * CC_BARN_BYTES of objects (but at least CC_BARN_MIN batches).
+ *
+ * Lock: a test-and-test-and-set spinlock that yields (as struct cc_lock),
+ * held for one copy of at most CC_MAX_CAP / 2 slots, never while taking
+ * another lock; the slow paths take it with no lock held. The nolock
+ * paths (signal handlers inside the allocator) never come here.
+ *
+ * fork: a put copies the batch and then raises nr_full, a take lowers
+ * nr_full and then copies (compiler barriers between): a child that
+ * inherits a barn whose lock another thread held sees it consistent,
+ * minus at most the batch that thread was taking (lost, like any slow
+ * path's local batch). The child resets the lock; one that abandons the
+ * heap empties the barn.
+ *
+ * Drained with the stacks: cpu_cache_drain() empties every barn into the
+ * slab layer, cpu_cache_drain_idle() those unchanged since its last call;
+ * cpu_cache_bytes() counts what they hold.
+ */
+#define CC_BARN_BYTES	(1024u << 10)
+#define CC_BARN_MIN	2u
+#define CC_BARN_MAX	32u
+
+struct cc_barn {
+	int lock;
+	unsigned int nr_full;		/* batches held */
+	unsigned int capacity;		/* batches it can hold (0: no barn) */
+	unsigned int batch;		/* objects per batch: cc_batch() */
+	unsigned long changes;		/* puts and takes: idle detection */
+	unsigned long idle_mark;	/* changes at the last idle scan */
+	struct slab_object *objs;	/* capacity * batch slots */
+} __attribute__((aligned(64)));
+
+static struct cc_barn *cc_barns;	/* NR_KMEM_CACHES, by cc_idx */
+
+static inline struct cc_barn *cc_barn(const struct kmem_cache *cache)
+{
+	return cc_barns ? &cc_barns[cache->cc_idx] : NULL;
+}
+
+__attribute__((noinline, cold))
+static void barn_lock_contended(int *l)
+{
+	unsigned int spins = 0;
+
+	while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE)) {
+		while (__atomic_load_n(l, __ATOMIC_RELAXED)) {
+			if (++spins >= CC_SPINS_BEFORE_YIELD) {
+				os_yield();	/* the holder may be preempted */
+				spins = 0;
+			} else {
+				caa_cpu_relax();
+			}
+		}
+	}
+}
+
+static void barn_lock(struct cc_barn *barn)
+{
+	if (unlikely(__atomic_exchange_n(&barn->lock, 1, __ATOMIC_ACQUIRE)))
+		barn_lock_contended(&barn->lock);
+}
+
+static void barn_unlock(struct cc_barn *barn)
+{
+	__atomic_store_n(&barn->lock, 0, __ATOMIC_RELEASE);
+}
+
+/* Put a whole batch (n == batch) in the barn: false if it has no room
+ * (or n is not a whole batch). */
+static bool barn_put(struct cc_barn *barn, const struct slab_object *objs,
+		     unsigned int n)
+{
+	bool put = false;
+
+	if (!barn || n != barn->batch ||
+	    CMM_LOAD_SHARED(barn->nr_full) >= barn->capacity)
+		return false;
+	barn_lock(barn);
+	if (barn->nr_full < barn->capacity) {
+		memcpy(barn->objs + (size_t)barn->nr_full * n, objs,
+		       n * sizeof(*objs));
+		cmm_barrier();	/* the batch before the count (fork) */
+		CMM_STORE_SHARED(barn->nr_full, barn->nr_full + 1);
+		barn->changes++;
+		put = true;
+	}
+	barn_unlock(barn);
+	return put;
+}
+
+/* Take a whole batch out of the barn into objs; returns its size, 0 if
+ * the barn is empty. */
+static unsigned int barn_take(struct cc_barn *barn, struct slab_object *objs)
+{
+	unsigned int n = 0;
+
+	if (!barn || !CMM_LOAD_SHARED(barn->nr_full))
+		return 0;
+	barn_lock(barn);
+	if (barn->nr_full) {
+		n = barn->batch;
+		CMM_STORE_SHARED(barn->nr_full, barn->nr_full - 1);
+		cmm_barrier();	/* the count before the copy (fork) */
+		memcpy(objs, barn->objs + (size_t)barn->nr_full * n,
+		       n * sizeof(*objs));
+		barn->changes++;
+	}
+	barn_unlock(barn);
+	return n;
+}
+
+/* Empty the barn of cache into the slab layer, a batch at a time; with
+ * idle_only only if nothing was put or taken since the last such call. */
+static void barn_drain(struct kmem_cache *cache, bool idle_only)
+{
+	struct cc_barn *barn = cc_barn(cache);
+	struct slab_object objs[CC_MAX_CAP / 2];
+	unsigned int n;
+
+	if (!barn || !barn->capacity)
+		return;
+	if (idle_only) {
+		unsigned long changes = CMM_LOAD_SHARED(barn->changes);
+		bool idle = changes == barn->idle_mark;
+
+		barn->idle_mark = changes;	/* under cc_drain_lock */
+		if (!idle)
+			return;
+	}
+	while ((n = barn_take(barn, objs)))
+		cc_return(cache, objs, n);
+}
+
+/* Objects' bytes held by cache's barn (racy, exact when quiet). */
+static size_t barn_bytes(const struct kmem_cache *cache)
+{
+	const struct cc_barn *barn = cc_barn(cache);
+
+	if (!barn)
+		return 0;
+	return (size_t)CMM_LOAD_SHARED(barn->nr_full) * barn->batch * cache->size;
+}
+
+unsigned int cpu_cache_barn_batches(const struct kmem_cache *cache)
+{
+	const struct cc_barn *barn = cc_barn(cache);
+
+	return barn ? CMM_LOAD_SHARED(barn->nr_full) : 0;
+}
+
+/* How many batches the barn of a class of size bytes and batch objects
+ * holds at most: CC_BARN_BYTES of objects, between CC_BARN_MIN and
+ * CC_BARN_MAX batches. */
+static unsigned int barn_capacity(unsigned int size, unsigned int batch)
+{
+	unsigned int cap;
+
+	if (!batch)
+		return 0;
+	cap = CC_BARN_BYTES / (size * batch);
+	if (cap < CC_BARN_MIN)
+		cap = CC_BARN_MIN;
+	if (cap > CC_BARN_MAX)
+		cap = CC_BARN_MAX;
+	return cap;
+}
+
+/* Map the barns of every cached kmem_cache (after cc_layout()); false if
+ * the OS refuses the mapping. */
+static bool barns_init(void)
+{
+	size_t head = NR_KMEM_CACHES * sizeof(struct cc_barn), bytes = head;
+	struct slab_object *objs;
+	char *map;
+
+	for (unsigned long i = 0; i < NR_KMEM_CACHES; i++) {
+		const struct kmem_cache *cache = &kmem_caches[0][0] + i;
+		unsigned int batch = cc_batch(cache);
+
+		bytes += (size_t)barn_capacity(cache->size, batch) * batch *
+			 sizeof(struct slab_object);
+	}
+	bytes = (bytes + PAGE_SIZE - 1) & ~(size_t)(PAGE_SIZE - 1);
+	map = os_map_meta(bytes);
+	if (!map)
+		return false;
+	objs = (struct slab_object *)(map + head);
+	for (unsigned long i = 0; i < NR_KMEM_CACHES; i++) {
+		const struct kmem_cache *cache = &kmem_caches[0][0] + i;
+		struct cc_barn *barn = (struct cc_barn *)map + i;
+
+		barn->batch = cc_batch(cache);
+		barn->capacity = barn_capacity(cache->size, barn->batch);
+		barn->objs = objs;
+		objs += (size_t)barn->capacity * barn->batch;
+	}
+	cc_barns = (struct cc_barn *)map;
+	return true;
+}
+
+/* A flush: a whole batch into the barn if it has room, else (or a partial
+ * batch) to the slab layer. */
+static void cc_flush(struct kmem_cache *cache, const struct slab_object *objs,
+		     unsigned int n)
+{
+	if (n && !barn_put(cc_barn(cache), objs, n))
+		cc_return(cache, objs, n);
 }
 
 /* Pop one live object off this CPU's stack, dropping stale copies; NULL
@@ -379,27 +616,37 @@ static void *cc_pop_live(struct kmem_cache *cache)
 	return NULL;
 }
 
-/* An empty stack: a batch from the slab layer. */
+/* An empty stack: a batch from the barn, else from the slab layer. */
 __attribute__((noinline))
 static void *cc_refill(struct kmem_cache *cache)
 {
 	struct slab_object objs[CC_MAX_CAP / 2];
-	unsigned int got, i;
+	unsigned int got, first, i;
 
 	if (cc.mode == CC_OFF || cache->cc_cap == 0)
 		return slab_alloc(cache);
+	/* A batch from the barn may hold stale second copies: the caller's
+	 * object is the first that is still OBJ_CACHED (a batch of nothing
+	 * else is dropped whole: rare). */
+	while ((got = barn_take(cc_barn(cache), objs))) {
+		for (first = 0; first < got; first++)
+			if (cc_take_popped(objs[first].state))
+				goto push;
+	}
 	got = slab_alloc_bulk(cache, cc_batch(cache), objs);
 	if (got == 0)
 		return NULL;	/* errno = ENOMEM */
+	first = 0;
+	CMM_STORE_SHARED(*objs[0].state, OBJ_LIVE);
+push:
 	/* Keep the first for the caller; push the rest, last first, so the
 	 * lowest addresses come out next. */
-	for (i = got - 1; i >= 1; i--)
+	for (i = got - 1; i > first; i--)
 		if (!cc_push(cache, objs[i].addr, objs[i].state))
 			break;	/* full: we moved to a CPU that has enough */
-	if (i >= 1)
-		cc_flush(cache, objs + 1, i);
-	CMM_STORE_SHARED(*objs[0].state, OBJ_LIVE);
-	return objs[0].addr;
+	if (i > first)
+		cc_return(cache, objs + first + 1, i - first);
+	return objs[first].addr;
 }
 
 /* The fast path of the fallback mode, and the slow path of both. */
@@ -486,7 +733,7 @@ static void drain_cpu_locked(unsigned int cpu)
 		cc_lock(base);
 		n = cc_take_stack(base, cache, objs);
 		cc_unlock(base);
-		cc_flush(cache, objs, n);
+		cc_return(cache, objs, n);
 	}
 }
 
@@ -503,7 +750,7 @@ static void drain_this_cpu_rseq(void)
 		while (n < CC_MAX_CAP &&
 		       (objs[n].addr = cc_pop_rseq(cache, &objs[n].state)))
 			n++;
-		cc_flush(cache, objs, n);
+		cc_return(cache, objs, n);
 	}
 }
 
@@ -531,7 +778,7 @@ static void drain_cpu_stopped(unsigned int cpu)
 		struct kmem_cache *cache = &kmem_caches[0][0] + i;
 
 		if (cache->cc_cap)
-			cc_flush(cache, objs, cc_take_stack(base, cache, objs));
+			cc_return(cache, objs, cc_take_stack(base, cache, objs));
 	}
 	/* The emptied stacks before the restart. */
 	__atomic_store_n(stopped, 0, __ATOMIC_RELEASE);
@@ -540,6 +787,14 @@ static void drain_cpu_stopped(unsigned int cpu)
 bool cpu_cache_drains_all(void)
 {
 	return CMM_LOAD_SHARED(cc.mode) == CC_LOCKED || cc_remote_drain;
+}
+
+/* Empty every barn (idle_only: those unchanged since the last idle
+ * scan, which the caller serialises with cc_drain_lock). */
+static void barns_drain(bool idle_only)
+{
+	for (unsigned long i = 0; i < NR_KMEM_CACHES; i++)
+		barn_drain(&kmem_caches[0][0] + i, idle_only);
 }
 
 void cpu_cache_drain(void)
@@ -559,7 +814,12 @@ void cpu_cache_drain(void)
 		for (unsigned int cpu = 0; cpu < cc.ncpu; cpu++)
 			drain_cpu_locked(cpu);
 		break;
+	default:
+		return;
 	}
+	/* After the stacks: a flush that raced with their drain may have
+	 * put a batch in a barn. */
+	barns_drain(false);
 }
 
 /* What a CPU's stacks hold, summarised: equal across two looks means
@@ -586,9 +846,14 @@ void cpu_cache_drain_idle(void)
 	static uint64_t last_print[CC_IDLE_MAX_CPUS];
 	int mode = CMM_LOAD_SHARED(cc.mode);
 
-	if (mode == CC_OFF || (mode == CC_RSEQ && !cc_remote_drain))
+	if (mode == CC_OFF)
 		return;
 	pthread_mutex_lock(&cc_drain_lock);
+	barns_drain(true);	/* shared: drainable in every mode */
+	if (mode == CC_RSEQ && !cc_remote_drain) {
+		pthread_mutex_unlock(&cc_drain_lock);
+		return;
+	}
 	for (unsigned int cpu = 0; cpu < cc.ncpu && cpu < CC_IDLE_MAX_CPUS; cpu++) {
 		char *base = cc.region + ((size_t)cpu << CC_REGION_SHIFT);
 		uint64_t print = cc_fingerprint(base);
@@ -622,6 +887,8 @@ size_t cpu_cache_bytes(void)
 					 cache->size;
 		}
 	}
+	for (unsigned long i = 0; i < NR_KMEM_CACHES; i++)
+		bytes += barn_bytes(&kmem_caches[0][0] + i);
 	return bytes;
 }
 
@@ -702,6 +969,10 @@ void cpu_cache_init(void)
 	region = os_map_meta((size_t)ncpu << CC_REGION_SHIFT);
 	if (!region)
 		goto fail;
+	if (!barns_init()) {
+		os_unmap_meta(region, (size_t)ncpu << CC_REGION_SHIFT);
+		goto fail;
+	}
 	cc.ncpu = ncpu;
 	cc.region = region;
 #if CC_HAVE_RSEQ
@@ -776,5 +1047,10 @@ void cpu_cache_fork_child(bool abandon)
 		*(uint32_t *)(base + CC_STOPPED_OFF) = 0;
 		if (abandon)	/* the objects belong to the abandoned heap */
 			memset(base, 0, CC_SLOTS_START);
+	}
+	for (unsigned long i = 0; cc_barns && i < NR_KMEM_CACHES; i++) {
+		cc_barns[i].lock = 0;	/* consistent: see "barn" */
+		if (abandon)
+			cc_barns[i].nr_full = 0;
 	}
 }

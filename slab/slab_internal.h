@@ -173,6 +173,10 @@ size_t slab_meta_bytes(void);
 bool slab_fork_busy(void);
 void slab_fork_child(bool abandon);
 
+/* cpu_cache.c: batches held by cache's barn (its store of full batches
+ * between the per-CPU stacks; racy unless quiet). For tests and stats. */
+unsigned int cpu_cache_barn_batches(const struct kmem_cache *cache);
+
 /* The slab holding the page of p, or NULL if that page is not a slab's. */
 static inline struct slab *page_slab(const struct page *page)
 {

@@ -2,8 +2,11 @@
  * cpu_cache.c - unit tests of slab/cpu_cache.c, the per-CPU object caches:
  * the mode chosen, refill and flush at their boundaries, distinct objects
  * over many cycles, the immediate double-free check, 8 threads on the
- * machine's CPUs churning with content checks and cross-thread frees, and
- * the fork child emptying the caches; each ends with the core's check.
+ * machine's CPUs churning with content checks and cross-thread frees, the
+ * barns (batches from full stacks to empty ones: flush, refill, drain, a
+ * double free and a stale copy in a batch, producers and consumers on two
+ * CPUs while drains run), and the fork child emptying the caches; each
+ * ends with the core's check.
  *
  * Modes: run plainly, the rseq mode where glibc registered rseq (the
  * fallback where it did not, e.g. GLIBC_TUNABLES=glibc.pthread.rseq=0);
@@ -385,6 +388,319 @@ TEST_BEGIN(test_double_free_on_a_full_stack)
 }
 TEST_END
 
+/* ------------------------------------------------------------- barns */
+
+/* Objects and batches held by every barn. */
+static unsigned int barn_batches_all(void)
+{
+	unsigned int n = 0;
+
+	for (int mt = 0; mt < MIGRATE_PCPTYPES; mt++)
+		for (unsigned int c = 0; c < NR_SIZE_CLASSES; c++)
+			n += cpu_cache_barn_batches(&kmem_caches[mt][c]);
+	return n;
+}
+
+/*
+ * A full stack puts a whole batch in its cache's barn, the objects still
+ * allocated in their slabs; an empty stack takes it back from there,
+ * without the slab layer; a drain empties the barn into the slabs. A
+ * double free of an object sitting in the barn is caught.
+ */
+TEST_BEGIN(test_barn_flush_refill)
+{
+	enum { MAX = 1024 };
+	static void *p[MAX];
+	struct kmem_cache *cache = cache_of(64);
+	unsigned int cap = cache->cc_cap, batch = cap / 2, n = 0;
+	cpu_set_t saved;
+	int cpu = pin_here(&saved);
+	unsigned long inuse0, inuse1;
+	void *in_barn, *q;
+
+	test_skip_if(cpu < 0);
+	cpu_cache_drain();
+	expect_u_eq(cpu_cache_barn_batches(cache), 0, "drained: the barn is empty");
+	inuse0 = cache->nr_objects_inuse;
+	for (n = 0; n < 2 * cap; n++)
+		assert_ptr_not_null(p[n] = kmalloc(64, 0), "alloc %u", n);
+	cpu_cache_drain();
+	inuse1 = cache->nr_objects_inuse;
+	/* cap frees fill the stack; the next puts its top batch in the barn. */
+	for (unsigned int i = 0; i < cap; i++)
+		expect_d_eq(kfree(p[--n]), KFREE_OK, "free");
+	expect_u_eq(cpu_cache_barn_batches(cache), 0, "full stack, barn empty");
+	in_barn = p[n];	/* the top of the full stack: goes to the barn */
+	expect_d_eq(kfree(p[--n]), KFREE_OK, "free into a full stack");
+	expect_u_eq(cpu_cache_count(cache, (unsigned int)cpu), cap - batch + 1,
+		    "a batch left the stack");
+	expect_u_eq(cpu_cache_barn_batches(cache), 1, "and went to the barn");
+	expect_lu_eq(cache->nr_objects_inuse, inuse1,
+		     "its objects are still allocated in their slabs");
+	expect_zu_eq(cpu_cache_bytes(),
+		     (size_t)(cap - batch + 1 + batch) * cache->size,
+		     "cpu_cache_bytes counts the barn");
+	expect_d_eq(kfree(in_barn), KFREE_DOUBLE,
+		    "double free of an object in the barn is caught");
+	expect_zu_eq(ksize(in_barn), 0, "no size for an object in the barn");
+
+	/* Empty the stack; the next allocation takes the batch back. */
+	for (unsigned int i = 0; i < cap - batch + 1; i++)
+		assert_ptr_not_null(p[n++] = kmalloc(64, 0), "alloc from the stack");
+	expect_u_eq(cpu_cache_count(cache, (unsigned int)cpu), 0, "stack empty");
+	q = kmalloc(64, 0);
+	expect_ptr_eq(q, in_barn, "the refill took the barn's batch (top first)");
+	expect_u_eq(cpu_cache_barn_batches(cache), 0, "the barn gave it");
+	expect_u_eq(cpu_cache_count(cache, (unsigned int)cpu), batch - 1,
+		    "the rest of the batch on the stack");
+	expect_lu_eq(cache->nr_objects_inuse, inuse1, "without the slab layer");
+	p[n++] = q;
+
+	/* Again into the barn, then a drain returns it to the slabs. */
+	while (n)
+		expect_d_eq(kfree(p[--n]), KFREE_OK, "free");
+	expect_u_ge(cpu_cache_barn_batches(cache), 1, "batches in the barn");
+	cpu_cache_drain();
+	expect_u_eq(cpu_cache_barn_batches(cache), 0, "the drain emptied the barn");
+	expect_lu_eq(cache->nr_objects_inuse, inuse0, "all back in the slabs");
+	expect_zu_eq(cpu_cache_bytes(), 0, "nothing cached");
+	unpin(&saved);
+	expect_lu_eq(violations(), 0, "core consistent");
+}
+TEST_END
+
+/*
+ * A batch taken from the barn may begin with a stale second copy (two
+ * threads freed one object at the same instant, cpu_cache.h): p is pushed
+ * twice, one copy goes to the barn at the top of a batch, the other is
+ * handed out; the refill that takes the batch must not hand p out again.
+ */
+TEST_BEGIN(test_barn_stale_copy)
+{
+	enum { MAX = 1024 };
+	static void *objs[MAX];
+	struct kmem_cache *cache = cache_of(64);
+	unsigned int cap = cache->cc_cap, n = 0, seen = 0;
+	cpu_set_t saved;
+	int cpu = pin_here(&saved);
+	struct slab *slab;
+	uint8_t *state;
+	void *p, *q;
+
+	test_skip_if(cpu < 0);
+	cpu_cache_drain();
+	for (n = 0; n < cap; n++)
+		assert_ptr_not_null(objs[n] = kmalloc(64, 0), "alloc %u", n);
+	p = kmalloc(64, 0);
+	assert_ptr_not_null(p, "p");
+	cpu_cache_drain();
+	/* cap - 1 frees, then p twice: the second finds the stack full and
+	 * puts the top batch (p's first copy on top) in the barn. */
+	while (n > 1)
+		expect_d_eq(kfree(objs[--n]), KFREE_OK, "free");
+	objs[MAX - 1] = objs[0];	/* kept live, freed at the end */
+	n = 0;
+	slab = cache_slab_of(p);
+	state = &slab->state[object_index(slab, p)];
+	cpu_cache_free_slow(cache, p, state);
+	expect_u_eq(cpu_cache_count(cache, (unsigned int)cpu), cap, "full");
+	cpu_cache_free_slow(cache, p, state);
+	expect_u_eq(cpu_cache_barn_batches(cache), 1, "one batch in the barn");
+	q = kmalloc(64, 0);
+	expect_ptr_eq(q, p, "the copy on the stack is handed out");
+	/* Use up the stack; the refill takes the barn's batch. */
+	while (cpu_cache_count(cache, (unsigned int)cpu))
+		assert_ptr_not_null(objs[n++] = kmalloc(64, 0), "from the stack");
+	for (unsigned int i = 0; i < cap; i++) {
+		assert_ptr_not_null(objs[n] = kmalloc(64, 0), "refilled");
+		seen += objs[n++] == p;
+	}
+	expect_u_eq(seen, 0, "the stale copy in the barn is dropped");
+	expect_d_eq(*state, OBJ_LIVE, "p is live once");
+	expect_d_eq(kfree(q), KFREE_OK, "p freed once");
+	expect_d_eq(kfree(objs[MAX - 1]), KFREE_OK, "free");
+	while (n)
+		expect_d_eq(kfree(objs[--n]), KFREE_OK, "free");
+	cpu_cache_drain();
+	unpin(&saved);
+	expect_lu_eq(violations(), 0, "nothing corrupted");
+}
+TEST_END
+
+/*
+ * Producers on one CPU, consumers on another (when there are two): every
+ * object crosses CPUs, so batches go through the barns all the time,
+ * while a drainer empties every stack and barn, runs the idle drain and
+ * trims. Each object carries its producer, a sequence number and a fill
+ * pattern, is checked by its producer over a window of live objects (an
+ * object handed out twice is overwritten by its second owner) and by its
+ * consumer; each consumer counts what it got from each producer (a lost
+ * object leaves a count short). At the end every object is back in its
+ * slab after one drain.
+ */
+#define PC_PAIRS	2
+#define PC_OBJECTS	(2400 * PC_WINDOW)	/* whole windows */
+#define PC_WINDOW	64
+#define PC_QUEUE	4096
+
+struct pc_obj {
+	uint32_t producer;
+	uint32_t seq;
+	uint32_t size;
+	uint32_t pad;
+};
+
+struct pc_queue {
+	_Atomic(struct pc_obj *) slot[PC_QUEUE];
+	atomic_ulong head, tail;	/* produced, consumed */
+};
+
+static struct pc_queue pc_queues[PC_PAIRS];
+static atomic_ulong pc_errors;
+static atomic_int pc_running;
+
+static unsigned char pc_byte(const struct pc_obj *o, size_t k)
+{
+	return (unsigned char)(o->producer * 131 + o->seq * 7 + k);
+}
+
+static bool pc_intact(const struct pc_obj *o, uint32_t producer, uint32_t seq)
+{
+	if (o->producer != producer || o->seq != seq)
+		return false;
+	for (size_t k = sizeof(*o); k < o->size; k++)
+		if (((const unsigned char *)o)[k] != pc_byte(o, k))
+			return false;
+	return true;
+}
+
+static void pc_pin(int cpu)
+{
+	cpu_set_t one;
+
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	sched_setaffinity(0, sizeof(one), &one);
+}
+
+static void *pc_producer(void *arg)
+{
+	uint32_t me = (uint32_t)(uintptr_t)arg;
+	struct pc_queue *q = &pc_queues[me];
+	struct pc_obj *window[PC_WINDOW];
+	uint64_t x = me * 0x9e3779b97f4a7c15ULL + 7;
+
+	pc_pin(0);
+	for (uint32_t seq = 0; seq < PC_OBJECTS; seq += PC_WINDOW) {
+		for (unsigned int w = 0; w < PC_WINDOW; w++) {
+			/* Two classes with big stacks and one with small. */
+			static const size_t sizes[] = { 48, 64, 3000 };
+			struct pc_obj *o;
+
+			x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+			o = kmalloc(sizes[x % 3], 0);
+			if (!o) {
+				atomic_fetch_add(&pc_errors, 1);
+				return NULL;
+			}
+			o->producer = me;
+			o->seq = seq + w;
+			o->size = (uint32_t)sizes[x % 3];
+			for (size_t k = sizeof(*o); k < o->size; k++)
+				((unsigned char *)o)[k] = pc_byte(o, k);
+			window[w] = o;
+		}
+		for (unsigned int w = 0; w < PC_WINDOW; w++) {
+			unsigned long h = atomic_load(&q->head);
+
+			if (!pc_intact(window[w], me, seq + w))
+				atomic_fetch_add(&pc_errors, 1);
+			while (h - atomic_load(&q->tail) >= PC_QUEUE)
+				sched_yield();
+			atomic_store(&q->slot[h % PC_QUEUE], window[w]);
+			atomic_store(&q->head, h + 1);
+		}
+	}
+	return NULL;
+}
+
+static void *pc_consumer(void *arg)
+{
+	uint32_t me = (uint32_t)(uintptr_t)arg;
+	struct pc_queue *q = &pc_queues[me];
+	int ncpu = (int)sysconf(_SC_NPROCESSORS_ONLN);
+	uint32_t expect = 0;
+
+	pc_pin(ncpu > 1 ? 1 : 0);
+	while (expect < PC_OBJECTS) {
+		unsigned long t = atomic_load(&q->tail);
+		struct pc_obj *o;
+
+		if (t == atomic_load(&q->head)) {
+			sched_yield();
+			continue;
+		}
+		o = atomic_load(&q->slot[t % PC_QUEUE]);
+		atomic_store(&q->tail, t + 1);
+		if (!pc_intact(o, me, expect) || kfree(o) != KFREE_OK)
+			atomic_fetch_add(&pc_errors, 1);
+		expect++;
+	}
+	atomic_fetch_sub(&pc_running, 1);
+	return NULL;
+}
+
+TEST_BEGIN(test_barn_producer_consumer)
+{
+	pthread_t prod[PC_PAIRS], cons[PC_PAIRS];
+	unsigned long drains = 0;
+	unsigned int max_batches = 0;
+
+	atomic_store(&pc_running, PC_PAIRS);
+	for (uintptr_t i = 0; i < PC_PAIRS; i++) {
+		assert_d_eq(pthread_create(&cons[i], NULL, pc_consumer, (void *)i), 0,
+			    "consumer");
+		assert_d_eq(pthread_create(&prod[i], NULL, pc_producer, (void *)i), 0,
+			    "producer");
+	}
+	while (atomic_load(&pc_running) > 0) {
+		unsigned int b = barn_batches_all();
+
+		if (b > max_batches)
+			max_batches = b;
+		switch (drains++ % 3) {
+		case 0:
+			cpu_cache_drain();
+			break;
+		case 1:
+			cpu_cache_drain_idle();
+			break;
+		case 2:
+			kmem_trim();
+			break;
+		}
+		usleep(200);
+	}
+	for (int i = 0; i < PC_PAIRS; i++) {
+		pthread_join(prod[i], NULL);
+		pthread_join(cons[i], NULL);
+	}
+	test_diag("%lu drains while %d producer/consumer pairs ran; up to %u "
+		  "batches in the barns", drains, PC_PAIRS, max_batches);
+	expect_lu_eq(atomic_load(&pc_errors), 0,
+		     "every object intact, once, in order, freed once");
+	expect_zu_eq(cpu_cache_bytes(), slab_inuse_bytes(),
+		     "every slab-allocated object is cached (stacks, barns) once");
+	cpu_cache_drain();
+	expect_u_eq(barn_batches_all(), 0, "the drain emptied every barn");
+	if (cpu_cache_drains_all()) {
+		expect_zu_eq(slab_inuse_bytes(), 0, "the drain emptied every CPU");
+		expect_zu_eq(cpu_cache_bytes(), 0, "nothing cached");
+	}
+	expect_lu_eq(violations(), 0, "core consistent");
+}
+TEST_END
+
 /* ------------------------------------------------------------ threads */
 
 #define NR_THREADS	8
@@ -538,12 +854,21 @@ TEST_END
 
 TEST_BEGIN(test_fork_child_abandons)
 {
+	static void *objs[2 * 256 + 1];
+	struct kmem_cache *cache = cache_of(48);
+	unsigned int n = 2 * cache->cc_cap + 1;
 	void *p = kmalloc(48, 0);
 	pid_t pid;
 	int status;
 
 	assert_ptr_not_null(p, "alloc");
 	expect_d_eq(kfree(p), KFREE_OK, "free: now cached");
+	/* And batches in the barn: more frees than a stack holds. */
+	for (unsigned int i = 0; i < n; i++)
+		assert_ptr_not_null(objs[i] = kmalloc(48, 0), "alloc %u", i);
+	for (unsigned int i = 0; i < n; i++)
+		expect_d_eq(kfree(objs[i]), KFREE_OK, "free %u", i);
+	expect_u_ge(barn_batches_all(), 1, "batches in a barn at the fork");
 	pid = fork();
 	assert_d_ge(pid, 0, "fork");
 	if (pid == 0) {
@@ -578,6 +903,9 @@ int main(void)
 			test_double_free_on_a_full_stack,
 			test_double_free_not_last,
 			test_stale_copy_dropped,
+			test_barn_flush_refill,
+			test_barn_stale_copy,
+			test_barn_producer_consumer,
 			test_threads_churn,
 			test_drain_while_churning,
 			test_fork_child_abandons,
