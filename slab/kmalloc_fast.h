@@ -90,14 +90,44 @@ void *kmalloc_fast(size_t size, struct alloc_site site,
 }
 
 /*
- * Free p if it is a live slab object and this CPU's stack takes it; false:
- * take the slow path (which repeats the checks and reports). Only OBJ_LIVE
- * is taken here: an object freed before, wherever it is now (a per-CPU
- * stack, its slab), and a sampled one (OBJ_SAMPLED: the slow path counts
- * its death) are refused. An address outside the heap, in a section a
- * forked child abandoned (virt_to_page_live), in a page that is not a
- * slab's, inside an object or past a slab's last object
- * (page_object_state) goes to the slow path too.
+ * The checks both free paths make: if p is a live slab object, mark it
+ * OBJ_CACHED (before the push: a second free sees it) and return its
+ * state byte, with its page descriptor in *pagep; the caller pushes it,
+ * or sets the byte back to OBJ_LIVE if the stack is full. NULL: take the
+ * slow path. An address outside the heap, in a section a forked child
+ * abandoned (virt_to_page_live), in a page that is not a slab's, inside
+ * an object or past a slab's last object (page_object_state), an object
+ * freed before and a sampled one (OBJ_SAMPLED: the slow path counts its
+ * death) are all refused.
+ */
+static inline __attribute__((always_inline))
+uint8_t *kfree_fast_claim(void *p, struct page **pagep)
+{
+	struct page *page;
+	uint8_t *state;
+
+	page = virt_to_page_live(p);
+	if (unlikely(!page || !(page->flags & PG_slab)))
+		return NULL;
+	state = page_object_state(page, p);
+	if (unlikely(!state))
+		return NULL;
+	/* One register for the state's address from here on: otherwise gcc
+	 * keeps the slab and the index alive across the rseq section to
+	 * recompute it for the rare store after it, and free() needs a
+	 * stack frame. */
+	__asm__("" : "+r"(state));
+	if (unlikely(CMM_LOAD_SHARED(*state) != OBJ_LIVE))
+		return NULL;
+	CMM_STORE_SHARED(*state, OBJ_CACHED);
+	*pagep = page;
+	return state;
+}
+
+/*
+ * Free p if it is a live slab object (kfree_fast_claim) and this CPU's
+ * stack takes it; false: take the slow path (which repeats the checks and
+ * reports).
  *
  * Dependent loads from p to its state byte: the section's mem_map, the
  * page descriptor (one line: flags, cache, reciprocal, size, span, slab),
@@ -110,20 +140,9 @@ static inline bool kfree_fast(void *p)
 
 	if (unlikely(cpu_cache_state.mode != CC_RSEQ))
 		return false;
-	page = virt_to_page_live(p);
-	if (unlikely(!page || !(page->flags & PG_slab)))
-		return false;
-	state = page_object_state(page, p);
+	state = kfree_fast_claim(p, &page);
 	if (unlikely(!state))
 		return false;
-	/* One register for the state's address from here on: otherwise gcc
-	 * keeps the slab and the index alive across the section to
-	 * recompute it for the rare store below, and free() needs a stack
-	 * frame. */
-	__asm__("" : "+r"(state));
-	if (unlikely(CMM_LOAD_SHARED(*state) != OBJ_LIVE))
-		return false;
-	CMM_STORE_SHARED(*state, OBJ_CACHED);
 	if (likely(cc_push_rseq_at(page->slab.cache, page->slab.cache_idx, p,
 				   state)))
 		return true;
@@ -142,15 +161,9 @@ static inline bool kfree_fast_locked(void *p)
 	struct page *page;
 	uint8_t *state;
 
-	page = virt_to_page_live(p);
-	if (unlikely(!page || !(page->flags & PG_slab)))
-		return false;
-	state = page_object_state(page, p);
+	state = kfree_fast_claim(p, &page);
 	if (unlikely(!state))
 		return false;
-	if (unlikely(CMM_LOAD_SHARED(*state) != OBJ_LIVE))
-		return false;
-	CMM_STORE_SHARED(*state, OBJ_CACHED);
 	if (likely(cc_push_locked_fast(page->slab.cache, p, state)))
 		return true;
 	CMM_STORE_SHARED(*state, OBJ_LIVE);

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -82,6 +83,17 @@ static inline size_t test_rss_bytes(void)
 }
 
 /* CLOCK_MONOTONIC in seconds. */
+/* Bytes the allocator has handed out and not had back: malloc_trim
+ * first, so that per-CPU stacks and deferred frees do not count. */
+static inline size_t test_bytes_in_use(void)
+{
+	struct mallinfo2 mi;
+
+	malloc_trim(0);
+	mi = mallinfo2();
+	return mi.uordblks + mi.hblkhd;
+}
+
 static inline double test_now(void)
 {
 	struct timespec ts;

@@ -198,15 +198,6 @@ static void *signaller(void *arg)
 	return NULL;
 }
 
-static size_t bytes_in_use(void)
-{
-	struct mallinfo2 mi;
-
-	malloc_trim(0);		/* per-CPU stacks and deferred frees back */
-	mi = mallinfo2();
-	return mi.uordblks + mi.hblkhd;
-}
-
 TEST_BEGIN(test_fallback_fast_paths)
 {
 	unsigned long corrupt = 0, nulls = 0, ops = 0;
@@ -238,7 +229,7 @@ TEST_BEGIN(test_fallback_fast_paths)
 					   &workers[i]), 0);
 	}
 	assert_d_eq(pthread_create(&s, &attr, signaller, NULL), 0);
-	before = bytes_in_use();	/* the threads made, waiting */
+	before = test_bytes_in_use();	/* the threads made, waiting */
 	pthread_barrier_wait(&start);
 	pthread_join(s, NULL);
 	for (unsigned int i = 0; i < NR_WORKERS; i++) {
@@ -248,7 +239,7 @@ TEST_BEGIN(test_fallback_fast_paths)
 		ops += workers[i].ops;
 	}
 	signal(SIGUSR1, SIG_IGN);
-	after = bytes_in_use();
+	after = test_bytes_in_use();
 
 	test_diag("workers: %lu operations; handler: %lu runs, %lu blocks, "
 		  "%lu NULL", ops, atomic_load(&handler_runs),

@@ -137,15 +137,6 @@ static void *signaller(void *arg)
 	return NULL;
 }
 
-static size_t bytes_in_use(void)
-{
-	struct mallinfo2 mi;
-
-	malloc_trim(0);		/* per-CPU stacks and deferred frees back */
-	mi = mallinfo2();
-	return mi.uordblks + mi.hblkhd;
-}
-
 TEST_BEGIN(test_handler_malloc_small)
 {
 	struct sigaction sa;
@@ -164,12 +155,12 @@ TEST_BEGIN(test_handler_malloc_small)
 	assert_d_eq(pthread_barrier_init(&start, NULL, 3), 0);
 	assert_d_eq(pthread_create(&w, NULL, worker, NULL), 0);
 	assert_d_eq(pthread_create(&s, NULL, signaller, &w), 0);
-	before = bytes_in_use();
+	before = test_bytes_in_use();
 	pthread_barrier_wait(&start);
 	pthread_join(s, NULL);
 	pthread_join(w, NULL);
 	signal(SIGUSR1, SIG_IGN);
-	after = bytes_in_use();
+	after = test_bytes_in_use();
 
 	test_diag("handler: %lu runs, %lu blocks, %lu NULL; worker: %lu "
 		  "bursts, %lu NULL", atomic_load(&handler_runs),
