@@ -57,27 +57,11 @@
  * commit). A signal handler that calls malloc runs after the kernel has aborted
  * the interrupted section: it sees a consistent stack.
  *
- * Cost. The rseq pop is 17 instructions from arming to commit, the push
- * 17 (gcc 12 -O2, objdump), plus about 8 to load the rseq address and the
- * cache's fields, and one byte store each for the state: no atomic
- * instruction, no fence. Measured on the 2-CPU
- * build machine (shared, noisy: interleaved runs, medians, one binary,
- * LD_PRELOAD; "before" is the per-cache mutex this replaces):
- *   malloc(32)+free, 1 thread:  rseq 9.0 ns, fallback 17.9, jemalloc 3.8,
- *                               before 18.8;
- *   cpu_cache_alloc+cpu_cache_free alone (rseq): 1.9-2.1 ns;
- *   64 live blocks of 16..1024 B per thread, ns per pair (wall):
- *     1 thread   rseq 12.6, fallback 20.5, jemalloc 7.8, before 37;
- *     2 threads  rseq 6.2,  fallback 9.9,  jemalloc 3.6, before 227;
- *     4 threads  rseq 12-14, fallback 16-18, jemalloc 3.8, before 55-60.
- * Under callgrind (valgrind: fallback mode) a whole malloc(32)+free pair,
- * empty loop subtracted, is 282 instructions (before: 421; jemalloc 72).
- * Since then malloc() and free() inline the rseq paths
- * (kmalloc_fast.h: no stack frame, no depth count, no errno saving; the
- * sections take three operands and load the rest themselves):
- * malloc(32)+free 10.5 -> 6.7 ns in rseq mode, jemalloc 4.2 in the same
- * run. What is left of a free is the lookup (section table -> page ->
- * slab -> slot and bitmap checks), a chain of dependent loads.
+ * Cost: no atomic instruction and no fence; one arming store of
+ * rseq->rseq_cs and one committing store of the count per operation. The
+ * whole malloc and free, instruction by instruction and in ns beside the
+ * other allocators: bench/README.md, "What the fast path costs", and
+ * bench/results/fastpath.md.
  *
  * Fallback mode (__rseq_size == 0: valgrind, GLIBC_TUNABLES
  * glibc.pthread.rseq=0, or cpu_cache_force_fallback() in tests): the same
@@ -101,9 +85,8 @@
  * and a fork from that handler abandons the heap. Otherwise the slow path
  * waits for the lock (cc_lock: spins, then yields). The mode is chosen
  * once in cpu_cache_init() and never changes (tcmalloc's IsFast()).
- * Cost under callgrind: malloc(32)+free 158 instructions (387 through
- * do_malloc/do_free before), of which free's lookup is about 35; in time
- * within 0.8-1.2x of the rseq path (bench/results/fastpath-fallback.md).
+ * Its cost, beside the rseq path's: bench/results/fastpath-fallback.md
+ * and bench/results/fastpath.md.
  *
  * Slow paths, both modes: a full stack pops a batch of cc_cap / 2 and
  * puts it, whole, in its cache's barn (a bounded store of full batches,
