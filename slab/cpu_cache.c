@@ -611,7 +611,7 @@ static void *cc_pop_live(struct kmem_cache *cache)
 	void *p;
 
 	while ((p = cc_pop(cache, &state)))
-		if (cc_take_popped(state))
+		if (cc_take_popped(p))
 			return p;
 	return NULL;
 }
@@ -626,18 +626,18 @@ static void *cc_refill(struct kmem_cache *cache)
 	if (cc.mode == CC_OFF || cache->cc_cap == 0)
 		return slab_alloc(cache);
 	/* A batch from the barn may hold stale second copies: the caller's
-	 * object is the first that is still OBJ_CACHED (a batch of nothing
-	 * else is dropped whole: rare). */
+	 * object is the first that is still marked (a batch of nothing else
+	 * is dropped whole: rare). */
 	while ((got = barn_take(cc_barn(cache), objs))) {
 		for (first = 0; first < got; first++)
-			if (cc_take_popped(objs[first].state))
+			if (cc_take_popped(objs[first].addr))
 				goto push;
 	}
 	got = slab_alloc_bulk(cache, cc_batch(cache), objs);
 	if (got == 0)
 		return NULL;	/* errno = ENOMEM */
 	first = 0;
-	CMM_STORE_SHARED(*objs[0].state, OBJ_LIVE);
+	obj_unmark(objs[0].addr);
 push:
 	/* Keep the first for the caller; push the rest, last first, so the
 	 * lowest addresses come out next. */
@@ -658,7 +658,7 @@ void *cpu_cache_alloc_slow(struct kmem_cache *cache)
 	if (likely(cc.mode == CC_LOCKED && cache->cc_cap)) {
 		cc_refresh_cpu();	/* the fallback's CPU, at each slow path */
 		p = cc_pop_locked(cache, &state);
-		if (likely(p && cc_take_popped(state)))
+		if (likely(p && cc_take_popped(p)))
 			return p;
 	}
 	if (cc.mode != CC_OFF && cache->cc_cap && (p = cc_pop_live(cache)))
@@ -674,7 +674,7 @@ static void cc_flush_and_free(struct kmem_cache *cache, void *p,
 	struct slab_object objs[CC_MAX_CAP / 2];
 
 	if (cc.mode != CC_OFF && cache->cc_cap) {
-		CMM_STORE_SHARED(*state, OBJ_CACHED);
+		cc_claim(p, state);
 		for (int attempt = 0; attempt < 3; attempt++) {
 			unsigned int n = 0;
 
@@ -694,10 +694,9 @@ void cpu_cache_free_slow(struct kmem_cache *cache, void *p, uint8_t *state)
 {
 	if (cc.mode == CC_LOCKED && cache->cc_cap) {
 		cc_refresh_cpu();	/* the fallback's CPU, at each slow path */
-		CMM_STORE_SHARED(*state, OBJ_CACHED);
+		cc_claim(p, state);
 		if (cc_push_locked(cache, p, state))
 			return;
-		CMM_STORE_SHARED(*state, OBJ_LIVE);
 	}
 	cc_flush_and_free(cache, p, state);
 }
