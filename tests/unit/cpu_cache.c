@@ -341,6 +341,28 @@ TEST_BEGIN(test_stale_copy_dropped)
 	expect_true(obj_live(*state, p), "p stays live through the flush");
 	expect_zu_eq(ksize(p), cache->size, "p has its size");
 	expect_d_eq(kfree(p), KFREE_OK, "and is freed once");
+	/* The other order: one copy went back to its slab (a flush) while
+	 * the other is still on the stack; the slab cleared the mark, so the
+	 * stack's copy is dropped, not handed out while p is free. */
+	p = kmalloc(100, 0);
+	assert_ptr_not_null(p, "p a third time");
+	slab = cache_slab_of(p);
+	state = &slab->state[object_index(slab, p)];
+	cpu_cache_free_slow(cache, p, state);	/* one copy on the stack */
+	{
+		struct slab_object flushed = { p, state };
+
+		expect_u_eq(slab_free_bulk(cache, &flushed, 1), 0,
+			    "the other copy flushed");
+	}
+	expect_d_eq(*state, OBJ_FREE, "p free in its slab");
+	expect_false(obj_marked(p), "and not marked");
+	q = kmalloc(100, 0);
+	expect_ptr_ne(q, p, "the stack's copy is dropped");
+	/* (The refill after the drop may take p from the slab again: held
+	 * by the stack, marked, but not handed out.) */
+	expect_false(obj_live(*state, p), "p is not handed out");
+	kfree(q);
 	unpin(&saved);
 	expect_lu_eq(violations(), 0, "nothing corrupted");
 }
