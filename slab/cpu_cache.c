@@ -19,11 +19,12 @@
  * counts and slots change. Invariant, at every instant outside a
  * committing store: count <= cc_cap, and every slot below count holds an
  * object of that cache which is "allocated" in its slab's bitmap, live for
- * nobody, and OBJ_CACHED in the state byte that slot.state points to.
- * Any CPU's stack may hold any object of the cache. (The one exception:
- * two threads freeing one object at the same instant may both push it;
- * the copy popped second finds its state not OBJ_CACHED and is dropped,
- * see cc_take_popped() in cpu_cache.h.)
+ * nobody, OBJ_CPU in the state byte that slot.state points to, and
+ * marked: its word 0 is slab_secret ^ its address (slab_internal.h, enum
+ * obj_state). Any CPU's stack may hold any object of the cache. (The one
+ * exception: two threads freeing one object at the same instant may both
+ * push it; the copy popped second finds the object unmarked and is
+ * dropped, see cc_take_popped() in cpu_cache.h.)
  *
  * rseq mode (glibc registered rseq: __rseq_size != 0), per operation:
  *
@@ -38,12 +39,18 @@
  *	      slot[c] = {p, state};	// beyond the stack: not yet visible
  *	count[cpu][cache] = c -/+ 1;	// the ONE committing store
  *  post_commit:
- *	pop:  *out.state = OBJ_LIVE	// the object is the popper's now
+ *	pop:  if (*out.addr != mark) drop it;	// a stale second copy
+ *	      *out.addr = 0			// the object is the popper's now
  *
- * and before a push, free() has checked that the object is OBJ_LIVE and
- * marked it OBJ_CACHED: a double free is caught at the second free however
- * many frees and flushes came in between (slab_internal.h, enum
- * obj_state).
+ * and before a push, free() has checked that the object is live (OBJ_CPU
+ * and unmarked, or OBJ_LIVE, which it stores OBJ_CPU once) and written
+ * its mark: a double free is caught at the second free however many frees
+ * and flushes came in between. The pop neither loads nor stores the state
+ * byte, and the free of an object the per-CPU layer handed out only loads
+ * it: the bytes of 64 objects share a cache line, and threads on two CPUs reusing neighbouring objects would bounce
+ * it on every call (bench/README.md). The mark lives in the object, whose
+ * line the program owns anyway. The slot's state pointer is used by the
+ * slow paths only (the flush to slab_free_bulk).
  *
  * Assumptions: only threads running on cpu touch cpu's stacks; the kernel
  * restarts the section at the abort handler (which retries from the top)
@@ -51,16 +58,16 @@
  * post_commit. So the read of cpu_id, the reads of count and slots and the
  * single store of count behave as one step on that CPU: no atomic
  * read-modify-write and no fence. The push's store to slot[c] before the
- * commit is harmless when aborted (it is above the stack). The state
- * byte is written outside the section, by the thread that owns the object
- * at that moment (the freer before its push, the popper after its
- * commit). A signal handler that calls malloc runs after the kernel has aborted
+ * commit is harmless when aborted (it is above the stack). The mark is
+ * written outside the section, by the thread that owns the object at that
+ * moment (the freer before its push, the popper after its commit). A signal handler that calls malloc runs after the kernel has aborted
  * the interrupted section: it sees a consistent stack.
  *
  * Cost: no atomic instruction and no fence; one arming store of
- * rseq->rseq_cs and one committing store of the count per operation. The
- * whole malloc and free, instruction by instruction and in ns beside the
- * other allocators: bench/README.md, "What the fast path costs", and
+ * rseq->rseq_cs and one committing store of the count per operation, and
+ * a load and a store of the object's word 0 (the mark). The whole malloc
+ * and free, instruction by instruction and in ns beside the other
+ * allocators: bench/README.md, "What the fast path costs", and
  * bench/results/fastpath.md.
  *
  * Fallback mode (__rseq_size == 0: valgrind, GLIBC_TUNABLES
@@ -94,14 +101,14 @@
  * under ONE acquisition of cache->lock, which marks them OBJ_FREE. An
  * empty stack takes a whole batch from the barn, or when it is empty
  * cc_cap / 2 objects from the slab layer under one acquisition of
- * cache->lock (slab_alloc_bulk, which marks them OBJ_CACHED); it returns
- * one and pushes the rest (a push may land on another CPU after a
- * migration: any stack may hold any object; a push that finds a full
- * stack hands the rest back). So objects freed on one CPU and allocated
- * on another (producer/consumer) move a batch at a time, OBJ_CACHED all
- * the way, without touching a slab. The slow paths never hold a CPU's
- * lock (or sit in a section) while taking the barn's lock or
- * cache->lock, and never hold both of those.
+ * cache->lock (slab_alloc_bulk, which makes them OBJ_CPU and marks
+ * them); it returns one (mark cleared) and pushes the rest (a push may
+ * land on another CPU after a migration: any stack may hold any object; a
+ * push that finds a full stack hands the rest back). So objects freed on
+ * one CPU and allocated on another (producer/consumer) move a batch at a
+ * time, OBJ_CPU all the way, without touching a slab or a state byte. The
+ * slow paths never hold a CPU's lock (or sit in a section) while taking
+ * the barn's lock or cache->lock, and never hold both of those.
  *
  * Draining. cpu_cache_drain() (kmem_trim, slab_shrink) returns every
  * CPU's stacks to the slab layer, then every barn (any thread can take a
@@ -375,8 +382,8 @@ static void cc_return(struct kmem_cache *cache, const struct slab_object *objs,
  * barn is full (flush) or empty (refill) does the slab layer see them.
  *
  * A batch in the barn is nr_full's: barn->objs[i * batch .. + batch - 1]
- * for i < nr_full, each object OBJ_CACHED (or a stale second copy, as in
- * a stack: dropped when taken). Bounded: capacity batches, at most
+ * for i < nr_full, each object OBJ_CPU and marked (or a stale second copy,
+ * as in a stack: dropped when taken). Bounded: capacity batches, at most
  * CC_BARN_BYTES of objects (but at least CC_BARN_MIN batches).
  *
  * Lock: a test-and-test-and-set spinlock that yields (as struct cc_lock),
@@ -594,7 +601,7 @@ static void *cc_pop_live(struct kmem_cache *cache)
 	void *p;
 
 	while ((p = cc_pop(cache, &state)))
-		if (cc_take_popped(state))
+		if (cc_take_popped(p))
 			return p;
 	return NULL;
 }
@@ -609,18 +616,18 @@ static void *cc_refill(struct kmem_cache *cache)
 	if (cc.mode == CC_OFF || cache->cc_cap == 0)
 		return slab_alloc(cache);
 	/* A batch from the barn may hold stale second copies: the caller's
-	 * object is the first that is still OBJ_CACHED (a batch of nothing
-	 * else is dropped whole: rare). */
+	 * object is the first that is still marked (a batch of nothing else
+	 * is dropped whole: rare). */
 	while ((got = barn_take(cc_barn(cache), objs))) {
 		for (first = 0; first < got; first++)
-			if (cc_take_popped(objs[first].state))
+			if (cc_take_popped(objs[first].addr))
 				goto push;
 	}
 	got = slab_alloc_bulk(cache, cc_batch(cache), objs);
 	if (got == 0)
 		return NULL;	/* errno = ENOMEM */
 	first = 0;
-	CMM_STORE_SHARED(*objs[0].state, OBJ_LIVE);
+	obj_unmark(objs[0].addr);
 push:
 	/* Keep the first for the caller; push the rest, last first, so the
 	 * lowest addresses come out next. */
@@ -641,7 +648,7 @@ void *cpu_cache_alloc_slow(struct kmem_cache *cache)
 	if (likely(cc.mode == CC_LOCKED && cache->cc_cap)) {
 		cc_refresh_cpu();	/* the fallback's CPU, at each slow path */
 		p = cc_pop_locked(cache, &state);
-		if (likely(p && cc_take_popped(state)))
+		if (likely(p && cc_take_popped(p)))
 			return p;
 	}
 	if (cc.mode != CC_OFF && cache->cc_cap && (p = cc_pop_live(cache)))
@@ -657,7 +664,7 @@ static void cc_flush_and_free(struct kmem_cache *cache, void *p,
 	struct slab_object objs[CC_MAX_CAP / 2];
 
 	if (cc.mode != CC_OFF && cache->cc_cap) {
-		CMM_STORE_SHARED(*state, OBJ_CACHED);
+		cc_claim(p, state);
 		for (int attempt = 0; attempt < 3; attempt++) {
 			unsigned int n = 0;
 
@@ -677,10 +684,9 @@ void cpu_cache_free_slow(struct kmem_cache *cache, void *p, uint8_t *state)
 {
 	if (cc.mode == CC_LOCKED && cache->cc_cap) {
 		cc_refresh_cpu();	/* the fallback's CPU, at each slow path */
-		CMM_STORE_SHARED(*state, OBJ_CACHED);
+		cc_claim(p, state);
 		if (cc_push_locked(cache, p, state))
 			return;
-		CMM_STORE_SHARED(*state, OBJ_LIVE);
 	}
 	cc_flush_and_free(cache, p, state);
 }

@@ -5,10 +5,11 @@
  * One LIFO array of objects per (CPU, kmem_cache), for the classes up to
  * CPU_CACHE_MAX_SIZE; a slot holds the object and the address of its state
  * byte (struct slab_object). kmalloc pops from the array of the CPU it runs
- * on and marks the object OBJ_LIVE, kfree marks it OBJ_CACHED and pushes;
- * only an empty or full array reaches the slab layer, a batch at a time
- * under one acquisition of the cache's lock. Objects in an array are
- * "allocated" in their slab's bitmap and OBJ_CACHED in their state byte.
+ * on and clears the object's mark, kfree marks it and pushes (the mark is
+ * in the object's word 0: slab_internal.h, enum obj_state); only an empty
+ * or full array reaches the slab layer, a batch at a time under one
+ * acquisition of the cache's lock. Objects in an array are "allocated" in
+ * their slab's bitmap, OBJ_CPU in their state byte, and marked.
  *
  * Nothing here allocates through malloc. Per thread there is only the
  * fallback's CPU hint (TLS, initial-exec): a thread's exit needs
@@ -463,17 +464,30 @@ void *cpu_cache_alloc_slow(struct kmem_cache *cache);
 void cpu_cache_free_slow(struct kmem_cache *cache, void *p, uint8_t *state);
 
 /*
- * A popped object becomes the caller's: OBJ_LIVE. A slot whose object is
- * not OBJ_CACHED is a stale second copy (two threads freed one object at
- * the same instant and both pushed it; the other copy was handed out or
- * went back to its slab): false, and the caller drops it.
+ * A popped object p becomes the caller's: its mark cleared (it stays
+ * OBJ_CPU, which unmarked means live). An object that is not marked is a
+ * stale second copy (two threads freed one object at the same instant and
+ * both pushed it; the other copy was handed out, and its mark cleared, or
+ * went back to its slab, which clears it too): false, and the caller
+ * drops it. No load or store of the state byte.
  */
-static inline bool cc_take_popped(uint8_t *state)
+static inline bool cc_take_popped(void *p)
 {
-	if (unlikely(CMM_LOAD_SHARED(*state) != OBJ_CACHED))
+	if (unlikely(!obj_marked(p)))
 		return false;
-	CMM_STORE_SHARED(*state, OBJ_LIVE);
+	obj_unmark(p);
 	return true;
+}
+
+/* Live object p, whose state byte is at state, enters the per-CPU layer:
+ * OBJ_CPU (stored only if it is not already: the fast paths' objects are)
+ * and marked, before the push, so that a second free finds it so even
+ * while it sits in a stack. */
+static inline void cc_claim(void *p, uint8_t *state)
+{
+	if (CMM_LOAD_SHARED(*state) != OBJ_CPU)
+		CMM_STORE_SHARED(*state, OBJ_CPU);
+	obj_mark(p);
 }
 
 /* An object of cache (a slab object; NULL with errno = ENOMEM). */
@@ -483,7 +497,7 @@ static inline void *cpu_cache_alloc(struct kmem_cache *cache)
 		uint8_t *state;
 		void *p = cc_pop_rseq(cache, &state);
 
-		if (likely(p) && likely(cc_take_popped(state)))
+		if (likely(p) && likely(cc_take_popped(p)))
 			return p;
 	}
 	return cpu_cache_alloc_slow(cache);
@@ -491,10 +505,9 @@ static inline void *cpu_cache_alloc(struct kmem_cache *cache)
 
 /*
  * Free p, a live slab object of cache whose state byte is at state: the
- * caller checked the slot and that *state == OBJ_LIVE (anything else is a
- * double free, reported by the caller before anything changed). Marked
- * OBJ_CACHED before the push, so that a second free of p finds it so even
- * while p sits in a stack.
+ * caller checked the slot and that p is live (obj_live; anything else is
+ * a double free, reported by the caller before anything changed). Claimed
+ * (cc_claim) before the push; the slow path takes it claimed.
  *
  * Two threads that free one object at the same instant can both find it
  * live and both push it. Neither copy is ever handed out twice
@@ -505,12 +518,10 @@ static inline void *cpu_cache_alloc(struct kmem_cache *cache)
 static inline void cpu_cache_free(struct kmem_cache *cache, void *p,
 				  uint8_t *state)
 {
-	if (likely(cpu_cache_state.mode == CC_RSEQ)) {
-		CMM_STORE_SHARED(*state, OBJ_CACHED);
-		if (likely(cc_push_rseq(cache, p, state)))
-			return;
-		CMM_STORE_SHARED(*state, OBJ_LIVE);
-	}
+	cc_claim(p, state);
+	if (likely(cpu_cache_state.mode == CC_RSEQ) &&
+	    likely(cc_push_rseq(cache, p, state)))
+		return;
 	cpu_cache_free_slow(cache, p, state);
 }
 

@@ -273,7 +273,7 @@ void *kmalloc_nolock(size_t size, gfp_t gfp, struct alloc_site site)
 					      &req, true)][size_to_class(size)];
 	if (cpu_cache_state.mode == CC_RSEQ) {
 		while ((p = cc_pop_rseq(cache, &state)) != NULL)
-			if (cc_take_popped(state))
+			if (cc_take_popped(p))
 				break;	/* else a stale copy, dropped */
 	}
 	if (!p)
@@ -333,8 +333,8 @@ struct kobj {
  * What p is, without locks: valid for a live block the caller owns, which
  * nobody else may free meanwhile. A dead or foreign p gets INVALID or
  * DOUBLE; kfree() repeats the check under the lock that matters. A small
- * object is live when its state byte says OBJ_LIVE: one freed into a
- * per-CPU stack is not.
+ * object is live when obj_live() says so: one freed into a per-CPU stack
+ * (OBJ_CPU and marked) or into its slab (OBJ_FREE) is not.
  */
 static enum kfree_result kobj_lookup(const void *p, struct kobj *o)
 {
@@ -374,7 +374,7 @@ static enum kfree_result kfree_slow(void *p);
  * mode), else slab_free_nolock, which never waits. */
 static void cache_free_nolock(struct slab *slab, void *p, uint8_t *state)
 {
-	CMM_STORE_SHARED(*state, OBJ_CACHED);
+	cc_claim(p, state);	/* parked, it stays claimed */
 	if (cpu_cache_state.mode == CC_RSEQ && cc_push_rseq(slab->cache, p, state))
 		return;
 	slab_free_nolock(slab, p);
@@ -404,9 +404,9 @@ enum kfree_result __kfree(void *p, bool nolock)
 	if (unlikely(idx < 0))
 		return KFREE_INVALID;
 	state = &slab->state[idx];
-	if (unlikely(CMM_LOAD_SHARED(*state) != OBJ_LIVE)) {
-		if (CMM_LOAD_SHARED(*state) != OBJ_SAMPLED)
-			return KFREE_DOUBLE;
+	if (unlikely(!obj_live(CMM_LOAD_SHARED(*state), p)))
+		return KFREE_DOUBLE;
+	if (unlikely(CMM_LOAD_SHARED(*state) == OBJ_SAMPLED)) {
 		/* Its death counted, it is freed as any live object. */
 		lifetime_sampled_free(p, nolock);
 		CMM_STORE_SHARED(*state, OBJ_LIVE);

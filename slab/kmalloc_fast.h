@@ -12,7 +12,8 @@
  * do (the fallback mode, an empty or full stack, large sizes, any pointer
  * that is not a live slab object) they leave to the full kmalloc/kfree,
  * which repeat every check and report what is wrong. A popped object may
- * be a stale second copy (cc_take_popped): the slow path drops it.
+ * be a stale second copy (cc_take_popped: not marked): the slow path
+ * drops it.
  */
 #ifndef BUDDY_KMALLOC_FAST_H
 #define BUDDY_KMALLOC_FAST_H
@@ -84,27 +85,37 @@ void *kmalloc_fast(size_t size, struct alloc_site site,
 	} else {
 		return NULL;
 	}
-	if (likely(p) && likely(cc_take_popped(state)))
+	/* The slot's state pointer is not used: a pop checks and clears
+	 * the object's mark (cc_take_popped), never its state byte. */
+	(void)state;
+	if (likely(p) && likely(cc_take_popped(p)))
 		return p;
 	return NULL;
 }
 
 /*
  * The checks both free paths make: if p is a live slab object, mark it
- * OBJ_CACHED (before the push: a second free sees it) and return its
- * state byte, with its page descriptor in *pagep; the caller pushes it,
- * or sets the byte back to OBJ_LIVE if the stack is full. NULL: take the
- * slow path. An address outside the heap, in a section a forked child
- * abandoned (virt_to_page_live), in a page that is not a slab's, inside
- * an object or past a slab's last object (page_object_state), an object
- * freed before and a sampled one (OBJ_SAMPLED: the slow path counts its
- * death) are all refused.
+ * (obj_mark, before the push: a second free sees it) and return its state
+ * byte, with its page descriptor in *pagep; the caller pushes it, or
+ * clears the mark again (obj_unmark: live) if the stack is full. NULL:
+ * take the slow path. An address outside the heap, in a section a forked
+ * child abandoned (virt_to_page_live), in a page that is not a slab's,
+ * inside an object or past a slab's last object (page_object_state), an
+ * object freed before (OBJ_CPU and marked, or OBJ_FREE) and a sampled one
+ * (OBJ_SAMPLED: the slow path counts its death) are all refused.
+ *
+ * The state byte is only loaded: an object the per-CPU layer handed out is
+ * OBJ_CPU already. Only one that a slow path allocated (OBJ_LIVE) is
+ * stored OBJ_CPU, once. So a malloc/free pair on the fast paths writes
+ * nothing but the object's word 0 and the stack (slab_internal.h, enum
+ * obj_state: the state bytes of 64 objects share a cache line).
  */
 static inline __attribute__((always_inline))
 uint8_t *kfree_fast_claim(void *p, struct page **pagep)
 {
 	struct page *page;
 	uint8_t *state;
+	uint8_t s;
 
 	page = virt_to_page_live(p);
 	if (unlikely(!page || !(page->flags & PG_slab)))
@@ -117,9 +128,16 @@ uint8_t *kfree_fast_claim(void *p, struct page **pagep)
 	 * recompute it for the rare store after it, and free() needs a
 	 * stack frame. */
 	__asm__("" : "+r"(state));
-	if (unlikely(CMM_LOAD_SHARED(*state) != OBJ_LIVE))
+	s = CMM_LOAD_SHARED(*state);
+	if (likely(s == OBJ_CPU)) {
+		if (unlikely(obj_marked(p)))
+			return NULL;	/* freed before: the slow path reports */
+	} else if (s == OBJ_LIVE) {
+		CMM_STORE_SHARED(*state, OBJ_CPU);
+	} else {
 		return NULL;
-	CMM_STORE_SHARED(*state, OBJ_CACHED);
+	}
+	obj_mark(p);
 	*pagep = page;
 	return state;
 }
@@ -146,7 +164,7 @@ static inline bool kfree_fast(void *p)
 	if (likely(cc_push_rseq_at(page->slab.cache, page->slab.cache_idx, p,
 				   state)))
 		return true;
-	CMM_STORE_SHARED(*state, OBJ_LIVE);
+	obj_unmark(p);
 	return false;
 }
 
@@ -166,7 +184,7 @@ static inline bool kfree_fast_locked(void *p)
 		return false;
 	if (likely(cc_push_locked_fast(page->slab.cache, p, state)))
 		return true;
-	CMM_STORE_SHARED(*state, OBJ_LIVE);
+	obj_unmark(p);
 	return false;
 }
 

@@ -22,6 +22,7 @@
  */
 #include <errno.h>
 #include <string.h>
+#include <sys/auxv.h>
 
 #include "cpu_cache.h"
 #include "lifetime.h"
@@ -175,8 +176,32 @@ static void kmem_cache_init(struct kmem_cache *cache, unsigned int size,
 
 static const struct shrinker slab_shrinker;
 
+uintptr_t slab_secret;
+
+/* The secret of the marks (slab_internal.h, enum obj_state): from the 16
+ * random bytes the kernel hands every process (AT_RANDOM: no system call),
+ * mixed so that it is neither of the two words glibc takes from them (the
+ * stack guard and the pointer guard), and odd: a mark of an object (at
+ * least 16-byte aligned) is odd too, so a zeroed word is never one. */
+static void slab_secret_init(void)
+{
+	const unsigned char *r = (const unsigned char *)getauxval(AT_RANDOM);
+	uint64_t lo = 0x9e3779b97f4a7c15ULL, hi = (uintptr_t)&slab_secret;
+
+	if (r) {
+		memcpy(&lo, r, sizeof(lo));
+		memcpy(&hi, r + 8, sizeof(hi));
+	}
+	lo ^= (hi << 29 | hi >> 35) * 0xbf58476d1ce4e5b9ULL;
+	lo ^= lo >> 31;
+	lo *= 0x94d049bb133111ebULL;
+	lo ^= lo >> 29;
+	slab_secret = (uintptr_t)(lo | 1);
+}
+
 static void slab_init_once(void)
 {
+	slab_secret_init();
 	for (int mt = 0; mt < MIGRATE_PCPTYPES; mt++)
 		for (unsigned int i = 0; i < NR_SIZE_CLASSES; i++)
 			kmem_cache_init(&kmem_caches[mt][i], kmalloc_size[i], mt);
@@ -405,8 +430,8 @@ unsigned long slab_release_free_pages(void)
 }
 
 /* Take one object, which becomes state (OBJ_LIVE for the program, or
- * OBJ_CACHED for a per-CPU stack); NULL when out of memory. Caller holds
- * cache->lock. */
+ * OBJ_CPU for the per-CPU layer, which marks it); NULL when out of memory.
+ * Caller holds cache->lock. */
 static void *__slab_alloc(struct kmem_cache *cache, enum obj_state state,
 			  uint8_t **statep)
 {
@@ -460,9 +485,12 @@ unsigned int slab_alloc_bulk(struct kmem_cache *cache, unsigned int n,
 	pthread_mutex_lock(&cache->lock);
 	__slab_take_deferred(cache);
 	while (got < n &&
-	       (objs[got].addr = __slab_alloc(cache, OBJ_CACHED, &objs[got].state)))
+	       (objs[got].addr = __slab_alloc(cache, OBJ_CPU, &objs[got].state)))
 		got++;
 	pthread_mutex_unlock(&cache->lock);
+	/* Nobody else knows them yet: marked outside the lock. */
+	for (unsigned int i = 0; i < got; i++)
+		obj_mark(objs[i].addr);
 	if (!got)
 		errno = ENOMEM;
 	return got;
@@ -482,6 +510,10 @@ static enum kfree_result __slab_free(struct slab *slab, void *p)
 	/* The bit first: at every instant one of the two says "not live". */
 	slab->free_bitmap[idx / 64] |= 1ULL << (idx % 64);
 	CMM_STORE_SHARED(slab->state[idx], OBJ_FREE);
+	/* No mark in a free object: a stale second copy of it still in a
+	 * per-CPU stack finds it unmarked and is dropped. */
+	if (obj_marked(p))
+		obj_unmark(p);
 	slab->inuse--;
 	cache->nr_objects_inuse--;
 	if (slab->inuse == 0) {
@@ -520,8 +552,10 @@ unsigned int slab_free_bulk(struct kmem_cache *cache,
 		struct slab *slab;
 
 		/* A stale second copy: the object was handed out again
-		 * (OBJ_LIVE) or went back already (OBJ_FREE). */
-		if (CMM_LOAD_SHARED(*objs[i].state) != OBJ_CACHED) {
+		 * (unmarked, or OBJ_LIVE or OBJ_SAMPLED since) or went back
+		 * already (OBJ_FREE). */
+		if (CMM_LOAD_SHARED(*objs[i].state) != OBJ_CPU ||
+		    !obj_marked(objs[i].addr)) {
 			bad++;
 			continue;
 		}
@@ -555,7 +589,7 @@ unsigned int slab_free_bulk(struct kmem_cache *cache,
  *               the cache, lock-free; the next holder of cache->lock
  *               frees the parked objects (__slab_take_deferred).
  *
- * A parked object is OBJ_CACHED, like one in a per-CPU stack: free for
+ * A parked object is OBJ_CPU and marked, like one in a per-CPU stack: free for
  * the program, allocated in its slab. A slot is claimed with a
  * compare-and-swap from NULL and emptied with an exchange, so the one who
  * empties it owns what it held; a handler interrupting either on this
@@ -577,15 +611,17 @@ static inline unsigned long cache_index(const struct kmem_cache *cache)
 	return (unsigned long)(cache - &kmem_caches[0][0]);
 }
 
-/* Take parked object p back: true, and OBJ_LIVE, if it is still
- * OBJ_CACHED; false for a stale second copy (see cpu_cache.h). */
+/* Take parked object p back: true, and OBJ_LIVE, if it is still OBJ_CPU
+ * and marked; false for a stale second copy (see cpu_cache.h). */
 static bool deferred_claim(void *p)
 {
 	struct slab *slab = cache_slab_of(p);
 	long idx = slab ? object_index(slab, p) : -1;
 
-	if (idx < 0 || CMM_LOAD_SHARED(slab->state[idx]) != OBJ_CACHED)
+	if (idx < 0 || CMM_LOAD_SHARED(slab->state[idx]) != OBJ_CPU ||
+	    !obj_marked(p))
 		return false;
+	obj_unmark(p);
 	CMM_STORE_SHARED(slab->state[idx], OBJ_LIVE);
 	return true;
 }
@@ -608,11 +644,13 @@ static void __slab_take_deferred(struct kmem_cache *cache)
 			continue;
 		uatomic_dec(&slab_nr_deferred[c]);
 		/* A slab with a parked object is not empty: it is still
-		 * there. A stale second copy (not OBJ_CACHED) is dropped. */
+		 * there. A stale second copy (not OBJ_CPU and marked) is
+		 * dropped. */
 		slab = cache_slab_of(p);
 		idx = slab ? object_index(slab, p) : -1;
 		if (idx >= 0 && slab->cache == cache &&
-		    CMM_LOAD_SHARED(slab->state[idx]) == OBJ_CACHED)
+		    CMM_LOAD_SHARED(slab->state[idx]) == OBJ_CPU &&
+		    obj_marked(p))
 			__slab_free(slab, p);
 	}
 }

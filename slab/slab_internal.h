@@ -31,38 +31,83 @@
 
 /*
  * What an object is, one byte per object in its slab's record. A byte, not
- * a bit: the per-CPU fast paths store it without a lock and without an
- * atomic read-modify-write, and a byte store never disturbs a neighbour's
- * byte that another CPU stores at the same time.
+ * a bit: a slow path stores it without an atomic read-modify-write, and a
+ * byte store never disturbs a neighbour's byte that another CPU stores at
+ * the same time.
  *
- *   OBJ_LIVE     handed to the program (malloc returned it, free has not);
- *   OBJ_CACHED   freed into a per-CPU stack, or on its way to or from one
- *                (a slow path's local batch): free for the program, still
- *                "allocated" in the slab's bitmap;
+ *   OBJ_LIVE     handed to the program by a slow path (allocated from the
+ *                slab directly, or a sampled object whose death is counted);
+ *   OBJ_CPU      owned by the per-CPU layer: held in a per-CPU stack, a
+ *                barn, a slow path's local batch or a parking slot, or
+ *                handed out by it. Which of the two its word 0 says: a
+ *                held object is "marked" (obj_marked: word 0 is
+ *                slab_secret ^ its address), one handed out is not (the
+ *                pop clears the mark). Still "allocated" in the bitmap;
  *   OBJ_FREE     free in the slab (its bitmap bit is set);
  *   OBJ_SAMPLED  live, and sampled by the lifetime classifier: the inline
- *                free sees it is not OBJ_LIVE and takes the slow path,
- *                which reports the death (lifetime.c) and frees it as live.
+ *                free sees it is neither OBJ_CPU nor OBJ_LIVE and takes
+ *                the slow path, which reports the death (lifetime.c) and
+ *                frees it as live.
  *
- * free() accepts only a live object (OBJ_LIVE or OBJ_SAMPLED:
- * obj_state_live), so a double free is caught at the second free,
- * whatever happened in between. Transitions: LIVE -> CACHED by free before
- * its push, CACHED -> LIVE by malloc after its pop, LIVE -> SAMPLED by
- * malloc once the sample is recorded, SAMPLED -> LIVE by free once the
- * death is counted (all by the one thread that owns the object at that
- * moment); CACHED or LIVE <-> FREE under cache->lock. A sampled object is
- * never in a per-CPU stack nor parked.
+ * Why word 0 and not the byte: the byte of an object shares a cache line
+ * with those of its 63 neighbours, and a store to it on every malloc and
+ * free makes threads on two CPUs that reuse neighbouring objects bounce
+ * that line on every call (bench/README.md). Word 0 is in the object's own
+ * memory, which the caller touches anyway. So the fast paths never store
+ * the byte: a pop checks and clears the mark, a push checks and writes it;
+ * the byte changes only when an object enters the per-CPU layer from the
+ * slab (slab_alloc_bulk: OBJ_CPU, marked) or from a slow-path owner
+ * (free of an OBJ_LIVE object), or leaves it (to the slab: OBJ_FREE, mark
+ * cleared; sampled: OBJ_SAMPLED). An OBJ_CPU object is never in a page
+ * given back to the OS (only pages whose every object is OBJ_FREE are),
+ * so its word 0 can always be read.
+ *
+ * live (obj_live) = OBJ_LIVE or OBJ_SAMPLED, or OBJ_CPU and not marked.
+ * free() accepts only a live object, so a double free is caught at the
+ * second free, whatever happened in between. A program that writes
+ * exactly the marker value into word 0 of a live object and frees it gets
+ * a false double-free report: with a random 64-bit secret that the
+ * program does not know, negligible. The secret is nonzero and set once
+ * at slab_init from the kernel's AT_RANDOM bytes (no system call), so
+ * a zeroed word is never a mark.
  */
 enum obj_state {
 	OBJ_LIVE,
-	OBJ_CACHED,
+	OBJ_CPU,
 	OBJ_FREE,
 	OBJ_SAMPLED,
 };
 
-/* Handed to the program and not freed since (sampled or not)? */
-static inline bool obj_state_live(uint8_t state)
+/* The per-process secret of the marks (slab.c, slab_init). */
+extern uintptr_t slab_secret __attribute__((visibility("hidden")));
+
+static inline uintptr_t obj_marker(const void *p)
 {
+	return slab_secret ^ (uintptr_t)p;
+}
+
+/* Does word 0 of object p hold its mark (held by the per-CPU layer)? */
+static inline bool obj_marked(const void *p)
+{
+	return CMM_LOAD_SHARED(*(const uintptr_t *)p) == obj_marker(p);
+}
+
+static inline void obj_mark(void *p)
+{
+	CMM_STORE_SHARED(*(uintptr_t *)p, obj_marker(p));
+}
+
+static inline void obj_unmark(void *p)
+{
+	CMM_STORE_SHARED(*(uintptr_t *)p, 0);
+}
+
+/* Is object p, whose state byte is state, handed to the program and not
+ * freed since (sampled or not)? */
+static inline bool obj_live(uint8_t state, const void *p)
+{
+	if (state == OBJ_CPU)
+		return !obj_marked(p);
 	return state == OBJ_LIVE || state == OBJ_SAMPLED;
 }
 
@@ -143,20 +188,21 @@ void slab_init(void);
 extern bool slab_ready;
 void *slab_alloc(struct kmem_cache *cache);
 enum kfree_result slab_free(struct slab *slab, void *p);
-/* Up to n objects of cache into objs, OBJ_CACHED, under one acquisition of
- * cache->lock; returns how many (0: errno = ENOMEM). */
+/* Up to n objects of cache into objs, OBJ_CPU and marked (held by the
+ * per-CPU layer), under one acquisition of cache->lock; returns how many
+ * (0: errno = ENOMEM). */
 unsigned int slab_alloc_bulk(struct kmem_cache *cache, unsigned int n,
 			     struct slab_object *objs);
 /* Free objs[0 .. n - 1], objects of cache taken from per-CPU stacks, under
- * one acquisition of cache->lock. An object that is not OBJ_CACHED (a stale
- * second copy of one object pushed by two threads that freed it at the
- * same instant: handed out again, or freed already) is left alone; returns
- * how many there were. */
+ * one acquisition of cache->lock. An object that is not OBJ_CPU and marked
+ * (a stale second copy of one object pushed by two threads that freed it
+ * at the same instant: handed out again, or freed already) is left alone;
+ * returns how many there were. */
 unsigned int slab_free_bulk(struct kmem_cache *cache,
 			    const struct slab_object *objs, unsigned int n);
 /* For a caller that must not wait for any lock (slab.c, "without
  * waiting"): an object of cache, OBJ_LIVE, or NULL with errno = ENOMEM;
- * and the free of p, a live object of slab already marked OBJ_CACHED. */
+ * and the free of p, a live object of slab already OBJ_CPU and marked. */
 void *slab_alloc_nolock(struct kmem_cache *cache);
 void slab_free_nolock(struct slab *slab, void *p);
 /* Objects that slab_free_nolock could neither free nor park. */
@@ -269,7 +315,7 @@ static inline bool slab_object_live(const struct slab *slab, const void *p)
 {
 	long idx = object_index(slab, p);
 
-	return idx >= 0 && obj_state_live(CMM_LOAD_SHARED(slab->state[idx]));
+	return idx >= 0 && obj_live(CMM_LOAD_SHARED(slab->state[idx]), p);
 }
 
 /* The slab holding p, or NULL if p is not in a slab's page. */

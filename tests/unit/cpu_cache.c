@@ -224,7 +224,8 @@ TEST_BEGIN(test_double_and_bad_frees)
 	objs[0].addr = objs[1].addr = p;
 	objs[0].state = objs[1].state =
 		&cache_slab_of(p)->state[object_index(cache_slab_of(p), p)];
-	*objs[0].state = OBJ_CACHED;
+	*objs[0].state = OBJ_CPU;	/* as a stack holds it */
+	obj_mark(p);
 	expect_u_eq(slab_free_bulk(cache_of(100), objs, 2), 1,
 		    "slab_free_bulk leaves the second copy alone");
 	expect_d_eq(*objs[0].state, OBJ_FREE, "free in its slab");
@@ -323,7 +324,7 @@ TEST_BEGIN(test_stale_copy_dropped)
 	r = kmalloc(100, 0);
 	expect_ptr_eq(q, p, "the top copy is handed out");
 	expect_ptr_ne(r, p, "the second copy is dropped");
-	expect_d_eq(*state, OBJ_LIVE, "p is live once");
+	expect_true(obj_live(*state, p), "p is live once");
 	kfree(q);
 	kfree(r);
 	/* The same, but the second copy is flushed to the slab layer while
@@ -337,9 +338,31 @@ TEST_BEGIN(test_stale_copy_dropped)
 	q = kmalloc(100, 0);
 	expect_ptr_eq(q, p, "the top copy is handed out");
 	cpu_cache_drain();	/* flushes the second copy */
-	expect_d_eq(*state, OBJ_LIVE, "p stays live through the flush");
+	expect_true(obj_live(*state, p), "p stays live through the flush");
 	expect_zu_eq(ksize(p), cache->size, "p has its size");
 	expect_d_eq(kfree(p), KFREE_OK, "and is freed once");
+	/* The other order: one copy went back to its slab (a flush) while
+	 * the other is still on the stack; the slab cleared the mark, so the
+	 * stack's copy is dropped, not handed out while p is free. */
+	p = kmalloc(100, 0);
+	assert_ptr_not_null(p, "p a third time");
+	slab = cache_slab_of(p);
+	state = &slab->state[object_index(slab, p)];
+	cpu_cache_free_slow(cache, p, state);	/* one copy on the stack */
+	{
+		struct slab_object flushed = { p, state };
+
+		expect_u_eq(slab_free_bulk(cache, &flushed, 1), 0,
+			    "the other copy flushed");
+	}
+	expect_d_eq(*state, OBJ_FREE, "p free in its slab");
+	expect_false(obj_marked(p), "and not marked");
+	q = kmalloc(100, 0);
+	expect_ptr_ne(q, p, "the stack's copy is dropped");
+	/* (The refill after the drop may take p from the slab again: held
+	 * by the stack, marked, but not handed out.) */
+	expect_false(obj_live(*state, p), "p is not handed out");
+	kfree(q);
 	unpin(&saved);
 	expect_lu_eq(violations(), 0, "nothing corrupted");
 }
@@ -347,7 +370,7 @@ TEST_END
 
 /*
  * A double free that finds the stack full must still be caught: p is
- * OBJ_CACHED from its first free, whatever the stack's state. (Found when
+ * OBJ_CPU and marked from its first free, whatever the stack's state. (Found when
  * every class got a stack: the full path flushed the first copy and cached
  * the second, so the block was both free and cached.)
  */
@@ -516,7 +539,7 @@ TEST_BEGIN(test_barn_stale_copy)
 		seen += objs[n++] == p;
 	}
 	expect_u_eq(seen, 0, "the stale copy in the barn is dropped");
-	expect_d_eq(*state, OBJ_LIVE, "p is live once");
+	expect_true(obj_live(*state, p), "p is live once");
 	expect_d_eq(kfree(q), KFREE_OK, "p freed once");
 	expect_d_eq(kfree(objs[MAX - 1]), KFREE_OK, "free");
 	while (n)

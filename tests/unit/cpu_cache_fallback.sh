@@ -9,8 +9,9 @@
 # allocate, fork from a signal handler), preload/bad_free (the one-line
 # reports of double, invalid and interior frees) and stress/signal_malloc
 # (malloc and free in a signal handler that interrupted the allocator)
-# and unit/lifetime_malloc (the lifetime classifier through malloc) with
-# rseq off. One TAP line per program; the program's own output
+# and unit/lifetime_malloc (the lifetime classifier through malloc) and
+# unit/kfree_fast (the inline fast paths; a malloc/free pair writes no
+# state byte) with rseq off. One TAP line per program; the program's own output
 # follows as "# " lines.
 #
 # Run by "make check" from the top build directory.
@@ -34,7 +35,7 @@ run() {
 	fi
 }
 
-echo "1..9"
+echo "1..10"
 run "unit/cpu_cache, rseq off" \
 	env GLIBC_TUNABLES="$norseq" tests/unit/cpu_cache
 run "unit/cpu_cache, fallback forced" \
@@ -54,3 +55,5 @@ run "stress/signal_malloc, rseq off" \
 	env GLIBC_TUNABLES="$norseq" tests/stress/signal_malloc
 run "unit/lifetime_malloc, rseq off" \
 	env GLIBC_TUNABLES="$norseq" tests/unit/lifetime_malloc
+run "unit/kfree_fast, rseq off" \
+	env GLIBC_TUNABLES="$norseq" tests/unit/kfree_fast
