@@ -25,7 +25,8 @@
 check_LTLIBRARIES += tests/lib/libtap.la
 tests_lib_libtap_la_SOURCES = tests/lib/tap.c
 tests_lib_libtap_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/include
-noinst_HEADERS += tests/include/tap.h tests/include/test_util.h
+noinst_HEADERS += tests/include/tap.h tests/include/test_util.h \
+	tests/stress/handler_util.h
 
 # --- what unit tests use -------------------------------------------------
 
