@@ -661,3 +661,19 @@ check-soak:
 	$(MAKE) $(AM_MAKEFLAGS) check TESTS='$(SOAK_TESTS)' \
 		TEST_SUITE_LOG=tests/soak-suite.log
 .PHONY: check-soak
+
+# --- fault injection (issue 11) ---------------------------------------------
+# os_fault: mmap, munmap, madvise and mremap fail every Nth call (core/os.c,
+# test builds: test_os_fault_set); malloc and friends return NULL with
+# ENOMEM or keep the memory, blocks keep their contents, the zones stay
+# consistent, and after the faults stop allocation succeeds and memory
+# goes back. Built as lifetime_malloc is (preload/'s sources) but with the
+# test core, for its hooks and checker.
+UNIT_TESTS += tests/unit/os_fault
+tests_unit_os_fault_SOURCES = tests/unit/os_fault.c $(UNIT_CORE_SOURCES) \
+	$(PRELOAD_SOURCES)
+tests_unit_os_fault_CPPFLAGS = $(libbuddymalloc_la_CPPFLAGS) \
+	-I$(top_srcdir)/tests/include -DBUDDY_TEST_HOOKS
+tests_unit_os_fault_CFLAGS = $(libbuddymalloc_la_CFLAGS)
+tests_unit_os_fault_LDADD = slab/libbuddyslab.la core/libbuddycore_test.la \
+	tests/lib/libtap.la $(PTHREAD_LIBS)
