@@ -306,7 +306,8 @@ API_LINKED_TESTS = \
 	tests/stress/signal_malloc \
 	tests/stress/fallback_fast \
 	tests/stress/fork_reclaim \
-	tests/stress/idle_return
+	tests/stress/idle_return \
+	tests/stress/rlimit_as
 
 API_PRELOAD_TESTS = \
 	tests/api/preload/sizes.preload \
@@ -328,7 +329,8 @@ API_PRELOAD_TESTS = \
 	tests/stress/preload/fallback_fast.preload \
 	tests/stress/preload/fork_reclaim.preload \
 	tests/stress/preload/idle_return.preload \
-	tests/stress/preload/grouping.preload
+	tests/stress/preload/grouping.preload \
+	tests/stress/preload/rlimit_as.preload
 
 tests_api_sizes_SOURCES = tests/api/sizes.c
 tests_api_sizes_CPPFLAGS = $(API_CPPFLAGS)
@@ -495,6 +497,15 @@ tests_stress_idle_return_LDFLAGS = -no-install
 tests_stress_preload_idle_return_preload_SOURCES = tests/stress/idle_return.c
 tests_stress_preload_idle_return_preload_CPPFLAGS = $(API_CPPFLAGS)
 tests_stress_preload_idle_return_preload_LDADD = $(API_PLAIN_LDADD) -lm
+# rlimit_as: RLIMIT_AS exhaustion with 9 threads (glibc's
+# tst-malloc-thread-fail): NULL with ENOMEM, no crash, recovery.
+tests_stress_rlimit_as_SOURCES = tests/stress/rlimit_as.c
+tests_stress_rlimit_as_CPPFLAGS = $(API_CPPFLAGS)
+tests_stress_rlimit_as_LDADD = $(API_LINKED_LDADD)
+tests_stress_rlimit_as_LDFLAGS = -no-install
+tests_stress_preload_rlimit_as_preload_SOURCES = tests/stress/rlimit_as.c
+tests_stress_preload_rlimit_as_preload_CPPFLAGS = $(API_CPPFLAGS)
+tests_stress_preload_rlimit_as_preload_LDADD = $(API_PLAIN_LDADD)
 # grouping: lifetime grouping, measured by the OS (preloaded only: the
 # classifier keys on the return address of the exported malloc).
 tests_stress_preload_grouping_preload_SOURCES = tests/stress/grouping.c
