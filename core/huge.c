@@ -526,7 +526,9 @@ static void huge_cache_kick_decay(void)
 /* ----------------------------------------------------------- the blocks */
 
 /* size and align are multiples of PAGE_SIZE. mmap gives page alignment
- * only: map align - PAGE_SIZE more and trim both ends. */
+ * only: map align - PAGE_SIZE more and trim both ends. A trim the OS
+ * refuses leaves address space nothing touches: no memory to give back,
+ * nothing to keep track of. */
 static void *huge_map(size_t size, size_t align)
 {
 	size_t span = size + (align - PAGE_SIZE);
