@@ -218,6 +218,9 @@ static atomic_bool stop;
 static atomic_ulong total_ops, failures, bad_errno, corruptions;
 static atomic_ulong forks, child_failures, episodes, threads_started;
 static atomic_long live_bytes;
+/* 0, or the first failed child's wait status | 0x10000 (-1: it hung and
+ * was killed, -2: waitpid failed). */
+static atomic_int first_child_status;
 
 static struct {
 	pthread_mutex_t lock;
@@ -455,8 +458,14 @@ static void op_fork(struct worker *w)
 	}
 	atomic_fetch_add(&forks, 1);
 	status = test_wait_child(pid, started, 120);
-	if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+	if (status < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		int none = 0;
+
 		atomic_fetch_add(&child_failures, 1);
+		/* The first failure's wait status, for the report. */
+		atomic_compare_exchange_strong(&first_child_status, &none,
+					       status < 0 ? status : status | 0x10000);
+	}
 }
 
 static void one_op(struct worker *w, unsigned long n)
@@ -709,6 +718,20 @@ TEST_BEGIN(test_soak)
 		  nr_samples - from, from < nr_samples ? samples[from].t : 0.0,
 		  early / 1048576, late / 1048576, bound / 1048576);
 	test_diag("bytes in use before %zu, after %zu", before, after);
+	if (atomic_load(&first_child_status)) {
+		int st = atomic_load(&first_child_status);
+
+		if (st < 0)
+			test_diag("first failed child: %s", st == -1 ?
+				  "hung (killed after 120 s)" : "waitpid failed");
+		else if (WIFSIGNALED(st & 0xffff))
+			test_diag("first failed child: killed by signal %d",
+				  WTERMSIG(st & 0xffff));
+		else
+			test_diag("first failed child: exit status %d (1: a "
+				  "block it held was corrupt)",
+				  WEXITSTATUS(st & 0xffff));
+	}
 
 	expect_lu_eq(atomic_load(&corruptions), 0, "corruptions");
 	expect_lu_eq(atomic_load(&bad_errno), 0, "failures without ENOMEM");
