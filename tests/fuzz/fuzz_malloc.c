@@ -22,16 +22,19 @@
  * slab limit, page sizes, the 1 MiB realloc mapping threshold and the
  * 4 MiB largest buddy block, to direct mappings up to 9 MiB, plus sizes
  * that must fail (above the budget this program sets, above PTRDIFF_MAX,
- * overflowing products). Live bytes are capped at LIVE_CAP and the bytes
- * written per input at WORK_CAP, so a run stays within memory and time;
- * an operation over a cap is skipped.
+ * overflowing products). Live bytes are capped at LIVE_CAP (an allocation
+ * over it is skipped) and the bytes filled and verified per input at
+ * WORK_CAP (an allocation over it is skipped, and the input ends once
+ * it is used up), so a run stays within memory and each input within a
+ * few milliseconds.
  *
  * The model (slots[]) knows every live block: its address, requested size,
  * usable size, how it was allocated (which free may end it), and a seed.
- * Every block is filled over its whole usable size with a pattern of its
- * seed and offset, and the pattern is verified before every free, realloc
- * and usable-size query, on malloc_trim and on a check, so one block
- * written by another is caught. What is checked, as glibc defines it
+ * Every block is filled over its usable size with a pattern of its seed
+ * and offset (all of its first 16 KiB, then the first word of every 256
+ * bytes), and the pattern is verified before every free, realloc and
+ * usable-size query, on malloc_trim and on a check, so one block written
+ * by another is caught. What is checked, as glibc defines it
  * (preload/malloc.c lists the rules):
  *   - a request that must succeed does: non-NULL, 16-byte aligned, aligned
  *     as asked (memalign's odd alignments round up to a power of two;
@@ -80,8 +83,9 @@ int bm_malloc_trim(size_t pad);
 #define MALLOC_ALIGN	16
 #define PAGE		4096UL
 #define MiB		(1UL << 20)
-#define LIVE_CAP	(64 * MiB)	/* live requested bytes */
-#define WORK_CAP	(256 * MiB)	/* bytes allocated per input */
+#define LIVE_CAP	(32 * MiB)	/* live requested bytes */
+#define WORK_CAP	(16 * MiB)	/* pattern work per input
+					 * (pattern_bytes) */
 #define HUGE_MAX	(9 * MiB)	/* the largest size that must succeed */
 /* The budget set below: any request above it must fail. */
 #define BUDGET		"1g"
@@ -115,6 +119,7 @@ static uint64_t next_seed = 1;
 
 /* The byte at offset i of a block with seed: every byte depends on both,
  * so a block copied to the wrong offset or another block's bytes show. */
+FUZZ_NO_COVERAGE
 static inline uint64_t pattern_word(uint64_t seed, size_t word)
 {
 	uint64_t x = seed * 0x9e3779b97f4a7c15ULL + word;
@@ -123,51 +128,104 @@ static inline uint64_t pattern_word(uint64_t seed, size_t word)
 	return x * 0xbf58476d1ce4e5b9ULL;
 }
 
+FUZZ_NO_COVERAGE
 static inline uint8_t pattern_byte(uint64_t seed, size_t i)
 {
 	return (uint8_t)(pattern_word(seed, i / 8) >> (8 * (i % 8)));
 }
 
-/* Fill bytes [from, to) of p with seed's pattern. */
+/*
+ * Which bytes carry the pattern: all of the first DENSE bytes of a block,
+ * then the first word of every STRIDE bytes (megabyte blocks would
+ * otherwise cost milliseconds per operation; a block written by another,
+ * or moved, still shows within STRIDE bytes). The rule depends only on
+ * the offset, so a fill and a later verify agree whatever their ranges.
+ */
+#define DENSE		16384UL
+#define STRIDE		256UL
+
+/* The next patterned segment [*lo, *hi) at or after i, below to; false if
+ * none. */
+FUZZ_NO_COVERAGE
+static bool pattern_segment(size_t i, size_t to, size_t *lo, size_t *hi)
+{
+	if (i < DENSE) {
+		*lo = i;
+		*hi = to < DENSE ? to : DENSE;
+	} else {
+		size_t w = i & ~(STRIDE - 1);
+
+		if (i >= w + 8)
+			w += STRIDE;
+		*lo = i > w ? i : w;
+		*hi = w + 8 < to ? w + 8 : to;
+	}
+	return *lo < to;
+}
+
+/* Fill the patterned bytes of [from, to) of p with seed's pattern. */
+FUZZ_NO_COVERAGE
 static void pattern_fill(unsigned char *p, size_t from, size_t to,
 			 uint64_t seed)
 {
-	size_t i = from;
+	size_t lo, hi;
 
-	for (; i < to && i % 8; i++)
-		p[i] = pattern_byte(seed, i);
-	for (; i + 8 <= to; i += 8) {
-		uint64_t w = pattern_word(seed, i / 8);
+	for (size_t i = from; pattern_segment(i, to, &lo, &hi); i = hi) {
+		size_t j = lo;
 
-		memcpy(p + i, &w, 8);
+		for (; j < hi && j % 8; j++)
+			p[j] = pattern_byte(seed, j);
+		for (; j + 8 <= hi; j += 8) {
+			uint64_t w = pattern_word(seed, j / 8);
+
+			memcpy(p + j, &w, 8);
+		}
+		for (; j < hi; j++)
+			p[j] = pattern_byte(seed, j);
 	}
-	for (; i < to; i++)
-		p[i] = pattern_byte(seed, i);
 }
 
-/* The first offset in [from, to) not holding seed's pattern, or to. */
+/* The first patterned offset in [from, to) not holding seed's pattern, or
+ * to. */
+FUZZ_NO_COVERAGE
 static size_t pattern_find_bad(const unsigned char *p, size_t from, size_t to,
 			       uint64_t seed)
 {
-	size_t i = from;
+	size_t lo, hi;
 
-	for (; i < to && i % 8; i++)
-		if (p[i] != pattern_byte(seed, i))
-			return i;
-	for (; i + 8 <= to; i += 8) {
-		uint64_t w;
+	for (size_t i = from; pattern_segment(i, to, &lo, &hi); i = hi) {
+		size_t j = lo;
 
-		memcpy(&w, p + i, 8);
-		if (w != pattern_word(seed, i / 8))
-			break;
+		for (; j < hi && j % 8; j++)
+			if (p[j] != pattern_byte(seed, j))
+				return j;
+		for (; j + 8 <= hi; j += 8) {
+			uint64_t w;
+
+			memcpy(&w, p + j, 8);
+			if (w != pattern_word(seed, j / 8))
+				break;
+		}
+		for (; j < hi; j++)
+			if (p[j] != pattern_byte(seed, j))
+				return j;
 	}
-	for (; i < to; i++)
-		if (p[i] != pattern_byte(seed, i))
-			return i;
 	return to;
 }
 
+/* The work of a fill or verify of [from, to), for the work cap: its dense
+ * bytes, and each sparse word as 64 (the walk between them costs about as
+ * much as comparing 64 bytes). */
+static size_t pattern_bytes(size_t from, size_t to)
+{
+	size_t dense = to < DENSE ? to : DENSE;
+
+	return (dense > from ? dense - from : 0) +
+	       (to > DENSE ? (to - DENSE) / STRIDE * 64 : 0);
+}
+
 /* The first offset of [0, n) not zero, or n. */
+FUZZ_NO_COVERAGE
 static size_t first_nonzero(const unsigned char *p, size_t n)
 {
 	size_t i = 0;
@@ -188,6 +246,8 @@ static size_t first_nonzero(const unsigned char *p, size_t n)
 static void slot_verify(const struct slot *s, size_t to, const char *when)
 {
 	size_t bad = pattern_find_bad(s->p, 0, to, s->seed);
+
+	work_bytes += pattern_bytes(0, to);
 
 	if (bad != to)
 		fuzz_fail("%s: block %p (size %zu, usable %zu): byte %zu is 0x%02x, "
@@ -236,7 +296,7 @@ static void slot_take(int i, void *p, size_t size, size_t align,
 	s->seed = next_seed++;
 	pattern_fill(s->p, 0, usable, s->seed);
 	live_bytes += size;
-	work_bytes += size;
+	work_bytes += pattern_bytes(0, usable);
 }
 
 static void slot_forget(struct slot *s)
@@ -347,7 +407,8 @@ static size_t memalign_effective(size_t align)
 /* Does the new block fit the caps? If not, the operation is skipped. */
 static bool fits(size_t size)
 {
-	return live_bytes + size <= LIVE_CAP && work_bytes + size <= WORK_CAP;
+	return live_bytes + size <= LIVE_CAP &&
+	       work_bytes + pattern_bytes(0, size) <= WORK_CAP;
 }
 
 /* Empty slot i (frees its block) so that it can take a new one. */
@@ -415,6 +476,7 @@ static void op_calloc(struct fuzz_input *in, int i)
 	fuzz_check(p != NULL, "calloc(%zu, %zu) failed, errno %d", nmemb, size,
 		   errno);
 	b = first_nonzero(p, bytes);
+	work_bytes += bytes / 8;
 	fuzz_check(b == bytes, "calloc(%zu, %zu) = %p: byte %zu is 0x%02x",
 		   nmemb, size, (void *)p, b, p[b]);
 	slot_take(i, p, bytes, MALLOC_ALIGN, FROM_MALLOC, "calloc");
@@ -489,7 +551,7 @@ static void op_realloc(struct fuzz_input *in, int i)
 	check_no_overlap(q, usable, i);
 	pattern_fill(q, keep, usable, s->seed);
 	live_bytes += size - s->size;
-	work_bytes += size;
+	work_bytes += pattern_bytes(keep, usable);
 	s->p = q;
 	s->size = size;
 	s->usable = usable;
@@ -672,7 +734,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct fuzz_input in = { data, size, 0 };
 
 	work_bytes = 0;
-	while (!fuzz_done(&in)) {
+	/* The rest of an input that has used up its work is ignored. */
+	while (!fuzz_done(&in) && work_bytes < WORK_CAP) {
 		uint8_t op = fuzz_u8(&in);
 		int i = fuzz_u8(&in) % NR_SLOTS;
 
