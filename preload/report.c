@@ -70,6 +70,8 @@ void report_bad_pointer(const char *call, const void *addr,
 	seq_buf_init(&s, buf, sizeof(buf), NULL, NULL);
 	seq_buf_printf(&s, "buddymalloc: %s(): %s %p\n", call,
 		       res == KFREE_DOUBLE ? "double free detected" :
+		       res == KFREE_SIZE ? "invalid size" :
+		       res == KFREE_ALIGN ? "invalid alignment" :
 					     "invalid pointer", addr);
 	os_write(2, buf, strlen(buf));
 	if (buddy_opts.bad_free == BAD_FREE_ABORT)

@@ -31,6 +31,16 @@
 
 #define KMALLOC_MAX_PAGE_SIZE	(MAX_ORDER_NR_PAGES << PAGE_SHIFT)
 
+/*
+ * A block that realloc grows past this size becomes a direct mapping (and
+ * a direct mapping shrunk down to it stays one): a buffer grown to
+ * megabytes is likely to grow on, and a mapping grows without a copy (into
+ * the cached range after it, or by mremap), where a page-level block
+ * would be copied once more when it outgrows the largest buddy block (a
+ * vector growing by 1.5x to 8 MiB copied 3.6 MiB there, 80% of its time).
+ */
+#define KREALLOC_MAP_MIN	(1UL << 20)
+
 /* Bytes in live page allocations (the slabs' pages not included). */
 static unsigned long large_allocated;
 
@@ -463,17 +473,70 @@ size_t ksize(const void *p)
 	return kobj_lookup(p, &o) == KFREE_OK ? o.size : 0;
 }
 
-/* ------------------------------------------------------------ realloc */
+size_t ksize_check(const void *p, enum kfree_result *res)
+{
+	struct kobj o;
+
+	*res = kobj_lookup(p, &o);
+	return *res == KFREE_OK ? o.size : 0;
+}
 
 /*
- * A block that realloc grows past this size becomes a direct mapping (and
- * a direct mapping shrunk down to it stays one): a buffer grown to
- * megabytes is likely to grow on, and a mapping grows without a copy (into
- * the cached range after it, or by mremap), where a page-level block
- * would be copied once more when it outgrows the largest buddy block (a
- * vector growing by 1.5x to 8 MiB copied 3.6 MiB there, 80% of its time).
+ * Is o the block that a request of size bytes aligned to align gets (or
+ * that realloc to size keeps in place)? The rules of kmalloc_site,
+ * __kmalloc_aligned (memalign_fast's class: size rounded up to align) and
+ * krealloc_in_place, run backwards:
+ *   small        the class of the request is the block's;
+ *   page-level   size rounded up to whole pages is the block, and the
+ *                request is above the classes (or aligned above a page);
+ *   mapping      the same, and the request is above the largest buddy
+ *                block (or aligned above it), or was a realloc to
+ *                KREALLOC_MAP_MIN or more (which stays a mapping).
+ * Size 0 is the smallest request (malloc(0) gets 16 bytes; memalign(a, 0)
+ * gets a).
  */
-#define KREALLOC_MAP_MIN	(1UL << 20)
+static bool kobj_fits(const struct kobj *o, size_t size, size_t align)
+{
+	size_t pages;
+
+	switch (o->kind) {
+	case KOBJ_SMALL:
+		if (align > KMALLOC_MIN_SIZE)
+			size = size ? (size + align - 1) & ~(align - 1) : align;
+		return size <= KMALLOC_MAX_CACHE_SIZE &&
+		       kmalloc_size[size_to_class(size)] == o->size;
+	case KOBJ_LARGE:
+	case KOBJ_HUGE:
+		if (size > SIZE_MAX - PAGE_SIZE)
+			return false;
+		pages = size ? (size + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1) :
+			       PAGE_SIZE;
+		if (pages != o->size)
+			return false;
+		if (o->kind == KOBJ_LARGE)
+			return size > KMALLOC_MAX_CACHE_SIZE || align > PAGE_SIZE;
+		return size > KMALLOC_MAX_PAGE_SIZE || size >= KREALLOC_MAP_MIN ||
+		       align > KMALLOC_MAX_PAGE_SIZE;
+	}
+	return false;
+}
+
+enum kfree_result kfree_sized(void *p, size_t size, size_t align, bool nolock)
+{
+	struct kobj o;
+	enum kfree_result res = kobj_lookup(p, &o);
+
+	if (res != KFREE_OK)
+		return res;
+	if ((uintptr_t)p & (align - 1))
+		return KFREE_ALIGN;
+	if (!kobj_fits(&o, size, align))
+		return KFREE_SIZE;
+	return __kfree(p, nolock);
+}
+
+/* ------------------------------------------------------------ realloc */
+
 
 /* Can the block stay where it is? Small blocks stay while the new size
  * needs the same class; shrinking to a smaller class moves, so that memory

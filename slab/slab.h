@@ -26,6 +26,8 @@ enum kfree_result {
 	KFREE_OK,
 	KFREE_INVALID,	/* not a block we returned, or inside one */
 	KFREE_DOUBLE,	/* a block we returned that is already free */
+	KFREE_SIZE,	/* kfree_sized: live, but not of the size given */
+	KFREE_ALIGN,	/* kfree_sized: live, but not aligned as given */
 };
 
 /*
@@ -72,6 +74,18 @@ void *kmalloc_aligned_site(size_t size, size_t align, gfp_t gfp,
 /* Free p (not NULL). On anything but KFREE_OK nothing was changed. */
 enum kfree_result kfree(void *p);
 
+/*
+ * kfree (nolock: kfree_nolock) for free_sized and free_aligned_sized: p
+ * must be the block an allocation of size bytes aligned to align (a power
+ * of two; 1 for none) gets, or that realloc to size leaves in place: a
+ * small object of the class such a request takes, or page-level blocks
+ * and direct mappings of size rounded up to whole pages. Any size that
+ * maps to the same block is accepted (the block does not record the size
+ * asked for); KFREE_ALIGN if p is not aligned to align. Nothing is freed
+ * unless KFREE_OK.
+ */
+enum kfree_result kfree_sized(void *p, size_t size, size_t align, bool nolock);
+
 /* Resize p (not NULL) to size (> 0), in place when possible, keeping
  * min(old, new) bytes. On NULL: *res says why (KFREE_OK: out of memory,
  * errno = ENOMEM, p is untouched; otherwise p is invalid). */
@@ -96,6 +110,8 @@ enum kfree_result kfree_nolock(void *p);
 
 /* Usable bytes of the live block p; 0 if p is not a live block of ours. */
 size_t ksize(const void *p);
+/* The same, with what p is in *res (0 unless KFREE_OK). */
+size_t ksize_check(const void *p, enum kfree_result *res);
 
 /* Give free memory back to the OS; returns true if any was released. */
 bool kmem_trim(void);

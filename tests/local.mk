@@ -298,6 +298,7 @@ API_LINKED_TESTS = \
 	tests/api/alloc_fail \
 	tests/api/malloc_stats \
 	tests/api/numa_fake \
+	tests/api/misuse \
 	tests/stress/threads \
 	tests/stress/fork \
 	tests/stress/fork_handlers \
@@ -319,6 +320,7 @@ API_PRELOAD_TESTS = \
 	tests/api/preload/malloc_stats.preload \
 	tests/api/preload/limit.preload \
 	tests/api/preload/numa_fake.preload \
+	tests/api/preload/misuse.preload \
 	tests/stress/preload/threads.preload \
 	tests/stress/preload/fork.preload \
 	tests/stress/preload/fork_handlers.preload \
@@ -415,6 +417,16 @@ tests_api_numa_fake_LDFLAGS = -no-install
 tests_api_preload_numa_fake_preload_SOURCES = tests/api/numa_fake.c
 tests_api_preload_numa_fake_preload_CPPFLAGS = $(API_CPPFLAGS)
 tests_api_preload_numa_fake_preload_LDADD = $(API_PLAIN_LDADD)
+
+# misuse: every call that takes a block, on every kind of block, given a
+# freed block, an interior pointer, a wrong size or alignment.
+tests_api_misuse_SOURCES = tests/api/misuse.c
+tests_api_misuse_CPPFLAGS = $(API_CPPFLAGS)
+tests_api_misuse_LDADD = $(API_LINKED_LDADD)
+tests_api_misuse_LDFLAGS = -no-install
+tests_api_preload_misuse_preload_SOURCES = tests/api/misuse.c
+tests_api_preload_misuse_preload_CPPFLAGS = $(API_CPPFLAGS)
+tests_api_preload_misuse_preload_LDADD = $(API_PLAIN_LDADD)
 
 tests_stress_threads_SOURCES = tests/stress/threads.c
 tests_stress_threads_CPPFLAGS = $(API_CPPFLAGS)

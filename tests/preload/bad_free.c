@@ -559,10 +559,23 @@ static int run_case(const char *name)
 		return after();
 	}
 	if (!strcmp(name, "usable_size_foreign")) {
-		/* Not a check in glibc either: 0, no report. */
+		/* glibc does not check here; we report, as free() does, and
+		 * say 0 in report mode. */
 		say_address(&local);
-		if (malloc_usable_size(launder(&local)) != 0 ||
-		    malloc_usable_size(keep + 16) != 0)
+		if (malloc_usable_size(launder(&local)) != 0)
+			return CHILD_BAD_RESULT;
+		return after();
+	}
+	if (!strcmp(name, "usable_size_interior")) {
+		say_address(keep + 16);
+		if (malloc_usable_size(launder(keep + 16)) != 0)
+			return CHILD_BAD_RESULT;
+		return after();
+	}
+	if (!strcmp(name, "usable_size_freed")) {
+		p = freed_block(KEEP_SIZE);
+		say_address(p);
+		if (malloc_usable_size(launder(p)) != 0)
 			return CHILD_BAD_RESULT;
 		return after();
 	}
@@ -792,9 +805,13 @@ TEST_BEGIN(test_other_frees_name_themselves)
 }
 TEST_END
 
-TEST_BEGIN(test_usable_size_does_not_report)
+/* malloc_usable_size checks its pointer as free() does (glibc does not):
+ * foreign, interior and freed pointers are reported. */
+TEST_BEGIN(test_usable_size_reports)
 {
-	check_case("usable_size_foreign", NULL, NULL, NULL);
+	check_case("usable_size_foreign", "malloc_usable_size", INVALID, NULL);
+	check_case("usable_size_interior", "malloc_usable_size", INVALID, NULL);
+	check_case("usable_size_freed", "malloc_usable_size", DOUBLE, NULL);
 }
 TEST_END
 
@@ -827,7 +844,8 @@ TEST_BEGIN(test_malloc_refuses_page_api_blocks)
 {
 	check_case("free_page_block", "free", INVALID, NULL);
 	check_case("realloc_page_block", "realloc", INVALID, NULL);
-	check_case("usable_size_page_block", NULL, NULL, NULL);
+	check_case("usable_size_page_block", "malloc_usable_size", INVALID,
+		   NULL);
 }
 TEST_END
 
@@ -836,7 +854,8 @@ TEST_BEGIN(test_malloc_refuses_metadata)
 	check_case("free_metadata", "free", INVALID, NULL);
 	check_case("free_sized_metadata", "free_sized", INVALID, NULL);
 	check_case("realloc_metadata", "realloc", INVALID, NULL);
-	check_case("usable_size_metadata", NULL, NULL, NULL);
+	check_case("usable_size_metadata", "malloc_usable_size", INVALID,
+		   NULL);
 }
 TEST_END
 
@@ -866,7 +885,7 @@ int main(int argc, char **argv)
 			test_free_interior,
 			test_realloc_bad,
 			test_other_frees_name_themselves,
-			test_usable_size_does_not_report,
+			test_usable_size_reports,
 			test_page_api_frees_only_its_blocks,
 			test_page_api_interior_and_order,
 			test_malloc_refuses_page_api_blocks,
