@@ -42,6 +42,7 @@
 	.classifier = true,				\
 	.lifetime_sample = LIFETIME_SAMPLE_DEFAULT,	\
 	.abort_conf = false,				\
+	.hardening = HARDENING_OFF,			\
 }
 
 struct buddy_opts buddy_opts = BUDDY_OPTS_DEFAULT;
@@ -54,6 +55,18 @@ static const char *const bad_free_choices[] = {
 	[BAD_FREE_REPORT] = "report",
 	NULL
 };
+
+static const char *const hardening_choices[] = {
+	[HARDENING_OFF] = "off",
+	[HARDENING_JUNK] = "junk",
+	NULL
+};
+
+/* The levels go to the slab layer (slab.h); init.c gives it our report. */
+static void apply_hardening(void)
+{
+	CMM_STORE_SHARED(slab_junk, buddy_opts.hardening >= HARDENING_JUNK);
+}
 
 /* The budget and the watermarks: recomputed at once when the core runs. */
 static void apply_budget(void)
@@ -288,6 +301,18 @@ const struct conf_option conf_options[] = {
 			"about this many (per CPU, per thread without rseq or "
 			"once a thread set a hint; at random intervals) to "
 			"learn how long each site's blocks live",
+	},
+	{
+		.name = "hardening",
+		.type = CONF_CHOICE,
+		.flags = CONF_BOOT,
+		.choices = hardening_choices,
+		.value = &buddy_opts.hardening,
+		.apply = apply_hardening,
+		.help = "debugging checks beyond the default ones: junk fills "
+			"every freed small object (0x5a) and checks on "
+			"allocation that nothing wrote to it meanwhile, and "
+			"fills freed page-level blocks",
 	},
 	{
 		.name = "abort_conf",

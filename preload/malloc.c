@@ -202,6 +202,12 @@ BUDDY_EXPORT void *malloc(size_t size)
  * do_free returns. */
 BUDDY_EXPORT void free(void *p)
 {
+	/* hardening:junk fills the object in kfree (slab.h): no inline path
+	 * then. One load and a branch that always goes the same way. */
+	if (unlikely(slab_junk)) {
+		do_free(p, "free");
+		return;
+	}
 	if (likely(kfree_fast(p)))
 		return;
 	/* The mode read again (volatile): reusing kfree_fast's read would

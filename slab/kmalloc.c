@@ -55,11 +55,46 @@ _Static_assert(__GFP_MOVABLE == MIGRATE_MOVABLE &&
 	       __GFP_RECLAIMABLE == MIGRATE_RECLAIMABLE,
 	       "gfp lifetime bits are the migrate types");
 
+/*
+ * hardening:junk (slab.h): object p of size bytes still holds SLAB_JUNK
+ * past word 0, as its free or its slab left it; else the first byte
+ * written is reported. Words at a time, then bytes (class sizes are
+ * multiples of 16).
+ */
+__attribute__((noinline, cold))
+static void junk_check(const void *p, size_t size)
+{
+	const unsigned char *b = p;
+	uint64_t junk;
+
+	memset(&junk, SLAB_JUNK, sizeof(junk));
+	for (size_t off = sizeof(uintptr_t); off < size; off += sizeof(junk)) {
+		uint64_t w;
+
+		memcpy(&w, b + off, sizeof(w));
+		if (likely(w == junk))
+			continue;
+		while (b[off] == SLAB_JUNK)
+			off++;
+		if (slab_junk_report)
+			slab_junk_report(p, off);
+		return;
+	}
+}
+
+/* The other half: fill a freed object (past word 0) with junk. */
+static inline void junk_fill(void *p, size_t size)
+{
+	memset((char *)p + sizeof(uintptr_t), SLAB_JUNK, size - sizeof(uintptr_t));
+}
+
 static inline __attribute__((always_inline))
 void *slab_alloc_zeroed(struct kmem_cache *cache, gfp_t gfp)
 {
 	void *p = cpu_cache_alloc(cache);
 
+	if (unlikely(slab_junk) && p)
+		junk_check(p, cache->size);
 	if (p && (gfp & __GFP_ZERO))
 		memset(p, 0, cache->size);
 	return p;
@@ -288,6 +323,8 @@ void *kmalloc_nolock(size_t size, gfp_t gfp, struct alloc_site site)
 	}
 	if (!p)
 		p = slab_alloc_nolock(cache);
+	if (unlikely(slab_junk) && p)
+		junk_check(p, cache->size);
 	if (p && (gfp & __GFP_ZERO))
 		memset(p, 0, cache->size);
 	return p;
@@ -421,6 +458,8 @@ enum kfree_result __kfree(void *p, bool nolock)
 		lifetime_sampled_free(p, nolock);
 		CMM_STORE_SHARED(*state, OBJ_LIVE);
 	}
+	if (unlikely(slab_junk))
+		junk_fill(p, slab->cache->size);
 	if (nolock)
 		cache_free_nolock(slab, p, state);
 	else
@@ -452,6 +491,8 @@ static enum kfree_result kfree_slow(void *p)
 	case KOBJ_SMALL:
 		return KFREE_INVALID;	/* kfree() took every live slab object */
 	case KOBJ_LARGE:
+		if (unlikely(slab_junk))
+			memset(p, SLAB_JUNK, o.size);
 		if (o.page->slab.private == LT_PAGE_SAMPLED) {
 			o.page->slab.private = 0;
 			lifetime_sampled_free(p, false);

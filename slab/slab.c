@@ -178,6 +178,9 @@ static const struct shrinker slab_shrinker;
 
 uintptr_t slab_secret;
 
+bool slab_junk;
+void (*slab_junk_report)(const void *p, size_t offset);
+
 /* The secret of the marks (slab_internal.h, enum obj_state): from the 16
  * random bytes the kernel hands every process (AT_RANDOM: no system call),
  * mixed so that it is neither of the two words glibc takes from them (the
@@ -454,6 +457,9 @@ static void *__slab_alloc(struct kmem_cache *cache, enum obj_state state,
 	}
 	if (unlikely(slab->released))
 		__reuse_object_pages(slab, idx);
+	if (unlikely(slab_junk))	/* hardening:junk (slab.h) */
+		memset(slab->base + (size_t)idx * cache->size + sizeof(uintptr_t),
+		       SLAB_JUNK, cache->size - sizeof(uintptr_t));
 	CMM_STORE_SHARED(slab->state[idx], state);
 	*statep = &slab->state[idx];
 	slab->inuse++;

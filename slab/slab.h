@@ -108,6 +108,23 @@ void *krealloc_site(void *p, size_t size, gfp_t gfp, struct alloc_site site,
 void *kmalloc_nolock(size_t size, gfp_t gfp, struct alloc_site site);
 enum kfree_result kfree_nolock(void *p);
 
+/*
+ * hardening:junk (preload's conf.c), set before the first allocation and
+ * fixed afterwards. On: every slab object is filled with SLAB_JUNK when it
+ * leaves its slab and when it is freed (all but word 0, which the per-CPU
+ * layer's mark and the slab's clearing of it own), and checked when it is
+ * allocated: a byte that is not SLAB_JUNK was written after the object was
+ * freed, and slab_junk_report is called with the object and the offset
+ * before the object is handed out. Page-level blocks are filled when
+ * freed (not checked: their pages may go back to the OS and come back
+ * zero); direct mappings are unmapped or cached whole and not filled. The
+ * inline fast paths are off meanwhile (cpu_cache_state.malloc_fast 0,
+ * and preload's free() tests slab_junk first).
+ */
+#define SLAB_JUNK	0x5a
+extern bool slab_junk;
+extern void (*slab_junk_report)(const void *p, size_t offset);
+
 /* Usable bytes of the live block p; 0 if p is not a live block of ours. */
 size_t ksize(const void *p);
 /* The same, with what p is in *res (0 unless KFREE_OK). */

@@ -170,6 +170,59 @@ static int double_free_after(unsigned int others, bool trim)
 
 static size_t read_all(int fd, char *buf, size_t size);	/* the parent's */
 
+/* ------------------------------------------------- hardening:junk */
+
+/* One call site for all: the same lifetime, so the same cache. */
+__attribute__((noinline))
+static unsigned char *alloc_keep_size(void)
+{
+	return launder(malloc(KEEP_SIZE));
+}
+
+/* A small object written 20 bytes in after its free; mallocs of its class
+ * from the same site get it back soon (this CPU's stack is LIFO; a
+ * sampled object goes back to its slab) and must report. */
+static int write_after_free(void)
+{
+	static unsigned char *q[256];
+	unsigned char *p = alloc_keep_size();
+	bool seen = false;
+
+	if (!p)
+		return CHILD_NO_MALLOC;
+	memset(p, 0x11, KEEP_SIZE);
+	free(p);
+	say_address(p);
+	((volatile unsigned char *)launder(p))[20] = 7;
+	for (int i = 0; i < 256 && !seen; i++) {
+		q[i] = alloc_keep_size();
+		seen = q[i] == p;
+	}
+	if (!seen)
+		return CHILD_BAD_RESULT;
+	for (int i = 0; i < 256 && q[i]; i++)
+		free(q[i]);
+	return after();
+}
+
+/* A freed small object holds the junk byte past word 0. */
+static int junk_on_free(void)
+{
+	volatile unsigned char *v;
+	unsigned char *p = malloc(KEEP_SIZE);
+
+	if (!p)
+		return CHILD_NO_MALLOC;
+	memset(launder(p), 0x11, KEEP_SIZE);
+	free(p);
+	say_address(p);
+	v = launder(p);
+	for (int i = 8; i < KEEP_SIZE; i++)
+		if (v[i] != 0x5a)
+			return CHILD_BAD_RESULT;
+	return after();
+}
+
 /* ------------------------------------- blocks of another interface */
 
 /*
@@ -499,6 +552,10 @@ static int run_case(const char *name)
 	void *p;
 
 	keep_alloc();
+	if (!strcmp(name, "write_after_free"))
+		return write_after_free();
+	if (!strcmp(name, "junk_on_free"))
+		return junk_on_free();
 	if (!strcmp(name, "double_free_small"))
 		return bad_free(freed_block(KEEP_SIZE));
 	if (!strcmp(name, "double_free_aba"))
@@ -714,6 +771,41 @@ static void check_case(const char *name, const char *call, const char *what,
 #define INVALID		"invalid pointer"
 #define DOUBLE		"double free detected"
 
+/* hardening:junk: a write to a freed object is reported, naming the
+ * object and the offset, when the object is allocated again; aborts by
+ * default, goes on with bad_free:report. Freed objects hold the junk. */
+TEST_BEGIN(test_hardening_junk)
+{
+	struct outcome o;
+	char want[128];
+
+	assert_true(run_child("write_after_free", "hardening:junk", &o));
+	snprintf(want, sizeof(want), "buddymalloc: malloc(): write after free "
+		 "%s (offset 20)\n", o.address);
+	expect_str_eq(o.err, want);
+	expect_false(o.exited, "the child exited (%d) instead of aborting",
+		     o.status);
+	if (!o.exited)
+		expect_d_eq(o.status, SIGABRT);
+	assert_true(run_child("write_after_free",
+			      "hardening:junk,bad_free:report", &o));
+	snprintf(want, sizeof(want), "buddymalloc: malloc(): write after free "
+		 "%s (offset 20)\n", o.address);
+	expect_str_eq(o.err, want);
+	expect_true(o.exited && o.status == CHILD_OK, "report mode goes on "
+		    "(exited %d, status %d)", o.exited, o.status);
+	/* Off by default: the same write goes unseen. */
+	assert_true(run_child("write_after_free", NULL, &o));
+	expect_str_eq(o.err, "");
+	expect_true(o.exited && o.status == CHILD_OK);
+
+	assert_true(run_child("junk_on_free", "hardening:junk", &o));
+	expect_str_eq(o.err, "");
+	expect_true(o.exited && o.status == CHILD_OK, "freed object is junk "
+		    "(exited %d, status %d: 3 is not junk)", o.exited, o.status);
+}
+TEST_END
+
 /* The allocator under test is ours, not glibc's. */
 TEST_BEGIN(test_malloc_is_ours)
 {
@@ -890,5 +982,6 @@ int main(int argc, char **argv)
 			test_page_api_interior_and_order,
 			test_malloc_refuses_page_api_blocks,
 			test_malloc_refuses_metadata,
+			test_hardening_junk,
 			NULL);
 }
