@@ -591,6 +591,23 @@ static void parse_entry(struct conf_ctx *ctx, const char *entry, size_t len)
 	}
 }
 
+/*
+ * A string with any problem in it may not say what its author meant
+ * ("bad_free:report,hardening:junck"), so it never weakens a check: the
+ * settings that do (bad_free:report) go back to their defaults, with one
+ * line saying so. Settings that only strengthen (hardening) are kept.
+ */
+static void conf_keep_checks(struct conf_ctx *ctx)
+{
+	if (buddy_opts.bad_free == default_opts.bad_free)
+		return;
+	buddy_opts.bad_free = default_opts.bad_free;
+	warn_begin(ctx);
+	seq_buf_puts(&ctx->s, "problems above; \"bad_free\" keeps its "
+		     "default (abort)");
+	warn_end(ctx);
+}
+
 unsigned int conf_parse(const char *conf, unsigned int flags,
 			conf_warn_fn warn, void *opaque)
 {
@@ -616,6 +633,8 @@ unsigned int conf_parse(const char *conf, unsigned int flags,
 		if (*p == ',')
 			p++;
 	}
+	if (ctx.problems)
+		conf_keep_checks(&ctx);
 	return ctx.problems;
 }
 

@@ -245,6 +245,9 @@ tests_preload_bad_free_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/include \
 tests_preload_bad_free_LDADD = libbuddymalloc.la tests/lib/libtap.la
 tests_preload_bad_free_LDFLAGS = -no-install
 
+# secure: a set-user-ID copy of bad_free ignores BUDDYMALLOC_CONF.
+SCRIPT_TESTS += tests/preload/secure.sh
+
 
 # =========================================================================
 # API, stress and real-program tests (issue 3)
