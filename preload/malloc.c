@@ -202,17 +202,12 @@ BUDDY_EXPORT void *malloc(size_t size)
  * do_free returns. */
 BUDDY_EXPORT void free(void *p)
 {
-	/* hardening:junk fills the object in kfree (slab.h): no inline path
-	 * then. One load and a branch that always goes the same way. */
-	if (unlikely(slab_junk)) {
-		do_free(p, "free");
-		return;
-	}
 	if (likely(kfree_fast(p)))
 		return;
 	/* The mode read again (volatile): reusing kfree_fast's read would
-	 * cost the rseq path a register and an instruction. */
-	if (p && CMM_LOAD_SHARED(cpu_cache_state.mode) == CC_LOCKED &&
+	 * cost the rseq path a register and an instruction. free_fast is
+	 * CC_OFF under hardening:junk, which fills the object in kfree. */
+	if (p && CMM_LOAD_SHARED(cpu_cache_state.free_fast) == CC_LOCKED &&
 	    likely(free_locked(p)))
 		return;	/* the fallback mode's fast path */
 	do_free(p, "free");

@@ -973,6 +973,7 @@ void cpu_cache_init(void)
 	if (mode == CC_RSEQ)
 		cc_remote_drain = os_membarrier_register_rseq();
 	cmm_smp_wmb();	/* the layout and the region before the mode */
+	CMM_STORE_SHARED(cc.free_fast, slab_junk ? CC_OFF : mode);
 	CMM_STORE_SHARED(cc.mode, mode);
 	if (slab_junk) {
 		/* hardening:junk: every allocation checks its object (slab.h),

@@ -118,8 +118,8 @@ enum kfree_result kfree_nolock(void *p);
  * before the object is handed out. Page-level blocks are filled when
  * freed (not checked: their pages may go back to the OS and come back
  * zero); direct mappings are unmapped or cached whole and not filled. The
- * inline fast paths are off meanwhile (cpu_cache_state.malloc_fast 0,
- * and preload's free() tests slab_junk first).
+ * inline fast paths are off meanwhile (cpu_cache_state.malloc_fast and
+ * free_fast: the tests they make anyway).
  */
 #define SLAB_JUNK	0x5a
 extern bool slab_junk;
