@@ -553,6 +553,10 @@ UNIT_TESTS += tests/unit/slab
 tests_unit_slab_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/slab
 tests_unit_slab_LDADD = slab/libbuddyslab.la $(UNIT_LDADD)
 
+UNIT_TESTS += tests/unit/slab_meta
+tests_unit_slab_meta_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/slab
+tests_unit_slab_meta_LDADD = slab/libbuddyslab.la $(UNIT_LDADD)
+
 # slab_release: the free pages inside partly used slabs go back to the OS
 # (slab_release_free_pages) and come back when their objects are reused.
 UNIT_TESTS += tests/unit/slab_release
