@@ -59,6 +59,7 @@ static const char *const bad_free_choices[] = {
 static const char *const hardening_choices[] = {
 	[HARDENING_OFF] = "off",
 	[HARDENING_JUNK] = "junk",
+	[HARDENING_REDZONE] = "redzone",
 	NULL
 };
 
@@ -66,6 +67,8 @@ static const char *const hardening_choices[] = {
 static void apply_hardening(void)
 {
 	CMM_STORE_SHARED(slab_junk, buddy_opts.hardening >= HARDENING_JUNK);
+	CMM_STORE_SHARED(slab_redzone,
+			 buddy_opts.hardening >= HARDENING_REDZONE);
 }
 
 /* The budget and the watermarks: recomputed at once when the core runs. */
@@ -312,7 +315,9 @@ const struct conf_option conf_options[] = {
 		.help = "debugging checks beyond the default ones: junk fills "
 			"every freed small object (0x5a) and checks on "
 			"allocation that nothing wrote to it meanwhile, and "
-			"fills freed page-level blocks",
+			"fills freed page-level blocks; redzone adds to that "
+			"at least 8 bytes after each small object (0xa5), "
+			"checked on free and realloc",
 	},
 	{
 		.name = "abort_conf",

@@ -144,6 +144,8 @@ enum hardening_level {
 	HARDENING_OFF,		/* the checks every call makes, nothing more */
 	HARDENING_JUNK,		/* junk-fill on free, checked on allocation
 				 * (slab.h, slab_junk) */
+	HARDENING_REDZONE,	/* and redzones after small objects, checked
+				 * on free (slab.h, slab_redzone) */
 };
 
 /* The settings of the preload layer; the table in conf.c says which option
@@ -249,10 +251,12 @@ enum kfree_result;
 void report_bad_pointer(const char *call, const void *addr,
 			enum kfree_result res);
 
-/* hardening:junk found object p written at offset after it was freed:
- * "buddymalloc: malloc(): write after free 0x... (offset N)", then abort
- * unless bad_free is "report". The slab layer's slab_junk_report. */
-void report_write_after_free(const void *p, size_t offset);
+/* hardening found object p written at offset after it was freed
+ * ("buddymalloc: malloc(): write after free 0x... (offset N)") or past its
+ * end (redzone: "buddymalloc: free(): redzone overwritten 0x... (offset
+ * N)"), then abort unless bad_free is "report". The slab layer's
+ * slab_junk_report. */
+void report_write_after_free(const void *p, size_t offset, bool redzone);
 
 /* seq_buf flush callback writing to stderr (os_write). */
 void write_stderr(void *opaque, const char *text);

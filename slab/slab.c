@@ -235,7 +235,8 @@ static const struct shrinker slab_shrinker;
 uintptr_t slab_secret;
 
 bool slab_junk;
-void (*slab_junk_report)(const void *p, size_t offset);
+bool slab_redzone;
+void (*slab_junk_report)(const void *p, size_t offset, bool redzone);
 
 /* The secret of the marks (slab_internal.h, enum obj_state): from the 16
  * random bytes the kernel hands every process (AT_RANDOM: no system call),

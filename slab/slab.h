@@ -123,7 +123,23 @@ enum kfree_result kfree_nolock(void *p);
  */
 #define SLAB_JUNK	0x5a
 extern bool slab_junk;
-extern void (*slab_junk_report)(const void *p, size_t offset);
+
+/*
+ * hardening:redzone (with junk): a small object of size bytes is taken
+ * from the class of size + SLAB_REDZONE_MIN; past size up to its last
+ * word it holds SLAB_REDZONE, and its last word the size (xor'ed with the
+ * slab secret). ksize() says size, realloc keeps it, and every free and
+ * realloc checks the redzone first: a byte written past the end is passed
+ * to slab_junk_report with redzone true (and the object is freed all the
+ * same). Page-level blocks and direct mappings have none.
+ */
+#define SLAB_REDZONE		0xa5
+#define SLAB_REDZONE_MIN	16	/* at least 8 redzone bytes and the size */
+extern bool slab_redzone;
+
+/* What hardening found: object p written at offset after its free, or
+ * (redzone) past its end. Set by preload (its report). */
+extern void (*slab_junk_report)(const void *p, size_t offset, bool redzone);
 
 /* Usable bytes of the live block p; 0 if p is not a live block of ours. */
 size_t ksize(const void *p);

@@ -205,6 +205,22 @@ static int write_after_free(void)
 	return after();
 }
 
+/* hardening:redzone: one byte written just past a 40-byte block (its
+ * usable size is 40, not the class's 48 or 64) is reported by its free. */
+static int redzone_overflow(void)
+{
+	unsigned char *p = malloc(40);
+
+	if (!p)
+		return CHILD_NO_MALLOC;
+	if (malloc_usable_size(p) != 40)
+		return CHILD_BAD_RESULT;
+	say_address(p);
+	((volatile unsigned char *)launder(p))[40] = 1;
+	free(p);
+	return after();
+}
+
 /* A freed small object holds the junk byte past word 0. */
 static int junk_on_free(void)
 {
@@ -556,6 +572,8 @@ static int run_case(const char *name)
 		return write_after_free();
 	if (!strcmp(name, "junk_on_free"))
 		return junk_on_free();
+	if (!strcmp(name, "redzone_overflow"))
+		return redzone_overflow();
 	if (!strcmp(name, "double_free_small"))
 		return bad_free(freed_block(KEEP_SIZE));
 	if (!strcmp(name, "double_free_aba"))
@@ -806,6 +824,32 @@ TEST_BEGIN(test_hardening_junk)
 }
 TEST_END
 
+/* hardening:redzone: a write just past the end of a small block is
+ * reported by its free (abort, or go on in report mode). */
+TEST_BEGIN(test_hardening_redzone)
+{
+	struct outcome o;
+	char want[128];
+
+	assert_true(run_child("redzone_overflow", "hardening:redzone", &o));
+	snprintf(want, sizeof(want), "buddymalloc: free(): redzone overwritten "
+		 "%s (offset 40)\n", o.address);
+	expect_str_eq(o.err, want);
+	expect_false(o.exited, "the child exited (%d) instead of aborting",
+		     o.status);
+	assert_true(run_child("redzone_overflow",
+			      "hardening:redzone,bad_free:report", &o));
+	snprintf(want, sizeof(want), "buddymalloc: free(): redzone overwritten "
+		 "%s (offset 40)\n", o.address);
+	expect_str_eq(o.err, want);
+	expect_true(o.exited && o.status == CHILD_OK, "report mode goes on "
+		    "(exited %d, status %d)", o.exited, o.status);
+	/* The redzone level includes junk. */
+	assert_true(run_child("junk_on_free", "hardening:redzone", &o));
+	expect_true(o.exited && o.status == CHILD_OK, "junk too");
+}
+TEST_END
+
 /* The allocator under test is ours, not glibc's. */
 TEST_BEGIN(test_malloc_is_ours)
 {
@@ -983,5 +1027,6 @@ int main(int argc, char **argv)
 			test_malloc_refuses_page_api_blocks,
 			test_malloc_refuses_metadata,
 			test_hardening_junk,
+			test_hardening_redzone,
 			NULL);
 }

@@ -304,8 +304,8 @@ TEST_BEGIN(test_problems_keep_the_checks)
 {
 	expect_u_eq(parse("bad_free:report,hardening:junck", 0), 2);
 	expect_warnings(
-		PREFIX "bad value \"junck\" for \"hardening\" (expected off "
-		"or junk)\n"
+		PREFIX "bad value \"junck\" for \"hardening\" (expected off, "
+		"junk or redzone)\n"
 		PREFIX "problems above; \"bad_free\" keeps its default "
 		"(abort)\n");
 	expect_u_eq(buddy_opts.bad_free, BAD_FREE_ABORT);
