@@ -976,8 +976,13 @@ void cpu_cache_init(void)
 	if (mode == CC_RSEQ)
 		cc_remote_drain = os_membarrier_register_rseq();
 	cmm_smp_wmb();	/* the layout and the region before the mode */
+	CMM_STORE_SHARED(cc.free_fast, slab_junk ? CC_OFF : mode);
 	CMM_STORE_SHARED(cc.mode, mode);
-	if (mode == CC_RSEQ) {
+	if (slab_junk) {
+		/* hardening:junk: every allocation checks its object (slab.h),
+		 * so kmalloc_fast's path stays off (0 is never changed). */
+		uatomic_set(&cc.malloc_fast, 0);
+	} else if (mode == CC_RSEQ) {
 		/* A hint set meanwhile either sees 1 or is seen here
 		 * (full barriers on both sides). */
 		uatomic_set(&cc.malloc_fast, 1);
