@@ -42,6 +42,7 @@
 	.classifier = true,				\
 	.lifetime_sample = LIFETIME_SAMPLE_DEFAULT,	\
 	.abort_conf = false,				\
+	.hardening = HARDENING_OFF,			\
 }
 
 struct buddy_opts buddy_opts = BUDDY_OPTS_DEFAULT;
@@ -54,6 +55,21 @@ static const char *const bad_free_choices[] = {
 	[BAD_FREE_REPORT] = "report",
 	NULL
 };
+
+static const char *const hardening_choices[] = {
+	[HARDENING_OFF] = "off",
+	[HARDENING_JUNK] = "junk",
+	[HARDENING_REDZONE] = "redzone",
+	NULL
+};
+
+/* The levels go to the slab layer (slab.h); init.c gives it our report. */
+static void apply_hardening(void)
+{
+	CMM_STORE_SHARED(slab_junk, buddy_opts.hardening >= HARDENING_JUNK);
+	CMM_STORE_SHARED(slab_redzone,
+			 buddy_opts.hardening >= HARDENING_REDZONE);
+}
 
 /* The budget and the watermarks: recomputed at once when the core runs. */
 static void apply_budget(void)
@@ -288,6 +304,20 @@ const struct conf_option conf_options[] = {
 			"about this many (per CPU, per thread without rseq or "
 			"once a thread set a hint; at random intervals) to "
 			"learn how long each site's blocks live",
+	},
+	{
+		.name = "hardening",
+		.type = CONF_CHOICE,
+		.flags = CONF_BOOT,
+		.choices = hardening_choices,
+		.value = &buddy_opts.hardening,
+		.apply = apply_hardening,
+		.help = "debugging checks beyond the default ones: junk fills "
+			"every freed small object (0x5a) and checks on "
+			"allocation that nothing wrote to it meanwhile, and "
+			"fills freed page-level blocks; redzone adds to that "
+			"at least 8 bytes after each small object (0xa5), "
+			"checked on free and realloc",
 	},
 	{
 		.name = "abort_conf",
@@ -566,6 +596,23 @@ static void parse_entry(struct conf_ctx *ctx, const char *entry, size_t len)
 	}
 }
 
+/*
+ * A string with any problem in it may not say what its author meant
+ * ("bad_free:report,hardening:junck"), so it never weakens a check: the
+ * settings that do (bad_free:report) go back to their defaults, with one
+ * line saying so. Settings that only strengthen (hardening) are kept.
+ */
+static void conf_keep_checks(struct conf_ctx *ctx)
+{
+	if (buddy_opts.bad_free == default_opts.bad_free)
+		return;
+	buddy_opts.bad_free = default_opts.bad_free;
+	warn_begin(ctx);
+	seq_buf_puts(&ctx->s, "problems above; \"bad_free\" keeps its "
+		     "default (abort)");
+	warn_end(ctx);
+}
+
 unsigned int conf_parse(const char *conf, unsigned int flags,
 			conf_warn_fn warn, void *opaque)
 {
@@ -591,6 +638,8 @@ unsigned int conf_parse(const char *conf, unsigned int flags,
 		if (*p == ',')
 			p++;
 	}
+	if (ctx.problems)
+		conf_keep_checks(&ctx);
 	return ctx.problems;
 }
 

@@ -39,6 +39,7 @@ void buddy_boot_slow(void)
 	if (uatomic_cmpxchg(&buddy_boot_state, BOOT_NONE, BOOT_RUNNING) ==
 	    BOOT_NONE) {
 		boot_self = true;
+		slab_junk_report = report_write_after_free;
 		conf_read = conf_boot(false);
 		boot_self = false;
 		cmm_smp_mb();

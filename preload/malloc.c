@@ -205,8 +205,9 @@ BUDDY_EXPORT void free(void *p)
 	if (likely(kfree_fast(p)))
 		return;
 	/* The mode read again (volatile): reusing kfree_fast's read would
-	 * cost the rseq path a register and an instruction. */
-	if (p && CMM_LOAD_SHARED(cpu_cache_state.mode) == CC_LOCKED &&
+	 * cost the rseq path a register and an instruction. free_fast is
+	 * CC_OFF under hardening:junk, which fills the object in kfree. */
+	if (p && CMM_LOAD_SHARED(cpu_cache_state.free_fast) == CC_LOCKED &&
 	    likely(free_locked(p)))
 		return;	/* the fallback mode's fast path */
 	do_free(p, "free");
@@ -217,16 +218,50 @@ BUDDY_EXPORT void cfree(void *p)
 	do_free(p, "cfree");
 }
 
-/* C23. The size is not checked (glibc 2.36 has no such call to compare
- * with; a later hardening level may compare it with ksize()). */
+/*
+ * C23's sized frees. C23 makes it undefined to pass free_sized a size
+ * other than the one given to malloc, calloc or realloc, and
+ * free_aligned_sized an alignment and size other than aligned_alloc's;
+ * glibc (2.43) frees without looking. We check instead, against what the
+ * block records (kfree_sized): the size must map to this very block (the
+ * same size class, or the same number of pages), the pointer be aligned
+ * as claimed, and report as free() reports a bad pointer ("invalid size",
+ * "invalid alignment"); nothing is freed then. An alignment is taken as
+ * memalign takes it: up to 16 is none, others round up to a power of two.
+ * Checked on every call: no fast path (the lookup is the slow path's).
+ */
+__attribute__((noinline))
+static void do_free_sized(void *p, size_t size, size_t align, const char *call)
+{
+	enum kfree_result res;
+	int saved_errno;
+	bool nested;
+
+	if (!p)
+		return;
+	saved_errno = errno;
+	nested = allocator_enter_nested();
+	res = kfree_sized(p, size, align, nested);
+	allocator_leave();
+	if (unlikely(res != KFREE_OK))
+		report_bad_pointer(call, p, res);
+	errno = saved_errno;
+}
+
 BUDDY_EXPORT void free_sized(void *p, size_t size)
 {
-	do_free(p, "free_sized");
+	do_free_sized(p, size, 1, "free_sized");
 }
 
 BUDDY_EXPORT void free_aligned_sized(void *p, size_t alignment, size_t size)
 {
-	do_free(p, "free_aligned_sized");
+	if (alignment <= MALLOC_ALIGNMENT)
+		alignment = 1;
+	else if (alignment > SIZE_MAX / 2 + 1)
+		alignment = SIZE_MAX / 2 + 1;	/* no block is aligned so */
+	else if (alignment & (alignment - 1))
+		alignment = (size_t)1 << (64 - __builtin_clzl(alignment));
+	do_free_sized(p, size, alignment, "free_aligned_sized");
 }
 
 /* Zeroed below us (__GFP_ZERO): slab objects and page allocations by
@@ -241,7 +276,9 @@ BUDDY_EXPORT void *calloc(size_t nmemb, size_t size)
 	return do_malloc(bytes, __GFP_ZERO, ALLOC_SITE_HERE());
 }
 
-static void *do_realloc(void *p, size_t size, struct alloc_site site)
+/* realloc and reallocarray, reported under call's name. */
+static void *do_realloc(void *p, size_t size, struct alloc_site site,
+			const char *call)
 {
 	enum kfree_result res;
 	void *q;
@@ -250,7 +287,7 @@ static void *do_realloc(void *p, size_t size, struct alloc_site site)
 		return do_malloc(size, 0, site);
 	if (size == 0) {
 		/* glibc (REALLOC_ZERO_BYTES_FREES): free, return NULL. */
-		do_free(p, "realloc");
+		do_free(p, call);
 		return NULL;
 	}
 	if (unlikely(size > PTRDIFF_MAX))
@@ -263,7 +300,7 @@ static void *do_realloc(void *p, size_t size, struct alloc_site site)
 		/* p was not ours, or (q != NULL) another thread freed it while
 		 * it was being copied. With bad_free:report a realloc of a bad
 		 * pointer fails: NULL, errno = EINVAL, nothing changed. */
-		report_bad_pointer("realloc", p, res);
+		report_bad_pointer(call, p, res);
 		if (!q)
 			errno = EINVAL;
 	}
@@ -272,7 +309,7 @@ static void *do_realloc(void *p, size_t size, struct alloc_site site)
 
 BUDDY_EXPORT void *realloc(void *p, size_t size)
 {
-	return do_realloc(p, size, ALLOC_SITE_HERE());
+	return do_realloc(p, size, ALLOC_SITE_HERE(), "realloc");
 }
 
 BUDDY_EXPORT void *reallocarray(void *p, size_t nmemb, size_t size)
@@ -281,7 +318,7 @@ BUDDY_EXPORT void *reallocarray(void *p, size_t nmemb, size_t size)
 
 	if (unlikely(__builtin_mul_overflow(nmemb, size, &bytes)))
 		return fail_enomem();
-	return do_realloc(p, bytes, ALLOC_SITE_HERE());
+	return do_realloc(p, bytes, ALLOC_SITE_HERE(), "reallocarray");
 }
 
 /* ------------------------------------------------------------ aligned */
@@ -378,17 +415,21 @@ BUDDY_EXPORT unsigned int buddymalloc_thread_lifetime(unsigned int lifetime)
 
 /* --------------------------------------------------------------- misc */
 
-/* glibc does not check the pointer here; neither do we: 0 for NULL and for
- * anything that is not a live block of ours. */
+/* 0 for NULL. glibc does not check the pointer here; we do, as free()
+ * does: a pointer that is not a live block of ours is reported (and 0
+ * with bad_free:report). */
 BUDDY_EXPORT size_t malloc_usable_size(void *p)
 {
+	enum kfree_result res;
 	size_t size;
 
 	if (!p)
 		return 0;
 	allocator_enter();
-	size = ksize(p);
+	size = ksize_check(p, &res);
 	allocator_leave();
+	if (unlikely(res != KFREE_OK))
+		report_bad_pointer("malloc_usable_size", p, res);
 	return size;
 }
 

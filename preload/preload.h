@@ -139,6 +139,15 @@ enum bad_free_action {
 	BAD_FREE_REPORT,	/* report, then ignore the call */
 };
 
+/* hardening: the debugging levels, each including the ones before it. */
+enum hardening_level {
+	HARDENING_OFF,		/* the checks every call makes, nothing more */
+	HARDENING_JUNK,		/* junk-fill on free, checked on allocation
+				 * (slab.h, slab_junk) */
+	HARDENING_REDZONE,	/* and redzones after small objects, checked
+				 * on free (slab.h, slab_redzone) */
+};
+
 /* The settings of the preload layer; the table in conf.c says which option
  * writes which field, and the core's are in core_config. */
 struct buddy_opts {
@@ -159,6 +168,7 @@ struct buddy_opts {
 	bool classifier;		/* classifier */
 	unsigned int lifetime_sample;	/* lifetime_sample */
 	bool abort_conf;		/* abort_conf */
+	unsigned int hardening;		/* hardening: enum hardening_level */
 };
 
 extern struct buddy_opts buddy_opts;
@@ -240,6 +250,13 @@ enum kfree_result;
  * parentheses) and the address, then abort unless bad_free is "report". */
 void report_bad_pointer(const char *call, const void *addr,
 			enum kfree_result res);
+
+/* hardening found object p written at offset after it was freed
+ * ("buddymalloc: malloc(): write after free 0x... (offset N)") or past its
+ * end (redzone: "buddymalloc: free(): redzone overwritten 0x... (offset
+ * N)"), then abort unless bad_free is "report". The slab layer's
+ * slab_junk_report. */
+void report_write_after_free(const void *p, size_t offset, bool redzone);
 
 /* seq_buf flush callback writing to stderr (os_write). */
 void write_stderr(void *opaque, const char *text);

@@ -59,6 +59,21 @@ void write_saved_stderr(void *opaque, const char *text)
 	os_write(fd, text, strlen(text));
 }
 
+void report_write_after_free(const void *p, size_t offset, bool redzone)
+{
+	char buf[160];
+	struct seq_buf s;
+
+	seq_buf_init(&s, buf, sizeof(buf), NULL, NULL);
+	seq_buf_printf(&s, redzone ? "buddymalloc: free(): redzone overwritten "
+				     "%p (offset %zu)\n" :
+				     "buddymalloc: malloc(): write after free "
+				     "%p (offset %zu)\n", p, offset);
+	os_write(2, buf, strlen(buf));
+	if (buddy_opts.bad_free == BAD_FREE_ABORT)
+		os_abort();
+}
+
 void report_bad_pointer(const char *call, const void *addr,
 			enum kfree_result res)
 {
@@ -70,6 +85,8 @@ void report_bad_pointer(const char *call, const void *addr,
 	seq_buf_init(&s, buf, sizeof(buf), NULL, NULL);
 	seq_buf_printf(&s, "buddymalloc: %s(): %s %p\n", call,
 		       res == KFREE_DOUBLE ? "double free detected" :
+		       res == KFREE_SIZE ? "invalid size" :
+		       res == KFREE_ALIGN ? "invalid alignment" :
 					     "invalid pointer", addr);
 	os_write(2, buf, strlen(buf));
 	if (buddy_opts.bad_free == BAD_FREE_ABORT)

@@ -133,10 +133,10 @@
  * (MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED_RSEQ, Linux 5.10); if that
  * fails, or a membarrier call fails, the CPUs concerned are not drained
  * and only this CPU's stacks are, popped by rseq: what trim then leaves
- * behind is bounded by sum(cc_cap * size) per CPU: about 2.2 MiB per
- * migrate type (32 KiB per class, more for the 8-slot 5-32 KiB classes),
- * 6.5 MiB per CPU if every class of every type is full. A region's layout
- * takes about 166 KiB of its 256 (the slots' part is touched only as far
+ * behind is bounded by sum(cc_cap * size) per CPU: about 6.8 MiB per
+ * migrate type (32 KiB per class up to 1 KiB, 32 objects above), 20 MiB
+ * per CPU if every class of every type is full. A region's layout
+ * takes about 180 KiB of its 256 (the slots' part is touched only as far
  * as the stacks grow).
  *
  * Other CPUs' stacks are touched only: in the fallback mode under their
@@ -183,14 +183,17 @@ _Static_assert(NR_KMEM_CACHES * sizeof(uint32_t) <= CC_LOCK_OFF &&
 	       CC_STOPPED_OFF + sizeof(uint32_t) <= CC_SLOTS_START,
 	       "counts, the lock, the countdown, the stopped word fit before the slots");
 
-/* Capacity of a class: about 32 KiB of objects, between 8 and 256. A full
- * or empty stack moves half of it under one slab lock, so larger stacks
- * mean fewer lock round trips when threads share a class, and a program
- * that allocates a batch and frees it again stays on the stack (size
- * sweep with batches of 64: 256 B 0.44 -> 1.65 of jemalloc, 512 B 1.05 ->
- * 3.2 going from 16 KiB and 4 slots to this). */
+/* Capacity of a class: about 32 KiB of objects, between 32 and 256. A
+ * full or empty stack moves half of it (to its barn, or under one slab
+ * lock), so larger stacks mean fewer slow paths when threads share a
+ * class, and a program that allocates a batch and frees it again stays on
+ * the stack. The classes above 1 KiB get 32 slots, not 32 KiB's worth: a
+ * batch of 16 KiB blocks otherwise takes a slow path every 4 calls
+ * (bench/results/issue10.md, "Stack capacity"). A CPU's stacks of one
+ * migrate type hold at most about 6.8 MiB then, and the idle drain and
+ * trim empty them. */
 #define CC_BYTES_PER_CACHE	32768u
-#define CC_MIN_CAP		8u
+#define CC_MIN_CAP		32u
 #define CC_MAX_CAP		256u
 
 /* A CPU's lock in the fallback mode (at CC_LOCK_OFF in its region): a
@@ -905,7 +908,7 @@ static unsigned int cc_capacity(unsigned int size)
 }
 
 /* Give every cached kmem_cache its capacity and slot offset; false if the
- * layout does not fit a region (it does: about 166 KiB of 256). */
+ * layout does not fit a region (it does: about 180 KiB of 256). */
 static bool cc_layout(void)
 {
 	size_t off = CC_SLOTS_START;
@@ -973,8 +976,13 @@ void cpu_cache_init(void)
 	if (mode == CC_RSEQ)
 		cc_remote_drain = os_membarrier_register_rseq();
 	cmm_smp_wmb();	/* the layout and the region before the mode */
+	CMM_STORE_SHARED(cc.free_fast, slab_junk ? CC_OFF : mode);
 	CMM_STORE_SHARED(cc.mode, mode);
-	if (mode == CC_RSEQ) {
+	if (slab_junk) {
+		/* hardening:junk: every allocation checks its object (slab.h),
+		 * so kmalloc_fast's path stays off (0 is never changed). */
+		uatomic_set(&cc.malloc_fast, 0);
+	} else if (mode == CC_RSEQ) {
 		/* A hint set meanwhile either sees 1 or is seen here
 		 * (full barriers on both sides). */
 		uatomic_set(&cc.malloc_fast, 1);

@@ -125,6 +125,10 @@ struct cpu_cache_state {
 	 * The fallback mode: 2 (the per-CPU locks, each thread's
 	 * countdown). 0 before init, or when init failed. */
 	int malloc_fast;
+	/* The inline free's mode (kmalloc_fast.h): the mode, or CC_OFF when
+	 * every free must reach kfree (hardening:junk, slab.h). Its own
+	 * field, so that the inline free's one test covers both. */
+	int free_fast;
 	/* rseq mode: glibc's __rseq_offset, copied here so that the
 	 * sections find the thread's rseq area with one load from this
 	 * line (no GOT entry, no thread-pointer load: %fs-relative). */

@@ -31,6 +31,16 @@
 
 #define KMALLOC_MAX_PAGE_SIZE	(MAX_ORDER_NR_PAGES << PAGE_SHIFT)
 
+/*
+ * A block that realloc grows past this size becomes a direct mapping (and
+ * a direct mapping shrunk down to it stays one): a buffer grown to
+ * megabytes is likely to grow on, and a mapping grows without a copy (into
+ * the cached range after it, or by mremap), where a page-level block
+ * would be copied once more when it outgrows the largest buddy block (a
+ * vector growing by 1.5x to 8 MiB copied 3.6 MiB there, 80% of its time).
+ */
+#define KREALLOC_MAP_MIN	(1UL << 20)
+
 /* Bytes in live page allocations (the slabs' pages not included). */
 static unsigned long large_allocated;
 
@@ -45,11 +55,101 @@ _Static_assert(__GFP_MOVABLE == MIGRATE_MOVABLE &&
 	       __GFP_RECLAIMABLE == MIGRATE_RECLAIMABLE,
 	       "gfp lifetime bits are the migrate types");
 
+/*
+ * hardening:junk (slab.h): object p of size bytes still holds SLAB_JUNK
+ * past word 0, as its free or its slab left it; else the first byte
+ * written is reported. Words at a time, then bytes (class sizes are
+ * multiples of 16).
+ */
+__attribute__((noinline, cold))
+static void junk_check(const void *p, size_t size)
+{
+	const unsigned char *b = p;
+	uint64_t junk;
+
+	memset(&junk, SLAB_JUNK, sizeof(junk));
+	for (size_t off = sizeof(uintptr_t); off < size; off += sizeof(junk)) {
+		uint64_t w;
+
+		memcpy(&w, b + off, sizeof(w));
+		if (likely(w == junk))
+			continue;
+		while (b[off] == SLAB_JUNK)
+			off++;
+		if (slab_junk_report)
+			slab_junk_report(p, off, false);
+		return;
+	}
+}
+
+/* The other half: fill a freed object (past word 0) with junk. */
+static inline void junk_fill(void *p, size_t size)
+{
+	memset((char *)p + sizeof(uintptr_t), SLAB_JUNK, size - sizeof(uintptr_t));
+}
+
+/* ---------------------------------------------------------- redzones */
+
+/* The request that size makes of the slab layer (hardening:redzone adds
+ * room for the redzone and the size word). */
+static inline size_t rz_request(size_t size)
+{
+	return unlikely(slab_redzone) ? size + SLAB_REDZONE_MIN : size;
+}
+
+/* Object p of class size cls now holds size bytes: the redzone after
+ * them, the size in the last word. */
+static void rz_set(void *p, size_t cls, size_t size)
+{
+	uintptr_t word = (uintptr_t)size ^ slab_secret;
+
+	memset((char *)p + size, SLAB_REDZONE, cls - sizeof(word) - size);
+	memcpy((char *)p + cls - sizeof(word), &word, sizeof(word));
+}
+
+/* The size object p of class size cls holds; cls - SLAB_REDZONE_MIN (its
+ * most) if the size word was written over. */
+static size_t rz_size(const void *p, size_t cls)
+{
+	uintptr_t word;
+
+	memcpy(&word, (const char *)p + cls - sizeof(word), sizeof(word));
+	word ^= slab_secret;
+	return word <= cls - SLAB_REDZONE_MIN ? word : cls - SLAB_REDZONE_MIN;
+}
+
+/* Check the redzone of live object p of class size cls: the first byte
+ * written past its size, reported. */
+__attribute__((noinline, cold))
+static void rz_check(const void *p, size_t cls)
+{
+	const unsigned char *b = p;
+	uintptr_t word;
+	size_t size;
+
+	memcpy(&word, b + cls - sizeof(word), sizeof(word));
+	size = word ^ slab_secret;
+	if (size > cls - SLAB_REDZONE_MIN) {
+		/* The size word itself was written over. */
+		if (slab_junk_report)
+			slab_junk_report(p, cls - sizeof(word), true);
+		return;
+	}
+	for (size_t off = size; off < cls - sizeof(word); off++)
+		if (b[off] != SLAB_REDZONE) {
+			if (slab_junk_report)
+				slab_junk_report(p, off, true);
+			return;
+		}
+}
+
 static inline __attribute__((always_inline))
 void *slab_alloc_zeroed(struct kmem_cache *cache, gfp_t gfp)
 {
 	void *p = cpu_cache_alloc(cache);
 
+	if (unlikely(slab_junk) && p)
+		junk_check(p, cache->size);
 	if (p && (gfp & __GFP_ZERO))
 		memset(p, 0, cache->size);
 	return p;
@@ -204,49 +304,57 @@ static void *kmalloc_large(size_t size, size_t align, gfp_t gfp,
 /* kmalloc_small's way when the prediction needs the slow path (a hint,
  * or a sample is due). */
 __attribute__((noinline))
-static void *kmalloc_small_slow(unsigned int class, gfp_t gfp,
+static void *kmalloc_small_slow(unsigned int class, size_t size, gfp_t gfp,
 				const struct alloc_site *site)
 {
 	struct lifetime_req req;
 	int mt = kmalloc_lifetime(site, class, gfp, &req, false);
 	void *p = slab_alloc_zeroed(&kmem_caches[mt][class], gfp);
 
+	if (unlikely(slab_redzone) && p)
+		rz_set(p, kmalloc_size[class], size);
 	if (p && req.sample)
 		kmalloc_sampled(p, &req);
 	return p;
 }
 
-/* A slab object of class for kmalloc (site NULL: gfp's lifetime) or the
- * malloc family (kmalloc_site). */
+/* A slab object of class for size bytes, for kmalloc (site NULL: gfp's
+ * lifetime) or the malloc family (kmalloc_site). */
 static inline __attribute__((always_inline))
-void *kmalloc_small(unsigned int class, gfp_t gfp,
+void *kmalloc_small(unsigned int class, size_t size, gfp_t gfp,
 		    const struct alloc_site *site)
 {
 	int mt = (int)lifetime(gfp);
+	void *p;
 
 	if (unlikely(!CMM_LOAD_SHARED(slab_ready)))
 		slab_init();
 	if (site) {
 		if (unlikely(!site->ret))
-			return kmalloc_small_slow(class, gfp, site);
+			return kmalloc_small_slow(class, size, gfp, site);
 		mt = lifetime_predict(*site, class);
 		if (unlikely(mt < 0))
-			return kmalloc_small_slow(class, gfp, site);
+			return kmalloc_small_slow(class, size, gfp, site);
 	}
-	return slab_alloc_zeroed(&kmem_caches[mt][class], gfp);
+	p = slab_alloc_zeroed(&kmem_caches[mt][class], gfp);
+	if (unlikely(slab_redzone) && p)
+		rz_set(p, kmalloc_size[class], size);
+	return p;
 }
 
 void *kmalloc(size_t size, gfp_t gfp)
 {
-	if (likely(size <= KMALLOC_MAX_CACHE_SIZE))
-		return kmalloc_small(size_to_class(size), gfp, NULL);
+	if (likely(rz_request(size) <= KMALLOC_MAX_CACHE_SIZE))
+		return kmalloc_small(size_to_class(rz_request(size)), size, gfp,
+				     NULL);
 	return kmalloc_large(size, 0, gfp, NULL, false);
 }
 
 void *kmalloc_site(size_t size, gfp_t gfp, struct alloc_site site)
 {
-	if (likely(size <= KMALLOC_MAX_CACHE_SIZE))
-		return kmalloc_small(size_to_class(size), gfp, &site);
+	if (likely(rz_request(size) <= KMALLOC_MAX_CACHE_SIZE))
+		return kmalloc_small(size_to_class(rz_request(size)), size, gfp,
+				     &site);
 	return kmalloc_large(size, 0, gfp, &site, false);
 }
 
@@ -265,12 +373,21 @@ void *kmalloc_nolock(size_t size, gfp_t gfp, struct alloc_site site)
 
 	if (size > KMALLOC_MAX_CACHE_SIZE)
 		return kmalloc_large(size, 0, gfp, &site, true);
+	if (unlikely(rz_request(size) > KMALLOC_MAX_CACHE_SIZE)) {
+		/* hardening:redzone: the largest class with its redzone would
+		 * be a page allocation, which may wait; the promise for sizes
+		 * of the classes is never to wait here. */
+		errno = ENOMEM;
+		return NULL;
+	}
 	if (unlikely(!CMM_LOAD_SHARED(slab_ready))) {
 		errno = ENOMEM;	/* slab_init() may be running on this thread */
 		return NULL;
 	}
-	cache = &kmem_caches[kmalloc_lifetime(&site, size_to_class(size), gfp,
-					      &req, true)][size_to_class(size)];
+	cache = &kmem_caches[kmalloc_lifetime(&site,
+					      size_to_class(rz_request(size)),
+					      gfp, &req, true)]
+			    [size_to_class(rz_request(size))];
 	if (cpu_cache_state.mode == CC_RSEQ) {
 		while ((p = cc_pop_rseq(cache, &state)) != NULL)
 			if (cc_take_popped(p))
@@ -278,8 +395,12 @@ void *kmalloc_nolock(size_t size, gfp_t gfp, struct alloc_site site)
 	}
 	if (!p)
 		p = slab_alloc_nolock(cache);
+	if (unlikely(slab_junk) && p)
+		junk_check(p, cache->size);
 	if (p && (gfp & __GFP_ZERO))
 		memset(p, 0, cache->size);
+	if (unlikely(slab_redzone) && p)
+		rz_set(p, cache->size, size);
 	return p;
 }
 
@@ -294,14 +415,15 @@ static void *__kmalloc_aligned(size_t size, size_t align, gfp_t gfp,
 {
 	if (align <= KMALLOC_MIN_SIZE)
 		return site ? kmalloc_site(size, gfp, *site) : kmalloc(size, gfp);
-	if (align <= PAGE_SIZE && size <= KMALLOC_MAX_CACHE_SIZE) {
-		unsigned int class = size_to_class(size < align ? align : size);
+	if (align <= PAGE_SIZE && rz_request(size) <= KMALLOC_MAX_CACHE_SIZE) {
+		size_t want = rz_request(size) < align ? align : rz_request(size);
+		unsigned int class = size_to_class(want);
 
 		for (; class < NR_SIZE_CLASSES; class++)
 			if (kmalloc_size[class] % align == 0)
 				break;
 		if (class < NR_SIZE_CLASSES)
-			return kmalloc_small(class, gfp, site);
+			return kmalloc_small(class, size, gfp, site);
 	}
 	return kmalloc_large(size, align, gfp, site, false);
 }
@@ -352,8 +474,11 @@ static enum kfree_result kobj_lookup(const void *p, struct kobj *o)
 	if (o->slab) {
 		o->kind = KOBJ_SMALL;
 		o->size = o->slab->cache->size;
-		if (slab_object_live(o->slab, p))
+		if (slab_object_live(o->slab, p)) {
+			if (unlikely(slab_redzone) && !o->abandoned)
+				o->size = rz_size(p, o->size);
 			return KFREE_OK;
+		}
 		return slab_object_slot(o->slab, p) ? KFREE_DOUBLE : KFREE_INVALID;
 	}
 	o->kind = KOBJ_LARGE;
@@ -411,6 +536,10 @@ enum kfree_result __kfree(void *p, bool nolock)
 		lifetime_sampled_free(p, nolock);
 		CMM_STORE_SHARED(*state, OBJ_LIVE);
 	}
+	if (unlikely(slab_redzone))
+		rz_check(p, slab->cache->size);
+	if (unlikely(slab_junk))
+		junk_fill(p, slab->cache->size);
 	if (nolock)
 		cache_free_nolock(slab, p, state);
 	else
@@ -442,6 +571,8 @@ static enum kfree_result kfree_slow(void *p)
 	case KOBJ_SMALL:
 		return KFREE_INVALID;	/* kfree() took every live slab object */
 	case KOBJ_LARGE:
+		if (unlikely(slab_junk))
+			memset(p, SLAB_JUNK, o.size);
 		if (o.page->slab.private == LT_PAGE_SAMPLED) {
 			o.page->slab.private = 0;
 			lifetime_sampled_free(p, false);
@@ -463,17 +594,73 @@ size_t ksize(const void *p)
 	return kobj_lookup(p, &o) == KFREE_OK ? o.size : 0;
 }
 
-/* ------------------------------------------------------------ realloc */
+size_t ksize_check(const void *p, enum kfree_result *res)
+{
+	struct kobj o;
+
+	*res = kobj_lookup(p, &o);
+	return *res == KFREE_OK ? o.size : 0;
+}
 
 /*
- * A block that realloc grows past this size becomes a direct mapping (and
- * a direct mapping shrunk down to it stays one): a buffer grown to
- * megabytes is likely to grow on, and a mapping grows without a copy (into
- * the cached range after it, or by mremap), where a page-level block
- * would be copied once more when it outgrows the largest buddy block (a
- * vector growing by 1.5x to 8 MiB copied 3.6 MiB there, 80% of its time).
+ * Is o the block that a request of size bytes aligned to align gets (or
+ * that realloc to size keeps in place)? The rules of kmalloc_site,
+ * __kmalloc_aligned (memalign_fast's class: size rounded up to align) and
+ * krealloc_in_place, run backwards:
+ *   small        the class of the request is the block's;
+ *   page-level   size rounded up to whole pages is the block, and the
+ *                request is above the classes (or aligned above a page);
+ *   mapping      the same, and the request is above the largest buddy
+ *                block (or aligned above it), or was a realloc to
+ *                KREALLOC_MAP_MIN or more (which stays a mapping).
+ * Size 0 is the smallest request (malloc(0) gets 16 bytes; memalign(a, 0)
+ * gets a).
  */
-#define KREALLOC_MAP_MIN	(1UL << 20)
+static bool kobj_fits(const struct kobj *o, size_t size, size_t align)
+{
+	size_t pages;
+
+	switch (o->kind) {
+	case KOBJ_SMALL:
+		if (unlikely(slab_redzone))	/* the size is known exactly */
+			return size == o->size;
+		if (align > KMALLOC_MIN_SIZE)
+			size = size ? (size + align - 1) & ~(align - 1) : align;
+		return size <= KMALLOC_MAX_CACHE_SIZE &&
+		       kmalloc_size[size_to_class(size)] == o->size;
+	case KOBJ_LARGE:
+	case KOBJ_HUGE:
+		if (size > SIZE_MAX - PAGE_SIZE)
+			return false;
+		pages = size ? (size + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1) :
+			       PAGE_SIZE;
+		if (pages != o->size)
+			return false;
+		if (o->kind == KOBJ_LARGE)
+			return rz_request(size) > KMALLOC_MAX_CACHE_SIZE ||
+			       align > PAGE_SIZE;
+		return size > KMALLOC_MAX_PAGE_SIZE || size >= KREALLOC_MAP_MIN ||
+		       align > KMALLOC_MAX_PAGE_SIZE;
+	}
+	return false;
+}
+
+enum kfree_result kfree_sized(void *p, size_t size, size_t align, bool nolock)
+{
+	struct kobj o;
+	enum kfree_result res = kobj_lookup(p, &o);
+
+	if (res != KFREE_OK)
+		return res;
+	if ((uintptr_t)p & (align - 1))
+		return KFREE_ALIGN;
+	if (!kobj_fits(&o, size, align))
+		return KFREE_SIZE;
+	return __kfree(p, nolock);
+}
+
+/* ------------------------------------------------------------ realloc */
+
 
 /* Can the block stay where it is? Small blocks stay while the new size
  * needs the same class; shrinking to a smaller class moves, so that memory
@@ -484,8 +671,15 @@ static bool krealloc_in_place(void *p, const struct kobj *o, size_t size)
 {
 	switch (o->kind) {
 	case KOBJ_SMALL:
-		return size <= KMALLOC_MAX_CACHE_SIZE &&
-		       kmalloc_size[size_to_class(size)] == o->size;
+		if (rz_request(size) > KMALLOC_MAX_CACHE_SIZE ||
+		    kmalloc_size[size_to_class(rz_request(size))] !=
+		    o->slab->cache->size)
+			return false;
+		if (unlikely(slab_redzone)) {	/* checked as a free would */
+			rz_check(p, o->slab->cache->size);
+			rz_set(p, o->slab->cache->size, size);
+		}
+		return true;
 	case KOBJ_LARGE:
 		if (size <= KMALLOC_MAX_CACHE_SIZE || size > KMALLOC_MAX_PAGE_SIZE)
 			return false;

@@ -156,7 +156,7 @@ static inline bool kfree_fast(void *p)
 	struct page *page;
 	uint8_t *state;
 
-	if (unlikely(cpu_cache_state.mode != CC_RSEQ))
+	if (unlikely(cpu_cache_state.free_fast != CC_RSEQ))
 		return false;
 	state = kfree_fast_claim(p, &page);
 	if (unlikely(!state))

@@ -136,6 +136,18 @@ static unsigned int lt_nr_samples;
 static uint32_t lt_next_id = 1;
 static uint64_t lt_last_age;
 
+/*
+ * What each record of lt_sites is, for the scans that recompute a
+ * prediction byte (__lt_primary_update, __lt_split_update): LT_KEY_NONE
+ * for an empty slot, LT_KEY_SUB for a sub-site, else a primary record's
+ * lt_index(site, 0), the first of the bytes its classes cover. A scan
+ * reads these 8 KiB instead of the 160 KiB of records and looks only at
+ * the few records that can touch its bytes. Under lt_lock.
+ */
+#define LT_KEY_NONE		0xffffu
+#define LT_KEY_SUB		0xfffeu
+static uint16_t lt_site_key[LT_NR_SITES];
+
 /* Counters; under lt_lock but hinted (atomic adds, any thread). */
 static struct {
 	unsigned long samples, sampled_short, sampled_long;
@@ -162,6 +174,7 @@ size_t lifetime_meta_bytes(void)
 static void lt_tables_clear(void)
 {
 	memset(lt_sites, 0, LT_NR_SITES * sizeof(*lt_sites));
+	memset(lt_site_key, 0xff, sizeof(lt_site_key));	/* LT_KEY_NONE */
 	memset(lt_samples, 0, LT_NR_SAMPLES * sizeof(*lt_samples));
 	lt_nr_samples = 0;
 	memset(lifetime_table, lifetime_enabled ? MIGRATE_MOVABLE : MIGRATE_UNMOVABLE,
@@ -273,6 +286,8 @@ static struct lt_site *__lt_site_get(const void *site, unsigned int class,
 		.sub = sub,
 		.migratetype = (uint8_t)mt,
 	};
+	lt_site_key[victim - lt_sites] = sub ? LT_KEY_SUB :
+					 (uint16_t)lt_index(site, 0);
 	/* A new sub-site starts where its split site was; its byte is
 	 * known from now on. (A new record over all classes has no
 	 * evidence: it moves no byte.) */
@@ -302,34 +317,40 @@ static int __lt_key_type(const void *site, unsigned int class)
 	return w ? w->migratetype : MIGRATE_MOVABLE;
 }
 
-/* Primary byte idx, combined over every key on it (the table is
- * tagless): the keys of each site's class range that covers it, and the
- * tracked class records (a site record may have been evicted). */
-static void __lt_primary_update(uintptr_t idx)
+/*
+ * Primary bytes lo .. lo + n - 1 (n <= LT_NR_CLASSES), each combined over
+ * every key on it (the table is tagless): the keys of each site's class
+ * range that covers it, and the tracked class records (a site record may
+ * have been evicted). A primary record with key h covers bytes h ..
+ * h + LT_NR_CLASSES - 1 at most, so only records with h in
+ * (lo - LT_NR_CLASSES, lo + n) can matter; lt_site_key finds them.
+ */
+static void __lt_primary_update(uintptr_t lo, unsigned int n)
 {
-	bool split = false, lng = false;
+	bool split[LT_NR_CLASSES] = { false }, lng[LT_NR_CLASSES] = { false };
 
 	for (unsigned int i = 0; i < LT_NR_SITES; i++) {
-		const struct lt_site *s = &lt_sites[i];
-		uintptr_t h;
+		uintptr_t h = lt_site_key[i];	/* the sentinels are > lo + n */
+		const struct lt_site *s;
 
-		if (!s->site || s->sub)
+		if (h >= lo + n || h + LT_NR_CLASSES <= lo)
 			continue;
-		h = lt_index(s->site, 0);
-		if (s->class == LT_CLASS_ANY) {
-			if (idx >= h && idx < h + LT_NR_CLASSES) {
-				split |= s->split;
-				lng |= __lt_key_type(s->site, (unsigned int)(idx - h)) ==
-				       MIGRATE_UNMOVABLE;
-			}
-		} else if (h + s->class == idx) {
-			split |= s->split;
-			lng |= __lt_key_type(s->site, s->class) == MIGRATE_UNMOVABLE;
+		s = &lt_sites[i];
+		for (uintptr_t idx = h > lo ? h : lo;
+		     idx < lo + n && idx < h + LT_NR_CLASSES; idx++) {
+			unsigned int class = (unsigned int)(idx - h);
+
+			if (s->class != LT_CLASS_ANY && s->class != class)
+				continue;
+			split[idx - lo] |= s->split;
+			lng[idx - lo] |= __lt_key_type(s->site, class) ==
+					 MIGRATE_UNMOVABLE;
 		}
 	}
-	CMM_STORE_SHARED(lifetime_table[idx],
-			 (lng ? MIGRATE_UNMOVABLE : MIGRATE_MOVABLE) |
-			 (split ? LT_SPLIT : 0));
+	for (unsigned int k = 0; k < n; k++)
+		CMM_STORE_SHARED(lifetime_table[lo + k],
+				 (lng[k] ? MIGRATE_UNMOVABLE : MIGRATE_MOVABLE) |
+				 (split[k] ? LT_SPLIT : 0));
 }
 
 /* The type of the sub key (site, class, depth) of a split site: its own
@@ -350,56 +371,73 @@ static int __lt_sub_key_type(const void *site, unsigned int class,
 	return r ? r->migratetype : -1;
 }
 
-/* Split byte idx, combined over every sub key on it: the keys of each
- * (site, depth)'s class range that land on it (the range is hashed, not
- * contiguous), and the tracked sub-site records. */
-static void __lt_split_update(unsigned int idx)
+/* The split bytes a scan recomputes, as a bitmap (a quick test for each
+ * key's byte before the search of target[]). Under lt_lock. */
+static uint64_t lt_split_targets[(1u << LT_SPLIT_SHIFT) / 64];
+
+/*
+ * Split bytes target[0 .. n - 1], each combined over every sub key on it:
+ * the keys of each (site, depth)'s class range that land on it (the range
+ * is hashed, not contiguous), and the tracked sub-site records. One pass
+ * over the sub-site records for all n bytes.
+ */
+static void __lt_split_update(const unsigned int *target, unsigned int n)
 {
-	bool any = false, lng = false;
+	bool any[LT_NR_CLASSES] = { false }, lng[LT_NR_CLASSES] = { false };
 
+	for (unsigned int k = 0; k < n; k++)
+		lt_split_targets[target[k] / 64] |= 1ULL << (target[k] % 64);
 	for (unsigned int i = 0; i < LT_NR_SITES; i++) {
-		const struct lt_site *s = &lt_sites[i];
-		int mt;
+		const struct lt_site *s;
+		unsigned int c, end;
 
-		if (!s->site || !s->sub)
+		if (lt_site_key[i] != LT_KEY_SUB)
 			continue;
-		if (s->class == LT_CLASS_ANY) {
-			for (unsigned int c = 0; c < LT_NR_CLASSES; c++) {
-				if (lt_split_index(s->site, c, s->depth) != idx)
+		s = &lt_sites[i];
+		c = s->class == LT_CLASS_ANY ? 0 : s->class;
+		end = s->class == LT_CLASS_ANY ? LT_NR_CLASSES : c + 1;
+		for (; c < end; c++) {
+			unsigned int idx = lt_split_index(s->site, c, s->depth);
+			int mt;
+
+			if (!(lt_split_targets[idx / 64] & (1ULL << (idx % 64))))
+				continue;
+			mt = __lt_sub_key_type(s->site, c, s->depth);
+			for (unsigned int k = 0; k < n; k++) {
+				if (target[k] != idx)
 					continue;
-				mt = __lt_sub_key_type(s->site, c, s->depth);
-				any |= mt >= 0;
-				lng |= mt == MIGRATE_UNMOVABLE;
+				/* A class record makes its byte known even
+				 * before it has evidence (it started from
+				 * its split site's type). */
+				any[k] |= s->class != LT_CLASS_ANY || mt >= 0;
+				lng[k] |= mt == MIGRATE_UNMOVABLE;
 			}
-		} else if (lt_split_index(s->site, s->class, s->depth) == idx) {
-			any = true;
-			lng |= __lt_sub_key_type(s->site, s->class, s->depth) ==
-			       MIGRATE_UNMOVABLE;
 		}
 	}
-	CMM_STORE_SHARED(lifetime_split_table[idx],
-			 !any ? LT_UNKNOWN :
-			 lng ? MIGRATE_UNMOVABLE : MIGRATE_MOVABLE);
+	for (unsigned int k = 0; k < n; k++) {
+		lt_split_targets[target[k] / 64] = 0;
+		CMM_STORE_SHARED(lifetime_split_table[target[k]],
+				 !any[k] ? LT_UNKNOWN :
+				 lng[k] ? MIGRATE_UNMOVABLE : MIGRATE_MOVABLE);
+	}
 }
 
 /* The prediction bytes a record's change may move. Caller holds
  * lt_lock. */
 static void __lt_table_update(const struct lt_site *site)
 {
-	if (site->class == LT_CLASS_ANY) {
-		for (unsigned int c = 0; c < LT_NR_CLASSES; c++) {
-			if (site->sub)
-				__lt_split_update(lt_split_index(site->site, c,
-								 site->depth));
-			else
-				__lt_primary_update(lt_index(site->site, c));
-		}
-	} else if (site->sub) {
-		__lt_split_update(lt_split_index(site->site, site->class,
-						 site->depth));
-	} else {
-		__lt_primary_update(lt_index(site->site, site->class));
+	bool any = site->class == LT_CLASS_ANY;
+	unsigned int target[LT_NR_CLASSES], n = 0;
+
+	if (!site->sub) {
+		__lt_primary_update(lt_index(site->site, any ? 0 : site->class),
+				    any ? LT_NR_CLASSES : 1);
+		return;
 	}
+	for (unsigned int c = any ? 0 : site->class;
+	     c < (any ? LT_NR_CLASSES : site->class + 1u); c++)
+		target[n++] = lt_split_index(site->site, c, site->depth);
+	__lt_split_update(target, n);
 }
 
 /* The rule (top of file): the next prediction of a site predicted mt with

@@ -43,6 +43,33 @@ static void __slab_take_deferred(struct kmem_cache *cache);
  * size keeps its free records on a LIFO list through their list.next field.
  * Chunks are never returned (records are 2-8% of the memory of the slabs
  * they describe: one byte per object and about 72 bytes per slab).
+ *
+ * Where pointers to free memory live (issue 11's audit), and which a
+ * program could overwrite:
+ *   - free slab objects: a bitmap and a state byte per object, in the
+ *     slab's record; objects held by the per-CPU layer: in its stacks and
+ *     barns, in their own mapping (os_map_meta, cpu_cache.c), never in
+ *     the heap, and a mark in the object's word 0 that is the secret
+ *     xor'ed with the object's address (slab_internal.h), checked on
+ *     every pop and free. A use-after-free write into word 0 only makes
+ *     the pop drop the object (or a free report it); it cannot name
+ *     another address. A heap overflow cannot reach the per-CPU mapping
+ *     except from the last block of a section that the kernel happened to
+ *     map right below it (not adjacent to any slab in practice: sections
+ *     are 128 MiB aligned and filled from the bottom);
+ *   - free pages: page descriptors in the sections' mem_map, a mapping
+ *     of its own; direct mappings: a hash table in a mapping of its own;
+ *   - free slab records, below: a LIFO list through the records
+ *     themselves, in heap pages that a page-level block or a slab may
+ *     sit right next to. This is the one in-band link: it is stored
+ *     encoded with slab_secret and its own address (glibc's safe-linking
+ *     idea, with a secret instead of ASLR alone) and checked when it is
+ *     followed, so that an overflow into a free record cannot make the
+ *     next record (and the slab built on it) land at an address of the
+ *     program's choosing: it aborts instead (meta_link_decode).
+ *   Live records (list links, cache, base) are in the same heap pages,
+ *   but not pointers to free memory that an allocation follows blindly:
+ *   their slab's pages carry page->slab.private pointing back to them.
  */
 #define META_CHUNK_ORDER	2
 #define META_SIZES		3
@@ -66,6 +93,35 @@ static size_t meta_record_bytes(unsigned int i)
 _Static_assert(64 << (META_SIZES - 1) == SLAB_MAX_OBJECTS,
 	       "the largest record holds a state byte per object of any slab");
 
+/* A free record's link: next, encoded with the secret and the link's own
+ * address (a copy of one record's link to another place decodes wrong). */
+static inline struct cds_list_head *meta_link_encode(struct slab *slab,
+						     struct slab *next)
+{
+	return (struct cds_list_head *)((uintptr_t)next ^ slab_secret ^
+					((uintptr_t)&slab->list.next >> 12));
+}
+
+/* The record after slab on the free list, checked: NULL, or 8-byte
+ * aligned in a heap page that is neither free nor a slab's (records live
+ * in chunks allocated from the reserve). Anything else was written over:
+ * report and abort (glibc's "malloc(): unaligned tcache chunk detected"). */
+static struct slab *meta_link_decode(struct slab *slab)
+{
+	uintptr_t next = (uintptr_t)slab->list.next ^ slab_secret ^
+			 ((uintptr_t)&slab->list.next >> 12);
+	struct page *page;
+
+	if (!next)
+		return NULL;
+	page = virt_to_page((void *)next);
+	if (!(next & 7) && page && !(page->flags & (PG_slab | PG_buddy)))
+		return (struct slab *)next;
+	os_write(2, "buddymalloc: slab metadata corrupted (free record "
+		 "list)\n", 56);
+	os_abort();
+}
+
 static bool meta_refill(unsigned int i)
 {
 	size_t chunk = PAGE_SIZE << META_CHUNK_ORDER;
@@ -83,7 +139,7 @@ static bool meta_refill(unsigned int i)
 	for (size_t off = 0; off + bytes <= chunk; off += bytes) {
 		struct slab *slab = (struct slab *)(records + off);
 
-		slab->list.next = (struct cds_list_head *)meta_free_list[i];
+		slab->list.next = meta_link_encode(slab, meta_free_list[i]);
 		meta_free_list[i] = slab;
 	}
 	return true;
@@ -97,7 +153,7 @@ static struct slab *meta_alloc(unsigned int objects)
 	pthread_mutex_lock(&meta_lock);
 	if (meta_free_list[i] || meta_refill(i)) {
 		slab = meta_free_list[i];
-		meta_free_list[i] = (struct slab *)slab->list.next;
+		meta_free_list[i] = meta_link_decode(slab);
 	}
 	pthread_mutex_unlock(&meta_lock);
 	return slab;
@@ -108,7 +164,7 @@ static void meta_free(struct slab *slab)
 	unsigned int i = meta_size_index(slab->objects);
 
 	pthread_mutex_lock(&meta_lock);
-	slab->list.next = (struct cds_list_head *)meta_free_list[i];
+	slab->list.next = meta_link_encode(slab, meta_free_list[i]);
 	meta_free_list[i] = slab;
 	pthread_mutex_unlock(&meta_lock);
 }
@@ -177,6 +233,10 @@ static void kmem_cache_init(struct kmem_cache *cache, unsigned int size,
 static const struct shrinker slab_shrinker;
 
 uintptr_t slab_secret;
+
+bool slab_junk;
+bool slab_redzone;
+void (*slab_junk_report)(const void *p, size_t offset, bool redzone);
 
 /* The secret of the marks (slab_internal.h, enum obj_state): from the 16
  * random bytes the kernel hands every process (AT_RANDOM: no system call),
@@ -454,6 +514,9 @@ static void *__slab_alloc(struct kmem_cache *cache, enum obj_state state,
 	}
 	if (unlikely(slab->released))
 		__reuse_object_pages(slab, idx);
+	if (unlikely(slab_junk))	/* hardening:junk (slab.h) */
+		memset(slab->base + (size_t)idx * cache->size + sizeof(uintptr_t),
+		       SLAB_JUNK, cache->size - sizeof(uintptr_t));
 	CMM_STORE_SHARED(slab->state[idx], state);
 	*statep = &slab->state[idx];
 	slab->inuse++;

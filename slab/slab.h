@@ -26,6 +26,8 @@ enum kfree_result {
 	KFREE_OK,
 	KFREE_INVALID,	/* not a block we returned, or inside one */
 	KFREE_DOUBLE,	/* a block we returned that is already free */
+	KFREE_SIZE,	/* kfree_sized: live, but not of the size given */
+	KFREE_ALIGN,	/* kfree_sized: live, but not aligned as given */
 };
 
 /*
@@ -72,6 +74,18 @@ void *kmalloc_aligned_site(size_t size, size_t align, gfp_t gfp,
 /* Free p (not NULL). On anything but KFREE_OK nothing was changed. */
 enum kfree_result kfree(void *p);
 
+/*
+ * kfree (nolock: kfree_nolock) for free_sized and free_aligned_sized: p
+ * must be the block an allocation of size bytes aligned to align (a power
+ * of two; 1 for none) gets, or that realloc to size leaves in place: a
+ * small object of the class such a request takes, or page-level blocks
+ * and direct mappings of size rounded up to whole pages. Any size that
+ * maps to the same block is accepted (the block does not record the size
+ * asked for); KFREE_ALIGN if p is not aligned to align. Nothing is freed
+ * unless KFREE_OK.
+ */
+enum kfree_result kfree_sized(void *p, size_t size, size_t align, bool nolock);
+
 /* Resize p (not NULL) to size (> 0), in place when possible, keeping
  * min(old, new) bytes. On NULL: *res says why (KFREE_OK: out of memory,
  * errno = ENOMEM, p is untouched; otherwise p is invalid). */
@@ -94,8 +108,43 @@ void *krealloc_site(void *p, size_t size, gfp_t gfp, struct alloc_site site,
 void *kmalloc_nolock(size_t size, gfp_t gfp, struct alloc_site site);
 enum kfree_result kfree_nolock(void *p);
 
+/*
+ * hardening:junk (preload's conf.c), set before the first allocation and
+ * fixed afterwards. On: every slab object is filled with SLAB_JUNK when it
+ * leaves its slab and when it is freed (all but word 0, which the per-CPU
+ * layer's mark and the slab's clearing of it own), and checked when it is
+ * allocated: a byte that is not SLAB_JUNK was written after the object was
+ * freed, and slab_junk_report is called with the object and the offset
+ * before the object is handed out. Page-level blocks are filled when
+ * freed (not checked: their pages may go back to the OS and come back
+ * zero); direct mappings are unmapped or cached whole and not filled. The
+ * inline fast paths are off meanwhile (cpu_cache_state.malloc_fast and
+ * free_fast: the tests they make anyway).
+ */
+#define SLAB_JUNK	0x5a
+extern bool slab_junk;
+
+/*
+ * hardening:redzone (with junk): a small object of size bytes is taken
+ * from the class of size + SLAB_REDZONE_MIN; past size up to its last
+ * word it holds SLAB_REDZONE, and its last word the size (xor'ed with the
+ * slab secret). ksize() says size, realloc keeps it, and every free and
+ * realloc checks the redzone first: a byte written past the end is passed
+ * to slab_junk_report with redzone true (and the object is freed all the
+ * same). Page-level blocks and direct mappings have none.
+ */
+#define SLAB_REDZONE		0xa5
+#define SLAB_REDZONE_MIN	16	/* at least 8 redzone bytes and the size */
+extern bool slab_redzone;
+
+/* What hardening found: object p written at offset after its free, or
+ * (redzone) past its end. Set by preload (its report). */
+extern void (*slab_junk_report)(const void *p, size_t offset, bool redzone);
+
 /* Usable bytes of the live block p; 0 if p is not a live block of ours. */
 size_t ksize(const void *p);
+/* The same, with what p is in *res (0 unless KFREE_OK). */
+size_t ksize_check(const void *p, enum kfree_result *res);
 
 /* Give free memory back to the OS; returns true if any was released. */
 bool kmem_trim(void);

@@ -246,6 +246,9 @@ tests_preload_bad_free_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/include \
 tests_preload_bad_free_LDADD = libbuddymalloc.la tests/lib/libtap.la
 tests_preload_bad_free_LDFLAGS = -no-install
 
+# secure: a set-user-ID copy of bad_free ignores BUDDYMALLOC_CONF.
+SCRIPT_TESTS += tests/preload/secure.sh
+
 
 # =========================================================================
 # API, stress and real-program tests (issue 3)
@@ -299,6 +302,7 @@ API_LINKED_TESTS = \
 	tests/api/alloc_fail \
 	tests/api/malloc_stats \
 	tests/api/numa_fake \
+	tests/api/misuse \
 	tests/stress/threads \
 	tests/stress/fork \
 	tests/stress/fork_handlers \
@@ -321,6 +325,7 @@ API_PRELOAD_TESTS = \
 	tests/api/preload/malloc_stats.preload \
 	tests/api/preload/limit.preload \
 	tests/api/preload/numa_fake.preload \
+	tests/api/preload/misuse.preload \
 	tests/stress/preload/threads.preload \
 	tests/stress/preload/fork.preload \
 	tests/stress/preload/fork_handlers.preload \
@@ -418,6 +423,16 @@ tests_api_numa_fake_LDFLAGS = -no-install
 tests_api_preload_numa_fake_preload_SOURCES = tests/api/numa_fake.c
 tests_api_preload_numa_fake_preload_CPPFLAGS = $(API_CPPFLAGS)
 tests_api_preload_numa_fake_preload_LDADD = $(API_PLAIN_LDADD)
+
+# misuse: every call that takes a block, on every kind of block, given a
+# freed block, an interior pointer, a wrong size or alignment.
+tests_api_misuse_SOURCES = tests/api/misuse.c
+tests_api_misuse_CPPFLAGS = $(API_CPPFLAGS)
+tests_api_misuse_LDADD = $(API_LINKED_LDADD)
+tests_api_misuse_LDFLAGS = -no-install
+tests_api_preload_misuse_preload_SOURCES = tests/api/misuse.c
+tests_api_preload_misuse_preload_CPPFLAGS = $(API_CPPFLAGS)
+tests_api_preload_misuse_preload_LDADD = $(API_PLAIN_LDADD)
 
 tests_stress_threads_SOURCES = tests/stress/threads.c
 tests_stress_threads_CPPFLAGS = $(API_CPPFLAGS)
@@ -549,6 +564,10 @@ EXTRA_DIST += $(PROGRAM_TESTS) \
 UNIT_TESTS += tests/unit/slab
 tests_unit_slab_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/slab
 tests_unit_slab_LDADD = slab/libbuddyslab.la $(UNIT_LDADD)
+
+UNIT_TESTS += tests/unit/slab_meta
+tests_unit_slab_meta_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/slab
+tests_unit_slab_meta_LDADD = slab/libbuddyslab.la $(UNIT_LDADD)
 
 # slab_release: the free pages inside partly used slabs go back to the OS
 # (slab_release_free_pages) and come back when their objects are reused.

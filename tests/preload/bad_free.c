@@ -170,6 +170,75 @@ static int double_free_after(unsigned int others, bool trim)
 
 static size_t read_all(int fd, char *buf, size_t size);	/* the parent's */
 
+/* ------------------------------------------------- hardening:junk */
+
+/* One call site for all: the same lifetime, so the same cache. */
+__attribute__((noinline))
+static unsigned char *alloc_keep_size(void)
+{
+	return launder(malloc(KEEP_SIZE));
+}
+
+/* A small object written 20 bytes in after its free; mallocs of its class
+ * from the same site get it back soon (this CPU's stack is LIFO; a
+ * sampled object goes back to its slab) and must report. */
+static int write_after_free(void)
+{
+	static unsigned char *q[256];
+	unsigned char *p = alloc_keep_size();
+	bool seen = false;
+
+	if (!p)
+		return CHILD_NO_MALLOC;
+	memset(p, 0x11, KEEP_SIZE);
+	free(p);
+	say_address(p);
+	((volatile unsigned char *)launder(p))[20] = 7;
+	for (int i = 0; i < 256 && !seen; i++) {
+		q[i] = alloc_keep_size();
+		seen = q[i] == p;
+	}
+	if (!seen)
+		return CHILD_BAD_RESULT;
+	for (int i = 0; i < 256 && q[i]; i++)
+		free(q[i]);
+	return after();
+}
+
+/* hardening:redzone: one byte written just past a 40-byte block (its
+ * usable size is 40, not the class's 48 or 64) is reported by its free. */
+static int redzone_overflow(void)
+{
+	unsigned char *p = malloc(40);
+
+	if (!p)
+		return CHILD_NO_MALLOC;
+	if (malloc_usable_size(p) != 40)
+		return CHILD_BAD_RESULT;
+	say_address(p);
+	((volatile unsigned char *)launder(p))[40] = 1;
+	free(p);
+	return after();
+}
+
+/* A freed small object holds the junk byte past word 0. */
+static int junk_on_free(void)
+{
+	volatile unsigned char *v;
+	unsigned char *p = malloc(KEEP_SIZE);
+
+	if (!p)
+		return CHILD_NO_MALLOC;
+	memset(launder(p), 0x11, KEEP_SIZE);
+	free(p);
+	say_address(p);
+	v = launder(p);
+	for (int i = 8; i < KEEP_SIZE; i++)
+		if (v[i] != 0x5a)
+			return CHILD_BAD_RESULT;
+	return after();
+}
+
 /* ------------------------------------- blocks of another interface */
 
 /*
@@ -499,6 +568,12 @@ static int run_case(const char *name)
 	void *p;
 
 	keep_alloc();
+	if (!strcmp(name, "write_after_free"))
+		return write_after_free();
+	if (!strcmp(name, "junk_on_free"))
+		return junk_on_free();
+	if (!strcmp(name, "redzone_overflow"))
+		return redzone_overflow();
 	if (!strcmp(name, "double_free_small"))
 		return bad_free(freed_block(KEEP_SIZE));
 	if (!strcmp(name, "double_free_aba"))
@@ -559,10 +634,23 @@ static int run_case(const char *name)
 		return after();
 	}
 	if (!strcmp(name, "usable_size_foreign")) {
-		/* Not a check in glibc either: 0, no report. */
+		/* glibc does not check here; we report, as free() does, and
+		 * say 0 in report mode. */
 		say_address(&local);
-		if (malloc_usable_size(launder(&local)) != 0 ||
-		    malloc_usable_size(keep + 16) != 0)
+		if (malloc_usable_size(launder(&local)) != 0)
+			return CHILD_BAD_RESULT;
+		return after();
+	}
+	if (!strcmp(name, "usable_size_interior")) {
+		say_address(keep + 16);
+		if (malloc_usable_size(launder(keep + 16)) != 0)
+			return CHILD_BAD_RESULT;
+		return after();
+	}
+	if (!strcmp(name, "usable_size_freed")) {
+		p = freed_block(KEEP_SIZE);
+		say_address(p);
+		if (malloc_usable_size(launder(p)) != 0)
 			return CHILD_BAD_RESULT;
 		return after();
 	}
@@ -701,6 +789,67 @@ static void check_case(const char *name, const char *call, const char *what,
 #define INVALID		"invalid pointer"
 #define DOUBLE		"double free detected"
 
+/* hardening:junk: a write to a freed object is reported, naming the
+ * object and the offset, when the object is allocated again; aborts by
+ * default, goes on with bad_free:report. Freed objects hold the junk. */
+TEST_BEGIN(test_hardening_junk)
+{
+	struct outcome o;
+	char want[128];
+
+	assert_true(run_child("write_after_free", "hardening:junk", &o));
+	snprintf(want, sizeof(want), "buddymalloc: malloc(): write after free "
+		 "%s (offset 20)\n", o.address);
+	expect_str_eq(o.err, want);
+	expect_false(o.exited, "the child exited (%d) instead of aborting",
+		     o.status);
+	if (!o.exited)
+		expect_d_eq(o.status, SIGABRT);
+	assert_true(run_child("write_after_free",
+			      "hardening:junk,bad_free:report", &o));
+	snprintf(want, sizeof(want), "buddymalloc: malloc(): write after free "
+		 "%s (offset 20)\n", o.address);
+	expect_str_eq(o.err, want);
+	expect_true(o.exited && o.status == CHILD_OK, "report mode goes on "
+		    "(exited %d, status %d)", o.exited, o.status);
+	/* Off by default: the same write goes unseen. */
+	assert_true(run_child("write_after_free", NULL, &o));
+	expect_str_eq(o.err, "");
+	expect_true(o.exited && o.status == CHILD_OK);
+
+	assert_true(run_child("junk_on_free", "hardening:junk", &o));
+	expect_str_eq(o.err, "");
+	expect_true(o.exited && o.status == CHILD_OK, "freed object is junk "
+		    "(exited %d, status %d: 3 is not junk)", o.exited, o.status);
+}
+TEST_END
+
+/* hardening:redzone: a write just past the end of a small block is
+ * reported by its free (abort, or go on in report mode). */
+TEST_BEGIN(test_hardening_redzone)
+{
+	struct outcome o;
+	char want[128];
+
+	assert_true(run_child("redzone_overflow", "hardening:redzone", &o));
+	snprintf(want, sizeof(want), "buddymalloc: free(): redzone overwritten "
+		 "%s (offset 40)\n", o.address);
+	expect_str_eq(o.err, want);
+	expect_false(o.exited, "the child exited (%d) instead of aborting",
+		     o.status);
+	assert_true(run_child("redzone_overflow",
+			      "hardening:redzone,bad_free:report", &o));
+	snprintf(want, sizeof(want), "buddymalloc: free(): redzone overwritten "
+		 "%s (offset 40)\n", o.address);
+	expect_str_eq(o.err, want);
+	expect_true(o.exited && o.status == CHILD_OK, "report mode goes on "
+		    "(exited %d, status %d)", o.exited, o.status);
+	/* The redzone level includes junk. */
+	assert_true(run_child("junk_on_free", "hardening:redzone", &o));
+	expect_true(o.exited && o.status == CHILD_OK, "junk too");
+}
+TEST_END
+
 /* The allocator under test is ours, not glibc's. */
 TEST_BEGIN(test_malloc_is_ours)
 {
@@ -792,9 +941,13 @@ TEST_BEGIN(test_other_frees_name_themselves)
 }
 TEST_END
 
-TEST_BEGIN(test_usable_size_does_not_report)
+/* malloc_usable_size checks its pointer as free() does (glibc does not):
+ * foreign, interior and freed pointers are reported. */
+TEST_BEGIN(test_usable_size_reports)
 {
-	check_case("usable_size_foreign", NULL, NULL, NULL);
+	check_case("usable_size_foreign", "malloc_usable_size", INVALID, NULL);
+	check_case("usable_size_interior", "malloc_usable_size", INVALID, NULL);
+	check_case("usable_size_freed", "malloc_usable_size", DOUBLE, NULL);
 }
 TEST_END
 
@@ -827,7 +980,8 @@ TEST_BEGIN(test_malloc_refuses_page_api_blocks)
 {
 	check_case("free_page_block", "free", INVALID, NULL);
 	check_case("realloc_page_block", "realloc", INVALID, NULL);
-	check_case("usable_size_page_block", NULL, NULL, NULL);
+	check_case("usable_size_page_block", "malloc_usable_size", INVALID,
+		   NULL);
 }
 TEST_END
 
@@ -836,7 +990,8 @@ TEST_BEGIN(test_malloc_refuses_metadata)
 	check_case("free_metadata", "free", INVALID, NULL);
 	check_case("free_sized_metadata", "free_sized", INVALID, NULL);
 	check_case("realloc_metadata", "realloc", INVALID, NULL);
-	check_case("usable_size_metadata", NULL, NULL, NULL);
+	check_case("usable_size_metadata", "malloc_usable_size", INVALID,
+		   NULL);
 }
 TEST_END
 
@@ -866,10 +1021,12 @@ int main(int argc, char **argv)
 			test_free_interior,
 			test_realloc_bad,
 			test_other_frees_name_themselves,
-			test_usable_size_does_not_report,
+			test_usable_size_reports,
 			test_page_api_frees_only_its_blocks,
 			test_page_api_interior_and_order,
 			test_malloc_refuses_page_api_blocks,
 			test_malloc_refuses_metadata,
+			test_hardening_junk,
+			test_hardening_redzone,
 			NULL);
 }

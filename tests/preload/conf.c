@@ -282,16 +282,45 @@ TEST_END
 TEST_BEGIN(test_problems_do_not_stop_the_parse)
 {
 	expect_u_eq(parse("foo:1,stats_print:maybe,bad_free:report,bar,"
-			  "max_memory:2g", 0), 3);
-	expect_u_eq(nr_lines, 3);
+			  "max_memory:2g", 0), 4);
+	expect_u_eq(nr_lines, 4);
 	expect_warnings(
 		      PREFIX "unknown option \"foo\"\n"
 		      PREFIX "bad value \"maybe\" for \"stats_print\" "
 		      "(expected true or false)\n"
-		      PREFIX "unknown option \"bar\"\n");
+		      PREFIX "unknown option \"bar\"\n"
+		      PREFIX "problems above; \"bad_free\" keeps its default "
+		      "(abort)\n");
 	expect_false(buddy_opts.stats_print);
-	expect_u_eq(buddy_opts.bad_free, BAD_FREE_REPORT);
+	expect_u_eq(buddy_opts.bad_free, BAD_FREE_ABORT, "not weakened");
 	expect_zu_eq(buddy_opts.limit, 2UL << 30);
+}
+TEST_END
+
+/* A string with any problem never weakens a check: bad_free:report is
+ * dropped (after or before the problem), hardening is kept; without a
+ * problem both apply. */
+TEST_BEGIN(test_problems_keep_the_checks)
+{
+	expect_u_eq(parse("bad_free:report,hardening:junck", 0), 2);
+	expect_warnings(
+		PREFIX "bad value \"junck\" for \"hardening\" (expected off, "
+		"junk or redzone)\n"
+		PREFIX "problems above; \"bad_free\" keeps its default "
+		"(abort)\n");
+	expect_u_eq(buddy_opts.bad_free, BAD_FREE_ABORT);
+	expect_u_eq(buddy_opts.hardening, HARDENING_OFF);
+	expect_u_eq(parse("nonsense,bad_free:report", 0), 2);
+	expect_u_eq(buddy_opts.bad_free, BAD_FREE_ABORT);
+	expect_u_eq(parse("hardening:junk,bad_free:reprot", 0), 1);
+	expect_u_eq(buddy_opts.hardening, HARDENING_JUNK, "kept: strengthens");
+	expect_u_eq(buddy_opts.bad_free, BAD_FREE_ABORT);
+	expect_u_eq(parse("hardening:junk,bad_free:report", 0), 0);
+	expect_warnings("");
+	expect_u_eq(buddy_opts.hardening, HARDENING_JUNK);
+	expect_u_eq(buddy_opts.bad_free, BAD_FREE_REPORT);
+	expect_u_eq(parse("hardening:off", 0), 0);
+	expect_u_eq(buddy_opts.hardening, HARDENING_OFF);
 }
 TEST_END
 
@@ -490,6 +519,7 @@ int main(int argc, char **argv)
 			test_trailing_comma,
 			test_spaces,
 			test_problems_do_not_stop_the_parse,
+			test_problems_keep_the_checks,
 			test_last_wins,
 			test_late,
 			test_quoting,

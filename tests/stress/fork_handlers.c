@@ -28,6 +28,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <dirent.h>
 #include <dlfcn.h>
 
 #include "api_util.h"
@@ -140,9 +141,30 @@ static void forks(const char *what, int n)
 	expect_lu_eq(atfork_alloc_errors, 0, "%s: their blocks were right", what);
 }
 
-/* Single-threaded: every child keeps the heap (stats.fork_kept). */
+/* Single-threaded: every child keeps the heap (stats.fork_kept). The
+ * process runs with reclaim_threads:0 (main), so no reclaim thread can
+ * hold a zone lock at a fork: then the child would rightly abandon it. */
+/* Threads of this process (/proc/self/task). */
+static int nr_threads(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	int n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
 TEST_BEGIN(test_atfork_handlers_allocate)
 {
+	void *warm = malloc(8 << 20);	/* would start a reclaim thread */
+
+	free(warm);
+	expect_d_eq(nr_threads(), 1, "the parent is single-threaded");
 	expect_kept = true;
 	forks("single-threaded parent", 30);
 	expect_kept = false;
@@ -224,8 +246,17 @@ TEST_BEGIN(test_fork_against_stdio)
 }
 TEST_END
 
-int main(void)
+int main(int argc, char **argv)
 {
+	(void)argc;
+	/* No reclaim thread: test_atfork_handlers_allocate's parent must be
+	 * really single-threaded (its decay runs inline instead). */
+	if (!getenv("BUDDYMALLOC_CONF")) {
+		setenv("BUDDYMALLOC_CONF", "reclaim_threads:0", 1);
+		execv("/proc/self/exe", argv);
+		printf("Bail out! cannot run itself again: %s\n", strerror(errno));
+		return 99;
+	}
 	api_watchdog(WATCHDOG_SECONDS);
 	*(void **)&mallctl = dlsym(RTLD_DEFAULT, "buddymalloc_mallctl");
 	return test_run(test_served_by_buddymalloc,
