@@ -265,6 +265,24 @@ static unsigned int huge_cache_nr;
 static size_t huge_cache_bytes;
 static bool huge_cache_shrinker_registered;
 
+/*
+ * Ranges whose munmap the OS refused (it may: ENOMEM when the unmap would
+ * split a mapping past vm.max_map_count). They stay mapped, so they stay
+ * counted in huge_pages and the budget, and every pass that unmaps cached
+ * ranges (decay, the shrinker, malloc_trim) tries them again. Their pages
+ * but the first are released at once (MADV_DONTNEED), so resident memory
+ * does not wait for the retry. The list is threaded through those first
+ * pages (no block and no cache entry holds the range any more, so the
+ * range is ours alone), which keeps it unbounded without a mapping of its
+ * own. Protected by huge_cache_lock.
+ */
+struct huge_refused {
+	uintptr_t next;		/* the next refused range, or 0 */
+	size_t size;
+};
+static uintptr_t huge_refused_head;
+static unsigned long huge_refused_nr;
+
 /* The ranges a cache operation unmaps, after the locks are dropped (no
  * system call runs under them but the mremap that makes an entry true). */
 struct huge_unmap_list {
@@ -364,13 +382,55 @@ static void __huge_cache_put(uintptr_t addr, size_t size, uint32_t now,
 	huge_cache_bytes += size;
 }
 
+/* Unmap [addr, addr + size), a range of ours no block or cache entry
+ * holds; a refusal puts it on the refused list (above). No lock held. */
+static bool huge_unmap_range(uintptr_t addr, size_t size)
+{
+	struct huge_refused *r = (struct huge_refused *)addr;
+
+	if (os_unmap((void *)addr, size)) {
+		uatomic_sub(&huge_pages, size >> PAGE_SHIFT);
+		return true;
+	}
+	if (size > PAGE_SIZE)
+		os_release((void *)(addr + PAGE_SIZE), size - PAGE_SIZE);
+	r->size = size;
+	pthread_mutex_lock(&huge_cache_lock);
+	r->next = huge_refused_head;
+	huge_refused_head = addr;
+	huge_refused_nr++;
+	pthread_mutex_unlock(&huge_cache_lock);
+	return false;
+}
+
 /* Unmap what a cache operation gave up; no lock held. */
 static void huge_unmap_all(const struct huge_unmap_list *l)
 {
-	for (unsigned int i = 0; i < l->nr; i++) {
-		os_unmap((void *)l->r[i].addr, l->r[i].size);
-		uatomic_sub(&huge_pages, l->r[i].size >> PAGE_SHIFT);
+	for (unsigned int i = 0; i < l->nr; i++)
+		huge_unmap_range(l->r[i].addr, l->r[i].size);
+}
+
+/* Try the refused unmaps again; the pages that went back. No lock held. */
+static unsigned long huge_unmap_refused(void)
+{
+	unsigned long pages = 0;
+	uintptr_t addr;
+
+	pthread_mutex_lock(&huge_cache_lock);
+	addr = huge_refused_head;
+	huge_refused_head = 0;
+	huge_refused_nr = 0;
+	pthread_mutex_unlock(&huge_cache_lock);
+	while (addr) {
+		struct huge_refused *r = (struct huge_refused *)addr;
+		uintptr_t next = r->next;
+		size_t size = r->size;
+
+		if (huge_unmap_range(addr, size))
+			pages += size >> PAGE_SHIFT;
+		addr = next;
 	}
+	return pages;
 }
 
 /*
@@ -391,12 +451,12 @@ static unsigned long huge_cache_evict(uint32_t now, uint32_t decay_ms,
 		else
 			i++;
 	}
-	*waiting = huge_cache_nr != 0;
+	*waiting = huge_cache_nr != 0 || huge_refused_nr != 0;
 	pthread_mutex_unlock(&huge_cache_lock);
-	huge_unmap_all(&out);
 	for (unsigned int i = 0; i < out.nr; i++)
-		pages += out.r[i].size >> PAGE_SHIFT;
-	return pages;
+		if (huge_unmap_range(out.r[i].addr, out.r[i].size))
+			pages += out.r[i].size >> PAGE_SHIFT;
+	return pages + huge_unmap_refused();
 }
 
 bool huge_cache_decay(uint32_t now, uint32_t decay_ms)
@@ -466,7 +526,9 @@ static void huge_cache_kick_decay(void)
 /* ----------------------------------------------------------- the blocks */
 
 /* size and align are multiples of PAGE_SIZE. mmap gives page alignment
- * only: map align - PAGE_SIZE more and trim both ends. */
+ * only: map align - PAGE_SIZE more and trim both ends. A trim the OS
+ * refuses leaves address space nothing touches: no memory to give back,
+ * nothing to keep track of. */
 static void *huge_map(size_t size, size_t align)
 {
 	size_t span = size + (align - PAGE_SIZE);
@@ -490,8 +552,7 @@ static void *huge_map(size_t size, size_t align)
 
 static void huge_unmap(void *p, size_t size)
 {
-	os_unmap(p, size);
-	uatomic_sub(&huge_pages, size >> PAGE_SHIFT);
+	huge_unmap_range((uintptr_t)p, size);
 }
 
 /* size rounded up to whole pages (0 counts as one); 0 on overflow. */
@@ -773,6 +834,8 @@ void huge_fork_child(bool abandon)
 	if (abandon || cache_busy) {
 		huge_cache_nr = 0;
 		huge_cache_bytes = 0;
+		huge_refused_head = 0;
+		huge_refused_nr = 0;
 	}
 	if (abandon && huge_table) {
 		huge_table->older = huge_abandoned;

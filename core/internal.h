@@ -32,9 +32,39 @@ void *os_map_aligned(size_t size, size_t align, bool low32, unsigned long *hint)
 /* mremap with MREMAP_MAYMOVE: the mapping at addr resized, perhaps moved;
  * NULL on failure, the old mapping untouched. */
 void *os_remap(void *addr, size_t old_size, size_t new_size);
+/* The kinds of memory system call, for fault injection (below). */
+enum os_call {
+	OS_CALL_MMAP,
+	OS_CALL_MUNMAP,
+	OS_CALL_MADVISE,
+	OS_CALL_MREMAP,
+	NR_OS_CALLS
+};
+#define OS_CALL_ALL	((1u << NR_OS_CALLS) - 1)
+
 #ifdef BUDDY_TEST_HOOKS
 /* While non-zero, os_remap fails (errno = EFAULT) and counts it down. */
 extern unsigned int test_os_remap_fail;
+
+/*
+ * Fault injection (test builds only): while a kind's period is set, every
+ * period-th call of that kind fails as the OS would refuse it: mmap and
+ * mremap with ENOMEM (no address space, or the mapping count), munmap with
+ * ENOMEM (splitting a mapping past vm.max_map_count), madvise with EAGAIN
+ * (a kernel resource). Every mmap, munmap, madvise and mremap of os.c goes
+ * through it, the trims of an aligned mapping included. The shipped build
+ * has no hook: each call is made as it is.
+ */
+struct os_fault {
+	unsigned int every;	/* 0: off; N: calls N, 2N, ... fail */
+	unsigned long calls;	/* calls of the kind while a period was set */
+	unsigned long failed;	/* calls failed on purpose */
+};
+extern struct os_fault test_os_fault[NR_OS_CALLS];
+
+/* Set the period of every kind in mask (bits 1 << OS_CALL_*) to every
+ * (0: off) and zero their counts. */
+void test_os_fault_set(unsigned int mask, unsigned int every);
 #endif
 /* Give the pages of [addr, addr + size) back to the OS (MADV_DONTNEED); the
  * range stays mapped and reads as zero afterwards. false: the OS refused. */

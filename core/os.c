@@ -20,20 +20,71 @@
 
 #include "internal.h"
 
+#ifdef BUDDY_TEST_HOOKS
+struct os_fault test_os_fault[NR_OS_CALLS];
+
+void test_os_fault_set(unsigned int mask, unsigned int every)
+{
+	for (unsigned int k = 0; k < NR_OS_CALLS; k++) {
+		if (!(mask & (1u << k)))
+			continue;
+		CMM_STORE_SHARED(test_os_fault[k].every, 0);
+		uatomic_set(&test_os_fault[k].calls, 0);
+		uatomic_set(&test_os_fault[k].failed, 0);
+		CMM_STORE_SHARED(test_os_fault[k].every, every);
+	}
+}
+
+/* Does this call of kind fail on purpose? Then errno is set as the OS
+ * would set it. */
+static bool os_fault(enum os_call kind, int err)
+{
+	struct os_fault *f = &test_os_fault[kind];
+	unsigned int every = CMM_LOAD_SHARED(f->every);
+
+	if (!every || uatomic_add_return(&f->calls, 1) % every)
+		return false;
+	uatomic_inc(&f->failed);
+	errno = err;
+	return true;
+}
+#else
+static inline bool os_fault(enum os_call kind, int err)
+{
+	(void)kind;
+	(void)err;
+	return false;
+}
+#endif
+
+/* The system calls, each behind its fault hook. */
+static void *sys_mmap(void *addr, size_t size, int flags)
+{
+	if (os_fault(OS_CALL_MMAP, ENOMEM))
+		return MAP_FAILED;
+	return mmap(addr, size, PROT_READ | PROT_WRITE, flags, -1, 0);
+}
+
+static int sys_munmap(void *addr, size_t size)
+{
+	if (os_fault(OS_CALL_MUNMAP, ENOMEM))
+		return -1;
+	return munmap(addr, size);
+}
+
 #define LOW32_LIMIT	(1UL << 32)
 /* Stay clear of the first GiB, where non-PIE executables and brk live. */
 #define LOW32_START	(1UL << 30)
 
 static void *map_fixed_noreplace(void *want, size_t size)
 {
-	void *p = mmap(want, size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |
-		       MAP_FIXED_NOREPLACE, -1, 0);
+	void *p = sys_mmap(want, size, MAP_PRIVATE | MAP_ANONYMOUS |
+			   MAP_NORESERVE | MAP_FIXED_NOREPLACE);
 
 	if (p == MAP_FAILED)
 		return NULL;
 	if (p != want) {	/* kernels before 4.17 treat the flag as a hint */
-		munmap(p, size);
+		sys_munmap(p, size);
 		return NULL;
 	}
 	return p;
@@ -69,22 +120,24 @@ void *os_map_aligned(size_t size, size_t align, bool low32, unsigned long *hint)
 
 	/* Map size + align, then trim both ends to the aligned size. */
 	span = size + align;
-	p = mmap(NULL, span, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	p = sys_mmap(NULL, span, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE);
 	if (p == MAP_FAILED)
 		return NULL;
 	start = (uintptr_t)p;
 	aligned = (start + align - 1) & ~(uintptr_t)(align - 1);
+	/* A trim the OS refuses leaves reserved address space that nothing
+	 * touches: no memory, and nothing to keep track of. */
 	if (aligned > start)
-		munmap(p, aligned - start);
+		sys_munmap(p, aligned - start);
 	if (start + span > aligned + size)
-		munmap((void *)(aligned + size), start + span - (aligned + size));
+		sys_munmap((void *)(aligned + size),
+			   start + span - (aligned + size));
 	return (void *)aligned;
 }
 
-void os_unmap(void *addr, size_t size)
+bool os_unmap(void *addr, size_t size)
 {
-	munmap(addr, size);
+	return sys_munmap(addr, size) == 0;
 }
 
 /*
@@ -95,8 +148,7 @@ void os_unmap(void *addr, size_t size)
  */
 void *os_map(size_t size)
 {
-	void *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *p = sys_mmap(NULL, size, MAP_PRIVATE | MAP_ANONYMOUS);
 
 	return p == MAP_FAILED ? NULL : p;
 }
@@ -118,10 +170,13 @@ void *os_map_meta(size_t size)
 	return p;
 }
 
+/* A refused unmap leaves the mapping, still counted; its pages go back. */
 void os_unmap_meta(void *addr, size_t size)
 {
-	os_unmap(addr, size);
-	uatomic_sub(&meta_bytes, size);
+	if (os_unmap(addr, size))
+		uatomic_sub(&meta_bytes, size);
+	else
+		os_release(addr, size);
 }
 
 size_t os_meta_bytes(void)
@@ -144,6 +199,8 @@ void *os_remap(void *addr, size_t old_size, size_t new_size)
 		return NULL;
 	}
 #endif
+	if (os_fault(OS_CALL_MREMAP, ENOMEM))
+		return NULL;
 	p = mremap(addr, old_size, new_size, MREMAP_MAYMOVE);
 	return p == MAP_FAILED ? NULL : p;
 }
@@ -155,6 +212,8 @@ void *os_remap(void *addr, size_t old_size, size_t new_size)
  */
 bool os_release(void *addr, size_t size)
 {
+	if (os_fault(OS_CALL_MADVISE, EAGAIN))
+		return false;
 	return madvise(addr, size, MADV_DONTNEED) == 0;
 }
 

@@ -99,7 +99,8 @@ extern struct core_config core_config;
 /* size bytes (a multiple of PAGE_SIZE) of fresh zeroed read-write memory,
  * committed (no MAP_NORESERVE), page-aligned; NULL on failure. */
 void *os_map(size_t size);
-void os_unmap(void *addr, size_t size);
+/* false: the OS refused (the mapping stays as it was). */
+bool os_unmap(void *addr, size_t size);
 /*
  * The same for the allocator's own metadata (the huge table, the per-CPU
  * object caches; sections' descriptors are counted per zone): the bytes are
