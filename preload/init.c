@@ -18,6 +18,7 @@
 #include "page_alloc.h"
 #include "preload.h"
 #include "slab.h"
+#include "valgrind.h"
 
 __thread unsigned int buddy_depth __attribute__((tls_model("initial-exec")));
 __thread unsigned int buddy_depth_floor
@@ -39,6 +40,7 @@ void buddy_boot_slow(void)
 	if (uatomic_cmpxchg(&buddy_boot_state, BOOT_NONE, BOOT_RUNNING) ==
 	    BOOT_NONE) {
 		boot_self = true;
+		valgrind_boot();
 		conf_read = conf_boot(false);
 		boot_self = false;
 		cmm_smp_mb();

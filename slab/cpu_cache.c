@@ -205,6 +205,7 @@ struct cpu_cache_state cpu_cache_state;
 
 static int cc_init_state;	/* 0: not started, 1: running, 2: done */
 static bool cc_force_fallback;
+static bool cc_force_off;
 
 /* rseq mode: membarrier's rseq command is ours, so any CPU's stacks can be
  * drained; one drainer at a time. */
@@ -933,6 +934,11 @@ void cpu_cache_force_fallback(void)
 	cc_force_fallback = true;
 }
 
+void cpu_cache_force_off(void)
+{
+	cc_force_off = true;
+}
+
 bool cpu_cache_uses_rseq(void)
 {
 	return CMM_LOAD_SHARED(cc.mode) == CC_RSEQ;
@@ -947,6 +953,8 @@ void cpu_cache_init(void)
 
 	if (uatomic_cmpxchg(&cc_init_state, 0, 1) != 0)
 		return;	/* done, or running (perhaps on this very thread) */
+	if (cc_force_off)
+		goto fail;
 	/* May call malloc (it may read /sys or /proc): we are not ready, so
 	 * that malloc goes straight to the slab layer. */
 	n = os_nr_cpus();
