@@ -468,7 +468,8 @@ static bool barn_put(struct cc_barn *barn, const struct slab_object *objs,
 		       n * sizeof(*objs));
 		cmm_barrier();	/* the batch before the count (fork) */
 		CMM_STORE_SHARED(barn->nr_full, barn->nr_full + 1);
-		barn->changes++;
+		/* Read without the lock by the idle scan (barn_drain). */
+		CMM_STORE_SHARED(barn->changes, barn->changes + 1);
 		put = true;
 	}
 	barn_unlock(barn);
@@ -490,7 +491,7 @@ static unsigned int barn_take(struct cc_barn *barn, struct slab_object *objs)
 		cmm_barrier();	/* the count before the copy (fork) */
 		memcpy(objs, barn->objs + (size_t)barn->nr_full * n,
 		       n * sizeof(*objs));
-		barn->changes++;
+		CMM_STORE_SHARED(barn->changes, barn->changes + 1);
 	}
 	barn_unlock(barn);
 	return n;
