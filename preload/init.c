@@ -18,6 +18,7 @@
 #include "page_alloc.h"
 #include "preload.h"
 #include "slab.h"
+#include "valgrind.h"
 
 __thread unsigned int buddy_depth __attribute__((tls_model("initial-exec")));
 __thread unsigned int buddy_depth_floor
@@ -40,6 +41,7 @@ void buddy_boot_slow(void)
 	    BOOT_NONE) {
 		boot_self = true;
 		slab_junk_report = report_write_after_free;
+		valgrind_boot();
 		conf_read = conf_boot(false);
 		boot_self = false;
 		cmm_smp_mb();

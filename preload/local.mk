@@ -40,7 +40,7 @@ libbuddymalloc_la_LDFLAGS = \
 # Relink when the export list changes.
 EXTRA_libbuddymalloc_la_DEPENDENCIES = preload/exports.map
 
-noinst_HEADERS += preload/preload.h
+noinst_HEADERS += preload/preload.h preload/valgrind.h
 EXTRA_DIST += preload/exports.map
 
 # --- the buddymalloc command and buddymalloc.pc ----------------------------

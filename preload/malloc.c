@@ -37,12 +37,14 @@
 #include <malloc.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "buddymalloc.h"
 #include "page_alloc.h"
 #include "kmalloc_fast.h"
 #include "preload.h"
 #include "slab.h"
+#include "valgrind.h"
 
 #define MALLOC_ALIGNMENT	16
 
@@ -66,6 +68,42 @@ static void *fail_enomem(void)
 
 /* ------------------------------------------------------------- helpers */
 
+bool buddy_on_memcheck;
+
+void valgrind_boot(void)
+{
+	if (BUDDY_VALGRIND && RUNNING_ON_VALGRIND && valgrind_is_memcheck()) {
+		buddy_on_memcheck = true;
+		cpu_cache_force_off();
+	}
+}
+
+/*
+ * do_malloc under valgrind (valgrind.h): memcheck is told of the block.
+ * calloc's block is zeroed here, after that, not by the slab layer (whose
+ * memset would write into memory memcheck holds as freed).
+ */
+__attribute__((noinline, cold))
+static void *valgrind_malloc(size_t size, gfp_t gfp, struct alloc_site site)
+{
+	bool nested;
+	size_t usable = 0;
+	void *p;
+
+	nested = allocator_enter_nested();
+	p = unlikely(nested) ? kmalloc_nolock(size, gfp & ~__GFP_ZERO, site) :
+			       kmalloc_site(size, gfp & ~__GFP_ZERO, site);
+	if (p)
+		usable = ksize(p);
+	allocator_leave();
+	if (p) {
+		valgrind_alloced(p, size, usable, false);
+		if (gfp & __GFP_ZERO)
+			memset(p, 0, size);
+	}
+	return p;
+}
+
 /*
  * A call made while this thread is inside the allocator already comes from
  * a signal handler that interrupted it: the interrupted call may hold any
@@ -80,11 +118,38 @@ static inline void *do_malloc(size_t size, gfp_t gfp, struct alloc_site site)
 	if (unlikely(size > PTRDIFF_MAX))
 		return fail_enomem();
 	buddy_boot();
+	if (unlikely(buddy_on_memcheck))
+		return valgrind_malloc(size, gfp, site);
 	nested = allocator_enter_nested();
 	p = unlikely(nested) ? kmalloc_nolock(size, gfp, site) :
 			       kmalloc_site(size, gfp, site);
 	allocator_leave();
 	return p;
+}
+
+/*
+ * do_free under valgrind (valgrind.h): memcheck is told first, so that no
+ * other thread can be handed the block while memcheck still holds it live.
+ * kfree then reads and writes word 0 of the block (the per-CPU layer's
+ * mark, slab_internal.h), which memcheck now guards: its reports are off
+ * for that call only.
+ */
+__attribute__((noinline, cold))
+static void valgrind_free(void *p, const char *call)
+{
+	enum kfree_result res;
+	int saved_errno = errno;
+	bool nested;
+
+	valgrind_freed(p);
+	VALGRIND_DISABLE_ERROR_REPORTING;
+	nested = allocator_enter_nested();
+	res = unlikely(nested) ? kfree_nolock(p) : kfree(p);
+	allocator_leave();
+	VALGRIND_ENABLE_ERROR_REPORTING;
+	if (unlikely(res != KFREE_OK))
+		report_bad_pointer(call, p, res);
+	errno = saved_errno;
 }
 
 /* free() under the name of the call that asked for it. Out of line, so
@@ -98,6 +163,8 @@ static void do_free(void *p, const char *call)
 
 	if (!p)
 		return;
+	if (unlikely(buddy_on_memcheck))
+		return valgrind_free(p, call);
 	saved_errno = errno;
 	nested = allocator_enter_nested();
 	res = unlikely(nested) ? kfree_nolock(p) : kfree(p);
@@ -153,6 +220,8 @@ static void *do_memalign(size_t align, size_t size, struct alloc_site site)
 	buddy_boot();
 	allocator_enter();
 	p = kmalloc_aligned_site(size, align, 0, site);
+	if (unlikely(buddy_on_memcheck) && p)
+		valgrind_alloced(p, size, ksize(p), false);
 	allocator_leave();
 	return p;
 }
@@ -240,9 +309,19 @@ static void do_free_sized(void *p, size_t size, size_t align, const char *call)
 	if (!p)
 		return;
 	saved_errno = errno;
+	/* Under memcheck: the block is checked before memcheck is told (a
+	 * refused size frees nothing), with its reports off for the free's
+	 * write of word 0, as in valgrind_free. */
+	if (unlikely(buddy_on_memcheck))
+		VALGRIND_DISABLE_ERROR_REPORTING;
 	nested = allocator_enter_nested();
 	res = kfree_sized(p, size, align, nested);
 	allocator_leave();
+	if (unlikely(buddy_on_memcheck)) {
+		VALGRIND_ENABLE_ERROR_REPORTING;
+		if (res == KFREE_OK)
+			valgrind_freed(p);
+	}
 	if (unlikely(res != KFREE_OK))
 		report_bad_pointer(call, p, res);
 	errno = saved_errno;
@@ -276,6 +355,52 @@ BUDDY_EXPORT void *calloc(size_t nmemb, size_t size)
 	return do_malloc(bytes, __GFP_ZERO, ALLOC_SITE_HERE());
 }
 
+/*
+ * krealloc under memcheck (valgrind.h), with memcheck told the outcome.
+ * krealloc reads and writes the old block past the size memcheck knows
+ * (its copy takes whole slots), so memcheck's reports are off for the
+ * call. In place, the block is resized; moved, the new block gets the old
+ * bytes' definedness (their V bits, copied as krealloc copied the bytes)
+ * and the old block is freed. A thread that were handed the old block
+ * between krealloc's return and that FREELIKE would confuse memcheck;
+ * valgrind runs one thread at a time and switches between them at system
+ * calls and after long time slices, and there is no system call in between.
+ */
+__attribute__((noinline, cold))
+static void *valgrind_realloc(void *p, size_t size, struct alloc_site site,
+			      enum kfree_result *res)
+{
+	size_t usable, old = 0;
+	void *q;
+
+	allocator_enter();
+	usable = ksize(p);
+	allocator_leave();
+	if (usable)
+		old = valgrind_block_size(p, usable);
+	VALGRIND_DISABLE_ERROR_REPORTING;
+	allocator_enter();
+	q = krealloc_site(p, size, 0, site, res);
+	allocator_leave();
+	VALGRIND_ENABLE_ERROR_REPORTING;
+	if (!q || *res != KFREE_OK || !usable)
+		return q;
+	allocator_enter();
+	usable = ksize(q);
+	allocator_leave();
+	if (q == p) {
+		VALGRIND_RESIZEINPLACE_BLOCK(p, old, size, 0);
+		if (usable > size)
+			VALGRIND_MAKE_MEM_NOACCESS((char *)p + size,
+						   usable - size);
+		return q;
+	}
+	valgrind_alloced(q, size, usable, false);
+	valgrind_copy_vbits(q, p, old < size ? old : size);
+	valgrind_freed(p);
+	return q;
+}
+
 /* realloc and reallocarray, reported under call's name. */
 static void *do_realloc(void *p, size_t size, struct alloc_site site,
 			const char *call)
@@ -293,9 +418,13 @@ static void *do_realloc(void *p, size_t size, struct alloc_site site,
 	if (unlikely(size > PTRDIFF_MAX))
 		return fail_enomem();
 	buddy_boot();
-	allocator_enter();
-	q = krealloc_site(p, size, 0, site, &res);
-	allocator_leave();
+	if (unlikely(buddy_on_memcheck)) {
+		q = valgrind_realloc(p, size, site, &res);
+	} else {
+		allocator_enter();
+		q = krealloc_site(p, size, 0, site, &res);
+		allocator_leave();
+	}
 	if (unlikely(res != KFREE_OK)) {
 		/* p was not ours, or (q != NULL) another thread freed it while
 		 * it was being copied. With bad_free:report a realloc of a bad
@@ -430,6 +559,9 @@ BUDDY_EXPORT size_t malloc_usable_size(void *p)
 	allocator_leave();
 	if (unlikely(res != KFREE_OK))
 		report_bad_pointer("malloc_usable_size", p, res);
+	/* Under valgrind the bytes past the size asked for become usable. */
+	if (unlikely(buddy_on_memcheck) && size)
+		valgrind_resized(p, size, size);
 	return size;
 }
 

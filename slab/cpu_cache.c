@@ -208,6 +208,7 @@ struct cpu_cache_state cpu_cache_state;
 
 static int cc_init_state;	/* 0: not started, 1: running, 2: done */
 static bool cc_force_fallback;
+static bool cc_force_off;
 
 /* rseq mode: membarrier's rseq command is ours, so any CPU's stacks can be
  * drained; one drainer at a time. */
@@ -470,7 +471,8 @@ static bool barn_put(struct cc_barn *barn, const struct slab_object *objs,
 		       n * sizeof(*objs));
 		cmm_barrier();	/* the batch before the count (fork) */
 		CMM_STORE_SHARED(barn->nr_full, barn->nr_full + 1);
-		barn->changes++;
+		/* Read without the lock by the idle scan (barn_drain). */
+		CMM_STORE_SHARED(barn->changes, barn->changes + 1);
 		put = true;
 	}
 	barn_unlock(barn);
@@ -492,7 +494,7 @@ static unsigned int barn_take(struct cc_barn *barn, struct slab_object *objs)
 		cmm_barrier();	/* the count before the copy (fork) */
 		memcpy(objs, barn->objs + (size_t)barn->nr_full * n,
 		       n * sizeof(*objs));
-		barn->changes++;
+		CMM_STORE_SHARED(barn->changes, barn->changes + 1);
 	}
 	barn_unlock(barn);
 	return n;
@@ -936,6 +938,11 @@ void cpu_cache_force_fallback(void)
 	cc_force_fallback = true;
 }
 
+void cpu_cache_force_off(void)
+{
+	cc_force_off = true;
+}
+
 bool cpu_cache_uses_rseq(void)
 {
 	return CMM_LOAD_SHARED(cc.mode) == CC_RSEQ;
@@ -950,6 +957,8 @@ void cpu_cache_init(void)
 
 	if (uatomic_cmpxchg(&cc_init_state, 0, 1) != 0)
 		return;	/* done, or running (perhaps on this very thread) */
+	if (cc_force_off)
+		goto fail;
 	/* May call malloc (it may read /sys or /proc): we are not ready, so
 	 * that malloc goes straight to the slab layer. */
 	n = os_nr_cpus();

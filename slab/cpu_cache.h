@@ -42,6 +42,13 @@ void cpu_cache_init(void);
  * before the first allocation of the process. */
 void cpu_cache_force_fallback(void);
 
+/* No per-CPU caches at all (CC_OFF): every malloc and free reaches the
+ * slab layer through preload's out-of-line paths. Preload calls it under
+ * valgrind, so that the client requests there see every block and nothing
+ * writes the in-band mark of a freed object (preload/valgrind.h). Must be
+ * called before the first allocation of the process. */
+void cpu_cache_force_off(void);
+
 /* true when the fast path is the rseq one, false for the per-CPU-lock
  * fallback or before init. */
 bool cpu_cache_uses_rseq(void);

@@ -621,6 +621,12 @@ tests_unit_kfree_fast_LDADD = slab/libbuddyslab.la $(UNIT_LDADD)
 # served-by-libbuddymalloc check must fail. SKIP without valgrind.
 
 SCRIPT_TESTS += tests/valgrind.sh
+# misuse: a heap overflow and a use after free for memcheck to report
+# (valgrind.sh runs it preloaded); not a test by itself.
+check_PROGRAMS += tests/valgrind/misuse
+AM_TESTS_ENVIRONMENT += \
+	BUDDY_VALGRIND_REQUESTS='$(BUDDY_VALGRIND_REQUESTS)'; \
+	export BUDDY_VALGRIND_REQUESTS;
 
 # cpu_cache_step: malloc() and free() in rseq mode, single-stepped with the
 # trap flag and migrated to another CPU at each instruction boundary before
@@ -707,3 +713,76 @@ tests_unit_os_fault_CPPFLAGS = $(libbuddymalloc_la_CPPFLAGS) \
 tests_unit_os_fault_CFLAGS = $(libbuddymalloc_la_CFLAGS)
 tests_unit_os_fault_LDADD = slab/libbuddyslab.la core/libbuddycore_test.la \
 	tests/lib/libtap.la $(PTHREAD_LIBS)
+
+# --- sanitizer builds (issue 11) -----------------------------------------
+# In a build directory configured with --enable-asan or --enable-tsan
+# (scripts/run-tests makes build-san/asan and build-san/tsan), "make
+# check-sanitizer" builds and runs only these programs: the tests that link
+# core/ and slab/ themselves. A program whose malloc is ours (a .preload,
+# api/, stress/, page_api, bad_free, lifetime_malloc, cpu_cache_step) does
+# not belong: each sanitizer's runtime replaces malloc, and a preloaded one
+# cannot run under it at all. Only the test programs and what they link are
+# built (check-TESTS with check_PROGRAMS set to them: not the other tests,
+# the library, bench/ or examples/).
+#
+# ASan + UBSan: every such unit test. Any report fails the test (UBSan
+# stops at the first finding; ASan exits non-zero, leaks included).
+SANITIZER_TESTS = \
+	tests/unit/tap_selftest tests/unit/free_area tests/unit/split_merge \
+	tests/unit/fallback tests/unit/pageblock tests/unit/exact \
+	tests/unit/page_owner tests/unit/sparse tests/unit/vmstat \
+	tests/unit/model tests/unit/checker_fails tests/unit/huge \
+	tests/unit/resize tests/unit/trim tests/unit/budget \
+	tests/unit/fork_child tests/unit/pcp tests/unit/numa \
+	tests/unit/numa_topology tests/preload/conf tests/unit/slab \
+	tests/unit/slab_release tests/unit/lifetime tests/unit/cpu_cache \
+	tests/unit/kfree_fast tests/unit/kswapd tests/unit/kswapd_inline \
+	tests/unit/retype tests/unit/retype_inline
+
+# TSan: the unit tests that run threads (or fork while threads run). The
+# per-CPU caches run in their fallback mode (glibc registers no rseq area:
+# GLIBC_TUNABLES=glibc.pthread.rseq=0), where every stack is under its
+# CPU's lock, a __atomic spinlock TSan understands. In rseq mode a stack is
+# handed between threads by plain loads and stores inside inline assembly
+# that TSan does not see, ordered by the kernel (a restart on preemption)
+# and by membarrier for a drain: TSan would report each hand-off of an
+# object as a race. The rseq mode's own protocol is tested natively
+# (unit/cpu_cache, unit/cpu_cache_step, stress/threads). liburcu's atomics
+# are the compiler's builtins in this build (tests/sanitizer/urcu_tsan.h,
+# configure.ac): TSan does not see volatile accesses or inline assembly
+# as atomic. tests/sanitizer/tsan.supp holds the suppressions, each with
+# its reason.
+#
+# Not here: unit/pcp, whose test_refill_takes_batch and test_drain_local
+# fail with rseq off even without TSan (GLIBC_TUNABLES=glibc.pthread.rseq=0
+# tests/unit/pcp); unit/kswapd, which counts the process's threads (TSan's
+# runtime adds one of its own).
+TSAN_TESTS = \
+	tests/unit/page_owner tests/unit/trim tests/unit/fork_child \
+	tests/unit/numa tests/unit/cpu_cache \
+	tests/unit/kfree_fast tests/unit/kswapd_inline \
+	tests/unit/retype tests/unit/retype_inline
+
+# The model test runs a fifth of its operations (the whole million runs
+# in the plain build): under ASan it takes several times as long.
+SANITIZER_ENVIRONMENT_asan = \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=86 \
+	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	BUDDY_MODEL_OPS=200000
+SANITIZER_ENVIRONMENT_tsan = \
+	GLIBC_TUNABLES=glibc.pthread.rseq=0 \
+	TSAN_OPTIONS=exitcode=86:second_deadlock_stack=1:suppressions=$(abs_top_srcdir)/tests/sanitizer/tsan.supp
+EXTRA_DIST += tests/sanitizer/urcu_tsan.h tests/sanitizer/tsan.supp
+SANITIZER_TESTS_asan = $(SANITIZER_TESTS)
+SANITIZER_TESTS_tsan = $(TSAN_TESTS)
+
+check-sanitizer:
+	@if test "$(BUDDY_SANITIZER)" = none; then \
+		echo "check-sanitizer: configure with --enable-asan or --enable-tsan" >&2; \
+		exit 1; \
+	fi
+	env $(SANITIZER_ENVIRONMENT_$(BUDDY_SANITIZER)) \
+		$(MAKE) $(AM_MAKEFLAGS) check-TESTS \
+		TESTS="$(SANITIZER_TESTS_$(BUDDY_SANITIZER))" \
+		check_PROGRAMS="$(SANITIZER_TESTS_$(BUDDY_SANITIZER))"
+.PHONY: check-sanitizer

@@ -56,7 +56,7 @@ static void unpin(void)
 
 static struct pcp_stats cpu_stats(struct zone *zone, int cpu)
 {
-	static struct pcp_stats st[MAX_CPUS];
+	struct pcp_stats st[MAX_CPUS];	/* per call: threads read at once */
 	struct pcp_stats none = { 0 };
 	unsigned int n = pcp_stats_read(zone, st, MAX_CPUS);
 

@@ -213,7 +213,7 @@ static void *churn(void *arg)
 	uint64_t rng = 99;
 
 	(void)arg;
-	while (!churn_stop) {
+	while (!CMM_LOAD_SHARED(churn_stop)) {
 		struct page *p[8];
 
 		for (int i = 0; i < 8; i++)
@@ -222,7 +222,7 @@ static void *churn(void *arg)
 		for (int i = 0; i < 8; i++)
 			if (p[i])
 				free_pages_checked(p[i], p[i]->order);
-		churned++;
+		CMM_STORE_SHARED(churned, churned + 1);
 	}
 	return NULL;
 }
@@ -238,9 +238,9 @@ TEST_BEGIN(test_release_while_allocating)
 	churn_stop = 0;
 	assert_d_eq(pthread_create(&thread, NULL, churn, NULL), 0);
 	/* At least 200 releases, over at least 2000 rounds of the churn. */
-	for (; rounds < 200 || churned < 2000; rounds++)
+	for (; rounds < 200 || CMM_LOAD_SHARED(churned) < 2000; rounds++)
 		release_free_pages();
-	churn_stop = 1;
+	CMM_STORE_SHARED(churn_stop, 1);
 	pthread_join(thread, NULL);
 	test_diag("%lu releases during %lu rounds of allocation", rounds,
 		  churned);
