@@ -120,7 +120,8 @@ static bool buddy_merge_likely(unsigned long pfn, struct page *page,
 		return false;
 	higher_pfn = pfn & ~((1UL << (order + 1)) - 1);
 	higher_buddy_pfn = higher_pfn ^ (1UL << (order + 1));
-	return page_is_buddy(page + (higher_buddy_pfn - pfn), order + 1);
+	return page_is_buddy(page + ((long)higher_buddy_pfn - (long)pfn),
+			     order + 1);
 }
 
 static void __sub_reserved_highatomic(struct zone *zone, unsigned long nr)
@@ -166,7 +167,7 @@ void __free_one_page(struct page *page, unsigned long pfn, struct zone *zone,
 	__decay_stamp(zone, page, pfn, order);
 	while (order < MAX_PAGE_ORDER) {
 		unsigned long buddy_pfn = pfn ^ (1UL << order);
-		struct page *buddy = page + (buddy_pfn - pfn);
+		struct page *buddy = page + ((long)buddy_pfn - (long)pfn);
 		unsigned long combined_pfn;
 
 #ifdef BUDDY_TEST_HOOKS
@@ -197,7 +198,7 @@ void __free_one_page(struct page *page, unsigned long pfn, struct zone *zone,
 		}
 		__del_page_from_free_list(buddy, zone, order);
 		combined_pfn = buddy_pfn & pfn;
-		page += combined_pfn - pfn;
+		page -= pfn - combined_pfn;	/* combined_pfn <= pfn */
 		pfn = combined_pfn;
 		order++;
 	}

@@ -147,10 +147,12 @@ static unsigned int __collect_ranges(unsigned long pfn, unsigned long end,
 		if (page->flags & PG_buddy) {
 			nr = 1UL << page->order;
 			if (__pages_released(pfn, nr) != nr) {
-				struct release_range *last =
-					&b->ranges[b->nr_ranges - 1];
+				/* Only formed once a range exists: no pointer
+				 * before the array (undefined even unread). */
+				struct release_range *last = b->nr_ranges > first ?
+					&b->ranges[b->nr_ranges - 1] : NULL;
 
-				if (b->nr_ranges > first && last->end == pfn) {
+				if (last && last->end == pfn) {
 					last->end += nr;
 				} else {
 					b->ranges[b->nr_ranges].start = pfn;

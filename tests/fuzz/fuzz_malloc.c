@@ -399,6 +399,8 @@ static size_t memalign_effective(size_t align)
 {
 	if (align <= MALLOC_ALIGN)
 		return MALLOC_ALIGN;
+	if (align > SIZE_MAX / 2 + 1)
+		return 0;	/* memalign fails with EINVAL */
 	if (!is_pow2(align))
 		return (size_t)1 << (64 - __builtin_clzl(align));
 	return align;
