@@ -372,6 +372,13 @@ extern uint32_t test_decay_now_ms;
  * top of pcp.c). */
 
 extern unsigned int nr_pcp_cpus;
+#ifdef BUDDY_TEST_HOOKS
+/* Ask which CPU this thread runs on now: without rseq the CPU is a hint
+ * that may lag a migration by PCP_CPU_HINT_OPS operations (correct, as the
+ * lock makes any CPU right); a test that has just pinned itself wants its
+ * own CPU's list. */
+void test_pcp_refresh_cpu(void);
+#endif
 
 /* What high and batch are computed from, as the kernel computes them from
  * a zone's managed pages: here the pages the zone has onlined, not its

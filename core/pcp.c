@@ -87,6 +87,13 @@ static unsigned int pcp_refresh_cpu(void)
 	return pcp_hint.cpu;
 }
 
+#ifdef BUDDY_TEST_HOOKS
+void test_pcp_refresh_cpu(void)
+{
+	pcp_refresh_cpu();
+}
+#endif
+
 /* The CPU this thread runs on now (a hint: the lock makes any CPU right). */
 static inline unsigned int pcp_this_cpu(void)
 {

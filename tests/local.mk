@@ -753,13 +753,11 @@ SANITIZER_TESTS = \
 # as atomic. tests/sanitizer/tsan.supp holds the suppressions, each with
 # its reason.
 #
-# Not here: unit/pcp, whose test_refill_takes_batch and test_drain_local
-# fail with rseq off even without TSan (GLIBC_TUNABLES=glibc.pthread.rseq=0
-# tests/unit/pcp); unit/kswapd, which counts the process's threads (TSan's
+# Not here: unit/kswapd, which counts the process's threads (TSan's
 # runtime adds one of its own).
 TSAN_TESTS = \
 	tests/unit/page_owner tests/unit/trim tests/unit/fork_child \
-	tests/unit/numa tests/unit/cpu_cache \
+	tests/unit/numa tests/unit/pcp tests/unit/cpu_cache \
 	tests/unit/kfree_fast tests/unit/kswapd_inline \
 	tests/unit/retype tests/unit/retype_inline
 

@@ -11,7 +11,8 @@
 # (malloc and free in a signal handler that interrupted the allocator)
 # and unit/lifetime_malloc (the lifetime classifier through malloc) and
 # unit/kfree_fast (the inline fast paths; a malloc/free pair writes no
-# state byte) with rseq off. One TAP line per program; the program's own output
+# state byte) with rseq off; and the core's unit/pcp, whose per-CPU page
+# lists take a sched_getcpu() hint instead of rseq's cpu_id then. One TAP line per program; the program's own output
 # follows as "# " lines.
 #
 # Run by "make check" from the top build directory.
@@ -35,7 +36,7 @@ run() {
 	fi
 }
 
-echo "1..10"
+echo "1..11"
 run "unit/cpu_cache, rseq off" \
 	env GLIBC_TUNABLES="$norseq" tests/unit/cpu_cache
 run "unit/cpu_cache, fallback forced" \
@@ -57,3 +58,5 @@ run "unit/lifetime_malloc, rseq off" \
 	env GLIBC_TUNABLES="$norseq" tests/unit/lifetime_malloc
 run "unit/kfree_fast, rseq off" \
 	env GLIBC_TUNABLES="$norseq" tests/unit/kfree_fast
+run "unit/pcp, rseq off" \
+	env GLIBC_TUNABLES="$norseq" tests/unit/pcp

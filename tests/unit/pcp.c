@@ -45,7 +45,10 @@ static bool pin_to(int cpu)
 
 	CPU_ZERO(&set);
 	CPU_SET(cpu, &set);
-	return pthread_setaffinity_np(pthread_self(), sizeof(set), &set) == 0;
+	if (pthread_setaffinity_np(pthread_self(), sizeof(set), &set))
+		return false;
+	test_pcp_refresh_cpu();	/* rseq off: the CPU hint may lag */
+	return true;
 }
 
 static void unpin(void)
