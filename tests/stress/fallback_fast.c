@@ -28,7 +28,6 @@
  * not wait for locks); after malloc_trim the allocator's bytes in use are
  * what they were before (nothing lost or counted twice).
  */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <malloc.h>
 #include <pthread.h>

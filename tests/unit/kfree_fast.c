@@ -15,7 +15,6 @@
  *     64 to a cache line: a store on every call bounces that line
  *     between CPUs), and the free still marks the object freed.
  */
-#define _GNU_SOURCE
 #include <sched.h>
 #include <signal.h>
 #include <string.h>
