@@ -16,6 +16,10 @@
  *   lock seen free means its last holder's updates are all there. The
  *   locks are re-initialised and the heap is the child's own.
  *
+ *   Locks that guard no heap state (direct reclaim's turn, the shrinker
+ *   list, warn_alloc's ratelimit) are made new in every child, whatever
+ *   it decides: a thread of the parent that held one does not exist here.
+ *
  *   The reclaim threads are not copied by fork(): the child's node state
  *   is made new and its first free restarts decay with a thread of its
  *   own (vmscan.c). Pageblocks a parent's thread was releasing are
@@ -75,6 +79,7 @@ void core_fork_child(bool abandon)
 			reclaim_fork_child(zone);
 		}
 	}
+	page_alloc_fork_child();
 	pcp_fork_child(abandon);
 	vmscan_fork_child();
 	huge_fork_child(abandon);

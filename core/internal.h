@@ -348,6 +348,10 @@ bool alloc_budget_pages(unsigned long nr, gfp_t gfp);
 extern uint64_t (*test_warn_clock)(void);
 #endif
 
+/* In the child of fork(): the slow path's own locks (direct reclaim's
+ * turn, the shrinker list, warn_alloc's ratelimit) made new. */
+void page_alloc_fork_child(void);
+
 /* The reclaim threads' watermark checks, on the budget's marks. */
 bool zone_below_low(const struct zone *zone);
 bool zone_balanced(const struct zone *zone);

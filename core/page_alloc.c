@@ -1079,6 +1079,26 @@ static void warn_alloc(gfp_t gfp, unsigned int order)
 }
 
 /*
+ * In the child of fork(), alone, whether it keeps the heap or not. These
+ * locks guard no block and no free list: direct_reclaim_lock only takes
+ * turns (the reclaim itself is under the zone locks, which core_fork_busy
+ * checks), shrinker_lock only orders registrations (a slot is published
+ * by its count, stored last) and warn_lock only the report's ratelimit.
+ * A thread of the parent that held one at the fork does not exist here,
+ * so the lock would stay held forever: the child's first direct reclaim
+ * would wait on it for good. Made new; the ratelimit starts again.
+ */
+void page_alloc_fork_child(void)
+{
+	pthread_mutex_init(&direct_reclaim_lock, NULL);
+	pthread_mutex_init(&shrinker_lock, NULL);
+	pthread_mutex_init(&warn_lock, NULL);
+	warn_begin_ns = 0;
+	warn_printed = 0;
+	warn_missed = 0;
+}
+
+/*
  * The kernel's __alloc_pages_slowpath(), in its order: wake the reclaim
  * threads; try again at the min mark (lower for NOWAIT and for the
  * allocator's own metadata); then, unless the caller may not wait,

@@ -335,7 +335,8 @@ API_PRELOAD_TESTS = \
 	tests/stress/preload/fork_reclaim.preload \
 	tests/stress/preload/idle_return.preload \
 	tests/stress/preload/grouping.preload \
-	tests/stress/preload/rlimit_as.preload
+	tests/stress/preload/rlimit_as.preload \
+	tests/stress/preload/fork_churn.preload
 
 tests_api_sizes_SOURCES = tests/api/sizes.c
 tests_api_sizes_CPPFLAGS = $(API_CPPFLAGS)
@@ -521,6 +522,12 @@ tests_stress_rlimit_as_LDFLAGS = -no-install
 tests_stress_preload_rlimit_as_preload_SOURCES = tests/stress/rlimit_as.c
 tests_stress_preload_rlimit_as_preload_CPPFLAGS = $(API_CPPFLAGS)
 tests_stress_preload_rlimit_as_preload_LDADD = $(API_PLAIN_LDADD)
+# fork_churn: 500 forks while 6 threads use every path of the allocator
+# under a budget (limit:96m, set by the program itself); each child checks
+# what it inherited and allocates on its own. Preloaded only, as the soak.
+tests_stress_preload_fork_churn_preload_SOURCES = tests/stress/fork_churn.c
+tests_stress_preload_fork_churn_preload_CPPFLAGS = $(API_CPPFLAGS)
+tests_stress_preload_fork_churn_preload_LDADD = $(API_PLAIN_LDADD)
 # grouping: lifetime grouping, measured by the OS (preloaded only: the
 # classifier keys on the return address of the exported malloc).
 tests_stress_preload_grouping_preload_SOURCES = tests/stress/grouping.c
