@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -384,4 +385,37 @@ bool heap_stats_read(struct heap_stats *st)
 		}
 	}
 	return true;
+}
+
+void api_conf_require(char **argv, const char *setting)
+{
+	const char *conf = getenv("BUDDYMALLOC_CONF");
+	size_t key_len = strcspn(setting, ":") + 1;	/* "key:" */
+	char buf[1024];
+
+	for (const char *c = conf; c && *c; c += strcspn(c, ",")) {
+		c += *c == ',';
+		if (strncmp(c, setting, key_len) == 0)
+			return;
+	}
+	snprintf(buf, sizeof(buf), "%s%s%s", conf ? conf : "",
+		 conf && *conf ? "," : "", setting);
+	setenv("BUDDYMALLOC_CONF", buf, 1);
+	execv("/proc/self/exe", argv);
+	printf("Bail out! cannot run itself again with BUDDYMALLOC_CONF=%s: "
+	       "%s\n", buf, strerror(errno));
+	exit(99);
+}
+
+bool api_redzone(void)
+{
+	mallctl_fn *mallctl = (mallctl_fn *)dlsym(RTLD_DEFAULT,
+						  "buddymalloc_mallctl");
+	const char *level = NULL;
+	size_t len = sizeof(level);
+
+	if (!mallctl || mallctl("opt.hardening", &level, &len, NULL, 0) != 0 ||
+	    !level)
+		return false;
+	return strcmp(level, "off") != 0 && strcmp(level, "junk") != 0;
 }

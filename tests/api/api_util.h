@@ -96,6 +96,23 @@ struct heap_stats {
 };
 bool heap_stats_read(struct heap_stats *st);
 
+/*
+ * Runs this program again (execv of /proc/self/exe, argv as given) with
+ * setting ("key:value") added to BUDDYMALLOC_CONF, unless the key is
+ * there already; returns once it is. Settings from outside stay (the API
+ * tests run under hardening:junk and hardening:redzone, tests/api/
+ * hardening.sh). A failed exec is a "Bail out!" and exit status 99.
+ */
+void api_conf_require(char **argv, const char *setting);
+
+/*
+ * True when the allocator in this process runs with hardening:redzone or
+ * a stronger level (its opt.hardening is neither "off" nor "junk"): a
+ * small block's usable size is then the size asked for, not its class.
+ * False for another allocator.
+ */
+bool api_redzone(void);
+
 /* Resident set size of this process in bytes (from /proc/self/statm). */
 
 #endif /* BUDDY_TEST_API_UTIL_H */

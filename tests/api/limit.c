@@ -210,12 +210,7 @@ TEST_END
 int main(int argc, char **argv)
 {
 	(void)argc;
-	if (!getenv("BUDDYMALLOC_CONF")) {
-		setenv("BUDDYMALLOC_CONF", "limit:256m", 1);
-		execv("/proc/self/exe", argv);
-		printf("Bail out! cannot run itself again: %s\n", strerror(errno));
-		return 99;
-	}
+	api_conf_require(argv, "limit:256m");
 	api_watchdog(120);
 	return test_run(test_served_by_buddymalloc,
 			test_the_limit_is_set,

@@ -179,16 +179,8 @@ TEST_END
 
 int main(int argc, char **argv)
 {
-	const char *conf = getenv("BUDDYMALLOC_CONF");
-
 	(void)argc;
-	if (!conf || strcmp(conf, CONF) != 0) {
-		setenv("BUDDYMALLOC_CONF", CONF, 1);
-		execv("/proc/self/exe", argv);
-		printf("Bail out! cannot re-execute with BUDDYMALLOC_CONF=%s: %s\n",
-		       CONF, strerror(errno));
-		return 99;
-	}
+	api_conf_require(argv, CONF);
 	return test_run(test_served_by_buddymalloc,
 			test_opt_numa_fake,
 			test_reports_show_both_nodes,

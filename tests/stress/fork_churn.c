@@ -403,19 +403,8 @@ TEST_END
 
 int main(int argc, char **argv)
 {
-	const char *conf = getenv("BUDDYMALLOC_CONF");
-
 	(void)argc;
-	if (!conf || !strstr(conf, "limit:")) {
-		char buf[512];
-
-		snprintf(buf, sizeof(buf), "%s%s%s", conf ? conf : "",
-			 conf && *conf ? "," : "", LIMIT_CONF);
-		setenv("BUDDYMALLOC_CONF", buf, 1);
-		execv("/proc/self/exe", argv);
-		printf("Bail out! cannot run itself again: %s\n", strerror(errno));
-		return 99;
-	}
+	api_conf_require(argv, LIMIT_CONF);
 	api_watchdog(600);
 	return test_run(test_served_by_buddymalloc,
 			test_fork_churn,

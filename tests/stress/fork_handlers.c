@@ -251,12 +251,7 @@ int main(int argc, char **argv)
 	(void)argc;
 	/* No reclaim thread: test_atfork_handlers_allocate's parent must be
 	 * really single-threaded (its decay runs inline instead). */
-	if (!getenv("BUDDYMALLOC_CONF")) {
-		setenv("BUDDYMALLOC_CONF", "reclaim_threads:0", 1);
-		execv("/proc/self/exe", argv);
-		printf("Bail out! cannot run itself again: %s\n", strerror(errno));
-		return 99;
-	}
+	api_conf_require(argv, "reclaim_threads:0");
 	api_watchdog(WATCHDOG_SECONDS);
 	*(void **)&mallctl = dlsym(RTLD_DEFAULT, "buddymalloc_mallctl");
 	return test_run(test_served_by_buddymalloc,
