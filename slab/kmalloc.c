@@ -607,7 +607,9 @@ size_t ksize_check(const void *p, enum kfree_result *res)
  * that realloc to size keeps in place)? The rules of kmalloc_site,
  * __kmalloc_aligned (memalign_fast's class: size rounded up to align) and
  * krealloc_in_place, run backwards:
- *   small        the class of the request is the block's;
+ *   small        the class of the request is the block's (with
+ *                hardening:redzone, of the request and its redzone, and
+ *                the size is the one the block holds);
  *   page-level   size rounded up to whole pages is the block, and the
  *                request is above the classes (or aligned above a page);
  *   mapping      the same, and the request is above the largest buddy
@@ -622,12 +624,15 @@ static bool kobj_fits(const struct kobj *o, size_t size, size_t align)
 
 	switch (o->kind) {
 	case KOBJ_SMALL:
-		if (unlikely(slab_redzone))	/* the size is known exactly */
-			return size == o->size;
+		/* hardening:redzone knows the size exactly; the class must
+		 * still be the request's (memalign's block is not malloc's). */
+		if (unlikely(slab_redzone) && size != o->size)
+			return false;
+		size = rz_request(size);
 		if (align > KMALLOC_MIN_SIZE)
 			size = size ? (size + align - 1) & ~(align - 1) : align;
 		return size <= KMALLOC_MAX_CACHE_SIZE &&
-		       kmalloc_size[size_to_class(size)] == o->size;
+		       kmalloc_size[size_to_class(size)] == o->slab->cache->size;
 	case KOBJ_LARGE:
 	case KOBJ_HUGE:
 		if (size > SIZE_MAX - PAGE_SIZE)

@@ -566,6 +566,11 @@ EXTRA_DIST += $(PROGRAM_TESTS) \
 	tests/programs/alloc_heavy.py \
 	tests/programs/workload.sql
 
+# hardening.sh: every API program (preloaded), stress/threads and
+# stress/thread_exit under BUDDYMALLOC_CONF=hardening:junk and again under
+# hardening:redzone (it runs programs built above).
+SCRIPT_TESTS += tests/api/hardening.sh
+
 # --- unit tests of slab/ (issue 3) ----------------------------------------
 
 UNIT_TESTS += tests/unit/slab
