@@ -10,6 +10,9 @@
  *   fixed   p = malloc(32); free(p)
  *   cycle   p = malloc(16 .. 512, cycling in steps of 16); free(p)
  *   ring    free the oldest of 64 live 32-byte blocks, allocate a new one
+ *   page    p = malloc(64 KiB), one byte written; free(p) (a page-level
+ *           block: bench/hardening, for hardening:guard)
+ *   pages   the same, sizes 36 .. 156 KiB cycling in steps of 8 KiB
  *   empty   the loop alone (subtracted from the others under callgrind)
  * The allocator is whatever the process runs with (LD_PRELOAD). Under
  * callgrind, the difference between two values of N cancels start-up.
@@ -54,6 +57,22 @@ static double run(const char *pattern, long n, void **ring)
 			ring[i & 63] = malloc(32);
 			sink = ring[i & 63];
 		}
+	} else if (!strcmp(pattern, "page")) {
+		for (long i = 0; i < n; i++) {
+			char *p = malloc(64 << 10);
+
+			p[0] = 1;
+			sink = p;
+			free(p);
+		}
+	} else if (!strcmp(pattern, "pages")) {
+		for (long i = 0; i < n; i++) {
+			char *p = malloc(((size_t)36 + (size_t)(i % 16) * 8) << 10);
+
+			p[0] = 1;
+			sink = p;
+			free(p);
+		}
 	} else if (!strcmp(pattern, "empty")) {
 		for (long i = 0; i < n; i++)
 			sink = (void *)i;
@@ -71,7 +90,8 @@ int main(int argc, char **argv)
 	long n, chunks;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: fastpath fixed|cycle|ring|empty N [time [CHUNKS]]\n");
+		fprintf(stderr, "usage: fastpath fixed|cycle|ring|page|pages|empty N "
+			"[time [CHUNKS]]\n");
 		return 2;
 	}
 	n = atol(argv[2]);

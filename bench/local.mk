@@ -67,6 +67,8 @@ endif
 noinst_PROGRAMS += bench/fastpath_loop
 bench_fastpath_loop_SOURCES = bench/fastpath.c
 EXTRA_DIST += bench/fastpath
+# bench/hardening: the hardening levels side by side on the same loop.
+EXTRA_DIST += bench/hardening
 
 # --- resident memory after bursts (bench/burst.py) ---------------------------
 

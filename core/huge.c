@@ -16,6 +16,17 @@
  * them; callers ask here only after that. A pointer that is not ours costs
  * one hash probe sequence, or nothing at all while no huge block exists.
  *
+ * hardening:guard (huge_guard, page_alloc.h) puts a PROT_NONE page before
+ * and after every block's pages, and places the block at the end of its
+ * pages, against the guard after them (ElectricFence's placement): a byte
+ * read or written past its usable size faults, and so does one before its
+ * start when the start is on a page boundary (page-multiple sizes, and
+ * alignments of a page or more). The guards are mapped with the block and
+ * go with it: every range this file keeps (a block's pages, a cache entry,
+ * a refused unmap) then has its own two guard pages, which are not counted
+ * in huge_pages (they are never resident, nor live). The setting is fixed
+ * before the first block, so every range of a process has guards or none.
+ *
  * After fork from a signal handler that interrupted the allocator
  * (core_fork_child(true)) the table may be half-updated. It is not
  * repaired: it joins the list of abandoned tables, which are only read
@@ -30,9 +41,15 @@
 
 #include "internal.h"
 
+/*
+ * A block is its pages, [page of addr, + size), and addr is where it
+ * starts on them: the first page's address, except under hardening:guard,
+ * where it may start further on (huge_shape).
+ */
 struct huge_entry {
 	uintptr_t addr;		/* 0: empty slot */
-	size_t size;		/* bytes mapped; 0: forgotten (abandoned tables) */
+	size_t size;		/* bytes of its pages; 0: forgotten (abandoned
+				 * tables) */
 };
 
 /*
@@ -50,6 +67,11 @@ struct huge_table {
 };
 
 #define HUGE_TABLE_MIN_CAPACITY	256	/* 4 KiB of slots */
+
+/* hardening:guard; fixed before the first block. */
+bool huge_guard;
+/* The least alignment of a guarded block: malloc's. */
+#define HUGE_GUARD_MIN_ALIGN	16
 
 static pthread_mutex_t huge_lock = PTHREAD_MUTEX_INITIALIZER;
 /* Protected by huge_lock. */
@@ -70,6 +92,17 @@ unsigned long huge_mapped_pages(void)
 }
 
 /* ------------------------------------------------------------ the table */
+
+/* The first page of block e, and the bytes from its start to its end. */
+static uintptr_t huge_entry_base(const struct huge_entry *e)
+{
+	return e->addr & ~(uintptr_t)(PAGE_SIZE - 1);
+}
+
+static size_t huge_entry_usable(const struct huge_entry *e)
+{
+	return huge_entry_base(e) + e->size - e->addr;
+}
 
 static size_t huge_table_bytes(size_t capacity)
 {
@@ -321,14 +354,22 @@ static uintptr_t __huge_cache_cut(unsigned int i, size_t size)
 	return addr;
 }
 
-/* A cached range of size bytes aligned to align, or 0: the smallest entry
- * that fits and starts aligned (best fit keeps the big ones whole). */
+/*
+ * A cached range of size bytes aligned to align, or 0: the smallest entry
+ * that fits and starts aligned (best fit keeps the big ones whole). Under
+ * hardening:guard only an entry of exactly that size: a cut would need a
+ * guard page after the block and another before the rest (two pages of
+ * the entry turned into guards, an mprotect under this lock or a range
+ * without its guard meanwhile); reuse of the same size, the common case,
+ * costs no system call.
+ */
 static uintptr_t __huge_cache_take(size_t size, size_t align)
 {
 	unsigned int best = HUGE_CACHE_SLOTS;
 
 	for (unsigned int i = 0; i < huge_cache_nr; i++) {
 		if (huge_cache[i].size < size ||
+		    (huge_guard && huge_cache[i].size != size) ||
 		    (huge_cache[i].addr & (align - 1)))
 			continue;
 		if (best == HUGE_CACHE_SLOTS ||
@@ -383,12 +424,14 @@ static void __huge_cache_put(uintptr_t addr, size_t size, uint32_t now,
 }
 
 /* Unmap [addr, addr + size), a range of ours no block or cache entry
- * holds; a refusal puts it on the refused list (above). No lock held. */
+ * holds, with its guard pages (hardening:guard); a refusal puts it on the
+ * refused list (above). No lock held. */
 static bool huge_unmap_range(uintptr_t addr, size_t size)
 {
 	struct huge_refused *r = (struct huge_refused *)addr;
+	size_t guard = huge_guard ? PAGE_SIZE : 0;
 
-	if (os_unmap((void *)addr, size)) {
+	if (os_unmap((void *)(addr - guard), size + 2 * guard)) {
 		uatomic_sub(&huge_pages, size >> PAGE_SHIFT);
 		return true;
 	}
@@ -525,27 +568,38 @@ static void huge_cache_kick_decay(void)
 
 /* ----------------------------------------------------------- the blocks */
 
-/* size and align are multiples of PAGE_SIZE. mmap gives page alignment
- * only: map align - PAGE_SIZE more and trim both ends. A trim the OS
- * refuses leaves address space nothing touches: no memory to give back,
- * nothing to keep track of. */
+/*
+ * size and align are multiples of PAGE_SIZE. mmap gives page alignment
+ * only: map align - PAGE_SIZE more and trim both ends. Under
+ * hardening:guard a page more on each side stays mapped, made
+ * inaccessible. A trim the OS refuses leaves address space nothing
+ * touches: no memory to give back, nothing to keep track of; so does a
+ * failed unmap after a refused guard.
+ */
 static void *huge_map(size_t size, size_t align)
 {
-	size_t span = size + (align - PAGE_SIZE);
-	uintptr_t start, aligned;
+	size_t guard = huge_guard ? PAGE_SIZE : 0, span;
+	uintptr_t start, end, aligned;
 	void *p;
 
-	if (span < size)
+	if (__builtin_add_overflow(size, 2 * guard + (align - PAGE_SIZE), &span))
 		return NULL;
 	p = os_map(span);
 	if (!p)
 		return NULL;
 	start = (uintptr_t)p;
-	aligned = (start + align - 1) & ~(uintptr_t)(align - 1);
-	if (aligned > start)
-		os_unmap(p, aligned - start);
-	if (start + span > aligned + size)
-		os_unmap((void *)(aligned + size), start + span - (aligned + size));
+	end = start + span;
+	aligned = (start + guard + align - 1) & ~(uintptr_t)(align - 1);
+	if (aligned - guard > start)
+		os_unmap(p, aligned - guard - start);
+	if (end > aligned + size + guard)
+		os_unmap((void *)(aligned + size + guard),
+			 end - (aligned + size + guard));
+	if (guard && (!os_mprotect((void *)(aligned - guard), guard, false) ||
+		      !os_mprotect((void *)(aligned + size), guard, false))) {
+		os_unmap((void *)(aligned - guard), size + 2 * guard);
+		return NULL;
+	}
 	uatomic_add(&huge_pages, size >> PAGE_SHIFT);
 	return (void *)aligned;
 }
@@ -564,77 +618,108 @@ static size_t huge_round(size_t size)
 	return size ? size : PAGE_SIZE;
 }
 
-/* A cached range for a block of size bytes aligned to align, entered in
- * the table, or NULL. Its old contents are cleared for __GFP_ZERO (a fresh
- * mapping would be zero). */
-static void *huge_alloc_cached(size_t size, size_t align, gfp_t gfp)
-{
-	struct huge_unmap_list out = { .nr = 0 };
-	uintptr_t addr;
+/*
+ * The shape of a block of size bytes aligned to align (a power of two):
+ * the bytes of its pages, their alignment, and its usable bytes, at the
+ * end of the pages. Without guards a block is its pages. Under
+ * hardening:guard it ends where they do, against the guard page after
+ * them, and its usable size is size rounded up to the alignment asked for
+ * (at least malloc's 16; above a page, the pages themselves are aligned
+ * and the block starts on the first one). false: size overflows.
+ */
+struct huge_shape {
+	size_t pages;
+	size_t align;
+	size_t usable;
+};
 
-	pthread_mutex_lock(&huge_cache_lock);
-	addr = huge_cache_nr ? __huge_cache_take(size, align) : 0;
-	pthread_mutex_unlock(&huge_cache_lock);
-	if (!addr)
-		return NULL;
-	/* The range is this thread's alone until it is in the table. */
+static bool huge_shape(size_t size, size_t align, struct huge_shape *s)
+{
+	size_t unit = align < HUGE_GUARD_MIN_ALIGN ? HUGE_GUARD_MIN_ALIGN :
+		      align > PAGE_SIZE ? PAGE_SIZE : align;
+
+	s->align = align < PAGE_SIZE ? PAGE_SIZE : align;
+	if (!huge_guard) {
+		s->pages = s->usable = huge_round(size);
+		return s->pages != 0;
+	}
+	if (size > SIZE_MAX - (unit - 1))
+		return false;
+	s->usable = size ? (size + unit - 1) & ~(unit - 1) : unit;
+	s->pages = huge_round(s->usable);
+	return s->pages != 0;
+}
+
+/* Enter the block of shape s on the pages at base in the table; false:
+ * no room (the table could not grow). */
+static bool huge_enter(uintptr_t base, const struct huge_shape *s)
+{
+	bool ok;
+
 	pthread_mutex_lock(&huge_lock);
-	if (__huge_reserve()) {
-		__huge_insert(huge_table, addr, size);
+	ok = __huge_reserve();
+	if (ok) {
+		__huge_insert(huge_table, base + s->pages - s->usable, s->pages);
 		__huge_update_peaks();
-	} else {
-		out.r[out.nr++] = (struct huge_cached){ addr, size, 0 };
-		addr = 0;
 	}
 	pthread_mutex_unlock(&huge_lock);
-	huge_unmap_all(&out);
-	if (addr && (gfp & __GFP_ZERO))
-		memset((void *)addr, 0, size);
-	return (void *)addr;
+	return ok;
+}
+
+/* A block of shape s on a cached range, entered in the table, or NULL.
+ * Its old contents are cleared for __GFP_ZERO (a fresh mapping would be
+ * zero). */
+static void *huge_alloc_cached(const struct huge_shape *s, gfp_t gfp)
+{
+	uintptr_t base;
+
+	pthread_mutex_lock(&huge_cache_lock);
+	base = huge_cache_nr ? __huge_cache_take(s->pages, s->align) : 0;
+	pthread_mutex_unlock(&huge_cache_lock);
+	if (!base)
+		return NULL;
+	/* The range is this thread's alone until it is in the table. */
+	if (!huge_enter(base, s)) {
+		huge_unmap_range(base, s->pages);
+		return NULL;
+	}
+	if (gfp & __GFP_ZERO)
+		memset((void *)base, 0, s->pages);
+	return (void *)(base + s->pages - s->usable);
 }
 
 void *huge_alloc(size_t size, size_t align, gfp_t gfp)
 {
+	struct huge_shape s;
 	void *p;
-	bool ok;
 
 	if (align & (align - 1)) {
 		errno = EINVAL;
 		return NULL;
 	}
-	if (align < PAGE_SIZE)
-		align = PAGE_SIZE;
-	size = huge_round(size);
 	/* Placing a mapping below 4 GiB is the sections' business, not ours.
-	 * The budget first: a mapping is counted resident whole. A cached
-	 * range is counted already. */
-	if (!size || (gfp & __GFP_LOW32)) {
+	 * The budget first: a mapping is counted resident whole (its guard
+	 * pages are not: never touched). A cached range is counted already. */
+	if (!huge_shape(size, align, &s) || (gfp & __GFP_LOW32)) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	p = huge_alloc_cached(size, align, gfp);
+	p = huge_alloc_cached(&s, gfp);
 	if (p)
 		return p;
-	if (!alloc_budget_pages(size >> PAGE_SHIFT, gfp))
+	if (!alloc_budget_pages(s.pages >> PAGE_SHIFT, gfp))
 		return NULL;
-	p = huge_map(size, align);
+	p = huge_map(s.pages, s.align);
 	if (!p) {
 		errno = ENOMEM;
 		return NULL;
 	}
-	pthread_mutex_lock(&huge_lock);
-	ok = __huge_reserve();
-	if (ok) {
-		__huge_insert(huge_table, (uintptr_t)p, size);
-		__huge_update_peaks();
-	}
-	pthread_mutex_unlock(&huge_lock);
-	if (!ok) {
-		huge_unmap(p, size);
+	if (!huge_enter((uintptr_t)p, &s)) {
+		huge_unmap(p, s.pages);
 		errno = ENOMEM;
 		return NULL;
 	}
-	return p;
+	return (char *)p + s.pages - s.usable;
 }
 
 /*
@@ -647,12 +732,13 @@ bool huge_free(void *p)
 	struct huge_unmap_list out = { .nr = 0 };
 	struct huge_entry *e;
 	bool cached = false;
-
+	uintptr_t base = 0;
 	size_t size = 0;
 
 	pthread_mutex_lock(&huge_lock);
 	e = __huge_find(huge_table, (uintptr_t)p);
 	if (e) {
+		base = huge_entry_base(e);
 		size = e->size;
 		__huge_remove(huge_table, e);
 	} else {
@@ -665,9 +751,9 @@ bool huge_free(void *p)
 	pthread_mutex_unlock(&huge_lock);
 	if (size) {
 		pthread_mutex_lock(&huge_cache_lock);
-		__huge_cache_put((uintptr_t)p, size, decay_now_ms(), &out);
+		__huge_cache_put(base, size, decay_now_ms(), &out);
 		pthread_mutex_unlock(&huge_cache_lock);
-		cached = out.nr == 0 || out.r[out.nr - 1].addr != (uintptr_t)p;
+		cached = out.nr == 0 || out.r[out.nr - 1].addr != base;
 	}
 	huge_unmap_all(&out);
 	if (cached)
@@ -688,7 +774,7 @@ size_t huge_usable_size(const void *p)
 	e = __huge_find(huge_table, (uintptr_t)p);
 	if (!e)
 		e = __huge_find_abandoned((uintptr_t)p);
-	size = e ? e->size : 0;
+	size = e ? huge_entry_usable(e) : 0;
 	pthread_mutex_unlock(&huge_lock);
 	return size;
 }
@@ -765,6 +851,76 @@ static void *huge_realloc_copy(void *p, size_t old, size_t size)
 	return q;
 }
 
+/*
+ * hardening:guard: shrink the live block p to its first pages bytes, in
+ * place: the two pages after them become guards (the block's new one, and
+ * the one before the rest), and the rest is unmapped with its guards as
+ * any range is. false, nothing changed: p is not in the live table (an
+ * abandoned block is only read or forgotten), or the OS refused the
+ * mprotect (it fails before changing anything on a range inside one
+ * mapping, as this one is: the block's pages are a mapping of their own
+ * between two of another protection).
+ */
+static bool huge_shrink_guarded(void *p, size_t pages)
+{
+	uintptr_t base = (uintptr_t)p & ~(uintptr_t)(PAGE_SIZE - 1);
+	struct huge_entry *e;
+	size_t old;
+
+	pthread_mutex_lock(&huge_lock);
+	e = __huge_find(huge_table, (uintptr_t)p);
+	old = e ? e->size : 0;
+	pthread_mutex_unlock(&huge_lock);
+	if (!old || !os_mprotect((void *)(base + pages), 2 * PAGE_SIZE, false))
+		return false;
+	/* The caller owns p: its entry is where it was. */
+	pthread_mutex_lock(&huge_lock);
+	e = __huge_find(huge_table, (uintptr_t)p);
+	huge_table->bytes -= old - pages;
+	e->size = pages;
+	pthread_mutex_unlock(&huge_lock);
+	uatomic_sub(&huge_pages, 2);
+	huge_unmap_range(base + pages + 2 * PAGE_SIZE,
+			 old - pages - 2 * PAGE_SIZE);
+	return true;
+}
+
+/*
+ * hardening:guard: a block stays where it is while size still ends on its
+ * pages (its usable size stays what it was, up to the guard), and shrinks
+ * in place by two pages or more; otherwise a new guarded block, the
+ * contents copied, the old block freed (forgotten, if abandoned). mremap
+ * cannot keep the guards: it resizes or moves one mapping of one
+ * protection (a range across the guards is refused), and the block's pages
+ * alone would grow into a new place without guards. A copy on growth is
+ * the price of exact guards at a debugging level.
+ */
+static void *huge_realloc_guarded(void *p, size_t size)
+{
+	size_t usable = huge_usable_size(p);
+	size_t off = (uintptr_t)p & (PAGE_SIZE - 1), pages;
+	void *q;
+
+	if (!usable) {
+		errno = EINVAL;
+		return NULL;
+	}
+	if (size <= usable) {
+		pages = huge_round(off + size);
+		if (pages == off + usable)
+			return p;
+		if (pages + 2 * PAGE_SIZE <= off + usable &&
+		    huge_shrink_guarded(p, pages))
+			return p;
+	}
+	q = huge_alloc(size, HUGE_GUARD_MIN_ALIGN, 0);
+	if (!q)
+		return NULL;
+	memcpy(q, p, size < usable ? size : usable);
+	huge_free(p);
+	return q;
+}
+
 void *huge_realloc(void *p, size_t size)
 {
 	size_t old;
@@ -772,6 +928,8 @@ void *huge_realloc(void *p, size_t size)
 	bool abandoned = false;
 	void *q = NULL;
 
+	if (huge_guard)
+		return huge_realloc_guarded(p, size);
 	size = huge_round(size);
 	if (size && huge_grow_cached(p, size))
 		return p;

@@ -32,12 +32,17 @@ void *os_map_aligned(size_t size, size_t align, bool low32, unsigned long *hint)
 /* mremap with MREMAP_MAYMOVE: the mapping at addr resized, perhaps moved;
  * NULL on failure, the old mapping untouched. */
 void *os_remap(void *addr, size_t old_size, size_t new_size);
+/* Make [addr, addr + size), page-aligned and mapped by os_map, readable
+ * and writable (rw) or inaccessible (a guard page: any access faults).
+ * false: the OS refused (ENOMEM: the mapping count), nothing changed. */
+bool os_mprotect(void *addr, size_t size, bool rw);
 /* The kinds of memory system call, for fault injection (below). */
 enum os_call {
 	OS_CALL_MMAP,
 	OS_CALL_MUNMAP,
 	OS_CALL_MADVISE,
 	OS_CALL_MREMAP,
+	OS_CALL_MPROTECT,
 	NR_OS_CALLS
 };
 #define OS_CALL_ALL	((1u << NR_OS_CALLS) - 1)
@@ -49,11 +54,11 @@ extern unsigned int test_os_remap_fail;
 /*
  * Fault injection (test builds only): while a kind's period is set, every
  * period-th call of that kind fails as the OS would refuse it: mmap and
- * mremap with ENOMEM (no address space, or the mapping count), munmap with
- * ENOMEM (splitting a mapping past vm.max_map_count), madvise with EAGAIN
- * (a kernel resource). Every mmap, munmap, madvise and mremap of os.c goes
- * through it, the trims of an aligned mapping included. The shipped build
- * has no hook: each call is made as it is.
+ * mremap with ENOMEM (no address space, or the mapping count), munmap and
+ * mprotect with ENOMEM (splitting a mapping past vm.max_map_count), madvise
+ * with EAGAIN (a kernel resource). Every mmap, munmap, madvise, mremap and
+ * mprotect of os.c goes through it, the trims of an aligned mapping
+ * included. The shipped build has no hook: each call is made as it is.
  */
 struct os_fault {
 	unsigned int every;	/* 0: off; N: calls N, 2N, ... fail */

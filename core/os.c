@@ -205,6 +205,14 @@ void *os_remap(void *addr, size_t old_size, size_t new_size)
 	return p == MAP_FAILED ? NULL : p;
 }
 
+/* Only hardening:guard's guard pages (huge.c) call it. */
+bool os_mprotect(void *addr, size_t size, bool rw)
+{
+	if (os_fault(OS_CALL_MPROTECT, ENOMEM))
+		return false;
+	return mprotect(addr, size, rw ? PROT_READ | PROT_WRITE : PROT_NONE) == 0;
+}
+
 /*
  * MADV_DONTNEED, not MADV_FREE: the pages leave the resident set now, so
  * RSS shows the release at once, and they read as zero afterwards. The

@@ -355,22 +355,37 @@ static inline void reclaim_work_check(void)
 /* Allocations above the largest buddy block: direct mappings from the OS,
  * tracked in a hash table of their own (never in the section table). */
 
+/*
+ * hardening:guard (preload's conf.c), set before the first allocation and
+ * fixed afterwards. On: every huge block has an inaccessible (PROT_NONE)
+ * page before and after its pages, and ends against the one after them:
+ * its usable size is size rounded up to its alignment (16 at least, a page
+ * at most), so a byte past that faults, and a byte before its start when
+ * the start is on a page boundary. The guard pages are neither resident
+ * nor live in any count. The slab layer then serves its page-level blocks
+ * here too (slab/kmalloc.c, kmalloc_large).
+ */
+extern bool huge_guard;
+
 /* size bytes rounded up to pages, aligned to align (a power of two; below
- * PAGE_SIZE counts as PAGE_SIZE), zeroed (fresh mappings are, so
- * __GFP_ZERO is free). gfp: lifetime bits are ignored; __GFP_LOW32 is not
- * served. NULL with errno = ENOMEM, or EINVAL for a bad align. */
+ * PAGE_SIZE counts as PAGE_SIZE, except under hardening:guard, above),
+ * zeroed (fresh mappings are, so __GFP_ZERO is free). gfp: lifetime bits
+ * are ignored; __GFP_LOW32 is not served. NULL with errno = ENOMEM, or
+ * EINVAL for a bad align. */
 void *huge_alloc(size_t size, size_t align, gfp_t gfp);
 /* Free the huge block starting at p: into the cache of freed mappings, or
  * unmapped. false, nothing changed: p is not the start of a live huge block. An abandoned block (fork.c) stays mapped and
  * is forgotten: true. */
 bool huge_free(void *p);
-/* Bytes usable in the live huge block starting at p (its mapping's size);
- * 0 for any other pointer. Safe and cheap on pointers that are not ours. */
+/* Bytes usable in the live huge block starting at p (its mapping's size;
+ * under hardening:guard, up to the guard page after it); 0 for any other
+ * pointer. Safe and cheap on pointers that are not ours. */
 size_t huge_usable_size(const void *p);
 /* Resize the huge block p to size bytes (rounded up to pages): into the
  * cached range right after it, else with mremap, moving it if it must
- * (a copy if mremap cannot). NULL: errno = ENOMEM and p is untouched, or
- * errno = EINVAL when p is not a live huge block. */
+ * (a copy if mremap cannot; under hardening:guard, in place while size
+ * ends on the same pages, else a copy). NULL: errno = ENOMEM and p is
+ * untouched, or errno = EINVAL when p is not a live huge block. */
 void *huge_realloc(void *p, size_t size);
 /* Live huge blocks and their bytes (abandoned ones not counted). */
 void huge_stats(size_t *bytes, size_t *count);

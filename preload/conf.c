@@ -60,15 +60,18 @@ static const char *const hardening_choices[] = {
 	[HARDENING_OFF] = "off",
 	[HARDENING_JUNK] = "junk",
 	[HARDENING_REDZONE] = "redzone",
+	[HARDENING_GUARD] = "guard",
 	NULL
 };
 
-/* The levels go to the slab layer (slab.h); init.c gives it our report. */
+/* The levels go to the slab layer (slab.h) and, guard, to the core's
+ * direct mappings (page_alloc.h); init.c gives the slab layer our report. */
 static void apply_hardening(void)
 {
 	CMM_STORE_SHARED(slab_junk, buddy_opts.hardening >= HARDENING_JUNK);
 	CMM_STORE_SHARED(slab_redzone,
 			 buddy_opts.hardening >= HARDENING_REDZONE);
+	CMM_STORE_SHARED(huge_guard, buddy_opts.hardening >= HARDENING_GUARD);
 }
 
 /* The budget and the watermarks: recomputed at once when the core runs. */

@@ -146,6 +146,9 @@ enum hardening_level {
 				 * (slab.h, slab_junk) */
 	HARDENING_REDZONE,	/* and redzones after small objects, checked
 				 * on free (slab.h, slab_redzone) */
+	HARDENING_GUARD,	/* and guard pages around page-level blocks
+				 * and direct mappings (page_alloc.h,
+				 * huge_guard) */
 };
 
 /* The settings of the preload layer; the table in conf.c says which option

@@ -10,6 +10,9 @@
  *                         block that realloc grows to 1 MiB or more
  *                         (KREALLOC_MAP_MIN).
  *
+ * Under hardening:guard every block above the classes is a guarded direct
+ * mapping (kmalloc_large says why).
+ *
  * A pointer is looked up through the core's section table: in the heap, its
  * page descriptor says slab (PG_slab) or page allocation of ours (PG_head
  * with PG_large_kmalloc, the owner flag the core records for
@@ -257,6 +260,23 @@ static unsigned int large_order(size_t size, size_t align)
  * says why), and its head page's slab.private says whether it is sampled
  * (lifetime.h), written on every such allocation.
  */
+/*
+ * hardening:guard (huge_guard): every block of this path is a direct
+ * mapping with guard pages (huge.c), page-level sizes included, at the
+ * alignment asked for (huge.c places the block against the guard after
+ * it). One mechanism for both kinds: huge.c already gives each block
+ * pages of its own, finds it by any address (the out-of-band table), and
+ * keeps its freed pages to itself (its cache) instead of passing them on
+ * to other allocations. A guard inside the heap would need each block's
+ * head found from an interior pointer, guard pages accounted as neither
+ * resident nor live although allocated, their protection restored before
+ * the pages go back to the pcp or buddy lists (and a fork, a release or a
+ * reclaim racing with that), and an aligned block would lose up to a whole
+ * power of two to its guards. The price: page-level blocks lose the
+ * lifetime grouping and the pcp lists (and cost system calls unless the
+ * cache of freed mappings has one of their size), which a debugging level
+ * can pay; their bytes count as direct mappings in the statistics.
+ */
 static void *kmalloc_large(size_t size, size_t align, gfp_t gfp,
 			   const struct alloc_site *site, bool nolock)
 {
@@ -265,6 +285,8 @@ static void *kmalloc_large(size_t size, size_t align, gfp_t gfp,
 	gfp_t type = large_lifetime(gfp);
 	void *p;
 
+	if (unlikely(huge_guard))
+		return huge_alloc(size, align, flags);
 	if (size <= KMALLOC_MAX_PAGE_SIZE && align <= KMALLOC_MAX_PAGE_SIZE) {
 		unsigned int align_order = 0;
 		struct page *page;
@@ -582,6 +604,11 @@ static enum kfree_result kfree_slow(void *p)
 		uatomic_add(&large_allocated, -(long)o.size);
 		return KFREE_OK;
 	case KOBJ_HUGE:
+		/* hardening:guard: page-level sizes are mappings, filled as
+		 * page-level blocks are. */
+		if (unlikely(slab_junk) && huge_guard &&
+		    o.size <= KMALLOC_MAX_PAGE_SIZE)
+			memset(p, SLAB_JUNK, o.size);
 		return huge_free(p) ? KFREE_OK : KFREE_DOUBLE;
 	}
 	return KFREE_INVALID;
@@ -614,14 +641,28 @@ size_t ksize_check(const void *p, enum kfree_result *res)
  *                request is above the classes (or aligned above a page);
  *   mapping      the same, and the request is above the largest buddy
  *                block (or aligned above it), or was a realloc to
- *                KREALLOC_MAP_MIN or more (which stays a mapping).
+ *                KREALLOC_MAP_MIN or more (which stays a mapping);
+ *   guarded      (hardening:guard, every block above the classes) size
+ *                ends on the block's pages, where its usable size ends
+ *                (huge_realloc keeps a block in place so), and the
+ *                request is above the classes (or aligned above a page).
  * Size 0 is the smallest request (malloc(0) gets 16 bytes; memalign(a, 0)
  * gets a).
  */
-static bool kobj_fits(const struct kobj *o, size_t size, size_t align)
+static bool kobj_fits(const struct kobj *o, const void *p, size_t size,
+		      size_t align)
 {
-	size_t pages;
+	size_t off = (uintptr_t)p & (PAGE_SIZE - 1), pages;
 
+	if (o->kind == KOBJ_HUGE && huge_guard) {
+		size = size ? size : 1;
+		if (size > o->size)
+			return false;
+		pages = (off + size + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1);
+		return pages == off + o->size &&
+		       (rz_request(size) > KMALLOC_MAX_CACHE_SIZE ||
+			align > PAGE_SIZE);
+	}
 	switch (o->kind) {
 	case KOBJ_SMALL:
 		/* hardening:redzone knows the size exactly; the class must
@@ -659,7 +700,7 @@ enum kfree_result kfree_sized(void *p, size_t size, size_t align, bool nolock)
 		return res;
 	if ((uintptr_t)p & (align - 1))
 		return KFREE_ALIGN;
-	if (!kobj_fits(&o, size, align))
+	if (!kobj_fits(&o, p, size, align))
 		return KFREE_SIZE;
 	return __kfree(p, nolock);
 }
@@ -717,11 +758,15 @@ static void *__krealloc(void *p, size_t size, gfp_t gfp,
 		return NULL;
 	if (!o.abandoned && krealloc_in_place(p, &o, size))
 		return p;
-	if (!o.abandoned && o.kind == KOBJ_HUGE && size >= KREALLOC_MAP_MIN)
+	/* hardening:guard: a mapping that stays above the classes is
+	 * resized by huge.c, in place while it can be. */
+	if (!o.abandoned && o.kind == KOBJ_HUGE &&
+	    (size >= KREALLOC_MAP_MIN ||
+	     (huge_guard && rz_request(size) > KMALLOC_MAX_CACHE_SIZE)))
 		return huge_realloc(p, size);
 
 	if (size >= KREALLOC_MAP_MIN && size > o.size)
-		q = huge_alloc(size, PAGE_SIZE, 0);
+		q = huge_alloc(size, KMALLOC_MIN_SIZE, 0);
 	else
 		q = site ? kmalloc_site(size, gfp, *site) : kmalloc(size, gfp);
 	if (!q)

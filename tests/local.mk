@@ -533,6 +533,22 @@ tests_stress_preload_fork_churn_preload_LDADD = $(API_PLAIN_LDADD)
 tests_stress_preload_grouping_preload_SOURCES = tests/stress/grouping.c
 tests_stress_preload_grouping_preload_CPPFLAGS = $(API_CPPFLAGS)
 tests_stress_preload_grouping_preload_LDADD = $(API_PLAIN_LDADD) -lm -ldl
+# guard: hardening:guard (the program re-executes itself with it): a byte
+# past the end or before the start of page-level blocks and direct
+# mappings (fresh, reallocated, reused from the cache, a forked child's)
+# faults in a forked child, and nothing inside does; usable sizes, stats,
+# malloc_trim, free_sized, a double free's report.
+API_LINKED_TESTS += tests/api/guard
+API_PRELOAD_TESTS += tests/api/preload/guard.preload
+tests_api_guard_SOURCES = tests/api/guard.c
+tests_api_guard_CPPFLAGS = $(API_CPPFLAGS)
+tests_api_guard_LDADD = $(API_LINKED_LDADD)
+tests_api_guard_LDFLAGS = -no-install
+tests_api_preload_guard_preload_SOURCES = tests/api/guard.c
+tests_api_preload_guard_preload_CPPFLAGS = $(API_CPPFLAGS)
+tests_api_preload_guard_preload_LDADD = $(API_PLAIN_LDADD)
+# guard_api.sh: API and stress tests (built above) under hardening:guard.
+SCRIPT_TESTS += tests/api/guard_api.sh
 
 check_PROGRAMS += $(API_LINKED_TESTS) $(API_PRELOAD_TESTS)
 TESTS += $(API_LINKED_TESTS) $(API_PRELOAD_TESTS)

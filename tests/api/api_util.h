@@ -29,8 +29,10 @@
  * TAP test: malloc, free, calloc and realloc resolve into libbuddymalloc.so,
  * and holding 32 MiB of 1 MiB blocks raises the allocator's own count of
  * allocated pages (pagetypeinfo: pageblocks x pages per block, minus free
- * pages) by at least 90% of that. Cannot pass on glibc's malloc. Skipped when
- * BUDDY_TEST_ANY_MALLOC is set. Name it first in test_run().
+ * pages; plus the pages of direct mappings, which hold such blocks under
+ * hardening:guard) by at least 90% of that. Cannot pass on glibc's
+ * malloc. Skipped when BUDDY_TEST_ANY_MALLOC is set. Name it first in
+ * test_run().
  */
 void test_served_by_buddymalloc(void);
 

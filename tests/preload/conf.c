@@ -12,6 +12,7 @@
 
 #include "internal.h"
 #include "preload.h"
+#include "slab.h"
 #include "tap.h"
 
 /* ------------------------------------------------ capturing warnings */
@@ -305,7 +306,7 @@ TEST_BEGIN(test_problems_keep_the_checks)
 	expect_u_eq(parse("bad_free:report,hardening:junck", 0), 2);
 	expect_warnings(
 		PREFIX "bad value \"junck\" for \"hardening\" (expected off, "
-		"junk or redzone)\n"
+		"junk, redzone or guard)\n"
 		PREFIX "problems above; \"bad_free\" keeps its default "
 		"(abort)\n");
 	expect_u_eq(buddy_opts.bad_free, BAD_FREE_ABORT);
@@ -321,6 +322,20 @@ TEST_BEGIN(test_problems_keep_the_checks)
 	expect_u_eq(buddy_opts.bad_free, BAD_FREE_REPORT);
 	expect_u_eq(parse("hardening:off", 0), 0);
 	expect_u_eq(buddy_opts.hardening, HARDENING_OFF);
+}
+TEST_END
+
+/* Each level includes the ones before it: guard sets the slab layer's
+ * junk and redzone and the core's guard pages; off clears them all. */
+TEST_BEGIN(test_hardening_levels)
+{
+	expect_u_eq(parse("hardening:guard", 0), 0);
+	expect_u_eq(buddy_opts.hardening, HARDENING_GUARD);
+	expect_true(slab_junk && slab_redzone && huge_guard);
+	expect_u_eq(parse("hardening:redzone", 0), 0);
+	expect_true(slab_junk && slab_redzone && !huge_guard);
+	expect_u_eq(parse("hardening:off", 0), 0);
+	expect_true(!slab_junk && !slab_redzone && !huge_guard);
 }
 TEST_END
 
@@ -520,6 +535,7 @@ int main(int argc, char **argv)
 			test_spaces,
 			test_problems_do_not_stop_the_parse,
 			test_problems_keep_the_checks,
+			test_hardening_levels,
 			test_last_wins,
 			test_late,
 			test_quoting,

@@ -1,6 +1,6 @@
 /*
- * os_fault.c - the allocator when the OS refuses: mmap, munmap, madvise
- * and mremap fail every Nth call (core/os.c's fault injection, a test
+ * os_fault.c - the allocator when the OS refuses: mmap, munmap, madvise,
+ * mremap and mprotect (hardening:guard only) fail every Nth call (core/os.c's fault injection, a test
  * build's hook: test_os_fault_set), one kind at a time and all together,
  * for several N.
  *
@@ -200,7 +200,9 @@ static size_t bytes_in_use(void)
 }
 
 static const char *const kind_names[] = { "mmap", "munmap", "madvise",
-					   "mremap" };
+					   "mremap", "mprotect" };
+_Static_assert(sizeof(kind_names) / sizeof(kind_names[0]) == NR_OS_CALLS,
+	       "a name for every kind");
 
 /* The workload with the kinds of mask failing every every-th call, then
  * the checks of the top of the file. */
@@ -284,9 +286,20 @@ TEST_BEGIN(test_madvise_fails)
 }
 TEST_END
 
+/* Under hardening:guard nothing calls mremap (huge.c copies instead). */
 TEST_BEGIN(test_mremap_fails)
 {
+	test_skip_if(huge_guard);
 	each_period(1u << OS_CALL_MREMAP);
+}
+TEST_END
+
+/* mprotect makes guard pages only: run under hardening:guard
+ * (tests/api/guard_api.sh), skipped otherwise. */
+TEST_BEGIN(test_mprotect_fails)
+{
+	test_skip_if(!huge_guard);
+	each_period(1u << OS_CALL_MPROTECT);
 }
 TEST_END
 
@@ -302,6 +315,7 @@ int main(void)
 			test_munmap_fails,
 			test_madvise_fails,
 			test_mremap_fails,
+			test_mprotect_fails,
 			test_all_fail,
 			NULL);
 }
