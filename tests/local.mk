@@ -547,8 +547,6 @@ tests_api_guard_LDFLAGS = -no-install
 tests_api_preload_guard_preload_SOURCES = tests/api/guard.c
 tests_api_preload_guard_preload_CPPFLAGS = $(API_CPPFLAGS)
 tests_api_preload_guard_preload_LDADD = $(API_PLAIN_LDADD)
-# guard_api.sh: API and stress tests (built above) under hardening:guard.
-SCRIPT_TESTS += tests/api/guard_api.sh
 
 check_PROGRAMS += $(API_LINKED_TESTS) $(API_PRELOAD_TESTS)
 TESTS += $(API_LINKED_TESTS) $(API_PRELOAD_TESTS)
@@ -583,8 +581,9 @@ EXTRA_DIST += $(PROGRAM_TESTS) \
 	tests/programs/workload.sql
 
 # hardening.sh: every API program (preloaded), stress/threads and
-# stress/thread_exit under BUDDYMALLOC_CONF=hardening:junk and again under
-# hardening:redzone (it runs programs built above).
+# stress/thread_exit under BUDDYMALLOC_CONF=hardening:junk, :redzone and
+# :guard; stress/fork and unit/os_fault under :guard (it runs programs
+# built above).
 SCRIPT_TESTS += tests/api/hardening.sh
 
 # --- unit tests of slab/ (issue 3) ----------------------------------------

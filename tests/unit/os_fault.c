@@ -295,7 +295,7 @@ TEST_BEGIN(test_mremap_fails)
 TEST_END
 
 /* mprotect makes guard pages only: run under hardening:guard
- * (tests/api/guard_api.sh), skipped otherwise. */
+ * (tests/api/hardening.sh), skipped otherwise. */
 TEST_BEGIN(test_mprotect_fails)
 {
 	test_skip_if(!huge_guard);
