@@ -58,6 +58,18 @@ SCRIPT_TESTS += tests/layers.sh
 SCRIPT_TESTS += tests/bench_checksums.sh
 EXTRA_DIST += tests/bench_checksums.py
 
+# Settings from a file (BUDDYMALLOC_CONF_FILE in place of
+# /etc/buddymalloc.conf) and from BUDDYMALLOC_CONF, read back by conf_show
+# through buddymalloc_mallctl.
+SCRIPT_TESTS += tests/conf_file.sh
+check_PROGRAMS += tests/preload/conf_show
+tests_preload_conf_show_LDADD = libbuddymalloc.la
+tests_preload_conf_show_LDFLAGS = -no-install
+
+# The settings are documented once (conf.c's table): the README's table and
+# buddymalloc(3)'s SETTINGS section are what doc/man/gen_settings makes.
+SCRIPT_TESTS += tests/readme_settings.sh
+
 EXTRA_DIST += $(SCRIPT_TESTS)
 
 # --- wiring --------------------------------------------------------------
