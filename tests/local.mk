@@ -70,6 +70,17 @@ tests_preload_conf_show_LDFLAGS = -no-install
 # buddymalloc(3)'s SETTINGS section are what doc/man/gen_settings makes.
 SCRIPT_TESTS += tests/readme_settings.sh
 
+# make install into a DESTDIR: a program built with pkg-config runs on the
+# installed library, the installed wrapper too; make uninstall removes it all.
+SCRIPT_TESTS += tests/install.sh
+AM_TESTS_ENVIRONMENT += \
+	MAKE='$(MAKE)'; export MAKE; CC='$(CC)'; export CC; \
+	PACKAGE_VERSION='$(PACKAGE_VERSION)'; export PACKAGE_VERSION; \
+	so_major='$(BUDDY_SO_MAJOR)'; export so_major; \
+	libdir='$(libdir)'; export libdir; bindir='$(bindir)'; export bindir; \
+	includedir='$(includedir)'; export includedir; \
+	mandir='$(mandir)'; export mandir;
+
 EXTRA_DIST += $(SCRIPT_TESTS)
 
 # --- wiring --------------------------------------------------------------
