@@ -62,6 +62,10 @@ EXTRA_DIST += tests/bench_checksums.py
 # /etc/buddymalloc.conf) and from BUDDYMALLOC_CONF, read back by conf_show
 # through buddymalloc_mallctl.
 SCRIPT_TESTS += tests/conf_file.sh
+# os_read_conf_file (core/os.c), the settings file's reader.
+UNIT_TESTS += tests/unit/os_conf_file
+tests_unit_os_conf_file_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_os_conf_file_LDADD = $(UNIT_LDADD)
 check_PROGRAMS += tests/preload/conf_show
 tests_preload_conf_show_LDADD = libbuddymalloc.la
 tests_preload_conf_show_LDFLAGS = -no-install
