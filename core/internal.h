@@ -9,6 +9,8 @@
 #ifndef BUDDY_INTERNAL_H
 #define BUDDY_INTERNAL_H
 
+#include "config.h"	/* BUDDY_RSEQ */
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -93,7 +95,7 @@ bool os_bind_node(void *addr, size_t len, int node);
  * rseq (valgrind, glibc.pthread.rseq=0). The answer may be stale as soon
  * as it is read: callers use it to choose, never for correctness.
  */
-#if defined(__x86_64__) && __has_include(<sys/rseq.h>)
+#ifdef BUDDY_RSEQ
 #include <sys/rseq.h>
 
 static inline int raw_smp_processor_id(void)

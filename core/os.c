@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -397,6 +398,74 @@ ssize_t os_read_file(const char *path, char *buf, size_t size)
 		buf[len] = '\0';
 		ret = (ssize_t)len;
 	}
+	close(fd);
+out:
+	errno = saved;
+	return ret;
+}
+
+ssize_t os_read_conf_file(const char *path, char *buf, size_t size,
+			  bool owner_root)
+{
+	int saved = errno;
+	ssize_t ret;
+	size_t len = 0;
+	struct stat st;
+	int fd;
+
+	if (size == 0)
+		return -EFBIG;
+	do
+		fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	while (fd < 0 && errno == EINTR);
+	if (fd < 0) {
+		ret = -errno;
+		goto out;
+	}
+	/* The owner and the size of the file opened, not of the path. */
+	if (fstat(fd, &st) != 0) {
+		ret = -errno;
+		goto out_close;
+	}
+	if (owner_root && (!S_ISREG(st.st_mode) || st.st_uid != 0 ||
+			   (st.st_mode & (S_IWGRP | S_IWOTH)))) {
+		ret = -EPERM;
+		goto out_close;
+	}
+	if (S_ISREG(st.st_mode) && (size_t)st.st_size > size - 1) {
+		ret = -EFBIG;
+		goto out_close;
+	}
+	for (;;) {
+		ssize_t n = read(fd, buf + len, size - 1 - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = -errno;
+			goto out_close;
+		}
+		if (n == 0)
+			break;
+		len += (size_t)n;
+		if (len == size - 1) {
+			/* Grew since fstat, or not a regular file: one byte
+			 * more says whether it fits. */
+			char extra;
+
+			do
+				n = read(fd, &extra, 1);
+			while (n < 0 && errno == EINTR);
+			if (n != 0) {
+				ret = n < 0 ? -errno : -EFBIG;
+				goto out_close;
+			}
+			break;
+		}
+	}
+	buf[len] = '\0';
+	ret = (ssize_t)len;
+out_close:
 	close(fd);
 out:
 	errno = saved;

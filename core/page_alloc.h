@@ -126,6 +126,16 @@ void os_yield(void);
  * every restartable sequence running on cpu (and fence it). */
 bool os_membarrier_register_rseq(void);
 bool os_membarrier_rseq_cpu(int cpu);
+/*
+ * A small settings file (preload/conf.c): its text, NUL-terminated, into
+ * buf; returns its length, or a negative errno: -ENOENT absent, -EFBIG
+ * longer than size - 1 bytes (nothing read), -EPERM with owner_root when it
+ * is not a regular file owned by root and writable by root alone (what a
+ * set-user-ID program may trust), else open's or read's error. No malloc,
+ * no stdio; errno is kept.
+ */
+ssize_t os_read_conf_file(const char *path, char *buf, size_t size,
+			  bool owner_root);
 
 /* ---------------------------------------------- addresses and pages (sparse.c) */
 /* The lock-free lookup from any address to its page descriptor. */

@@ -57,7 +57,7 @@
 
 #include "internal.h"
 
-#if defined(__x86_64__) && __has_include(<sys/rseq.h>)
+#ifdef BUDDY_RSEQ	/* config.h, through internal.h */
 #include <sys/rseq.h>
 #define PCP_HAVE_RSEQ	1
 #else

@@ -13,6 +13,8 @@
  * by hand). Problems are reported one line each and never stop the program,
  * unless abort_conf:true asks for that.
  */
+#include "config.h"	/* BUDDY_CONF_FILE */
+
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -23,6 +25,11 @@
 #include "preload.h"
 #include "seq_buf.h"
 #include "slab.h"
+
+/* The environment variables: the settings, and (tests, users trying a file
+ * out) another settings file than BUDDY_CONF_FILE. */
+#define CONF_ENV	"BUDDYMALLOC_CONF"
+#define CONF_FILE_ENV	"BUDDYMALLOC_CONF_FILE"
 
 /* The defaults: what a program gets without BUDDYMALLOC_CONF. */
 #define BUDDY_OPTS_DEFAULT {				\
@@ -136,17 +143,25 @@ const struct conf_option conf_options[] = {
 		.name = "stats_print",
 		.type = CONF_BOOL,
 		.value = &buddy_opts.stats_print,
-		.help = "print a summary and the buddyinfo, pagetypeinfo, "
-			"vmstat, zoneinfo and lifetime reports to stderr at "
-			"exit",
+		.help = "print a summary and the buddyinfo, pagetypeinfo, vmstat, "
+			"zoneinfo and lifetime reports to stderr at exit",
 	},
 	{
 		.name = "bad_free",
 		.type = CONF_CHOICE,
 		.choices = bad_free_choices,
 		.value = &buddy_opts.bad_free,
-		.help = "on a double or invalid free: report and abort, or "
-			"report and ignore the call",
+		.help = "on a double free (\"buddymalloc: free(): double free "
+			"detected 0x...\") or a free of a pointer the allocator "
+			"never returned (\"... invalid pointer 0x...\"): one line "
+			"naming the call and the pointer, then abort, or (report) "
+			"go on and ignore the call. Every call that takes a block "
+			"checks it: free, cfree, free_sized, free_aligned_sized, "
+			"realloc, reallocarray and malloc_usable_size (0 in report "
+			"mode); free_sized and free_aligned_sized also report a "
+			"size of another size class or page count (\"invalid size\") "
+			"and an alignment the pointer does not have (\"invalid "
+			"alignment\")",
 	},
 	{
 		.name = "limit",
@@ -155,11 +170,13 @@ const struct conf_option conf_options[] = {
 		.max = CONF_SIZE_MAX,
 		.value = &buddy_opts.limit,
 		.apply = apply_budget,
-		.help = "memory budget: the most the allocator holds resident "
-			"(heap, free pages not yet given back, direct mappings, "
-			"metadata); beyond it allocations reclaim, then fail "
-			"with ENOMEM (0: the cgroup's memory.max, else physical "
-			"memory)",
+		.help = "the memory budget: the most the allocator holds resident "
+			"(pages in use, free pages not yet given back, direct "
+			"mappings, its own metadata); 0: the cgroup v2 memory.max "
+			"of the process, else physical memory. Below a zone's low "
+			"watermark an allocation wakes the reclaim thread, below "
+			"min it gives free memory back to the OS itself and "
+			"retries, and out of budget it fails with ENOMEM",
 	},
 	{
 		.name = "max_memory",
@@ -177,8 +194,9 @@ const struct conf_option conf_options[] = {
 		.max = 1UL << 30,	/* 1 TiB */
 		.value = &buddy_opts.min_free_kbytes,
 		.apply = apply_budget,
-		.help = "KiB of the budget kept free below the min watermarks "
-			"(0: sqrt(16 * budget in KiB), as the kernel computes it)",
+		.help = "KiB of the budget the min watermarks keep free, shared by "
+			"the zones; 0: sqrt(16 * budget in KiB), between 128 and "
+			"262144, as the kernel's calculate_min_free_kbytes()",
 	},
 	{
 		.name = "watermark_scale_factor",
@@ -187,8 +205,8 @@ const struct conf_option conf_options[] = {
 		.max = 3000,
 		.value = &buddy_opts.watermark_scale_factor,
 		.apply = apply_budget,
-		.help = "gap between the min, low and high watermarks, in "
-			"10000ths of a zone's budget (as the kernel's sysctl)",
+		.help = "the gaps min to low to high, in 10000ths of a zone's "
+			"budget (at least a quarter of min), as the kernel's sysctl",
 	},
 	{
 		.name = "lowmem_reserve_ratio",
@@ -197,17 +215,18 @@ const struct conf_option conf_options[] = {
 		.max = 1UL << 20,
 		.value = &buddy_opts.lowmem_reserve_ratio,
 		.apply = apply_budget,
-		.help = "the Low32 zone keeps 1/ratio of the Normal zone's "
-			"budget back from Normal allocations (0: nothing)",
+		.help = "the Low32 zone keeps 1/ratio of the Normal zone's budget "
+			"back from Normal allocations that fall back into it (0: no "
+			"protection)",
 	},
 	{
 		.name = "warn_alloc",
 		.type = CONF_BOOL,
 		.value = &buddy_opts.warn_alloc,
 		.apply = apply_warn_alloc,
-		.help = "on an allocation failure print the kernel's "
-			"\"page allocation failure\" line and the zoneinfo "
-			"report to stderr (at most 10 per 5 seconds)",
+		.help = "on an allocation failure print \"buddymalloc: page "
+			"allocation failure: order:N, mode:0x...(flags)\" and the "
+			"zoneinfo report to stderr, at most 10 times per 5 seconds",
 	},
 	{
 		.name = "numa_fake",
@@ -229,9 +248,9 @@ const struct conf_option conf_options[] = {
 		.max = 3600000,
 		.value = &buddy_opts.decay_ms,
 		.apply = apply_decay_ms,
-		.help = "free memory that no free has touched for this many "
-			"milliseconds goes back to the OS, without pressure "
-			"(0: only under pressure and on malloc_trim)",
+		.help = "free memory that no free has touched for about this many "
+			"milliseconds goes back to the OS even without pressure (0: "
+			"only under pressure and on malloc_trim)",
 	},
 	{
 		.name = "reclaim_threads",
@@ -254,9 +273,9 @@ const struct conf_option conf_options[] = {
 		.max = 1UL << 30,
 		.value = &buddy_opts.percpu_pagelist_high_fraction,
 		.apply = apply_pcp,
-		.help = "the kernel's sysctl: each zone's per-CPU page lists "
-			"hold at most its pages / this in all (below 8 counts "
-			"as 8); 0: from the zone's low watermark",
+		.help = "as the kernel's sysctl: the per-CPU page lists of a zone "
+			"hold at most its pages / this in all, split across the "
+			"CPUs (below 8 counts as 8); 0: the zone's low watermark",
 	},
 	{
 		.name = "pcp_batch",
@@ -266,9 +285,9 @@ const struct conf_option conf_options[] = {
 		.max = 1UL << 16,
 		.value = &buddy_opts.pcp_batch,
 		.apply = apply_pcp,
-		.help = "pages a per-CPU page list takes from or gives back to "
-			"the zone at once (0: the kernel's zone_batchsize(), "
-			"from the zone's size)",
+		.help = "pages a per-CPU page list takes from or gives back to its "
+			"zone at once; 0: the kernel's zone_batchsize(), about 0.1% "
+			"of the zone up to 63",
 	},
 	{
 		.name = "lifetime_ms",
@@ -289,12 +308,13 @@ const struct conf_option conf_options[] = {
 		.flags = CONF_BOOT,
 		.value = &buddy_opts.classifier,
 		.apply = apply_classifier,
-		.help = "the lifetime classifier: predict from each call site "
-			"(and size class) whether its blocks die young, and "
-			"keep short-lived and long-lived blocks in different "
-			"pageblocks; false: every small block long-lived "
-			"(UNMOVABLE) and page-level blocks short-lived, no "
-			"sampling (start-up only)",
+		.help = "the lifetime classifier: each malloc call site (return "
+			"address and size class) is predicted short-lived (MOVABLE "
+			"pageblocks for slabs, RECLAIMABLE for page-level blocks; "
+			"unknown sites start so) or long-lived (UNMOVABLE) from a "
+			"sample of its blocks, so that when short-lived blocks die "
+			"whole pageblocks go back to the OS; false: every small "
+			"block UNMOVABLE and page-level blocks MOVABLE, no sampling",
 	},
 	{
 		.name = "lifetime_sample",
@@ -315,18 +335,27 @@ const struct conf_option conf_options[] = {
 		.choices = hardening_choices,
 		.value = &buddy_opts.hardening,
 		.apply = apply_hardening,
-		.help = "debugging checks beyond the default ones: junk fills "
-			"every freed small object (0x5a) and checks on "
-			"allocation that nothing wrote to it meanwhile, and "
-			"fills freed page-level blocks; redzone adds to that "
-			"at least 8 bytes after each small object (0xa5), "
-			"checked on free and realloc",
+		.help = "debugging checks beyond the default ones. junk: every "
+			"freed small object is filled with 0x5a (but its first 8 "
+			"bytes) and checked when it is allocated again; a byte "
+			"written meanwhile is reported as \"buddymalloc: malloc(): "
+			"write after free 0x... (offset N)\" and handled as bad_free "
+			"says; freed page-level blocks are filled too (not checked: "
+			"their pages may go back to the OS). redzone: that, and "
+			"each small object gets at least 8 bytes after it filled "
+			"with 0xa5 (malloc_usable_size says the size asked for), "
+			"checked on free and realloc: \"buddymalloc: free(): redzone "
+			"overwritten 0x... (offset N)\". Every call takes the slow "
+			"path at these levels (a malloc/free pair costs 4-8x with "
+			"junk, 4-24x with redzone; bench/results/hardening.md); off "
+			"costs nothing on the fast paths",
 	},
 	{
 		.name = "abort_conf",
 		.type = CONF_BOOL,
 		.value = &buddy_opts.abort_conf,
-		.help = "abort after reporting a problem in BUDDYMALLOC_CONF",
+		.help = "abort after reporting a problem in the settings file or "
+			"BUDDYMALLOC_CONF",
 	},
 };
 
@@ -454,7 +483,7 @@ done:
 }
 
 /* "true or false", "abort or report", "a size such as 512m or 4g". */
-static void expected_show(struct seq_buf *s, const struct conf_option *opt)
+void conf_expected_show(struct seq_buf *s, const struct conf_option *opt)
 {
 	switch (opt->type) {
 	case CONF_BOOL:
@@ -504,6 +533,7 @@ static void quote_show(struct seq_buf *s, const char *text, size_t len)
 }
 
 struct conf_ctx {
+	const char *source;	/* "BUDDYMALLOC_CONF" or the file's path */
 	conf_warn_fn warn;
 	void *opaque;
 	unsigned int flags;
@@ -515,7 +545,9 @@ struct conf_ctx {
 static void warn_begin(struct conf_ctx *ctx)
 {
 	seq_buf_init(&ctx->s, ctx->buf, sizeof(ctx->buf), NULL, NULL);
-	seq_buf_puts(&ctx->s, "buddymalloc: BUDDYMALLOC_CONF: ");
+	seq_buf_puts(&ctx->s, "buddymalloc: ");
+	seq_buf_puts(&ctx->s, ctx->source);
+	seq_buf_puts(&ctx->s, ": ");
 }
 
 static void warn_end(struct conf_ctx *ctx)
@@ -570,7 +602,7 @@ static void parse_entry(struct conf_ctx *ctx, const char *entry, size_t len)
 		seq_buf_puts(&ctx->s, " (expected ");
 		seq_buf_puts(&ctx->s, opt->name);
 		seq_buf_puts(&ctx->s, ":value, the value ");
-		expected_show(&ctx->s, opt);
+		conf_expected_show(&ctx->s, opt);
 		seq_buf_putc(&ctx->s, ')');
 		warn_end(ctx);
 		return;
@@ -593,7 +625,7 @@ static void parse_entry(struct conf_ctx *ctx, const char *entry, size_t len)
 		seq_buf_puts(&ctx->s, " for ");
 		quote_show(&ctx->s, key, key_len);
 		seq_buf_puts(&ctx->s, " (expected ");
-		expected_show(&ctx->s, opt);
+		conf_expected_show(&ctx->s, opt);
 		seq_buf_putc(&ctx->s, ')');
 		warn_end(ctx);
 	}
@@ -616,10 +648,11 @@ static void conf_keep_checks(struct conf_ctx *ctx)
 	warn_end(ctx);
 }
 
-unsigned int conf_parse(const char *conf, unsigned int flags,
-			conf_warn_fn warn, void *opaque)
+unsigned int conf_parse_source(const char *source, const char *conf,
+			       unsigned int flags, conf_warn_fn warn, void *opaque)
 {
 	struct conf_ctx ctx = {
+		.source = source,
 		.warn = warn ? warn : warn_stderr,
 		.opaque = opaque,
 		.flags = flags,
@@ -646,43 +679,60 @@ unsigned int conf_parse(const char *conf, unsigned int flags,
 	return ctx.problems;
 }
 
+unsigned int conf_parse(const char *conf, unsigned int flags,
+			conf_warn_fn warn, void *opaque)
+{
+	return conf_parse_source(CONF_ENV, conf, flags, warn, opaque);
+}
+
 /* ----------------------------------------------------------------- help */
 
-static void value_show(struct seq_buf *s, const struct conf_option *opt)
+const void *conf_default(const struct conf_option *opt)
+{
+	/* opt->value points into buddy_opts: the same field of the defaults. */
+	return (const char *)&default_opts +
+	       ((const char *)opt->value - (const char *)&buddy_opts);
+}
+
+void conf_value_show(struct seq_buf *s, const struct conf_option *opt,
+		     const void *value)
 {
 	switch (opt->type) {
 	case CONF_BOOL:
-		seq_buf_puts(s, *(bool *)opt->value ? "true" : "false");
+		seq_buf_puts(s, *(const bool *)value ? "true" : "false");
 		break;
 	case CONF_SIZE:
-		seq_buf_printf(s, "%zu", *(size_t *)opt->value);
+		seq_buf_printf(s, "%zu", *(const size_t *)value);
 		break;
 	case CONF_UINT:
-		seq_buf_printf(s, "%u", *(unsigned int *)opt->value);
+		seq_buf_printf(s, "%u", *(const unsigned int *)value);
 		break;
 	case CONF_CHOICE:
-		seq_buf_puts(s, opt->choices[*(unsigned int *)opt->value]);
+		seq_buf_puts(s, opt->choices[*(const unsigned int *)value]);
 		break;
 	}
 }
 
 void conf_print_help(conf_warn_fn warn, void *opaque)
 {
-	char buf[512];
+	char buf[1536];	/* the longest help text and its first line */
 	struct seq_buf s;
 
 	if (!warn)
 		warn = warn_stderr;
 	warn(opaque, "buddymalloc: BUDDYMALLOC_CONF=\"key:value,...\" "
-		     "takes these keys (current value in brackets):\n");
+		     "(and " BUDDY_CONF_FILE ", one per line) takes these keys "
+		     "(current value in brackets):\n");
 	for (size_t i = 0; i < nr_conf_options; i++) {
 		const struct conf_option *opt = &conf_options[i];
 
 		seq_buf_init(&s, buf, sizeof(buf), NULL, NULL);
 		seq_buf_printf(&s, "  %-12s [", opt->name);
-		value_show(&s, opt);
+		conf_value_show(&s, opt, opt->value);
 		seq_buf_puts(&s, "] ");
-		expected_show(&s, opt);
+		conf_expected_show(&s, opt);
+		seq_buf_puts(&s, "; default ");
+		conf_value_show(&s, opt, conf_default(opt));
 		seq_buf_puts(&s, "\n      ");
 		seq_buf_puts(&s, opt->help);
 		if (opt->flags & CONF_BOOT)
@@ -694,38 +744,38 @@ void conf_print_help(conf_warn_fn warn, void *opaque)
 
 /* ------------------------------------------------------------ start-up */
 
-#define CONF_ENV	"BUDDYMALLOC_CONF"
-#define CONF_ENV_LEN	(sizeof(CONF_ENV) - 1)
-
 extern char **environ;
 
-static const char *environ_conf(void)
+/* The value of the variable name= ("BUDDYMALLOC_CONF=") in environ. */
+static const char *environ_find(const char *want)
 {
+	size_t len = strlen(want);
+
 	for (char **e = environ; *e; e++)
-		if (strncmp(*e, CONF_ENV "=", CONF_ENV_LEN + 1) == 0)
-			return *e + CONF_ENV_LEN + 1;
+		if (strncmp(*e, want, len) == 0)
+			return *e + len;
 	return NULL;
 }
 
 /*
- * BUDDYMALLOC_CONF from /proc/self/environ, for a call before libc has set
+ * A variable from /proc/self/environ, for a call before libc has set
  * environ: NUL-separated "NAME=value" entries, read in pieces and matched as
- * they stream past, so its size does not matter. The value lands in
- * proc_conf (a longer one is cut, with a warning). Returns false when the
- * file cannot be read (no /proc); *conf is NULL if the variable is absent.
+ * they stream past, so its size does not matter. want is "NAME="; the value
+ * lands in buf (a longer one is cut: *cut says so). Returns false when the
+ * file cannot be read (no /proc); *value is NULL if the variable is absent.
  */
-static char proc_conf[4096];
-
-bool conf_proc_environ(const char **conf)
+static bool proc_environ_find(const char *want, char *buf, size_t size,
+			      const char **value, bool *cut)
 {
-	static const char want[] = CONF_ENV "=";
+	size_t want_len = strlen(want);
 	char chunk[512];
 	size_t matched = 0, vlen = 0;
-	bool at_start = true, in_value = false, found = false, cut = false;
+	bool at_start = true, in_value = false, found = false;
 	ssize_t n;
 	int fd;
 
-	*conf = NULL;
+	*value = NULL;
+	*cut = false;
 	do
 		fd = open("/proc/self/environ", O_RDONLY | O_CLOEXEC);
 	while (fd < 0 && errno == EINTR);
@@ -743,15 +793,15 @@ bool conf_proc_environ(const char **conf)
 			if (in_value) {
 				if (c == '\0')
 					found = true;
-				else if (vlen < sizeof(proc_conf) - 1)
-					proc_conf[vlen++] = c;
+				else if (vlen < size - 1)
+					buf[vlen++] = c;
 				else
-					cut = true;
+					*cut = true;
 			} else if (c == '\0') {
 				at_start = true;
 				matched = 0;
 			} else if (at_start && c == want[matched]) {
-				if (++matched == sizeof(want) - 1)
+				if (++matched == want_len)
 					in_value = true;
 			} else {
 				at_start = false;
@@ -760,42 +810,159 @@ bool conf_proc_environ(const char **conf)
 	}
 	close(fd);
 	if (in_value) {
-		proc_conf[vlen] = '\0';
-		*conf = proc_conf;
-		if (cut)
-			warn_stderr(NULL, "buddymalloc: BUDDYMALLOC_CONF: longer "
-				    "than 4095 bytes at start-up; cut\n");
+		buf[vlen] = '\0';
+		*value = buf;
 	}
 	return true;
+}
+
+static char proc_conf[4096];
+
+bool conf_proc_environ(const char **conf)
+{
+	bool cut;
+
+	if (!proc_environ_find(CONF_ENV "=", proc_conf, sizeof(proc_conf),
+			       conf, &cut))
+		return false;
+	if (cut)
+		warn_stderr(NULL, "buddymalloc: BUDDYMALLOC_CONF: longer "
+			    "than 4095 bytes at start-up; cut\n");
+	return true;
+}
+
+/*
+ * The settings file. BUDDY_CONF_FILE (config.h: configure
+ * --with-conf-file=PATH, default /etc/buddymalloc.conf) is read by every
+ * program, set-user-ID ones included, where it must belong to root and be
+ * writable by root alone (as a root-owned /etc/malloc.conf is trusted by
+ * jemalloc): it can weaken bad_free, so whoever may write it must already be
+ * root. BUDDYMALLOC_CONF_FILE=PATH names another file, and an empty value no
+ * file at all; like BUDDYMALLOC_CONF, it is ignored when AT_SECURE is set.
+ * An environment variable rather than a test build of the library: the
+ * installed library itself can then be tested, and a user can try a file
+ * out before installing it.
+ *
+ * Same syntax as BUDDYMALLOC_CONF, plus: a newline separates entries as a
+ * comma does, and "#" starts a comment to the end of its line. At most 4095
+ * bytes; a longer file is ignored with one line on stderr. A missing file
+ * is silently nothing; one that cannot be read is one line on stderr.
+ */
+static char file_conf[4096];
+static char proc_file_path[256];
+
+/* Comments out, newlines as commas: the text conf_parse() takes. */
+static void file_to_conf(char *text)
+{
+	bool comment = false;
+
+	for (char *p = text; *p; p++) {
+		if (*p == '\n') {
+			comment = false;
+			*p = ',';
+		} else if (*p == '#' || comment) {
+			comment = true;
+			*p = ' ';
+		}
+	}
+}
+
+static void file_warn(const char *path, const char *what, int err)
+{
+	char buf[384];
+	struct seq_buf s;
+
+	seq_buf_init(&s, buf, sizeof(buf), NULL, NULL);
+	seq_buf_printf(&s, "buddymalloc: %s: %s", path, what);
+	if (err)
+		seq_buf_printf(&s, " (errno %d)", err);
+	seq_buf_puts(&s, "; ignored\n");
+	warn_stderr(NULL, seq_buf_str(&s));
+}
+
+/* Parses the file at path: the number of problems (conf_parse's count, or
+ * 1 when it exists but cannot be used). */
+static unsigned int conf_file(const char *path, bool secure, bool late)
+{
+	ssize_t n = os_read_conf_file(path, file_conf, sizeof(file_conf),
+				      secure);
+
+	switch (n) {
+	case -ENOENT:
+		return 0;
+	case -EFBIG:
+		file_warn(path, "longer than 4095 bytes", 0);
+		return 1;
+	case -EPERM:
+		if (secure) {
+			file_warn(path, "not a regular file owned and writable "
+				  "by root alone, in a set-user-ID program", 0);
+			return 1;
+		}
+		/* fall through */
+	default:
+		if (n < 0) {
+			file_warn(path, "cannot be read", (int)-n);
+			return 1;
+		}
+	}
+	file_to_conf(file_conf);
+	return conf_parse_source(path, file_conf, late ? CONF_PARSE_LATE : 0,
+				 NULL, NULL);
 }
 
 static bool conf_done;
 
 bool conf_boot(bool late)
 {
-	const char *conf;
+	const char *conf = NULL, *path = BUDDY_CONF_FILE;
+	unsigned int problems = 0;
 	int saved_errno = errno;
+	/* Set-user-ID and similar programs ignore the environment, as glibc
+	 * does MALLOC_CHECK_: it can weaken the response to a bad free. */
+	bool secure = getauxval(AT_SECURE) != 0;
 
 	if (conf_done)
 		return true;
-	/* Set-user-ID and similar programs ignore it, as glibc does
-	 * MALLOC_CHECK_: it can weaken the response to a bad free. */
-	if (getauxval(AT_SECURE)) {
-		conf_done = true;
-		return true;
-	}
-	if (environ) {
-		conf = environ_conf();
-	} else if (!conf_proc_environ(&conf)) {
-		errno = saved_errno;
-		return false;
+	if (!secure) {
+		const char *file = NULL;
+
+		if (environ) {
+			conf = environ_find(CONF_ENV "=");
+			file = environ_find(CONF_FILE_ENV "=");
+		} else {
+			bool cut;
+
+			if (!conf_proc_environ(&conf) ||
+			    !proc_environ_find(CONF_FILE_ENV "=", proc_file_path,
+					       sizeof(proc_file_path), &file,
+					       &cut)) {
+				errno = saved_errno;
+				return false;
+			}
+			if (cut) {
+				warn_stderr(NULL, "buddymalloc: " CONF_FILE_ENV
+					    ": longer than 255 bytes at "
+					    "start-up; no file read\n");
+				file = "";
+				problems++;
+			}
+		}
+		if (file)
+			path = file;
 	}
 	conf_done = true;
+	/* The file first, then the environment: a key set in both takes the
+	 * environment's value. */
+	if (*path)
+		problems += conf_file(path, secure, late);
+	if (conf)
+		problems += conf_parse(conf, late ? CONF_PARSE_LATE : 0, NULL,
+				       NULL);
 	errno = saved_errno;
-	if (conf && conf_parse(conf, late ? CONF_PARSE_LATE : 0, NULL, NULL) &&
-	    buddy_opts.abort_conf) {
-		warn_stderr(NULL, "buddymalloc: BUDDYMALLOC_CONF: abort_conf:true; "
-			    "aborting\n");
+	if (problems && buddy_opts.abort_conf) {
+		warn_stderr(NULL, "buddymalloc: abort_conf:true and problems "
+			    "in the settings; aborting\n");
 		os_abort();
 	}
 	return true;

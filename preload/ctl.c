@@ -34,6 +34,8 @@
  * right size), EPERM (read-only). oldp NULL with oldlenp set only asks the
  * size.
  */
+#include "config.h"	/* PACKAGE_VERSION */
+
 #include <errno.h>
 #include <string.h>
 
@@ -41,10 +43,6 @@
 #include "page_alloc.h"
 #include "preload.h"
 #include "slab.h"
-
-#ifndef PACKAGE_VERSION
-#define PACKAGE_VERSION	"unknown"
-#endif
 
 #define STATS_FIELD(name) { #name, offsetof(struct kmem_stats, name) }
 

@@ -33,7 +33,7 @@ libbuddymalloc_la_CFLAGS = $(AM_CFLAGS) -fno-builtin-malloc \
 libbuddymalloc_la_LIBADD = slab/libbuddyslab.la core/libbuddycore.la \
 	$(PTHREAD_LIBS)
 libbuddymalloc_la_LDFLAGS = \
-	-avoid-version \
+	-version-info $(BUDDY_LT_VERSION) \
 	-no-undefined \
 	-Wl,--version-script=$(srcdir)/preload/exports.map \
 	-Wl,-z,now
@@ -42,6 +42,12 @@ EXTRA_libbuddymalloc_la_DEPENDENCIES = preload/exports.map
 
 noinst_HEADERS += preload/preload.h preload/valgrind.h
 EXTRA_DIST += preload/exports.map
+
+# The soname is libbuddymalloc.so.$(BUDDY_SO_MAJOR) (configure.ac: the
+# libtool version). libbuddymalloc.so stays a link to it, in .libs/, at the
+# top of the build tree (all-local) and installed, so LD_PRELOAD with that
+# name works everywhere; the installed wrapper names the soname, the file a
+# runtime package ships.
 
 # --- the buddymalloc command and buddymalloc.pc ----------------------------
 #
@@ -60,12 +66,13 @@ preload_edit = sed \
 	-e 's|@exec_prefix[@]|$(exec_prefix)|g' \
 	-e 's|@libdir[@]|$(libdir)|g' \
 	-e 's|@includedir[@]|$(includedir)|g' \
-	-e 's|@PTHREAD_LIBS[@]|$(PTHREAD_LIBS)|g'
+	-e 's|@PTHREAD_LIBS[@]|$(PTHREAD_LIBS)|g' \
+	-e 's|@BUDDY_CONF_FILE[@]|$(BUDDY_CONF_FILE)|g'
 
 bin_SCRIPTS = preload/buddymalloc
 preload/buddymalloc: $(srcdir)/preload/buddymalloc.in Makefile
 	$(AM_V_GEN)$(MKDIR_P) preload && rm -f $@ $@.tmp && \
-	$(preload_edit) -e 's|@LIBBUDDYMALLOC[@]|$(libdir)/libbuddymalloc.so|g' \
+	$(preload_edit) -e 's|@LIBBUDDYMALLOC[@]|$(libdir)/libbuddymalloc.so.$(BUDDY_SO_MAJOR)|g' \
 		$(srcdir)/preload/buddymalloc.in >$@.tmp && \
 	chmod +x $@.tmp && mv $@.tmp $@
 

@@ -186,7 +186,14 @@ enum conf_type {
 /* conf_option.flags */
 #define CONF_BOOT	0x1u	/* takes effect only before the first allocation */
 
-/* One setting: BUDDYMALLOC_CONF key, buddymalloc_mallctl("opt.<name>"). */
+/*
+ * One setting: BUDDYMALLOC_CONF key, buddymalloc_mallctl("opt.<name>").
+ * The row is the setting's only documentation: the help text
+ * (BUDDYMALLOC_CONF=help), the SETTINGS section of buddymalloc(3) and the
+ * README's settings table are all made from name, type, range or choices,
+ * the default (the same field of BUDDY_OPTS_DEFAULT, conf_default()), the
+ * CONF_BOOT flag and help (doc/man/gen_settings.c).
+ */
 struct conf_option {
 	const char *name;
 	enum conf_type type;
@@ -194,10 +201,15 @@ struct conf_option {
 	size_t min, max;		/* CONF_SIZE, CONF_UINT: the accepted
 					 * range */
 	const char *const *choices;	/* CONF_CHOICE: NULL-terminated */
-	void *value;			/* bool *, size_t * or unsigned int *
+	void *value;			/* a field of buddy_opts: bool *,
+					 * size_t * or unsigned int *
 					 * (CONF_CHOICE, CONF_UINT) */
 	void (*apply)(void);		/* called after the value changed */
-	const char *help;
+	const char *help;		/* what it does and what its values
+					 * mean: one paragraph of plain text
+					 * (no markup, no '|'), without the
+					 * range and default, which are
+					 * added from the fields above */
 };
 
 extern const struct conf_option conf_options[];
@@ -221,6 +233,11 @@ typedef void (*conf_warn_fn)(void *opaque, const char *line);
  */
 unsigned int conf_parse(const char *conf, unsigned int flags,
 			conf_warn_fn warn, void *opaque);
+/* The same with warnings naming source (a file's path) instead of
+ * BUDDYMALLOC_CONF. */
+unsigned int conf_parse_source(const char *source, const char *conf,
+			       unsigned int flags, conf_warn_fn warn,
+			       void *opaque);
 
 /* Set a value from its text, as conf_parse does for one entry; false if the
  * text is not a valid value (nothing changed then). */
@@ -233,7 +250,21 @@ void conf_reset(void);
 void conf_print_help(conf_warn_fn warn, void *opaque);
 
 /*
- * Find BUDDYMALLOC_CONF and parse it, once: from environ, or from
+ * What the documentation is made of, for the help text above and for
+ * doc/man/gen_settings.c (the man page's SETTINGS section and the README's
+ * table): the values a key takes ("true or false", "a whole number from 1
+ * to 3000"), a value as text, and the default value of a key (the same
+ * field as opt->value in the defaults).
+ */
+struct seq_buf;
+void conf_expected_show(struct seq_buf *s, const struct conf_option *opt);
+void conf_value_show(struct seq_buf *s, const struct conf_option *opt,
+		     const void *value);
+const void *conf_default(const struct conf_option *opt);
+
+/*
+ * Read the settings file (BUDDY_CONF_FILE, or BUDDYMALLOC_CONF_FILE's) and
+ * then BUDDYMALLOC_CONF, once: from environ, or from
  * /proc/self/environ while environ is not set up yet (the first malloc can
  * come from ld.so before libc's initialisation). false if neither was
  * available; the constructor calls it again with late set.

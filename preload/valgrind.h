@@ -28,6 +28,8 @@
 #ifndef BUDDY_PRELOAD_VALGRIND_H
 #define BUDDY_PRELOAD_VALGRIND_H
 
+#include "config.h"	/* HAVE_VALGRIND_MEMCHECK_H */
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

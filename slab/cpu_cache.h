@@ -18,6 +18,8 @@
 #ifndef BUDDY_CPU_CACHE_H
 #define BUDDY_CPU_CACHE_H
 
+#include "config.h"	/* BUDDY_RSEQ */
+
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -84,7 +86,7 @@ void cpu_cache_fork_child(bool abandon);
 /* ------------------------------------------------ the inline fast paths
  * (the protocol: the top of cpu_cache.c) */
 
-#if defined(__x86_64__) && __has_include(<sys/rseq.h>)
+#ifdef BUDDY_RSEQ	/* config.h: x86-64, <sys/rseq.h>, not --disable-rseq */
 #include <sys/rseq.h>
 #define CC_HAVE_RSEQ	1
 #ifndef RSEQ_SIG

@@ -58,6 +58,33 @@ SCRIPT_TESTS += tests/layers.sh
 SCRIPT_TESTS += tests/bench_checksums.sh
 EXTRA_DIST += tests/bench_checksums.py
 
+# Settings from a file (BUDDYMALLOC_CONF_FILE in place of
+# /etc/buddymalloc.conf) and from BUDDYMALLOC_CONF, read back by conf_show
+# through buddymalloc_mallctl.
+SCRIPT_TESTS += tests/conf_file.sh
+# os_read_conf_file (core/os.c), the settings file's reader.
+UNIT_TESTS += tests/unit/os_conf_file
+tests_unit_os_conf_file_CPPFLAGS = $(UNIT_CPPFLAGS)
+tests_unit_os_conf_file_LDADD = $(UNIT_LDADD)
+check_PROGRAMS += tests/preload/conf_show
+tests_preload_conf_show_LDADD = libbuddymalloc.la
+tests_preload_conf_show_LDFLAGS = -no-install
+
+# The settings are documented once (conf.c's table): the README's table and
+# buddymalloc(3)'s SETTINGS section are what doc/man/gen_settings makes.
+SCRIPT_TESTS += tests/readme_settings.sh
+
+# make install into a DESTDIR: a program built with pkg-config runs on the
+# installed library, the installed wrapper too; make uninstall removes it all.
+SCRIPT_TESTS += tests/install.sh
+AM_TESTS_ENVIRONMENT += \
+	MAKE='$(MAKE)'; export MAKE; CC='$(CC)'; export CC; \
+	PACKAGE_VERSION='$(PACKAGE_VERSION)'; export PACKAGE_VERSION; \
+	so_major='$(BUDDY_SO_MAJOR)'; export so_major; \
+	libdir='$(libdir)'; export libdir; bindir='$(bindir)'; export bindir; \
+	includedir='$(includedir)'; export includedir; \
+	mandir='$(mandir)'; export mandir;
+
 EXTRA_DIST += $(SCRIPT_TESTS)
 
 # --- wiring --------------------------------------------------------------

@@ -1,5 +1,6 @@
 #!/bin/sh
-# secure.sh - a set-user-ID or set-group-ID program ignores BUDDYMALLOC_CONF (AT_SECURE,
+# secure.sh - a set-user-ID or set-group-ID program ignores BUDDYMALLOC_CONF
+# and BUDDYMALLOC_CONF_FILE (AT_SECURE,
 # the secure_getenv rule; preload/conf.c, conf_boot): its environment is
 # its caller's, and bad_free:report would weaken the response to a bad
 # free. tests/preload/bad_free's child double-frees a block; with
@@ -10,11 +11,12 @@
 # build tree, which may sit under a directory only root can enter (a
 # mktemp -d clone). Needs root to make the copy; skipped otherwise.
 
-echo "1..2"
+echo "1..3"
 prog=${top_builddir:-.}/tests/preload/bad_free
 if test "$(id -u)" != 0 || ! getent group nogroup >/dev/null 2>&1; then
 	echo "ok 1 # SKIP not root"
 	echo "ok 2 # SKIP not root"
+	echo "ok 3 # SKIP not root"
 	exit 0
 fi
 dir=$(mktemp -d) || exit 99
@@ -42,5 +44,19 @@ if test $rc = 134 && grep -q "double free detected" "$dir/err"; then
 	echo "ok 2 - a set-group-ID program ignores BUDDYMALLOC_CONF"
 else
 	echo "not ok 2 - a set-group-ID program ignores BUDDYMALLOC_CONF" \
+		"(exit $rc: $(cat "$dir/err"))"
+fi
+
+# Nor does it take BUDDYMALLOC_CONF_FILE: a file of the caller's choosing
+# with bad_free:report leaves the abort in place.
+printf 'bad_free:report\n' >"$dir/weak.conf"
+chmod 644 "$dir/weak.conf"
+(cd / && BUDDYMALLOC_CONF_FILE="$dir/weak.conf" "$dir/setuid" child \
+	double_free_small >"$dir/out" 2>"$dir/err")
+rc=$?
+if test $rc = 134 && grep -q "double free detected" "$dir/err"; then
+	echo "ok 3 - a set-group-ID program ignores BUDDYMALLOC_CONF_FILE"
+else
+	echo "not ok 3 - a set-group-ID program ignores BUDDYMALLOC_CONF_FILE" \
 		"(exit $rc: $(cat "$dir/err"))"
 fi

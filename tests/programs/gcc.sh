@@ -11,7 +11,9 @@ src=$top_srcdir/core/page_alloc.c
 test -f "$src" || bail "$src not found"
 
 # No -g: debug info records the working directory, which differs per run.
-flags="-std=gnu11 -O2 -fno-strict-aliasing -D_GNU_SOURCE -I$top_srcdir/include -I$top_srcdir/core"
+# The build directory for config.h (core/internal.h includes it).
+builddir=$(cd "$top_builddir" && pwd)
+flags="-std=gnu11 -O2 -fno-strict-aliasing -D_GNU_SOURCE -I$builddir -I$top_srcdir/include -I$top_srcdir/core"
 
 # The driver runs the compiler proper (cc1), which does the work and most
 # of the allocation, and the assembler: each process must be served, not

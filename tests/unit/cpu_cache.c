@@ -84,9 +84,10 @@ TEST_BEGIN(test_mode)
 	void *p = kmalloc(32, 0);	/* initialises */
 
 	assert_ptr_not_null(p, "first allocation");
-	if (want_fallback || __rseq_size == 0)
+	if (want_fallback || __rseq_size == 0 || !CC_HAVE_RSEQ)
 		expect_false(cpu_cache_uses_rseq(), "fallback mode (rseq size %u%s)",
-			     __rseq_size, want_fallback ? ", forced" : "");
+			     __rseq_size, want_fallback ? ", forced" :
+			     !CC_HAVE_RSEQ ? ", built without rseq" : "");
 	else
 		expect_true(cpu_cache_uses_rseq(), "rseq mode (rseq size %u)",
 			    __rseq_size);

@@ -297,7 +297,9 @@ TEST_BEGIN(test_setup)
 	CMM_STORE_SHARED(lifetime_enabled, false);
 	kmalloc_thread_hint(0);
 	free(malloc(SIZE));	/* initialises */
-	test_skip_if(__rseq_size == 0);
+	/* Built with --disable-rseq, or glibc registered no rseq area:
+	 * no restartable sequence to step through. */
+	test_skip_if(!CC_HAVE_RSEQ || __rseq_size == 0);
 	assert_true(cpu_cache_uses_rseq(), "rseq mode (rseq size %u)", __rseq_size);
 	assert_u_gt(nr_rseq_cs(), 0, "the program holds the rseq descriptors");
 	test_diag("%u rseq descriptors", nr_rseq_cs());
