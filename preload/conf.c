@@ -24,6 +24,10 @@
 #include "seq_buf.h"
 #include "slab.h"
 
+/* The live report's file and content when only report_signal is set. */
+#define REPORT_FILE_DEFAULT	"/tmp/buddymalloc.%p.report"
+#define REPORT_OPTS_DEFAULT	"all"
+
 /* The defaults: what a program gets without BUDDYMALLOC_CONF. */
 #define BUDDY_OPTS_DEFAULT {				\
 	.stats_print = false,				\
@@ -43,6 +47,9 @@
 	.lifetime_sample = LIFETIME_SAMPLE_DEFAULT,	\
 	.abort_conf = false,				\
 	.hardening = HARDENING_OFF,			\
+	.report_signal = REPORT_SIGNAL_OFF,		\
+	.report_file = REPORT_FILE_DEFAULT,		\
+	.report_opts = REPORT_OPTS_DEFAULT,		\
 }
 
 struct buddy_opts buddy_opts = BUDDY_OPTS_DEFAULT;
@@ -60,6 +67,16 @@ static const char *const hardening_choices[] = {
 	[HARDENING_OFF] = "off",
 	[HARDENING_JUNK] = "junk",
 	[HARDENING_REDZONE] = "redzone",
+	NULL
+};
+
+static const char *const report_signal_choices[] = {
+	[REPORT_SIGNAL_OFF] = "off",
+	[REPORT_SIGNAL_USR1] = "USR1",
+	[REPORT_SIGNAL_USR2] = "USR2",
+	[REPORT_SIGNAL_PWR] = "PWR",
+	[REPORT_SIGNAL_URG] = "URG",
+	[REPORT_SIGNAL_WINCH] = "WINCH",
 	NULL
 };
 
@@ -319,6 +336,42 @@ const struct conf_option conf_options[] = {
 			"at least 8 bytes after each small object (0xa5), "
 			"checked on free and realloc",
 	},
+	/* The live report: the signal that asks for it; the handler is
+	 * installed once, at start-up (report.c). */
+	{
+		.name = "report_signal",
+		.type = CONF_CHOICE,
+		.flags = CONF_BOOT,
+		.choices = report_signal_choices,
+		.value = &buddy_opts.report_signal,
+		.help = "on this signal the reclaim thread writes the full "
+			"report (report_opts) to report_file, through a "
+			"temporary file renamed over it; kill -USR2 PID, or "
+			"buddymalloc --attach PID (off: no handler; a signal "
+			"the program already handles at start-up is left to it)",
+	},
+	/* Where the live report goes. */
+	{
+		.name = "report_file",
+		.type = CONF_STRING,
+		.flags = CONF_BOOT,
+		.max = REPORT_FILE_MAX,
+		.value = buddy_opts.report_file,
+		.help = "the live report's file: %p is the process id (so a "
+			"forked child writes its own), %% a '%'",
+	},
+	/* What the live report holds. */
+	{
+		.name = "report_opts",
+		.type = CONF_STRING,
+		.flags = CONF_BOOT,
+		.max = REPORT_OPTS_MAX,
+		.value = buddy_opts.report_opts,
+		.help = "the live report's parts, as buddymalloc_stats_print's "
+			"options, words joined by '+' (a ',' ends the entry): "
+			"all, or summary, buddyinfo, pagetypeinfo, vmstat, "
+			"zoneinfo, slabinfo, percpu, lifetime; J for JSON",
+	},
 	{
 		.name = "abort_conf",
 		.type = CONF_BOOL,
@@ -443,6 +496,12 @@ bool conf_set_text(const struct conf_option *opt, const char *text, size_t len)
 			}
 		}
 		return false;
+	case CONF_STRING:
+		if (len >= opt->max || memchr(text, '\0', len))
+			return false;
+		memcpy(opt->value, text, len);
+		((char *)opt->value)[len] = '\0';
+		break;
 	}
 done:
 	if (opt->apply)
@@ -473,6 +532,9 @@ static void expected_show(struct seq_buf *s, const struct conf_option *opt)
 				seq_buf_puts(s, opt->choices[i + 1] ? ", " : " or ");
 			seq_buf_puts(s, opt->choices[i]);
 		}
+		break;
+	case CONF_STRING:
+		seq_buf_printf(s, "text of at most %zu bytes", opt->max - 1);
 		break;
 	}
 }
@@ -659,6 +721,9 @@ static void value_show(struct seq_buf *s, const struct conf_option *opt)
 		break;
 	case CONF_CHOICE:
 		seq_buf_puts(s, opt->choices[*(unsigned int *)opt->value]);
+		break;
+	case CONF_STRING:
+		seq_buf_puts(s, opt->value);
 		break;
 	}
 }

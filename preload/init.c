@@ -8,8 +8,10 @@
  *     inside pthread_create: buddy_boot_slow() reads BUDDYMALLOC_CONF and
  *     nothing more. No malloc, no stdio, no dlsym, no thread creation.
  *   - our constructor, once libc is up: it retries BUDDYMALLOC_CONF if the
- *     first call was too early to read it, and registers the fork handlers
- *     (pthread_atfork may allocate, so it must not run inside malloc).
+ *     first call was too early to read it, registers the fork handlers
+ *     (pthread_atfork may allocate, so it must not run inside malloc), and
+ *     with report_signal set installs its handler and starts the reclaim
+ *     thread that answers it (report.c).
  * slab/ and core/ initialise themselves lazily and thread-safely.
  */
 #include <errno.h>
@@ -149,6 +151,7 @@ static void buddymalloc_init(void)
 	if (buddy_opts.stats_print)
 		stderr_save();
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
+	live_report_init();
 }
 
 /*
