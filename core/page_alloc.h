@@ -368,8 +368,8 @@ static inline void reclaim_work_check(void)
  * reclaim_report_request() (async-signal-safe: an atomic store and a
  * futex wake), and node 0's reclaim thread, with no lock held, calls the
  * fn given to reclaim_report_enable(). With reclaim_threads:0 the next
- * allocator call that returns to the program calls it instead (from
- * reclaim_work_run, signals blocked). reclaim_report_enable() also starts
+ * reclaim_work_run() (the malloc layer's slow paths) calls it instead,
+ * signals blocked. reclaim_report_enable() also starts
  * node 0's thread at once (not on first need), so that an idle program
  * answers; its caller holds no allocator lock.
  */

@@ -35,9 +35,10 @@
  * a signal handler may make. That is how the live report gets written
  * (reclaim_report_request): the handler sets report_requested and wakes
  * node 0's thread, which calls reclaim_report_fn with no lock held. With
- * the threads off the next allocator call that returns to the program
- * writes it (reclaim_work_run), so a program that makes no call into the
- * allocator does not answer until it does.
+ * the threads off the next reclaim_work_run() writes it: the next
+ * allocator call of the program through a slow path (the inline fast
+ * paths of malloc and free check nothing), so a program that does not
+ * allocate does not answer until it does.
  *
  * fork: the child has no thread. vmscan_fork_child() makes the node state
  * new (locks, flags, a stopped clock, no report asked for); the child's

@@ -133,6 +133,7 @@ static void fork_child(void)
 	fork_settle_child();
 	fork_abandon_bits >>= 1;
 	fork_depth--;
+	live_report_fork_child();
 }
 
 /* ---------------------------------------------------- constructor, exit */

@@ -290,6 +290,10 @@ void write_stderr(void *opaque, const char *text);
  * ("%p" the pid, "%%" a '%') through a temporary file renamed over it.
  */
 void live_report_init(void);
+/* In the child of fork() (its child handler): start the child's reclaim
+ * thread for the report, unless the fork came from a signal handler
+ * inside the allocator (then its next slow-path call does). */
+void live_report_fork_child(void);
 /* Write the report now, from this thread (what the signal asks the
  * reclaim thread to do); false if the file could not be written. */
 bool live_report_write(void);

@@ -114,9 +114,13 @@ void report_bad_pointer(const char *call, const void *addr,
  * already; a program that installs its own handler for it later takes
  * the signal over, and gets no more reports. A forked child inherits the
  * handler and writes its own report (%p is its pid) from its own thread,
- * started on its first allocator call; a program exec'd from it starts
- * afresh. With reclaim_threads:0 there is no thread: the next allocator
- * call that returns to the program writes the report (vmscan.c).
+ * started by the fork's child handler (live_report_fork_child; for a fork
+ * from a signal handler that interrupted the allocator, by the child's
+ * next allocator call through a slow path); a program exec'd from it
+ * starts afresh. With reclaim_threads:0 there is no thread: the next
+ * allocator call through a slow path (anything but the inline fast paths
+ * of malloc and free: a page-level block, a per-CPU cache refill, calloc
+ * ...) writes the report (vmscan.c).
  */
 int report_signal_number(unsigned int report_signal)
 {
@@ -220,6 +224,9 @@ static void live_report_run(void)
 	live_report_write();
 }
 
+/* The handler is ours (installed at start-up). */
+static bool live_report_on;
+
 /* Async-signal-safe: reclaim_report_request keeps errno. */
 static void live_report_signal(int sig)
 {
@@ -244,5 +251,12 @@ void live_report_init(void)
 		os_write(2, buf, strlen(buf));
 		return;
 	}
+	live_report_on = true;
 	reclaim_report_enable(live_report_run);
+}
+
+void live_report_fork_child(void)
+{
+	if (live_report_on && buddy_depth == 0)
+		reclaim_report_enable(live_report_run);
 }
