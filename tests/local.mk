@@ -541,6 +541,11 @@ tests_api_live_report_LDFLAGS = -no-install
 tests_api_preload_live_report_preload_SOURCES = tests/api/live_report.c
 tests_api_preload_live_report_preload_CPPFLAGS = $(API_CPPFLAGS)
 tests_api_preload_live_report_preload_LDADD = $(API_PLAIN_LDADD)
+# inspect_tree: every buddymalloc_stats_print layout, the JSON form, and
+# the mallctl tree against doc/man/inspection.roff (python3, preloaded).
+# attach: buddymalloc --attach PID, and kill + cat, on a running cat.
+SCRIPT_TESTS += tests/api/inspect_tree.sh tests/attach.sh
+EXTRA_DIST += tests/api/inspect_tree.py doc/man/inspection.roff
 
 check_PROGRAMS += $(API_LINKED_TESTS) $(API_PRELOAD_TESTS)
 TESTS += $(API_LINKED_TESTS) $(API_PRELOAD_TESTS)
