@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -529,6 +530,15 @@ bool os_thread_create(void *(*fn)(void *), void *arg)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	pthread_attr_destroy(&attr);
 	return err == 0;
+}
+
+/* The calling thread's name (PR_GET_NAME) into buf[16]; "" if unknown. */
+void os_thread_name(char buf[16])
+{
+	buf[0] = '\0';
+	if (prctl(PR_GET_NAME, (unsigned long)buf, 0, 0, 0) != 0)
+		buf[0] = '\0';
+	buf[15] = '\0';
 }
 
 /* Name the calling thread (PR_SET_NAME: at most 15 bytes). */

@@ -131,6 +131,8 @@ long os_nr_cpus(void);
 int os_current_cpu(void);
 /* Milliseconds of a coarse monotonic clock (4 ms resolution; vDSO). */
 uint64_t os_monotonic_ms(void);
+/* The calling thread's name (PR_GET_NAME, at most 15 bytes) into buf. */
+void os_thread_name(char buf[16]);
 /* This process's id (a system call: glibc caches none since 2.25). */
 pid_t os_getpid(void);
 void os_yield(void);

@@ -637,8 +637,8 @@ static int ctl_cpu(const char *name, void *oldp, size_t *oldlenp, void *newp)
  * The same tree as JSON: an object per name component, an array per
  * numeric one (stats.zone.0.nr_free.3 is stats.zone[0].nr_free[3]), so
  * that every leaf's path, joined with dots, is its mallctl name. The one
- * exception is "report" (pid, exe: whose report it is), which has no
- * mallctl name. Written through a seq_buf: no malloc, no stdio.
+ * exception is "report" (pid, exe: whose report it is; thread: the name
+ * of the thread that wrote it), which has no mallctl name. Written through a seq_buf: no malloc, no stdio.
  */
 struct json {
 	struct seq_buf *s;
@@ -905,12 +905,14 @@ static void json_cpus(struct json *j)
 void ctl_json_show(struct seq_buf *s, unsigned int parts)
 {
 	struct json j = { .s = s };
-	char exe[PATH_MAX];
+	char exe[PATH_MAX], thread[16];
 
 	json_open(&j, NULL, '{');
 	json_open(&j, "report", '{');
 	json_size(&j, "pid", (size_t)os_getpid());
 	json_str(&j, "exe", self_exe(exe, sizeof(exe)));
+	os_thread_name(thread);
+	json_str(&j, "thread", thread);
 	json_close(&j, '}');
 	json_str(&j, "version", PACKAGE_VERSION);
 	if (parts & STATS_PART_SUMMARY)

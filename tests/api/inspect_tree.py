@@ -259,6 +259,8 @@ def test_json_valid_and_keyed():
     j = stats_json("J")
     check(set(j) == {"report", "version", "opt", "stats"}, sorted(j))
     check(j["report"]["pid"] == os.getpid(), "report.pid")
+    check(j["report"]["thread"] == open("/proc/self/comm").read().strip(),
+          "report.thread: this thread")
     check(os.path.realpath(j["report"]["exe"]) ==
           os.path.realpath(sys.executable), "report.exe")
     for key in ("allocated", "resident_bytes", "vmstat", "classifier", "zone",
@@ -361,7 +363,7 @@ for i, fn in enumerate(tests, 1):
     try:
         fn()
         print("ok %d - %s" % (i, fn.__name__))
-    except Failed as e:
+    except Exception as e:	# a failed check, or anything unexpected
         failed += 1
         print("# %s" % e)
         print("not ok %d - %s" % (i, fn.__name__))

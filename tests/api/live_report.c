@@ -325,6 +325,21 @@ static const char *conf_with(const char *extra)
 	return conf;
 }
 
+/* The JSON form's report.thread: who wrote the report. */
+static void expect_writer(const char *text, bool reclaim_thread)
+{
+	const char *thread = strstr(text, "\"thread\":\"");
+
+	assert_ptr_not_null(thread, "no report.thread in %.200s", text);
+	thread += strlen("\"thread\":\"");
+	if (reclaim_thread)
+		expect_d_eq(strncmp(thread, "buddy-kswapd0\"", 14), 0,
+			    "written by %.20s", thread);
+	else
+		expect_d_ne(strncmp(thread, "buddy-kswapd", 12), 0,
+			    "written by %.20s", thread);
+}
+
 /* A child blocked in read() gets the signal; the report appears while it
  * stays blocked, so another thread wrote it: the reclaim thread, which
  * runs (started at start-up for the report). */
@@ -348,6 +363,42 @@ TEST_BEGIN(test_report_on_signal)
 	assert_d_eq(kill(c.pid, SIGUSR2), 0);
 	expect_true(report_wait(path, inode_of(path), text, sizeof(text)));
 	expect_full_report(text, c.pid);
+	expect_d_eq(child_finish(&c), 0);
+	unlink(path);
+}
+TEST_END
+
+/* Who writes the report: the reclaim thread (the JSON form names it),
+ * whatever thread the handler ran on; with reclaim_threads:0, the
+ * program's own thread on its next slow-path call. */
+TEST_BEGIN(test_report_writer)
+{
+	static char text[1 << 20];
+	char path[256];
+	struct child c;
+
+	child_start(&c, "busy", conf_with(",report_opts:all+J"), false);
+	assert_d_eq(child_read(&c), 'r');
+	report_path(path, sizeof(path), c.pid);
+	for (int i = 0; i < 3; i++) {
+		ino_t old = inode_of(path);
+
+		assert_d_eq(kill(c.pid, SIGUSR2), 0);
+		assert_true(report_wait(path, old, text, sizeof(text)));
+		expect_writer(text, true);
+	}
+	expect_d_eq(child_finish(&c), 0);
+	unlink(path);
+
+	child_start(&c, "idle", conf_with(",report_opts:all+J,reclaim_threads:0"),
+		    false);
+	assert_d_eq(child_read(&c), 'r');
+	report_path(path, sizeof(path), c.pid);
+	assert_d_eq(kill(c.pid, SIGUSR2), 0);
+	assert_d_eq(write(c.to, "m", 1), 1);
+	assert_d_eq(child_read(&c), 'k');
+	assert_true(report_wait(path, 0, text, sizeof(text)));
+	expect_writer(text, false);
 	expect_d_eq(child_finish(&c), 0);
 	unlink(path);
 }
@@ -481,6 +532,7 @@ int main(int argc, char **argv)
 	rc = test_run(test_served_by_buddymalloc,
 		      test_report_on_signal,
 		      test_report_while_busy,
+		      test_report_writer,
 		      test_report_threads_off,
 		      test_handler_only_when_set,
 		      test_program_handler_wins,
