@@ -268,7 +268,7 @@ static void expect_full_report(const char *text, pid_t pid)
 /* Does the process have a thread named buddy-kswapd<N>? */
 static bool has_reclaim_thread(pid_t pid)
 {
-	char path[64];
+	char path[320];
 	struct dirent *d;
 	bool found = false;
 	DIR *tasks;
@@ -348,6 +348,7 @@ TEST_BEGIN(test_report_on_signal)
 	static char text[1 << 20];
 	char path[256];
 	struct child c;
+	ino_t first;
 
 	child_start(&c, "idle", conf_with(""), false);
 	assert_d_eq(child_read(&c), 'r');
@@ -360,8 +361,9 @@ TEST_BEGIN(test_report_on_signal)
 	expect_full_report(text, c.pid);
 	expect_true(has_reclaim_thread(c.pid));
 	/* A second signal, a second (new) file. */
+	first = inode_of(path);
 	assert_d_eq(kill(c.pid, SIGUSR2), 0);
-	expect_true(report_wait(path, inode_of(path), text, sizeof(text)));
+	expect_true(report_wait(path, first, text, sizeof(text)));
 	expect_full_report(text, c.pid);
 	expect_d_eq(child_finish(&c), 0);
 	unlink(path);
