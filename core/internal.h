@@ -132,10 +132,10 @@ void os_thread_set_name(const char *name);
 /* Block every signal in this thread (the old mask in *old), and back. */
 void os_signals_block(sigset_t *old);
 void os_signals_restore(const sigset_t *old);
-/* pthread_cond_wait, or a timed wait of timeout_ms (> 0) on a cond
- * initialised for CLOCK_MONOTONIC. */
-void os_cond_wait_ms(pthread_cond_t *cond, pthread_mutex_t *mutex,
-		     unsigned int timeout_ms);
+/* Sleep while *word == val, until woken or (timeout_ms > 0) that long;
+ * may return spuriously. The wake is async-signal-safe. */
+void os_futex_wait_ms(uint32_t *word, uint32_t val, unsigned int timeout_ms);
+void os_futex_wake(uint32_t *word);
 /* CPUs the system may ever bring online, from sysfs without malloc (at
  * least 1). */
 unsigned int os_nr_possible_cpus(void);
@@ -552,7 +552,6 @@ extern const char *test_sysfs_root;
 #endif
 
 enum zone_type gfp_zone(gfp_t gfp);
-const char *migratetype_name(int migratetype);
 /* Make zone empty, as before its first section: free lists, counters and
  * section list cleared, lock re-initialised. Its old sections are the
  * caller's to deal with. For a caller that runs alone (fork.c). */

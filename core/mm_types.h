@@ -424,7 +424,10 @@ typedef struct pglist_data {
 	struct zonelist node_zonelist;	/* its zones, then the others' */
 
 	pthread_mutex_t kswapd_lock;
-	pthread_cond_t kswapd_wait;
+	/* The thread sleeps on this futex word; every wake adds one to it
+	 * (atomic; a signal handler may wake node 0's thread, without the
+	 * lock: reclaim_report_request). */
+	uint32_t kswapd_wait;
 	bool kswapd_started;		/* the thread exists in this process */
 	bool kswapd_idle;		/* it sleeps until woken: no decay due */
 	bool kswapd_wake;		/* a zone fell below low: balance */

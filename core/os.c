@@ -8,12 +8,15 @@
 #include <pthread.h>
 #include <string.h>
 #include <time.h>
+#include <linux/futex.h>
 #include <linux/membarrier.h>
 #include <linux/mempolicy.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -226,7 +229,7 @@ bool os_release(void *addr, size_t size)
 	return madvise(addr, size, MADV_DONTNEED) == 0;
 }
 
-void os_write(int fd, const char *buf, size_t len)
+bool os_write(int fd, const char *buf, size_t len)
 {
 	int saved = errno;
 
@@ -242,6 +245,62 @@ void os_write(int fd, const char *buf, size_t len)
 		len -= (size_t)n;
 	}
 	errno = saved;
+	return len == 0;
+}
+
+/* A new file for writing (truncated if it exists, not through a symbolic
+ * link at its last component), mode 0600: reports name addresses. -1 on
+ * failure. */
+int os_create(const char *path)
+{
+	int saved = errno, fd;
+
+	do
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+			  O_NOFOLLOW, 0600);
+	while (fd < 0 && errno == EINTR);
+	errno = saved;
+	return fd;
+}
+
+/* close, then rename from to to (atomic within a file system: a reader
+ * of to sees the old file or the new one, never a part). false on
+ * failure of either; from is removed then. */
+bool os_close_rename(int fd, const char *from, const char *to)
+{
+	int saved = errno;
+	bool ok = close(fd) == 0 && rename(from, to) == 0;
+
+	if (!ok)
+		unlink(from);
+	errno = saved;
+	return ok;
+}
+
+void os_close_unlink(int fd, const char *path)
+{
+	int saved = errno;
+
+	close(fd);
+	unlink(path);
+	errno = saved;
+}
+
+/*
+ * Install handler for sig (SA_RESTART, so the program's interrupted system
+ * calls go on) if sig has the default disposition; false, nothing changed,
+ * if the program (or another library) already handles or ignores it.
+ */
+bool os_signal_install(int sig, void (*handler)(int))
+{
+	struct sigaction old, sa = { .sa_handler = handler,
+				     .sa_flags = SA_RESTART };
+
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(sig, NULL, &old) != 0 || old.sa_handler != SIG_DFL ||
+	    (old.sa_flags & SA_SIGINFO))
+		return false;
+	return sigaction(sig, &sa, NULL) == 0;
 }
 
 void os_abort(void)
@@ -550,6 +609,15 @@ bool os_thread_create(void *(*fn)(void *), void *arg)
 	return err == 0;
 }
 
+/* The calling thread's name (PR_GET_NAME) into buf[16]; "" if unknown. */
+void os_thread_name(char buf[16])
+{
+	buf[0] = '\0';
+	if (prctl(PR_GET_NAME, (unsigned long)buf, 0, 0, 0) != 0)
+		buf[0] = '\0';
+	buf[15] = '\0';
+}
+
 /* Name the calling thread (PR_SET_NAME: at most 15 bytes). */
 void os_thread_set_name(const char *name)
 {
@@ -557,26 +625,33 @@ void os_thread_set_name(const char *name)
 }
 
 /*
- * Wait on cond (initialised for CLOCK_MONOTONIC) with mutex held, until
- * signalled or, with timeout_ms > 0, until that many milliseconds passed.
+ * Sleep while *word == val: until os_futex_wake(word) or, with timeout_ms
+ * > 0, until that many milliseconds passed (FUTEX_WAIT's timeout is
+ * relative, on CLOCK_MONOTONIC). Returns at once if *word != val already;
+ * a spurious return is possible, so the caller rechecks its condition.
+ * Process-private: the word is never shared with another process.
  */
-void os_cond_wait_ms(pthread_cond_t *cond, pthread_mutex_t *mutex,
-		     unsigned int timeout_ms)
+void os_futex_wait_ms(uint32_t *word, uint32_t val, unsigned int timeout_ms)
 {
-	struct timespec ts;
+	struct timespec ts = {
+		.tv_sec = timeout_ms / 1000,
+		.tv_nsec = (long)(timeout_ms % 1000) * 1000000,
+	};
+	int saved = errno;
 
-	if (!timeout_ms) {
-		pthread_cond_wait(cond, mutex);
-		return;
-	}
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	ts.tv_sec += timeout_ms / 1000;
-	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-	if (ts.tv_nsec >= 1000000000) {
-		ts.tv_sec++;
-		ts.tv_nsec -= 1000000000;
-	}
-	pthread_cond_timedwait(cond, mutex, &ts);
+	syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, val,
+		timeout_ms ? &ts : NULL, NULL, 0);
+	errno = saved;
+}
+
+/* Wake every thread sleeping on word. One system call and no lock:
+ * async-signal-safe, errno kept (a signal handler may call it). */
+void os_futex_wake(uint32_t *word)
+{
+	int saved = errno;
+
+	syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, INT32_MAX, NULL, NULL, 0);
+	errno = saved;
 }
 
 /* Block every signal in this thread; *old gets the mask to restore. */

@@ -111,7 +111,19 @@ void *os_map_meta(size_t size);
 void os_unmap_meta(void *addr, size_t size);
 /* Bytes of metadata mapped now. */
 size_t os_meta_bytes(void);
-void os_write(int fd, const char *buf, size_t len);
+/* Write all of buf (EINTR retried); false if the OS refused part of it.
+ * errno is kept. */
+bool os_write(int fd, const char *buf, size_t len);
+/* Write a file whole or not at all: create tmp (mode 0600, -1 on
+ * failure), write it, then os_close_rename(fd, tmp, path) puts it in
+ * place atomically (false, tmp removed, on failure), or
+ * os_close_unlink(fd, tmp) drops it. errno is kept. */
+int os_create(const char *path);
+bool os_close_rename(int fd, const char *from, const char *to);
+void os_close_unlink(int fd, const char *path);
+/* Install handler for sig, only if sig has its default disposition
+ * (false otherwise, nothing changed). */
+bool os_signal_install(int sig, void (*handler)(int));
 __attribute__((noreturn)) void os_abort(void);
 /* CPUs the system may bring online (sysconf; may allocate). */
 long os_nr_cpus(void);
@@ -119,6 +131,8 @@ long os_nr_cpus(void);
 int os_current_cpu(void);
 /* Milliseconds of a coarse monotonic clock (4 ms resolution; vDSO). */
 uint64_t os_monotonic_ms(void);
+/* The calling thread's name (PR_GET_NAME, at most 15 bytes) into buf. */
+void os_thread_name(char buf[16]);
 /* This process's id (a system call: glibc caches none since 2.25). */
 pid_t os_getpid(void);
 void os_yield(void);
@@ -361,6 +375,19 @@ static inline void reclaim_work_check(void)
 		reclaim_work_run();
 }
 
+/*
+ * The live report (vmscan.c): a signal handler calls
+ * reclaim_report_request() (async-signal-safe: an atomic store and a
+ * futex wake), and node 0's reclaim thread, with no lock held, calls the
+ * fn given to reclaim_report_enable(). With reclaim_threads:0 the next
+ * reclaim_work_run() (the malloc layer's slow paths) calls it instead,
+ * signals blocked. reclaim_report_enable() also starts
+ * node 0's thread at once (not on first need), so that an idle program
+ * answers; its caller holds no allocator lock.
+ */
+void reclaim_report_enable(void (*fn)(void));
+void reclaim_report_request(void);
+
 /* ------------------------------------------------- direct mappings (huge.c) */
 /* Allocations above the largest buddy block: direct mappings from the OS,
  * tracked in a hash table of their own (never in the section table). */
@@ -491,6 +518,22 @@ struct zone_stats {
  * most max). */
 #define MAX_ZONE_STATS	(MAX_NUMNODES * MAX_NR_ZONES)
 unsigned int zone_stats_read(struct zone_stats *out, unsigned int max);
+
+/* The i-th populated zone's (zone_stats_read's order) free blocks per
+ * migrate type and order, and its pageblocks per type: pagetypeinfo's
+ * numbers, counted under its lock. false: no such zone. */
+struct zone_type_stats {
+	unsigned long type_free[MIGRATE_TYPES][NR_PAGE_ORDERS];
+	unsigned long blocks[MIGRATE_TYPES];
+};
+bool zone_type_stats_read(unsigned int i, struct zone_type_stats *out);
+
+/* The kernel's name of a migrate type: "Unmovable", "Movable", ... */
+const char *migratetype_name(int migratetype);
+
+/* Pages on each CPU's pcp lists, summed over the zones, into out[cpu]
+ * for the first max_cpus CPUs; returns how many CPUs have lists. */
+unsigned int pcp_cpu_pages_read(unsigned long *out, unsigned int max_cpus);
 
 /* One CPU's per-CPU page lists of a zone (zoneinfo's "pagesets"). */
 struct pcp_stats {

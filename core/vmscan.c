@@ -30,15 +30,31 @@
  * while a pinned pageblock waits for its time the thread sleeps at most
  * that long.
  *
+ * The thread sleeps on a futex word (pglist_data::kswapd_wait), not a
+ * condition variable: a wake is one atomic add and one system call, which
+ * a signal handler may make. That is how the live report gets written
+ * (reclaim_report_request): the handler sets report_requested and wakes
+ * node 0's thread, which calls reclaim_report_fn with no lock held. With
+ * the threads off the next reclaim_work_run() writes it: the next
+ * allocator call of the program through a slow path (the inline fast
+ * paths of malloc and free check nothing), so a program that does not
+ * allocate does not answer until it does.
+ *
  * fork: the child has no thread. vmscan_fork_child() makes the node state
- * new (locks, flags, a stopped clock); the child's first free that
- * stamps a pageblock starts its own thread, lazily, like the parent's.
+ * new (locks, flags, a stopped clock, no report asked for); the child's
+ * first free that stamps a pageblock starts its own thread, lazily, like
+ * the parent's.
  */
 #include <errno.h>
 
 #include "internal.h"
 
 int reclaim_work_pending;
+
+/* The live report (page_alloc.h): who writes it, and whether a signal
+ * asked for it since it was last written (atomic). */
+void (*reclaim_report_fn)(void);
+static int report_requested;
 
 /* One reclaim_work_run() at a time, and none nested in another's
  * pthread_create. */
@@ -212,6 +228,51 @@ static void balance_pgdat(pg_data_t *pgdat, unsigned int order,
 	}
 }
 
+/* ------------------------------------------------------- live report */
+
+/* Is a report asked for that this thread (node 0's) should write? */
+static bool report_wanted(const pg_data_t *pgdat)
+{
+	return pgdat->node_id == 0 && uatomic_read(&report_requested);
+}
+
+/* Write the report asked for, with no lock held. The flag is cleared
+ * first: a signal meanwhile asks for the next one. */
+static void report_run(void)
+{
+	void (*fn)(void) = CMM_LOAD_SHARED(reclaim_report_fn);
+
+	if (uatomic_xchg(&report_requested, 0) && fn)
+		fn();
+}
+
+/* Wake the node's thread: one more on its futex word, then the system
+ * call. No lock: a signal handler calls it. */
+static void kswapd_wake_up(pg_data_t *pgdat)
+{
+	uatomic_inc(&pgdat->kswapd_wait);
+	os_futex_wake(&pgdat->kswapd_wait);
+}
+
+/*
+ * From a signal handler: one atomic store, and a wake (node 0's thread
+ * runs) or reclaim_work_pending raised (it does not, or the threads are
+ * off: the next allocator call that returns to the program starts it or
+ * writes the report itself). The read of kswapd_started is racy, and
+ * harmless: a thread that starts meanwhile looks at the flag first.
+ */
+void reclaim_report_request(void)
+{
+	pg_data_t *pgdat = NODE_DATA(0);
+
+	uatomic_set(&report_requested, 1);
+	cmm_smp_mb();
+	if (core_config.reclaim_threads && CMM_LOAD_SHARED(pgdat->kswapd_started))
+		kswapd_wake_up(pgdat);
+	else
+		uatomic_set(&reclaim_work_pending, 1);
+}
+
 static void *kswapd(void *arg)
 {
 	pg_data_t *pgdat = arg;
@@ -227,10 +288,20 @@ static void *kswapd(void *arg)
 		enum zone_type highest_zoneidx;
 
 		pthread_mutex_lock(&pgdat->kswapd_lock);
-		if (!pgdat->kswapd_wake && !pgdat->kswapd_decay_kick) {
+		if (!pgdat->kswapd_wake && !pgdat->kswapd_decay_kick &&
+		    !report_wanted(pgdat)) {
+			/* Read before the flags were: a wake after that
+			 * changed it, and the wait returns at once. */
+			uint32_t seq = uatomic_read(&pgdat->kswapd_wait);
+
+			cmm_smp_mb();
+
 			pgdat->kswapd_idle = !sleep_ms;
-			os_cond_wait_ms(&pgdat->kswapd_wait, &pgdat->kswapd_lock,
-					sleep_ms);
+			pthread_mutex_unlock(&pgdat->kswapd_lock);
+			if (!report_wanted(pgdat))
+				os_futex_wait_ms(&pgdat->kswapd_wait, seq,
+						 sleep_ms);
+			pthread_mutex_lock(&pgdat->kswapd_lock);
 			pgdat->kswapd_idle = false;
 		}
 		wake = pgdat->kswapd_wake;
@@ -242,6 +313,8 @@ static void *kswapd(void *arg)
 		pgdat->kswapd_highest_zoneidx = 0;
 		pthread_mutex_unlock(&pgdat->kswapd_lock);
 
+		if (report_wanted(pgdat))
+			report_run();
 		if (wake)
 			balance_pgdat(pgdat, order, highest_zoneidx);
 		sleep_ms = decay_node(pgdat) ? decay_period_ms() : 0;
@@ -273,6 +346,16 @@ static bool kswapd_run(pg_data_t *pgdat)
 	return false;
 }
 
+/* Node 0's thread at once, so that an idle program answers. The caller
+ * holds no allocator lock (pthread_create allocates). */
+void reclaim_report_enable(void (*fn)(void))
+{
+	CMM_STORE_SHARED(reclaim_report_fn, fn);
+	buddy_core_init();
+	if (core_config.reclaim_threads && !kswapd_run(NODE_DATA(0)))
+		uatomic_set(&reclaim_work_pending, 1);	/* try again later */
+}
+
 void wakeup_kswapd(struct zone *zone, unsigned int order,
 		   enum zone_type highest_zoneidx)
 {
@@ -289,7 +372,7 @@ void wakeup_kswapd(struct zone *zone, unsigned int order,
 	if (highest_zoneidx > pgdat->kswapd_highest_zoneidx)
 		pgdat->kswapd_highest_zoneidx = highest_zoneidx;
 	if (pgdat->kswapd_started)
-		pthread_cond_signal(&pgdat->kswapd_wait);
+		kswapd_wake_up(pgdat);
 	else	/* started where no allocator lock is held */
 		uatomic_set(&reclaim_work_pending, 1);
 	pthread_mutex_unlock(&pgdat->kswapd_lock);
@@ -301,7 +384,7 @@ static void kswapd_kick(pg_data_t *pgdat)
 	pthread_mutex_lock(&pgdat->kswapd_lock);
 	if (pgdat->kswapd_started) {
 		pgdat->kswapd_decay_kick = true;
-		pthread_cond_signal(&pgdat->kswapd_wait);
+		kswapd_wake_up(pgdat);
 		pthread_mutex_unlock(&pgdat->kswapd_lock);
 		return;
 	}
@@ -358,18 +441,24 @@ static void decay_inline(pg_data_t *pgdat)
 void reclaim_work_run(void)
 {
 	int saved_errno = errno;
+	bool report;
 	sigset_t old;
 
 	if (uatomic_cmpxchg(&reclaim_work_busy, 0, 1) != 0)
 		return;
 	uatomic_set(&reclaim_work_pending, 0);
 	cmm_smp_mb();
-	if (!core_config.reclaim_threads && !decay_inline_due()) {
+	/* Threads off: the report asked for is written here. */
+	report = !core_config.reclaim_threads &&
+		 uatomic_read(&report_requested);
+	if (!core_config.reclaim_threads && !report && !decay_inline_due()) {
 		uatomic_set(&reclaim_work_pending, 1);
 		uatomic_set(&reclaim_work_busy, 0);
 		return;
 	}
 	os_signals_block(&old);
+	if (report)
+		report_run();
 	for (int nid = 0; nid < nr_node_ids; nid++) {
 		if (core_config.reclaim_threads)
 			kswapd_kick(NODE_DATA(nid));
@@ -383,13 +472,8 @@ void reclaim_work_run(void)
 
 void kswapd_node_init(pg_data_t *pgdat)
 {
-	pthread_condattr_t attr;
-
 	pthread_mutex_init(&pgdat->kswapd_lock, NULL);
-	pthread_condattr_init(&attr);
-	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
-	pthread_cond_init(&pgdat->kswapd_wait, &attr);
-	pthread_condattr_destroy(&attr);
+	pgdat->kswapd_wait = 0;
 	pgdat->kswapd_started = false;
 	pgdat->kswapd_idle = false;
 	pgdat->kswapd_wake = false;
@@ -410,5 +494,8 @@ void vmscan_fork_child(void)
 	for (int nid = 0; nid < nr_node_ids; nid++)
 		kswapd_node_init(NODE_DATA(nid));
 	reclaim_work_busy = 0;
-	reclaim_work_pending = 0;
+	/* With a live report set up, the child's first allocator call
+	 * starts its thread, so that it answers the signal too. */
+	reclaim_work_pending = reclaim_report_fn != NULL;
+	report_requested = 0;
 }

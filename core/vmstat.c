@@ -8,6 +8,8 @@
  * Each zone is read under its lock into a snapshot and printed after the
  * lock is dropped: the output callback may do anything, even allocate.
  */
+#include <string.h>
+
 #include "internal.h"
 #include "seq_buf.h"
 
@@ -68,6 +70,10 @@ void vmstat_show(struct seq_buf *s)
 	for (int i = 0; i < NR_VM_EVENT_ITEMS; i++)
 		seq_buf_printf(s, "%s %lu\n", vm_event_name(i), events[i]);
 }
+
+/* CPUs whose pcp lists the reports read (the first MAX_PCP_STATS; 16 KiB
+ * of stack). */
+#define MAX_PCP_STATS	1024
 
 struct zone_snapshot {
 	unsigned long nr_free[NR_PAGE_ORDERS];
@@ -130,6 +136,42 @@ unsigned int zone_stats_read(struct zone_stats *out, unsigned int max)
 		zone_unlock(zone);
 	}
 	return n;
+}
+
+bool zone_type_stats_read(unsigned int i, struct zone_type_stats *out)
+{
+	buddy_core_init();
+	for_each_zone(zone) {
+		struct zone_snapshot snap;
+
+		if (!populated_zone(zone) || i--)
+			continue;
+		take_snapshot(zone, &snap);
+		memcpy(out->type_free, snap.type_free, sizeof(out->type_free));
+		memcpy(out->blocks, snap.blocks, sizeof(out->blocks));
+		return true;
+	}
+	return false;
+}
+
+unsigned int pcp_cpu_pages_read(unsigned long *out, unsigned int max_cpus)
+{
+	struct pcp_stats pcp[MAX_PCP_STATS];
+	unsigned int nr = 0;
+
+	buddy_core_init();
+	for (unsigned int cpu = 0; cpu < max_cpus; cpu++)
+		out[cpu] = 0;
+	for_each_zone(zone) {
+		unsigned int n = pcp_stats_read(zone, pcp,
+				max_cpus < MAX_PCP_STATS ? max_cpus : MAX_PCP_STATS);
+
+		for (unsigned int i = 0; i < n; i++)
+			out[pcp[i].cpu] += pcp[i].count;
+		if (n > nr)
+			nr = n;
+	}
+	return nr;
 }
 
 void buddyinfo_show(struct seq_buf *s)
@@ -200,9 +242,7 @@ void pagetypeinfo_show(struct seq_buf *s)
  * allocation's highest zone; then the free-list counters. Each zone's
  * per-CPU page lists ("  pagesets") follow its counters.
  */
-/* The "pagesets" part of a zone's zoneinfo: each CPU's pcp lists (the
- * first MAX_PCP_STATS CPUs'; 16 KiB of stack). */
-#define MAX_PCP_STATS	1024
+/* The "pagesets" part of a zone's zoneinfo: each CPU's pcp lists. */
 
 static void zone_pagesets_show(struct seq_buf *s, const struct zone *zone)
 {

@@ -31,6 +31,10 @@
 #define CONF_ENV	"BUDDYMALLOC_CONF"
 #define CONF_FILE_ENV	"BUDDYMALLOC_CONF_FILE"
 
+/* The live report's file and content when only report_signal is set. */
+#define REPORT_FILE_DEFAULT	"/tmp/buddymalloc.%p.report"
+#define REPORT_OPTS_DEFAULT	"all"
+
 /* The defaults: what a program gets without BUDDYMALLOC_CONF. */
 #define BUDDY_OPTS_DEFAULT {				\
 	.stats_print = false,				\
@@ -50,6 +54,9 @@
 	.lifetime_sample = LIFETIME_SAMPLE_DEFAULT,	\
 	.abort_conf = false,				\
 	.hardening = HARDENING_OFF,			\
+	.report_signal = REPORT_SIGNAL_OFF,		\
+	.report_file = REPORT_FILE_DEFAULT,		\
+	.report_opts = REPORT_OPTS_DEFAULT,		\
 }
 
 struct buddy_opts buddy_opts = BUDDY_OPTS_DEFAULT;
@@ -68,6 +75,16 @@ static const char *const hardening_choices[] = {
 	[HARDENING_JUNK] = "junk",
 	[HARDENING_REDZONE] = "redzone",
 	[HARDENING_GUARD] = "guard",
+	NULL
+};
+
+static const char *const report_signal_choices[] = {
+	[REPORT_SIGNAL_OFF] = "off",
+	[REPORT_SIGNAL_USR1] = "USR1",
+	[REPORT_SIGNAL_USR2] = "USR2",
+	[REPORT_SIGNAL_PWR] = "PWR",
+	[REPORT_SIGNAL_URG] = "URG",
+	[REPORT_SIGNAL_WINCH] = "WINCH",
 	NULL
 };
 
@@ -345,10 +362,52 @@ const struct conf_option conf_options[] = {
 			"each small object gets at least 8 bytes after it filled "
 			"with 0xa5 (malloc_usable_size says the size asked for), "
 			"checked on free and realloc: \"buddymalloc: free(): redzone "
-			"overwritten 0x... (offset N)\". Every call takes the slow "
-			"path at these levels (a malloc/free pair costs 4-8x with "
-			"junk, 4-24x with redzone; bench/results/hardening.md); off "
-			"costs nothing on the fast paths",
+			"overwritten 0x... (offset N)\". guard: that, and every "
+			"block above the slab classes (32 KiB) and every direct "
+			"mapping gets a PROT_NONE page before and after it, the "
+			"block ending against the one after, so a read or write "
+			"past either end faults (each such block is a mapping of "
+			"its own: mind vm.max_map_count). Every call takes the "
+			"slow path at these levels (a malloc/free pair costs 4-8x "
+			"with junk, 4-24x with redzone or guard; "
+			"bench/results/hardening.md); off costs nothing on the "
+			"fast paths",
+	},
+	/* The live report: the signal that asks for it; the handler is
+	 * installed once, at start-up (report.c). */
+	{
+		.name = "report_signal",
+		.type = CONF_CHOICE,
+		.flags = CONF_BOOT,
+		.choices = report_signal_choices,
+		.value = &buddy_opts.report_signal,
+		.help = "on this signal the reclaim thread writes the full "
+			"report (report_opts) to report_file, through a "
+			"temporary file renamed over it; kill -USR2 PID, or "
+			"buddymalloc --attach PID (off: no handler; a signal "
+			"the program already handles at start-up is left to it)",
+	},
+	/* Where the live report goes. */
+	{
+		.name = "report_file",
+		.type = CONF_STRING,
+		.flags = CONF_BOOT,
+		.max = REPORT_FILE_MAX,
+		.value = buddy_opts.report_file,
+		.help = "the live report's file: %p is the process id (so a "
+			"forked child writes its own), %% a '%'",
+	},
+	/* What the live report holds. */
+	{
+		.name = "report_opts",
+		.type = CONF_STRING,
+		.flags = CONF_BOOT,
+		.max = REPORT_OPTS_MAX,
+		.value = buddy_opts.report_opts,
+		.help = "the live report's parts, as buddymalloc_stats_print's "
+			"options, words joined by '+' (a ',' ends the entry): "
+			"all, or summary, buddyinfo, pagetypeinfo, vmstat, "
+			"zoneinfo, slabinfo, percpu, lifetime; J for JSON",
 	},
 	{
 		.name = "abort_conf",
@@ -475,6 +534,12 @@ bool conf_set_text(const struct conf_option *opt, const char *text, size_t len)
 			}
 		}
 		return false;
+	case CONF_STRING:
+		if (len >= opt->max || memchr(text, '\0', len))
+			return false;
+		memcpy(opt->value, text, len);
+		((char *)opt->value)[len] = '\0';
+		break;
 	}
 done:
 	if (opt->apply)
@@ -505,6 +570,9 @@ void conf_expected_show(struct seq_buf *s, const struct conf_option *opt)
 				seq_buf_puts(s, opt->choices[i + 1] ? ", " : " or ");
 			seq_buf_puts(s, opt->choices[i]);
 		}
+		break;
+	case CONF_STRING:
+		seq_buf_printf(s, "text of at most %zu bytes", opt->max - 1);
 		break;
 	}
 }
@@ -709,6 +777,9 @@ void conf_value_show(struct seq_buf *s, const struct conf_option *opt,
 		break;
 	case CONF_CHOICE:
 		seq_buf_puts(s, opt->choices[*(const unsigned int *)value]);
+		break;
+	case CONF_STRING:
+		seq_buf_puts(s, value);
 		break;
 	}
 }

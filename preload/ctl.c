@@ -37,11 +37,13 @@
 #include "config.h"	/* PACKAGE_VERSION */
 
 #include <errno.h>
+#include <limits.h>
 #include <string.h>
 
 #include "buddymalloc.h"
 #include "page_alloc.h"
 #include "preload.h"
+#include "seq_buf.h"
 #include "slab.h"
 
 #define STATS_FIELD(name) { #name, offsetof(struct kmem_stats, name) }
@@ -206,7 +208,15 @@ static int ctl_classifier_site(const char *name, void *oldp, size_t *oldlenp,
 
 		return ctl_read(oldp, oldlenp, &type, sizeof(type));
 	}
-	if (strcmp(field, "addr") == 0)
+	if (strcmp(field, "symbol") == 0 || strcmp(field, "offset") == 0) {
+		struct site_symbol sym;
+
+		site_symbol(site->site, &sym);
+		if (field[0] == 's')
+			return ctl_read(oldp, oldlenp, &sym.name,
+					sizeof(sym.name));
+		value = sym.offset;
+	} else if (strcmp(field, "addr") == 0)
 		value = (size_t)(uintptr_t)site->site;
 	else if (strcmp(field, "size") == 0)
 		value = site->size;
@@ -281,6 +291,7 @@ static size_t opt_size(const struct conf_option *opt)
 	case CONF_UINT:
 		return sizeof(unsigned int);
 	case CONF_CHOICE:
+	case CONF_STRING:
 		return sizeof(const char *);
 	}
 	return 0;
@@ -300,6 +311,10 @@ static int ctl_opt(const char *key, void *oldp, size_t *oldlenp,
 		const char *name = opt->choices[*(unsigned int *)opt->value];
 
 		err = ctl_read(oldp, oldlenp, &name, len);
+	} else if (opt->type == CONF_STRING) {
+		const char *text = opt->value;
+
+		err = ctl_read(oldp, oldlenp, &text, len);
 	} else {
 		err = ctl_read(oldp, oldlenp, opt->value, len);
 	}
@@ -347,8 +362,575 @@ static int ctl_opt(const char *key, void *oldp, size_t *oldlenp,
 			return EINVAL;
 		return conf_set_text(opt, v, strlen(v)) ? 0 : EINVAL;
 	}
+	case CONF_STRING:	/* the strings are start-up only */
+		return EPERM;
 	}
 	return EINVAL;
+}
+
+/* ------------------------------------------------- zones, slabs, CPUs */
+
+/* Fields of stats.zone.<i>: struct zone_stats as zone_stats_read copies
+ * it. All size_t but free (ssize_t: the budget left may be negative) and
+ * name (const char *). */
+enum zone_field_kind { ZF_ULONG, ZF_LONG, ZF_INT, ZF_NAME };
+
+#define ZONE_FIELD(key, field, kind) \
+	{ key, offsetof(struct zone_stats, field), kind }
+
+static const struct {
+	const char *name;
+	size_t offset;
+	enum zone_field_kind kind;
+} zone_fields[] = {
+	ZONE_FIELD("node", node, ZF_INT),
+	ZONE_FIELD("name", name, ZF_NAME),
+	ZONE_FIELD("managed_pages", managed_pages, ZF_ULONG),
+	ZONE_FIELD("present_pages", present_pages, ZF_ULONG),
+	ZONE_FIELD("resident_pages", resident_pages, ZF_ULONG),
+	ZONE_FIELD("free", free, ZF_LONG),
+	ZONE_FIELD("min", watermark[WMARK_MIN], ZF_ULONG),
+	ZONE_FIELD("low", watermark[WMARK_LOW], ZF_ULONG),
+	ZONE_FIELD("high", watermark[WMARK_HIGH], ZF_ULONG),
+	ZONE_FIELD("nr_free_pages", nr_free_pages, ZF_ULONG),
+	ZONE_FIELD("nr_released", nr_released, ZF_ULONG),
+	ZONE_FIELD("wrong_type_pageblocks", nr_wrong_type_pageblocks, ZF_ULONG),
+};
+
+#define NR_ZONE_FIELDS	(sizeof(zone_fields) / sizeof(zone_fields[0]))
+
+static size_t zone_field_value(const struct zone_stats *z, size_t i)
+{
+	const char *p = (const char *)z + zone_fields[i].offset;
+
+	switch (zone_fields[i].kind) {
+	case ZF_ULONG:
+		return *(const unsigned long *)p;
+	case ZF_LONG:
+		return (size_t)*(const long *)p;
+	case ZF_INT:
+		return (size_t)*(const int *)p;
+	case ZF_NAME:
+		break;
+	}
+	return 0;
+}
+
+/* "<digits>." at *name: the number, *name moved past the dot; -1 if not. */
+static long ctl_index(const char **name, bool last)
+{
+	const char *p = *name;
+	long v = 0;
+
+	if (*p < '0' || *p > '9')
+		return -1;
+	while (*p >= '0' && *p <= '9' && v < 1000000)
+		v = v * 10 + (*p++ - '0');
+	if (last ? *p != '\0' : *p++ != '.')
+		return -1;
+	*name = p;
+	return v;
+}
+
+/* A migrate type by its kernel name ("Unmovable"), then "." or the end. */
+static int ctl_migratetype(const char **name, bool last)
+{
+	for (int mt = 0; mt < MIGRATE_TYPES; mt++) {
+		const char *mtn = migratetype_name(mt);
+		size_t len = strlen(mtn);
+
+		if (strncmp(*name, mtn, len) == 0 &&
+		    (last ? (*name)[len] == '\0' : (*name)[len] == '.')) {
+			*name += len + !last;
+			return mt;
+		}
+	}
+	return -1;
+}
+
+/*
+ * stats.zone.<i>.<field>: the i-th populated zone (zoneinfo's order);
+ * fields of zone_fields, and the arrays nr_free.<order> (buddyinfo),
+ * protection.<zone index>, type_free.<Type>.<order> and
+ * pageblocks.<Type> (pagetypeinfo).
+ */
+static int ctl_zone(const char *name, void *oldp, size_t *oldlenp, void *newp)
+{
+	struct zone_stats zones[MAX_ZONE_STATS];
+	long i = ctl_index(&name, false);
+	unsigned int nr;
+	size_t value;
+
+	if (i < 0)
+		return ENOENT;
+	allocator_enter();
+	nr = zone_stats_read(zones, MAX_ZONE_STATS);
+	allocator_leave();
+	if (i >= nr)
+		return ENOENT;
+	if (strncmp(name, "nr_free.", 8) == 0 ||
+	    strncmp(name, "protection.", 11) == 0) {
+		bool free = name[0] == 'n';
+		long o;
+
+		name += free ? 8 : 11;
+		o = ctl_index(&name, true);
+		if (o < 0 || o >= (free ? NR_PAGE_ORDERS : MAX_NR_ZONES))
+			return ENOENT;
+		value = free ? zones[i].nr_free[o] : zones[i].protection[o];
+	} else if (strncmp(name, "type_free.", 10) == 0 ||
+		   strncmp(name, "pageblocks.", 11) == 0) {
+		bool free = name[0] == 't';
+		struct zone_type_stats ts;
+		int mt;
+		long o = 0;
+
+		name += free ? 10 : 11;
+		mt = ctl_migratetype(&name, !free);
+		if (mt < 0)
+			return ENOENT;
+		if (free) {
+			o = ctl_index(&name, true);
+			if (o < 0 || o >= NR_PAGE_ORDERS)
+				return ENOENT;
+		}
+		allocator_enter();
+		if (!zone_type_stats_read((unsigned int)i, &ts)) {
+			allocator_leave();
+			return ENOENT;
+		}
+		allocator_leave();
+		value = free ? ts.type_free[mt][o] : ts.blocks[mt];
+	} else {
+		size_t f = 0;
+
+		while (f < NR_ZONE_FIELDS && strcmp(name, zone_fields[f].name))
+			f++;
+		if (f == NR_ZONE_FIELDS)
+			return ENOENT;
+		if (newp)
+			return EPERM;
+		if (zone_fields[f].kind == ZF_NAME)
+			return ctl_read(oldp, oldlenp, &zones[i].name,
+					sizeof(zones[i].name));
+		value = zone_field_value(&zones[i], f);
+	}
+	if (newp)
+		return EPERM;
+	return ctl_read(oldp, oldlenp, &value, sizeof(value));
+}
+
+/* Fields of stats.slab.<i>, all size_t but type (const char *). */
+#define SLAB_FIELD(key, field) \
+	{ key, offsetof(struct kmem_cache_stats, field), \
+	  sizeof(((struct kmem_cache_stats *)0)->field) }
+
+static const struct {
+	const char *name;
+	size_t offset, size;
+} slab_fields[] = {
+	SLAB_FIELD("size", size),
+	SLAB_FIELD("objects_per_slab", objects),
+	SLAB_FIELD("order", order),
+	SLAB_FIELD("nr_slabs", nr_slabs),
+	SLAB_FIELD("active_objs", active_objs),
+	SLAB_FIELD("cpu_cached", cpu_cached),
+};
+
+#define NR_SLAB_FIELDS	(sizeof(slab_fields) / sizeof(slab_fields[0]))
+
+static size_t slab_field_value(const struct kmem_cache_stats *c, size_t i)
+{
+	const char *p = (const char *)c + slab_fields[i].offset;
+
+	if (slab_fields[i].size == sizeof(unsigned int))
+		return *(const unsigned int *)p;
+	return *(const unsigned long *)p;
+}
+
+/* stats.slab.<i>.<field>: the i-th slab cache (size classes of the
+ * Unmovable type, then Movable, then Reclaimable); type is its migrate
+ * type's name. ENOENT before the first small allocation. */
+static int ctl_slab(const char *name, void *oldp, size_t *oldlenp, void *newp)
+{
+	struct kmem_cache_stats caches[NR_KMEM_CACHE_STATS];
+	long i = ctl_index(&name, false);
+	unsigned int nr;
+	size_t f = 0, value;
+
+	if (i < 0)
+		return ENOENT;
+	allocator_enter();
+	nr = kmem_caches_read(caches, NR_KMEM_CACHE_STATS);
+	allocator_leave();
+	if (i >= nr)
+		return ENOENT;
+	if (newp)
+		return EPERM;
+	if (strcmp(name, "type") == 0) {
+		const char *type = migratetype_name(caches[i].migratetype);
+
+		return ctl_read(oldp, oldlenp, &type, sizeof(type));
+	}
+	while (f < NR_SLAB_FIELDS && strcmp(name, slab_fields[f].name))
+		f++;
+	if (f == NR_SLAB_FIELDS)
+		return ENOENT;
+	value = slab_field_value(&caches[i], f);
+	return ctl_read(oldp, oldlenp, &value, sizeof(value));
+}
+
+/* CPUs the per-CPU views cover (the first CTL_CPUS_MAX). */
+#define CTL_CPUS_MAX	1024
+
+struct cpu_view {
+	unsigned long pcp_pages[CTL_CPUS_MAX];
+	size_t cached_bytes[CTL_CPUS_MAX];
+	unsigned int nr;
+};
+
+static void cpu_view_read(struct cpu_view *v)
+{
+	unsigned int a, b;
+
+	allocator_enter();
+	a = pcp_cpu_pages_read(v->pcp_pages, CTL_CPUS_MAX);
+	b = cpu_cache_cpu_bytes(v->cached_bytes, CTL_CPUS_MAX);
+	allocator_leave();
+	for (unsigned int c = a; c < b; c++)
+		v->pcp_pages[c] = 0;
+	for (unsigned int c = b; c < a; c++)
+		v->cached_bytes[c] = 0;
+	v->nr = a > b ? a : b;
+}
+
+/* stats.cpu.<i>.pcp_pages (pages on CPU i's per-CPU page lists, all
+ * zones) and stats.cpu.<i>.cached_bytes (free objects in its object
+ * cache), size_t. */
+static int ctl_cpu(const char *name, void *oldp, size_t *oldlenp, void *newp)
+{
+	struct cpu_view v;	/* 16 KiB of stack */
+	long i = ctl_index(&name, false);
+	size_t value;
+
+	if (i < 0)
+		return ENOENT;
+	cpu_view_read(&v);
+	if (i >= v.nr)
+		return ENOENT;
+	if (strcmp(name, "pcp_pages") == 0)
+		value = v.pcp_pages[i];
+	else if (strcmp(name, "cached_bytes") == 0)
+		value = v.cached_bytes[i];
+	else
+		return ENOENT;
+	if (newp)
+		return EPERM;
+	return ctl_read(oldp, oldlenp, &value, sizeof(value));
+}
+
+/* ---------------------------------------------------------------- JSON */
+
+/*
+ * The same tree as JSON: an object per name component, an array per
+ * numeric one (stats.zone.0.nr_free.3 is stats.zone[0].nr_free[3]), so
+ * that every leaf's path, joined with dots, is its mallctl name. The one
+ * exception is "report" (pid, exe: whose report it is; thread: the name
+ * of the thread that wrote it), which has no mallctl name. Written through a seq_buf: no malloc, no stdio.
+ */
+struct json {
+	struct seq_buf *s;
+	bool comma;		/* a value came before at this level */
+};
+
+static void json_string(struct seq_buf *s, const char *text)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	seq_buf_putc(s, '"');
+	for (const unsigned char *c = (const unsigned char *)text; *c; c++) {
+		if (*c == '"' || *c == '\\') {
+			seq_buf_putc(s, '\\');
+			seq_buf_putc(s, (char)*c);
+		} else if (*c < 0x20 || *c == 0x7f) {
+			seq_buf_puts(s, "\\u00");
+			seq_buf_putc(s, hex[*c >> 4]);
+			seq_buf_putc(s, hex[*c & 15]);
+		} else {
+			seq_buf_putc(s, (char)*c);
+		}
+	}
+	seq_buf_putc(s, '"');
+}
+
+/* Start a member (key not NULL) or an array element. */
+static void json_key(struct json *j, const char *key)
+{
+	if (j->comma)
+		seq_buf_putc(j->s, ',');
+	j->comma = true;
+	if (key) {
+		json_string(j->s, key);
+		seq_buf_putc(j->s, ':');
+	}
+}
+
+static void json_open(struct json *j, const char *key, char bracket)
+{
+	json_key(j, key);
+	seq_buf_putc(j->s, bracket);
+	j->comma = false;
+}
+
+static void json_close(struct json *j, char bracket)
+{
+	seq_buf_putc(j->s, bracket);
+	j->comma = true;
+}
+
+static void json_size(struct json *j, const char *key, size_t v)
+{
+	json_key(j, key);
+	seq_buf_printf(j->s, "%zu", v);
+}
+
+static void json_long(struct json *j, const char *key, long v)
+{
+	json_key(j, key);
+	seq_buf_printf(j->s, "%ld", v);
+}
+
+static void json_str(struct json *j, const char *key, const char *v)
+{
+	json_key(j, key);
+	json_string(j->s, v ? v : "");
+}
+
+static void json_opts(struct json *j)
+{
+	json_open(j, "opt", '{');
+	for (size_t i = 0; i < nr_conf_options; i++) {
+		const struct conf_option *opt = &conf_options[i];
+
+		switch (opt->type) {
+		case CONF_BOOL:
+			json_key(j, opt->name);
+			seq_buf_puts(j->s, *(bool *)opt->value ? "true" : "false");
+			break;
+		case CONF_SIZE:
+			json_size(j, opt->name, *(size_t *)opt->value);
+			break;
+		case CONF_UINT:
+			json_size(j, opt->name, *(unsigned int *)opt->value);
+			break;
+		case CONF_CHOICE:
+			json_str(j, opt->name,
+				 opt->choices[*(unsigned int *)opt->value]);
+			break;
+		case CONF_STRING:
+			json_str(j, opt->name, opt->value);
+			break;
+		}
+	}
+	json_close(j, '}');
+}
+
+static void json_stats_scalars(struct json *j)
+{
+	struct kmem_stats st;
+
+	allocator_enter();
+	kmem_stats(&st);
+	allocator_leave();
+	for (size_t i = 0; i < NR_STATS_FIELDS - 2; i++) {
+		size_t v;
+
+		memcpy(&v, (char *)&st + stats_fields[i].offset, sizeof(v));
+		json_size(j, stats_fields[i].name, v);
+	}
+	json_size(j, "fork_kept", fork_kept);
+	json_size(j, "fork_abandoned", fork_abandoned);
+	json_size(j, "allocated", st.small_allocated + st.large_allocated +
+		  st.huge_allocated);
+}
+
+static void json_vmstat(struct json *j)
+{
+	unsigned long events[NR_VM_EVENT_ITEMS];
+
+	vm_events_read(events);
+	json_open(j, "vmstat", '{');
+	for (int i = 0; i < NR_VM_EVENT_ITEMS; i++)
+		json_size(j, vm_event_name(i), events[i]);
+	json_close(j, '}');
+}
+
+static void json_classifier(struct json *j)
+{
+	struct lifetime_site sites[CTL_SITES_MAX];
+	struct zone_stats zones[MAX_ZONE_STATS];
+	unsigned long events[NR_VM_EVENT_ITEMS], wrong = 0;
+	struct lifetime_stats st;
+	unsigned int n, nr;
+
+	allocator_enter();
+	lifetime_stats_read(&st);
+	n = lifetime_sites_read(sites, CTL_SITES_MAX);
+	nr = zone_stats_read(zones, MAX_ZONE_STATS);
+	allocator_leave();
+	vm_events_read(events);
+	for (unsigned int z = 0; z < nr; z++)
+		wrong += zones[z].nr_wrong_type_pageblocks;
+	json_open(j, "classifier", '{');
+	for (size_t i = 0; i < NR_LIFETIME_FIELDS; i++) {
+		unsigned long v;
+
+		memcpy(&v, (char *)&st + lifetime_fields[i].offset, sizeof(v));
+		json_size(j, lifetime_fields[i].name, v);
+	}
+	json_size(j, "retyped_majority", events[PAGEBLOCK_RETYPE_MAJORITY]);
+	json_size(j, "retyped_pinned", events[PAGEBLOCK_RETYPE_PINNED]);
+	json_size(j, "wrong_type_pageblocks", wrong);
+	json_open(j, "site", '[');
+	for (unsigned int i = 0; i < n; i++) {
+		struct site_symbol sym;
+
+		site_symbol(sites[i].site, &sym);
+		json_open(j, NULL, '{');
+		json_size(j, "addr", (size_t)(uintptr_t)sites[i].site);
+		json_size(j, "size", sites[i].size);
+		json_size(j, "depth", sites[i].depth);
+		json_size(j, "samples", sites[i].samples);
+		json_size(j, "survived", sites[i].survived);
+		json_str(j, "type", lifetime_site_type(&sites[i]));
+		json_str(j, "symbol", sym.name);
+		json_size(j, "offset", sym.offset);
+		json_close(j, '}');
+	}
+	json_close(j, ']');
+	json_close(j, '}');
+}
+
+static void json_zones(struct json *j)
+{
+	struct zone_stats zones[MAX_ZONE_STATS];
+	unsigned int nr;
+
+	allocator_enter();
+	nr = zone_stats_read(zones, MAX_ZONE_STATS);
+	allocator_leave();
+	json_open(j, "zone", '[');
+	for (unsigned int i = 0; i < nr; i++) {
+		struct zone_type_stats ts;
+		bool have_ts;
+
+		allocator_enter();
+		have_ts = zone_type_stats_read(i, &ts);
+		allocator_leave();
+		json_open(j, NULL, '{');
+		for (size_t f = 0; f < NR_ZONE_FIELDS; f++) {
+			if (zone_fields[f].kind == ZF_NAME)
+				json_str(j, zone_fields[f].name, zones[i].name);
+			else if (zone_fields[f].kind == ZF_LONG)
+				json_long(j, zone_fields[f].name,
+					  (long)zone_field_value(&zones[i], f));
+			else
+				json_size(j, zone_fields[f].name,
+					  zone_field_value(&zones[i], f));
+		}
+		json_open(j, "protection", '[');
+		for (int z = 0; z < MAX_NR_ZONES; z++)
+			json_size(j, NULL, zones[i].protection[z]);
+		json_close(j, ']');
+		json_open(j, "nr_free", '[');
+		for (int o = 0; o < NR_PAGE_ORDERS; o++)
+			json_size(j, NULL, zones[i].nr_free[o]);
+		json_close(j, ']');
+		if (have_ts) {
+			json_open(j, "type_free", '{');
+			for (int mt = 0; mt < MIGRATE_TYPES; mt++) {
+				json_open(j, migratetype_name(mt), '[');
+				for (int o = 0; o < NR_PAGE_ORDERS; o++)
+					json_size(j, NULL, ts.type_free[mt][o]);
+				json_close(j, ']');
+			}
+			json_close(j, '}');
+			json_open(j, "pageblocks", '{');
+			for (int mt = 0; mt < MIGRATE_TYPES; mt++)
+				json_size(j, migratetype_name(mt), ts.blocks[mt]);
+			json_close(j, '}');
+		}
+		json_close(j, '}');
+	}
+	json_close(j, ']');
+}
+
+static void json_slabs(struct json *j)
+{
+	struct kmem_cache_stats caches[NR_KMEM_CACHE_STATS];
+	unsigned int nr;
+
+	allocator_enter();
+	nr = kmem_caches_read(caches, NR_KMEM_CACHE_STATS);
+	allocator_leave();
+	json_open(j, "slab", '[');
+	for (unsigned int i = 0; i < nr; i++) {
+		json_open(j, NULL, '{');
+		json_str(j, "type", migratetype_name(caches[i].migratetype));
+		for (size_t f = 0; f < NR_SLAB_FIELDS; f++)
+			json_size(j, slab_fields[f].name,
+				  slab_field_value(&caches[i], f));
+		json_close(j, '}');
+	}
+	json_close(j, ']');
+}
+
+static void json_cpus(struct json *j)
+{
+	struct cpu_view v;
+
+	cpu_view_read(&v);
+	json_open(j, "cpu", '[');
+	for (unsigned int c = 0; c < v.nr; c++) {
+		json_open(j, NULL, '{');
+		json_size(j, "pcp_pages", v.pcp_pages[c]);
+		json_size(j, "cached_bytes", v.cached_bytes[c]);
+		json_close(j, '}');
+	}
+	json_close(j, ']');
+}
+
+void ctl_json_show(struct seq_buf *s, unsigned int parts)
+{
+	struct json j = { .s = s };
+	char exe[PATH_MAX], thread[16];
+
+	json_open(&j, NULL, '{');
+	json_open(&j, "report", '{');
+	json_size(&j, "pid", (size_t)os_getpid());
+	json_str(&j, "exe", self_exe(exe, sizeof(exe)));
+	os_thread_name(thread);
+	json_str(&j, "thread", thread);
+	json_close(&j, '}');
+	json_str(&j, "version", PACKAGE_VERSION);
+	if (parts & STATS_PART_SUMMARY)
+		json_opts(&j);
+	json_open(&j, "stats", '{');
+	if (parts & STATS_PART_SUMMARY)
+		json_stats_scalars(&j);
+	if (parts & STATS_PART_VMSTAT)
+		json_vmstat(&j);
+	if (parts & STATS_PART_LIFETIME)
+		json_classifier(&j);
+	if (parts & STATS_PART_ZONE)
+		json_zones(&j);
+	if (parts & STATS_PART_SLAB)
+		json_slabs(&j);
+	if (parts & STATS_PART_CPU)
+		json_cpus(&j);
+	json_close(&j, '}');
+	json_close(&j, '}');
+	seq_buf_putc(s, '\n');
 }
 
 BUDDY_EXPORT int buddymalloc_mallctl(const char *name, void *oldp,
@@ -370,6 +952,12 @@ BUDDY_EXPORT int buddymalloc_mallctl(const char *name, void *oldp,
 		return ctl_classifier(name + 17, oldp, oldlenp, newp);
 	if (strncmp(name, "stats.vmstat.", 13) == 0)
 		return ctl_vmstat(name + 13, oldp, oldlenp, newp);
+	if (strncmp(name, "stats.zone.", 11) == 0)
+		return ctl_zone(name + 11, oldp, oldlenp, newp);
+	if (strncmp(name, "stats.slab.", 11) == 0)
+		return ctl_slab(name + 11, oldp, oldlenp, newp);
+	if (strncmp(name, "stats.cpu.", 10) == 0)
+		return ctl_cpu(name + 10, oldp, oldlenp, newp);
 	if (strncmp(name, "stats.", 6) == 0)
 		return ctl_stats(name + 6, oldp, oldlenp, newp);
 	return ENOENT;

@@ -8,8 +8,10 @@
  *     inside pthread_create: buddy_boot_slow() reads BUDDYMALLOC_CONF and
  *     nothing more. No malloc, no stdio, no dlsym, no thread creation.
  *   - our constructor, once libc is up: it retries BUDDYMALLOC_CONF if the
- *     first call was too early to read it, and registers the fork handlers
- *     (pthread_atfork may allocate, so it must not run inside malloc).
+ *     first call was too early to read it, registers the fork handlers
+ *     (pthread_atfork may allocate, so it must not run inside malloc), and
+ *     with report_signal set installs its handler and starts the reclaim
+ *     thread that answers it (report.c).
  * slab/ and core/ initialise themselves lazily and thread-safely.
  */
 #include <errno.h>
@@ -131,6 +133,7 @@ static void fork_child(void)
 	fork_settle_child();
 	fork_abandon_bits >>= 1;
 	fork_depth--;
+	live_report_fork_child();
 }
 
 /* ---------------------------------------------------- constructor, exit */
@@ -149,6 +152,7 @@ static void buddymalloc_init(void)
 	if (buddy_opts.stats_print)
 		stderr_save();
 	pthread_atfork(fork_prepare, fork_parent, fork_child);
+	live_report_init();
 }
 
 /*

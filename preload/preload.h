@@ -10,7 +10,8 @@
  *   conf.c      the options table and the BUDDYMALLOC_CONF parser
  *   init.c      bootstrap, fork handlers, the report at exit
  *   report.c    one line about a bad pointer, then abort (or not); the
- *               stderr that the report at exit goes to
+ *               stderr that the report at exit goes to; the live report
+ *               on report_signal
  *
  * Only this layer knows libc's symbol names; everything it does not export
  * is hidden (-fvisibility=hidden), and preload/exports.map lists exactly the
@@ -151,6 +152,20 @@ enum hardening_level {
 				 * huge_guard) */
 };
 
+/* report_signal: the signals a live report may be asked with (report.c). */
+enum report_signal {
+	REPORT_SIGNAL_OFF,	/* no handler installed */
+	REPORT_SIGNAL_USR1,
+	REPORT_SIGNAL_USR2,
+	REPORT_SIGNAL_PWR,
+	REPORT_SIGNAL_URG,
+	REPORT_SIGNAL_WINCH,
+};
+
+/* Bytes (with the NUL) of report_file and report_opts. */
+#define REPORT_FILE_MAX		256
+#define REPORT_OPTS_MAX		64
+
 /* The settings of the preload layer; the table in conf.c says which option
  * writes which field, and the core's are in core_config. */
 struct buddy_opts {
@@ -172,6 +187,9 @@ struct buddy_opts {
 	unsigned int lifetime_sample;	/* lifetime_sample */
 	bool abort_conf;		/* abort_conf */
 	unsigned int hardening;		/* hardening: enum hardening_level */
+	unsigned int report_signal;	/* report_signal: enum report_signal */
+	char report_file[REPORT_FILE_MAX];	/* report_file: "%p" the pid */
+	char report_opts[REPORT_OPTS_MAX];	/* report_opts: stats_print's */
 };
 
 extern struct buddy_opts buddy_opts;
@@ -181,6 +199,7 @@ enum conf_type {
 	CONF_SIZE,	/* size_t; bytes with an optional k, m, g or t suffix */
 	CONF_CHOICE,	/* unsigned int; the index of a name in choices[] */
 	CONF_UINT,	/* unsigned int; decimal digits */
+	CONF_STRING,	/* char[max]; any text without ',' shorter than max */
 };
 
 /* conf_option.flags */
@@ -203,7 +222,8 @@ struct conf_option {
 	const char *const *choices;	/* CONF_CHOICE: NULL-terminated */
 	void *value;			/* a field of buddy_opts: bool *,
 					 * size_t * or unsigned int *
-					 * (CONF_CHOICE, CONF_UINT) */
+					 * (CONF_CHOICE, CONF_UINT), char[max]
+					 * (CONF_STRING) */
 	void (*apply)(void);		/* called after the value changed */
 	const char *help;		/* what it does and what its values
 					 * mean: one paragraph of plain text
@@ -295,6 +315,25 @@ void report_write_after_free(const void *p, size_t offset, bool redzone);
 /* seq_buf flush callback writing to stderr (os_write). */
 void write_stderr(void *opaque, const char *text);
 
+/*
+ * The live report (report_signal, report_file, report_opts): at start-up
+ * (the constructor, no allocator lock held) install the signal handler,
+ * if report_signal is set and the program does not handle that signal
+ * already, and start the reclaim thread that writes the report
+ * (page_alloc.h, reclaim_report_enable). The report goes to report_file
+ * ("%p" the pid, "%%" a '%') through a temporary file renamed over it.
+ */
+void live_report_init(void);
+/* In the child of fork() (its child handler): start the child's reclaim
+ * thread for the report, unless the fork came from a signal handler
+ * inside the allocator (then its next slow-path call does). */
+void live_report_fork_child(void);
+/* Write the report now, from this thread (what the signal asks the
+ * reclaim thread to do); false if the file could not be written. */
+bool live_report_write(void);
+/* The signal number report_signal names (0: off). */
+int report_signal_number(unsigned int report_signal);
+
 /* For stats_print: keep a duplicate of stderr that survives the program
  * closing fd 2, and write to it (to fd 2 if it is gone). */
 void stderr_save(void);
@@ -305,5 +344,32 @@ void write_saved_stderr(void *opaque, const char *text);
 /* The short summary of buddymalloc_stats_print and stats_print:true
  * (malloc_stats() prints glibc's report instead). */
 void malloc_summary_show(struct seq_buf *s);
+
+/* The parts of buddymalloc_stats_print (its option words). */
+#define STATS_PART_SUMMARY	0x01u	/* summary: and, in JSON, version,
+					 * opt and the stats.* scalars */
+#define STATS_PART_VMSTAT	0x02u	/* vmstat */
+#define STATS_PART_LIFETIME	0x04u	/* lifetime (the classifier) */
+#define STATS_PART_ZONE		0x08u	/* buddyinfo, pagetypeinfo,
+					 * zoneinfo: stats.zone in JSON */
+#define STATS_PART_SLAB		0x10u	/* slabinfo */
+#define STATS_PART_CPU		0x20u	/* percpu */
+
+/* The executable this process runs (readlink of /proc/self/exe; "?"). */
+const char *self_exe(char *buf, size_t size);
+
+/* The symbol that holds a site (dladdr), or the file and the offset in
+ * it for a static function; "?" and 0 if unknown. */
+struct site_symbol {
+	const char *name;
+	size_t offset;
+};
+void site_symbol(const void *site, struct site_symbol *sym);
+
+/* -------------------------------------------------------------- ctl.c */
+
+/* The mallctl tree (or the parts asked for) as one JSON object and a
+ * newline: every leaf's path is its mallctl name. */
+void ctl_json_show(struct seq_buf *s, unsigned int parts);
 
 #endif /* BUDDY_PRELOAD_H */

@@ -125,7 +125,7 @@ extern __typeof__(mallinfo) __libc_mallinfo
  * wrapper around it (tests/programs/lib.sh). readlink is a plain system
  * call: nothing here allocates.
  */
-static const char *self_exe(char *buf, size_t size)
+const char *self_exe(char *buf, size_t size)
 {
 	ssize_t n = readlink("/proc/self/exe", buf, size - 1);
 
@@ -226,38 +226,157 @@ static void lifetime_show(struct seq_buf *s)
 	seq_buf_printf(s, "%18s %6s %6s %8s %8s %5s  %s\n", "site", "size",
 		       "depth", "samples", "survived", "type", "symbol");
 	for (unsigned int i = 0; i < n; i++) {
-		Dl_info info;
-		const char *sym = "?";
-		size_t off = 0;
+		struct site_symbol sym;
 
-		/* dladdr reads the loaded objects' symbol tables, under
-		 * ld.so's lock; it never allocates. Without a dynamic symbol
-		 * (a static function), the object file and the offset in it,
-		 * for addr2line. */
-		if (dladdr(sites[i].site, &info)) {
-			const char *base = info.dli_saddr;
-
-			sym = info.dli_sname;
-			if (!sym) {
-				sym = strrchr(info.dli_fname, '/');
-				sym = sym ? sym + 1 : info.dli_fname;
-				base = info.dli_fbase;
-			}
-			off = (size_t)((const char *)sites[i].site - base);
-		}
+		site_symbol(sites[i].site, &sym);
 		seq_buf_printf(s, "%18p %6u %6u %8lu %8lu %5s  %s+0x%zx\n",
 			       sites[i].site, sites[i].size, sites[i].depth,
 			       sites[i].samples, sites[i].survived,
-			       lifetime_site_type(&sites[i]), sym, off);
+			       lifetime_site_type(&sites[i]), sym.name,
+			       sym.offset);
 	}
 }
 
-/* NULL or "" asks for the /proc reports, not for the summary. */
+/*
+ * dladdr reads the loaded objects' symbol tables, under ld.so's lock; it
+ * never allocates. Without a dynamic symbol (a static function), the
+ * object file and the offset in it, for addr2line.
+ */
+void site_symbol(const void *site, struct site_symbol *sym)
+{
+	Dl_info info;
+	const char *base;
+
+	sym->name = "?";
+	sym->offset = 0;
+	if (!dladdr(site, &info))
+		return;
+	base = info.dli_saddr;
+	sym->name = info.dli_sname;
+	if (!sym->name) {
+		sym->name = strrchr(info.dli_fname, '/');
+		sym->name = sym->name ? sym->name + 1 : info.dli_fname;
+		base = info.dli_fbase;
+	}
+	sym->offset = (size_t)((const char *)site - base);
+}
+
+/* ------------------------------------------------------ slabinfo, percpu */
+
+/*
+ * /proc/slabinfo's layout (mm/slab_common.c), one line per cache with
+ * slabs: the name is kmalloc-<size> for the Unmovable (long-lived) caches,
+ * kmalloc-mov-<size> and kmalloc-rcl-<size> for the others. active_objs
+ * are the objects the program holds; num_objs all the objects of the
+ * cache's slabs; the tunables are 0 (nothing to tune); sharedavail is the
+ * free objects held in the per-CPU caches.
+ */
+static void slabinfo_show(struct seq_buf *s)
+{
+	struct kmem_cache_stats c[NR_KMEM_CACHE_STATS];
+	unsigned int n;
+
+	allocator_enter();
+	n = kmem_caches_read(c, NR_KMEM_CACHE_STATS);
+	allocator_leave();
+	seq_buf_puts(s, "slabinfo - version: 2.1\n");
+	seq_buf_puts(s, "# name            <active_objs> <num_objs> <objsize> "
+		     "<objperslab> <pagesperslab> : tunables <limit> "
+		     "<batchcount> <sharedfactor> : slabdata <active_slabs> "
+		     "<num_slabs> <sharedavail>\n");
+	for (unsigned int i = 0; i < n; i++) {
+		char name[32];
+		struct seq_buf ns;
+		unsigned long held;
+
+		if (!c[i].nr_slabs)
+			continue;
+		seq_buf_init(&ns, name, sizeof(name), NULL, NULL);
+		seq_buf_printf(&ns, "kmalloc-%s%u",
+			       c[i].migratetype == MIGRATE_MOVABLE ? "mov-" :
+			       c[i].migratetype == MIGRATE_RECLAIMABLE ? "rcl-" : "",
+			       c[i].size);
+		held = sub_or_zero(c[i].active_objs, c[i].cpu_cached);
+		seq_buf_printf(s, "%-17s %6lu %6lu %6u %4u %4u : tunables %4u %4u %4u : slabdata %6lu %6lu %6lu\n",
+			       seq_buf_str(&ns), held,
+			       c[i].nr_slabs * c[i].objects, c[i].size,
+			       c[i].objects, 1u << c[i].order, 0u, 0u, 0u,
+			       c[i].nr_slabs, c[i].nr_slabs, c[i].cpu_cached);
+	}
+}
+
+/* Per CPU: pages on its per-CPU page lists (all zones) and bytes of free
+ * objects in its object cache. */
+#define PERCPU_SHOWN	1024
+
+static void percpu_show(struct seq_buf *s)
+{
+	unsigned long pages[PERCPU_SHOWN];
+	size_t bytes[PERCPU_SHOWN];
+	unsigned int a, b;
+
+	allocator_enter();
+	a = pcp_cpu_pages_read(pages, PERCPU_SHOWN);
+	b = cpu_cache_cpu_bytes(bytes, PERCPU_SHOWN);
+	allocator_leave();
+	seq_buf_printf(s, "%5s %10s %14s\n", "cpu", "pcp_pages",
+		       "cached_bytes");
+	for (unsigned int c = 0; c < a || c < b; c++)
+		seq_buf_printf(s, "%5u %10lu %14zu\n", c, c < a ? pages[c] : 0,
+			       c < b ? bytes[c] : 0);
+}
+
+/*
+ * The option words: "all" for every part, else each part named
+ * (anywhere in the string, so "summary+slabinfo", "summary slabinfo" and
+ * "summary,slabinfo" all work); NULL or "" asks for the /proc-style
+ * reports (buddyinfo, pagetypeinfo, vmstat, zoneinfo, lifetime) without
+ * the summary. "J" or "json" prints the parts asked for as one JSON
+ * object instead (ctl.c).
+ */
 static bool wants(const char *opts, const char *report)
 {
 	if (!opts || !*opts)
-		return strcmp(report, "summary") != 0;
-	return strstr(opts, report) != NULL;
+		return strcmp(report, "summary") != 0 &&
+		       strcmp(report, "slabinfo") != 0 &&
+		       strcmp(report, "percpu") != 0;
+	return strstr(opts, "all") || strstr(opts, report);
+}
+
+static unsigned int json_parts(const char *opts)
+{
+	unsigned int parts = 0;
+
+	if (wants(opts, "summary"))
+		parts |= STATS_PART_SUMMARY;
+	if (wants(opts, "vmstat"))
+		parts |= STATS_PART_VMSTAT;
+	if (wants(opts, "lifetime"))
+		parts |= STATS_PART_LIFETIME;
+	if (wants(opts, "buddyinfo") || wants(opts, "pagetypeinfo") ||
+	    wants(opts, "zoneinfo"))
+		parts |= STATS_PART_ZONE;
+	if (wants(opts, "slabinfo"))
+		parts |= STATS_PART_SLAB;
+	if (wants(opts, "percpu"))
+		parts |= STATS_PART_CPU;
+	/* "J" alone: everything. */
+	return parts ? parts : ~0u;
+}
+
+static bool wants_json(const char *opts)
+{
+	return opts && (strchr(opts, 'J') || strstr(opts, "json"));
+}
+
+/* One part of the text report, a blank line before all but the first. */
+static void part_show(struct seq_buf *s, bool *first,
+		      void (*show)(struct seq_buf *))
+{
+	if (!*first)
+		seq_buf_putc(s, '\n');
+	show(s);
+	*first = false;
 }
 
 BUDDY_EXPORT void buddymalloc_stats_print(void (*write_cb)(void *, const char *),
@@ -270,42 +389,30 @@ BUDDY_EXPORT void buddymalloc_stats_print(void (*write_cb)(void *, const char *)
 	buddy_boot();
 	seq_buf_init(&s, buf, sizeof(buf), write_cb ? write_cb : write_stderr,
 		     opaque);
-	if (wants(opts, "summary")) {
-		malloc_summary_show(&s);
-		first = false;
+	if (wants_json(opts)) {
+		ctl_json_show(&s, json_parts(opts));
+		seq_buf_flush(&s);
+		return;
 	}
+	if (wants(opts, "summary"))
+		part_show(&s, &first, malloc_summary_show);
 	/* The reports lock each zone only while copying it (vmstat.c). */
 	allocator_enter();
-	if (wants(opts, "buddyinfo")) {
-		if (!first)
-			seq_buf_putc(&s, '\n');
-		buddyinfo_show(&s);
-		first = false;
-	}
-	if (wants(opts, "pagetypeinfo")) {
-		if (!first)
-			seq_buf_putc(&s, '\n');
-		pagetypeinfo_show(&s);
-		first = false;
-	}
-	if (wants(opts, "vmstat")) {
-		if (!first)
-			seq_buf_putc(&s, '\n');
-		vmstat_show(&s);
-		first = false;
-	}
-	if (wants(opts, "zoneinfo")) {
-		if (!first)
-			seq_buf_putc(&s, '\n');
-		zoneinfo_show(&s);
-		first = false;
-	}
+	if (wants(opts, "buddyinfo"))
+		part_show(&s, &first, buddyinfo_show);
+	if (wants(opts, "pagetypeinfo"))
+		part_show(&s, &first, pagetypeinfo_show);
+	if (wants(opts, "vmstat"))
+		part_show(&s, &first, vmstat_show);
+	if (wants(opts, "zoneinfo"))
+		part_show(&s, &first, zoneinfo_show);
 	allocator_leave();
-	if (wants(opts, "lifetime")) {
-		if (!first)
-			seq_buf_putc(&s, '\n');
-		lifetime_show(&s);
-	}
+	if (wants(opts, "slabinfo"))
+		part_show(&s, &first, slabinfo_show);
+	if (wants(opts, "percpu"))
+		part_show(&s, &first, percpu_show);
+	if (wants(opts, "lifetime"))
+		part_show(&s, &first, lifetime_show);
 	seq_buf_flush(&s);
 }
 

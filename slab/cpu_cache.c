@@ -886,6 +886,40 @@ size_t cpu_cache_bytes(void)
 	return bytes;
 }
 
+unsigned long cpu_cache_objects(const struct kmem_cache *cache)
+{
+	unsigned long nr = 0;
+
+	if (CMM_LOAD_SHARED(cc.mode) == CC_OFF || !cache->cc_cap)
+		return 0;
+	for (unsigned int cpu = 0; cpu < cc.ncpu; cpu++)
+		nr += CMM_LOAD_SHARED(*cc_count(cc.region +
+				((size_t)cpu << CC_REGION_SHIFT), cache));
+	return nr + barn_bytes(cache) / cache->size;
+}
+
+unsigned int cpu_cache_cpu_bytes(size_t *out, unsigned int max_cpus)
+{
+	unsigned int n;
+
+	if (CMM_LOAD_SHARED(cc.mode) == CC_OFF)
+		return 0;
+	n = cc.ncpu < max_cpus ? cc.ncpu : max_cpus;
+	for (unsigned int cpu = 0; cpu < n; cpu++) {
+		char *base = cc.region + ((size_t)cpu << CC_REGION_SHIFT);
+
+		out[cpu] = 0;
+		for (unsigned long i = 0; i < NR_KMEM_CACHES; i++) {
+			const struct kmem_cache *cache = &kmem_caches[0][0] + i;
+
+			if (cache->cc_cap)
+				out[cpu] += (size_t)CMM_LOAD_SHARED(*cc_count(base, cache)) *
+					    cache->size;
+		}
+	}
+	return n;
+}
+
 unsigned int cpu_cache_count(const struct kmem_cache *cache, unsigned int cpu)
 {
 	if (CMM_LOAD_SHARED(cc.mode) == CC_OFF || cpu >= cc.ncpu || !cache->cc_cap)

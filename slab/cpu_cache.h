@@ -73,6 +73,8 @@ void cpu_cache_countdown_reset(void);
 
 /* Bytes of objects sitting in the arrays (racy sum, exact when quiet). */
 size_t cpu_cache_bytes(void);
+/* Free objects of cache in every CPU's stack and in its barn (racy). */
+unsigned long cpu_cache_objects(const struct kmem_cache *cache);
 
 /* Tests: objects in cpu's stack for cache (0 before init or if not
  * cached). Racy unless cpu's stacks are quiet. */

@@ -877,6 +877,32 @@ void slab_stats(size_t *allocated, size_t *slab_bytes)
 	*allocated = cached < *allocated ? *allocated - cached : 0;
 }
 
+_Static_assert(NR_KMEM_CACHE_STATS == NR_KMEM_CACHES,
+	       "slab.h's count of caches");
+
+unsigned int kmem_caches_read(struct kmem_cache_stats *out, unsigned int max)
+{
+	unsigned int n = 0;
+
+	if (!CMM_LOAD_SHARED(slab_ready))
+		return 0;
+	for_each_kmem_cache(cache) {
+		if (n == max)
+			break;
+		out[n].size = cache->size;
+		out[n].migratetype = cache->migratetype;
+		out[n].objects = cache->objects;
+		out[n].order = cache->order;
+		pthread_mutex_lock(&cache->lock);
+		out[n].nr_slabs = cache->nr_slabs;
+		out[n].active_objs = cache->nr_objects_inuse;
+		pthread_mutex_unlock(&cache->lock);
+		out[n].cpu_cached = cpu_cache_objects(cache);
+		n++;
+	}
+	return n;
+}
+
 bool slab_fork_busy(void)
 {
 	if (!fork_lock_free(&meta_lock) || lifetime_fork_busy())

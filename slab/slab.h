@@ -189,6 +189,28 @@ struct kmem_stats {
 };
 void kmem_stats(struct kmem_stats *st);
 
+/* One slab cache (a size class of one migrate type): /proc/slabinfo's
+ * numbers. Objects in the per-CPU caches are active in their slabs. */
+struct kmem_cache_stats {
+	unsigned int size;		/* object size, bytes */
+	int migratetype;		/* MIGRATE_UNMOVABLE, _MOVABLE, ... */
+	unsigned int objects;		/* objects per slab */
+	unsigned int order;		/* a slab is 2^order pages */
+	unsigned long nr_slabs;
+	unsigned long active_objs;	/* taken from the slabs */
+	unsigned long cpu_cached;	/* of them, free in the per-CPU caches */
+};
+/* Every cache, type by type, class by class (NR_KMEM_CACHE_STATS of
+ * them, empty ones too, so that an index names one cache). Each under
+ * its lock. Returns how many were written (0 before the first
+ * allocation). */
+#define NR_KMEM_CACHE_STATS	(MIGRATE_PCPTYPES * 40)	/* NR_SIZE_CLASSES */
+unsigned int kmem_caches_read(struct kmem_cache_stats *out, unsigned int max);
+
+/* Bytes of free objects each CPU's object cache holds, into out[cpu] for
+ * the first max_cpus CPUs (racy reads); returns how many CPUs have one. */
+unsigned int cpu_cache_cpu_bytes(size_t *out, unsigned int max_cpus);
+
 /*
  * The lifetime classifier's settings, set before the first allocation
  * (preload's conf.c: classifier, lifetime_sample) and fixed afterwards;

@@ -575,6 +575,26 @@ tests_api_preload_guard_preload_SOURCES = tests/api/guard.c
 tests_api_preload_guard_preload_CPPFLAGS = $(API_CPPFLAGS)
 tests_api_preload_guard_preload_LDADD = $(API_PLAIN_LDADD)
 
+# --- live inspection (issue 12) -------------------------------------------
+# live_report: report_signal makes the reclaim thread write the full
+# report to report_file, in children re-executed with BUDDYMALLOC_CONF:
+# idle, busy with 4 threads and signalled 30 times, reclaim_threads:0,
+# no handler without the setting, a forked child's own report.
+API_LINKED_TESTS += tests/api/live_report
+API_PRELOAD_TESTS += tests/api/preload/live_report.preload
+tests_api_live_report_SOURCES = tests/api/live_report.c
+tests_api_live_report_CPPFLAGS = $(API_CPPFLAGS)
+tests_api_live_report_LDADD = $(API_LINKED_LDADD)
+tests_api_live_report_LDFLAGS = -no-install
+tests_api_preload_live_report_preload_SOURCES = tests/api/live_report.c
+tests_api_preload_live_report_preload_CPPFLAGS = $(API_CPPFLAGS)
+tests_api_preload_live_report_preload_LDADD = $(API_PLAIN_LDADD)
+# inspect_tree: every buddymalloc_stats_print layout, the JSON form, and
+# the mallctl tree against doc/man/inspection.roff (python3, preloaded).
+# attach: buddymalloc --attach PID, and kill + cat, on a running cat.
+SCRIPT_TESTS += tests/api/inspect_tree.sh tests/attach.sh
+EXTRA_DIST += tests/api/inspect_tree.py doc/man/inspection.roff
+
 check_PROGRAMS += $(API_LINKED_TESTS) $(API_PRELOAD_TESTS)
 TESTS += $(API_LINKED_TESTS) $(API_PRELOAD_TESTS)
 

@@ -47,6 +47,13 @@ static uint64_t option_value(const struct conf_option *opt)
 		return *(const unsigned char *)opt->value;
 	case CONF_SIZE:
 		return *(const size_t *)opt->value;
+	case CONF_STRING: {	/* FNV-1a of the text: equal texts, equal values */
+		uint64_t h = 14695981039346656037ull;
+
+		for (const char *c = opt->value; *c; c++)
+			h = (h ^ (unsigned char)*c) * 1099511628211ull;
+		return h;
+	}
 	default:
 		return *(const unsigned int *)opt->value;
 	}
@@ -103,6 +110,10 @@ static void check_ranges(void)
 				n++;
 			fuzz_check(v < n, "%s: choice %lu of %zu", opt->name,
 				   (unsigned long)v, n);
+			break;
+		case CONF_STRING:
+			fuzz_check(strlen(opt->value) < opt->max, "%s: %zu bytes",
+				   opt->name, strlen(opt->value));
 			break;
 		default:
 			fuzz_check(v >= opt->min && v <= opt->max,
