@@ -4,9 +4,9 @@
  * that maintains them: it recounts everything from the free lists and from
  * a walk over every page descriptor, and compares.
  *
- * Used by the tests after operations, and meant for a future hardening
- * level that checks a zone now and then. It reads every descriptor of every
- * section, so it is slow: O(pages).
+ * Used by the tests after operations. It reads every descriptor of every
+ * section, so it is slow: O(pages). Built only into the test core
+ * (core/libbuddycore_test.la, -DBUDDY_TEST_HOOKS; core/local.mk).
  */
 #include "internal.h"
 #include "seq_buf.h"

@@ -349,7 +349,9 @@ extern uint64_t (*test_warn_clock)(void);
 #endif
 
 /* The reclaim threads' watermark checks, on the budget's marks. */
+#ifdef BUDDY_TEST_HOOKS
 bool zone_below_low(const struct zone *zone);
+#endif
 bool zone_balanced(const struct zone *zone);
 /* Pages reclaim must release for zone to be balanced (0: it is). */
 unsigned long zone_reclaim_target(const struct zone *zone);
@@ -423,9 +425,12 @@ void zone_pcp_update(struct zone *zone);
 /* The kernel's zone_pcp_disable/enable: while disabled (nesting), high is
  * 0 and batch 1, and every allocation and free goes straight to the buddy
  * lists; disable drains the lists. For callers that need the buddy lists
- * exact (the tests of the buddy itself). Caller holds no lock. */
+ * exact (the tests of the buddy itself; test builds only). Caller holds no
+ * lock. */
+#ifdef BUDDY_TEST_HOOKS
 void zone_pcp_disable(struct zone *zone);
 void zone_pcp_enable(struct zone *zone);
+#endif
 
 /* A block from this CPU's list (rmqueue() tries it first for a pcp order
  * and a whole power-of-two allocation); NULL: use the buddy. */
@@ -446,10 +451,13 @@ enum pcp_free {
 enum pcp_free free_unref_page(struct page *page, unsigned int order,
 			      unsigned int owner);
 
-/* Give every page on this CPU's lists of zone (NULL: every zone) back to
- * the buddy free lists. Caller holds no lock. */
+#ifdef BUDDY_TEST_HOOKS
+/* Tests: give every page on this CPU's lists of zone (NULL: every zone)
+ * back to the buddy free lists. Caller holds no lock. */
 void drain_local_pages(struct zone *zone);
-/* The same for every CPU's lists. */
+#endif
+/* Give every page on every CPU's lists of zone (NULL: every zone) back to
+ * the buddy free lists. Caller holds no lock. */
 void drain_all_pages(struct zone *zone);
 
 /* Take (in CPU order) or release every CPU's lock of zone: the lists stand
@@ -587,12 +595,15 @@ static inline void count_vm_event(enum vm_event_item item)
 }
 
 /* -------------------------------------------------------------- check.c */
+#ifdef BUDDY_TEST_HOOKS
 /* Consistency checks of the buddy state, independent of the code that keeps
- * it. Each violation is described in s (may be NULL); returns how many. */
+ * it (test builds only: check.c is not part of the shipped library). Each
+ * violation is described in s (may be NULL); returns how many. */
 
 /* Caller holds zone->lock and every pcp lock of zone (pcp_lock_all). */
 unsigned long __check_zone(struct zone *zone, struct seq_buf *s);
 unsigned long check_all_zones(struct seq_buf *s);
+#endif
 
 /* ------------------------------------------------- decay stamps (reclaim.c) */
 

@@ -278,6 +278,7 @@ void zone_pcp_update(struct zone *zone)
 	__zone_set_pageset_high_and_batch(zone, high, batch);
 }
 
+#ifdef BUDDY_TEST_HOOKS
 void zone_pcp_disable(struct zone *zone)
 {
 	pthread_mutex_lock(&zone->grow_lock);
@@ -294,6 +295,7 @@ void zone_pcp_enable(struct zone *zone)
 	zone_pcp_update(zone);
 	pthread_mutex_unlock(&zone->grow_lock);
 }
+#endif
 
 /* --------------------------------------------------------------- set-up */
 
@@ -574,11 +576,13 @@ static void drain_cpu_pages(struct zone *only, unsigned int cpu)
 			drain_pages_zone(zone, zone_pcp(zone, cpu));
 }
 
+#ifdef BUDDY_TEST_HOOKS
 void drain_local_pages(struct zone *zone)
 {
 	buddy_core_init();
 	drain_cpu_pages(zone, pcp_this_cpu());
 }
+#endif
 
 /* Unlike the kernel, which asks each CPU to drain itself (IPIs), any
  * thread may take another CPU's lock here, so this drains them all in

@@ -338,6 +338,7 @@ const struct conf_option *conf_find(const char *name, size_t len)
 	return NULL;
 }
 
+#ifdef BUDDY_TEST_HOOKS
 void conf_reset(void)
 {
 	buddy_opts = default_opts;
@@ -345,6 +346,7 @@ void conf_reset(void)
 		if (conf_options[i].apply)
 			conf_options[i].apply();
 }
+#endif
 
 /* ------------------------------------------------------------- values */
 

@@ -207,7 +207,11 @@ struct cpu_cache_state cpu_cache_state;
 #define cc cpu_cache_state
 
 static int cc_init_state;	/* 0: not started, 1: running, 2: done */
+#ifdef BUDDY_TEST_HOOKS
 static bool cc_force_fallback;
+#else
+#define cc_force_fallback false
+#endif
 static bool cc_force_off;
 
 /* rseq mode: membarrier's rseq command is ours, so any CPU's stacks can be
@@ -532,12 +536,14 @@ static size_t barn_bytes(const struct kmem_cache *cache)
 	return (size_t)CMM_LOAD_SHARED(barn->nr_full) * barn->batch * cache->size;
 }
 
+#ifdef BUDDY_TEST_HOOKS
 unsigned int cpu_cache_barn_batches(const struct kmem_cache *cache)
 {
 	const struct cc_barn *barn = cc_barn(cache);
 
 	return barn ? CMM_LOAD_SHARED(barn->nr_full) : 0;
 }
+#endif
 
 /* How many batches the barn of a class of size bytes and batch objects
  * holds at most: CC_BARN_BYTES of objects, between CC_BARN_MIN and
@@ -886,6 +892,7 @@ size_t cpu_cache_bytes(void)
 	return bytes;
 }
 
+#ifdef BUDDY_TEST_HOOKS
 unsigned int cpu_cache_count(const struct kmem_cache *cache, unsigned int cpu)
 {
 	if (CMM_LOAD_SHARED(cc.mode) == CC_OFF || cpu >= cc.ncpu || !cache->cc_cap)
@@ -893,6 +900,7 @@ unsigned int cpu_cache_count(const struct kmem_cache *cache, unsigned int cpu)
 	return CMM_LOAD_SHARED(*cc_count(cc.region +
 					 ((size_t)cpu << CC_REGION_SHIFT), cache));
 }
+#endif
 
 /* -------------------------------------------------------------- init */
 
@@ -933,19 +941,21 @@ static bool cc_layout(void)
 	return true;
 }
 
+#ifdef BUDDY_TEST_HOOKS
 void cpu_cache_force_fallback(void)
 {
 	cc_force_fallback = true;
 }
 
-void cpu_cache_force_off(void)
-{
-	cc_force_off = true;
-}
-
 bool cpu_cache_uses_rseq(void)
 {
 	return CMM_LOAD_SHARED(cc.mode) == CC_RSEQ;
+}
+#endif
+
+void cpu_cache_force_off(void)
+{
+	cc_force_off = true;
 }
 
 void cpu_cache_init(void)
@@ -1009,6 +1019,7 @@ fail:
 	CMM_STORE_SHARED(cc_init_state, 2);	/* stays CC_OFF */
 }
 
+#ifdef BUDDY_TEST_HOOKS
 void cpu_cache_countdown_reset(void)
 {
 	if (CMM_LOAD_SHARED(cc_init_state) != 2 || !cc.region)
@@ -1018,6 +1029,7 @@ void cpu_cache_countdown_reset(void)
 				((size_t)cpu << CC_REGION_SHIFT) +
 				CC_COUNTDOWN_OFF), 0);
 }
+#endif
 
 void cpu_cache_thread_hinted(void)
 {

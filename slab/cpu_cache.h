@@ -38,9 +38,12 @@
  * call sees the cache not ready yet. */
 void cpu_cache_init(void);
 
+#ifdef BUDDY_TEST_HOOKS
 /* Tests only: use the per-CPU locks even where rseq works. Must be called
- * before the first allocation of the process. */
+ * before the first allocation of the process. (A preloaded library gets the
+ * same mode from GLIBC_TUNABLES=glibc.pthread.rseq=0.) */
 void cpu_cache_force_fallback(void);
+#endif
 
 /* No per-CPU caches at all (CC_OFF): every malloc and free reaches the
  * slab layer through preload's out-of-line paths. Preload calls it under
@@ -49,9 +52,11 @@ void cpu_cache_force_fallback(void);
  * called before the first allocation of the process. */
 void cpu_cache_force_off(void);
 
-/* true when the fast path is the rseq one, false for the per-CPU-lock
- * fallback or before init. */
+#ifdef BUDDY_TEST_HOOKS
+/* Tests: true when the fast path is the rseq one, false for the
+ * per-CPU-lock fallback or before init. */
 bool cpu_cache_uses_rseq(void);
+#endif
 
 /* Give the objects of every CPU's arrays back to the slab layer (in rseq
  * mode only this CPU's if membarrier's rseq command is not available:
@@ -66,15 +71,19 @@ void cpu_cache_drain_idle(void);
  * the mode is chosen later). */
 void cpu_cache_thread_hinted(void);
 
+#ifdef BUDDY_TEST_HOOKS
 /* Tests: every CPU's lifetime countdown runs out (CC_COUNTDOWN_OFF). */
 void cpu_cache_countdown_reset(void);
+#endif
 
 /* Bytes of objects sitting in the arrays (racy sum, exact when quiet). */
 size_t cpu_cache_bytes(void);
 
+#ifdef BUDDY_TEST_HOOKS
 /* Tests: objects in cpu's stack for cache (0 before init or if not
  * cached). Racy unless cpu's stacks are quiet. */
 unsigned int cpu_cache_count(const struct kmem_cache *cache, unsigned int cpu);
+#endif
 
 /* In the child of fork(): re-initialise the per-CPU locks and the drain
  * state and, with abandon, empty every array without returning its objects

@@ -206,6 +206,7 @@ void lifetime_init(void)
 		register_shrinker(&lifetime_shrinker);
 }
 
+#ifdef BUDDY_TEST_HOOKS
 void lifetime_reset(void)
 {
 	pthread_mutex_lock(&lt_lock);
@@ -217,6 +218,7 @@ void lifetime_reset(void)
 	lifetime_countdown = 0;
 	cpu_cache_countdown_reset();
 }
+#endif
 
 /* ------------------------------------------------------------- sites */
 
@@ -689,6 +691,7 @@ static bool __lt_free(const void *p, uint64_t now)
 	return true;
 }
 
+#ifdef BUDDY_TEST_HOOKS
 bool __lifetime_free(const void *p, uint64_t now)
 {
 	bool found;
@@ -700,6 +703,7 @@ bool __lifetime_free(const void *p, uint64_t now)
 	pthread_mutex_unlock(&lt_lock);
 	return found;
 }
+#endif
 
 void __lifetime_age(uint64_t now)
 {

@@ -805,10 +805,12 @@ static unsigned long __slab_drain(bool idle_only)
 	return pages;
 }
 
+#ifdef BUDDY_TEST_HOOKS
 unsigned long slab_drain(void)
 {
 	return __slab_drain(false);
 }
+#endif
 
 /* The drain, then the free pages left inside partly used slabs. */
 static unsigned long __slab_shrink(bool idle_only)

@@ -238,7 +238,7 @@ PRELOAD_TEST_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/slab \
 UNIT_TESTS += tests/preload/conf
 tests_preload_conf_SOURCES = tests/preload/conf.c preload/conf.c
 tests_preload_conf_CPPFLAGS = $(PRELOAD_TEST_CPPFLAGS)
-tests_preload_conf_LDADD = slab/libbuddyslab.la $(UNIT_LDADD)
+tests_preload_conf_LDADD = slab/libbuddyslab_test.la $(UNIT_LDADD)
 
 UNIT_TESTS += tests/preload/bad_free
 tests_preload_bad_free_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/include \
@@ -563,24 +563,24 @@ EXTRA_DIST += $(PROGRAM_TESTS) \
 
 UNIT_TESTS += tests/unit/slab
 tests_unit_slab_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/slab
-tests_unit_slab_LDADD = slab/libbuddyslab.la $(UNIT_LDADD)
+tests_unit_slab_LDADD = slab/libbuddyslab_test.la $(UNIT_LDADD)
 
 UNIT_TESTS += tests/unit/slab_meta
 tests_unit_slab_meta_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/slab
-tests_unit_slab_meta_LDADD = slab/libbuddyslab.la $(UNIT_LDADD)
+tests_unit_slab_meta_LDADD = slab/libbuddyslab_test.la $(UNIT_LDADD)
 
 # slab_release: the free pages inside partly used slabs go back to the OS
 # (slab_release_free_pages) and come back when their objects are reused.
 UNIT_TESTS += tests/unit/slab_release
 tests_unit_slab_release_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/slab
-tests_unit_slab_release_LDADD = slab/libbuddyslab.la $(UNIT_LDADD)
+tests_unit_slab_release_LDADD = slab/libbuddyslab_test.la $(UNIT_LDADD)
 
 # lifetime: the lifetime classifier (slab/lifetime.c) on synthetic sites
 # with a clock the test drives: short and long sites, a site that flips,
 # stability under noise, a mixed (wrapper) site split by call depth.
 UNIT_TESTS += tests/unit/lifetime
 tests_unit_lifetime_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/slab
-tests_unit_lifetime_LDADD = slab/libbuddyslab.la $(UNIT_LDADD)
+tests_unit_lifetime_LDADD = slab/libbuddyslab_test.la $(UNIT_LDADD)
 
 # lifetime_malloc: the classifier through malloc (built as cpu_cache_step
 # below: preload/'s sources with the shipped libraries, so the test reads
@@ -591,9 +591,9 @@ UNIT_TESTS += tests/unit/lifetime_malloc
 tests_unit_lifetime_malloc_SOURCES = tests/unit/lifetime_malloc.c \
 	$(PRELOAD_SOURCES)
 tests_unit_lifetime_malloc_CPPFLAGS = $(libbuddymalloc_la_CPPFLAGS) \
-	-I$(top_srcdir)/tests/include
+	-I$(top_srcdir)/tests/include -DBUDDY_TEST_HOOKS
 tests_unit_lifetime_malloc_CFLAGS = $(libbuddymalloc_la_CFLAGS)
-tests_unit_lifetime_malloc_LDADD = slab/libbuddyslab.la core/libbuddycore.la \
+tests_unit_lifetime_malloc_LDADD = slab/libbuddyslab_test.la core/libbuddycore.la \
 	tests/lib/libtap.la $(PTHREAD_LIBS)
 
 # --- per-CPU object caches ------------------------------------------------
@@ -604,7 +604,7 @@ tests_unit_lifetime_malloc_LDADD = slab/libbuddyslab.la core/libbuddycore.la \
 
 UNIT_TESTS += tests/unit/cpu_cache
 tests_unit_cpu_cache_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/slab
-tests_unit_cpu_cache_LDADD = slab/libbuddyslab.la $(UNIT_LDADD)
+tests_unit_cpu_cache_LDADD = slab/libbuddyslab_test.la $(UNIT_LDADD)
 
 SCRIPT_TESTS += tests/unit/cpu_cache_fallback.sh
 
@@ -612,7 +612,7 @@ SCRIPT_TESTS += tests/unit/cpu_cache_fallback.sh
 # against the slow paths' (every address of a slab of every class).
 UNIT_TESTS += tests/unit/kfree_fast
 tests_unit_kfree_fast_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/slab
-tests_unit_kfree_fast_LDADD = slab/libbuddyslab.la $(UNIT_LDADD)
+tests_unit_kfree_fast_LDADD = slab/libbuddyslab_test.la $(UNIT_LDADD)
 
 # --- valgrind -------------------------------------------------------------
 # valgrind.sh: API tests (built above) under memcheck with
@@ -639,9 +639,9 @@ UNIT_TESTS += tests/unit/cpu_cache_step
 tests_unit_cpu_cache_step_SOURCES = tests/unit/cpu_cache_step.c \
 	$(PRELOAD_SOURCES)
 tests_unit_cpu_cache_step_CPPFLAGS = $(libbuddymalloc_la_CPPFLAGS) \
-	-I$(top_srcdir)/tests/include
+	-I$(top_srcdir)/tests/include -DBUDDY_TEST_HOOKS
 tests_unit_cpu_cache_step_CFLAGS = $(libbuddymalloc_la_CFLAGS)
-tests_unit_cpu_cache_step_LDADD = slab/libbuddyslab.la core/libbuddycore.la \
+tests_unit_cpu_cache_step_LDADD = slab/libbuddyslab_test.la core/libbuddycore.la \
 	tests/lib/libtap.la $(PTHREAD_LIBS)
 
 # --- reclaim threads and decay (issue 8) ---------------------------------
@@ -711,7 +711,7 @@ tests_unit_os_fault_SOURCES = tests/unit/os_fault.c $(UNIT_CORE_SOURCES) \
 tests_unit_os_fault_CPPFLAGS = $(libbuddymalloc_la_CPPFLAGS) \
 	-I$(top_srcdir)/tests/include -DBUDDY_TEST_HOOKS
 tests_unit_os_fault_CFLAGS = $(libbuddymalloc_la_CFLAGS)
-tests_unit_os_fault_LDADD = slab/libbuddyslab.la core/libbuddycore_test.la \
+tests_unit_os_fault_LDADD = slab/libbuddyslab_test.la core/libbuddycore_test.la \
 	tests/lib/libtap.la $(PTHREAD_LIBS)
 
 # --- sanitizer builds (issue 11) -----------------------------------------
