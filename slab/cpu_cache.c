@@ -265,7 +265,7 @@ char *cc_refresh_cpu(void)
 
 	if (cpu < 0 || (unsigned int)cpu >= cc.ncpu)
 		cpu = 0;
-	cc_hint_base = cc.region + ((size_t)cpu << CC_REGION_SHIFT);
+	cc_hint_base = cc_cpu_region(cpu);
 	return cc_hint_base;
 }
 
@@ -721,7 +721,7 @@ static unsigned int cc_take_stack(char *base, const struct kmem_cache *cache,
  * CPU's lock, taking a batch at a time. */
 static void drain_cpu_locked(unsigned int cpu)
 {
-	char *base = cc.region + ((size_t)cpu << CC_REGION_SHIFT);
+	char *base = cc_cpu_region(cpu);
 	struct slab_object objs[CC_MAX_CAP];
 
 	for (unsigned long i = 0; i < NR_KMEM_CACHES; i++) {
@@ -761,7 +761,7 @@ static void drain_this_cpu_rseq(void)
  */
 static void drain_cpu_stopped(unsigned int cpu)
 {
-	char *base = cc.region + ((size_t)cpu << CC_REGION_SHIFT);
+	char *base = cc_cpu_region(cpu);
 	uint32_t *stopped = (uint32_t *)(base + CC_STOPPED_OFF);
 	struct slab_object objs[CC_MAX_CAP];
 
@@ -855,7 +855,7 @@ void cpu_cache_drain_idle(void)
 		return;
 	}
 	for (unsigned int cpu = 0; cpu < cc.ncpu && cpu < CC_IDLE_MAX_CPUS; cpu++) {
-		char *base = cc.region + ((size_t)cpu << CC_REGION_SHIFT);
+		char *base = cc_cpu_region(cpu);
 		uint64_t print = cc_fingerprint(base);
 
 		if (print && print == last_print[cpu]) {
@@ -877,7 +877,7 @@ size_t cpu_cache_bytes(void)
 	if (CMM_LOAD_SHARED(cc.mode) == CC_OFF)
 		return 0;
 	for (unsigned int cpu = 0; cpu < cc.ncpu; cpu++) {
-		char *base = cc.region + ((size_t)cpu << CC_REGION_SHIFT);
+		char *base = cc_cpu_region(cpu);
 
 		for (unsigned long i = 0; i < NR_KMEM_CACHES; i++) {
 			const struct kmem_cache *cache = &kmem_caches[0][0] + i;
@@ -897,8 +897,7 @@ unsigned int cpu_cache_count(const struct kmem_cache *cache, unsigned int cpu)
 {
 	if (CMM_LOAD_SHARED(cc.mode) == CC_OFF || cpu >= cc.ncpu || !cache->cc_cap)
 		return 0;
-	return CMM_LOAD_SHARED(*cc_count(cc.region +
-					 ((size_t)cpu << CC_REGION_SHIFT), cache));
+	return CMM_LOAD_SHARED(*cc_count(cc_cpu_region(cpu), cache));
 }
 #endif
 
@@ -1025,9 +1024,8 @@ void cpu_cache_countdown_reset(void)
 	if (CMM_LOAD_SHARED(cc_init_state) != 2 || !cc.region)
 		return;
 	for (unsigned int cpu = 0; cpu < cc.ncpu; cpu++)
-		CMM_STORE_SHARED(*(int32_t *)(cc.region +
-				((size_t)cpu << CC_REGION_SHIFT) +
-				CC_COUNTDOWN_OFF), 0);
+		CMM_STORE_SHARED(*(int32_t *)(cc_cpu_region(cpu) +
+					      CC_COUNTDOWN_OFF), 0);
 }
 #endif
 
@@ -1058,7 +1056,7 @@ void cpu_cache_fork_child(bool abandon)
 	if (CMM_LOAD_SHARED(cc.mode) == CC_OFF)
 		return;
 	for (unsigned int cpu = 0; cpu < cc.ncpu; cpu++) {
-		char *base = cc.region + ((size_t)cpu << CC_REGION_SHIFT);
+		char *base = cc_cpu_region(cpu);
 
 		*cc_lock_word(base) = 0;
 		/* A drain that was running restarts nothing. */

@@ -152,6 +152,13 @@ struct cpu_cache_state {
 } __attribute__((aligned(64)));
 extern struct cpu_cache_state cpu_cache_state;
 
+/* The address of cpu's region (CC_REGION_SIZE bytes): the one place that
+ * computes it in C; the rseq sections compute the same in assembly. */
+static inline char *cc_cpu_region(unsigned int cpu)
+{
+	return cpu_cache_state.region + ((size_t)cpu << CC_REGION_SHIFT);
+}
+
 #if CC_HAVE_RSEQ
 
 static inline struct rseq *rseq_area(void)
@@ -297,8 +304,7 @@ static inline int32_t *cc_countdown(void)
 
 	if (cpu >= cpu_cache_state.ncpu)
 		return NULL;
-	return (int32_t *)(cpu_cache_state.region +
-			   ((size_t)cpu << CC_REGION_SHIFT) + CC_COUNTDOWN_OFF);
+	return (int32_t *)(cc_cpu_region(cpu) + CC_COUNTDOWN_OFF);
 }
 
 /* Push p, whose state byte is at state, on this CPU's stack for cache,
