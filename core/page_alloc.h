@@ -283,8 +283,20 @@ static inline bool resize_pages_exact(void *addr, size_t old_size,
 	return resize_pages_exact_owned(addr, old_size, new_size, 0);
 }
 
-/* The migrate type a gfp mask asks for (its lifetime bits). */
-int gfp_migratetype(gfp_t gfp);
+/*
+ * The migrate type a gfp mask asks for (its lifetime bits). MIGRATE_MOVABLE
+ * == __GFP_MOVABLE and MIGRATE_RECLAIMABLE == __GFP_RECLAIMABLE, so the
+ * type is the bits themselves (the kernel's GFP_MOVABLE_SHIFT trick with a
+ * shift of 0), and a migrate type of those three is its own gfp mask.
+ * Inline: slab's fast paths use it.
+ */
+_Static_assert(__GFP_MOVABLE == MIGRATE_MOVABLE &&
+	       __GFP_RECLAIMABLE == MIGRATE_RECLAIMABLE,
+	       "gfp lifetime bits are the migrate types");
+static inline int gfp_migratetype(gfp_t gfp)
+{
+	return (int)(gfp & GFP_MOVABLE_MASK);
+}
 
 /* Idempotent, thread-safe, never calls malloc. */
 void buddy_core_init(void);

@@ -49,12 +49,6 @@ static inline gfp_t lifetime(gfp_t gfp)
 	return gfp & GFP_MOVABLE_MASK;
 }
 
-/* gfp_migratetype() of core/zone.c, inline for the fast path: the
- * lifetime bits are the migrate types (asserted there and here). */
-_Static_assert(__GFP_MOVABLE == MIGRATE_MOVABLE &&
-	       __GFP_RECLAIMABLE == MIGRATE_RECLAIMABLE,
-	       "gfp lifetime bits are the migrate types");
-
 /*
  * hardening:junk (slab.h): object p of size bytes still holds SLAB_JUNK
  * past word 0, as its free or its slab left it; else the first byte
@@ -217,7 +211,7 @@ int kmalloc_lifetime(const struct alloc_site *site, unsigned int class,
 	if (unlikely(!site->ret)) {
 		lifetime_count_hint();
 		req->hinted = true;
-		return (int)lifetime(gfp);
+		return gfp_migratetype(gfp);
 	}
 	mt = lifetime_predict(*site, class);
 	if (likely(mt >= 0))
