@@ -22,6 +22,8 @@
 
 struct seq_buf;
 
+/* Branch hints, the one definition for every layer (slab and preload reach
+ * them through this header). */
 #define likely(x)	__builtin_expect(!!(x), 1)
 #define unlikely(x)	__builtin_expect(!!(x), 0)
 
