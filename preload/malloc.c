@@ -190,7 +190,7 @@ static void do_free(void *p, const char *call)
  * to 128 bytes every class is a multiple of 16; above, the classes of one
  * doubling are multiples of a quarter of it, so the class holding a
  * multiple of align is that multiple itself or a multiple of a larger
- * power of two). It is the class __kmalloc_aligned's search finds: no class
+ * power of two). It is the class do_kmalloc_aligned's search finds: no class
  * between size and its round-up is a multiple of align. size 0 gets align
  * bytes (a unique pointer, aligned).
  */

@@ -404,7 +404,7 @@ void *kmalloc_nolock(size_t size, gfp_t gfp, struct alloc_site site)
  * size. So small alignments take the first such class that fits; larger
  * ones become page allocations aligned by the buddy order.
  */
-static void *__kmalloc_aligned(size_t size, size_t align, gfp_t gfp,
+static void *do_kmalloc_aligned(size_t size, size_t align, gfp_t gfp,
 			       const struct alloc_site *site)
 {
 	if (align <= KMALLOC_MIN_SIZE)
@@ -424,13 +424,13 @@ static void *__kmalloc_aligned(size_t size, size_t align, gfp_t gfp,
 
 void *kmalloc_aligned(size_t size, size_t align, gfp_t gfp)
 {
-	return __kmalloc_aligned(size, align, gfp, NULL);
+	return do_kmalloc_aligned(size, align, gfp, NULL);
 }
 
 void *kmalloc_aligned_site(size_t size, size_t align, gfp_t gfp,
 			   struct alloc_site site)
 {
-	return __kmalloc_aligned(size, align, gfp, &site);
+	return do_kmalloc_aligned(size, align, gfp, &site);
 }
 
 /* ------------------------------------------------------------- lookup */
@@ -509,7 +509,7 @@ static void cache_free_nolock(struct slab *slab, void *p, uint8_t *state)
  * goes the general way.
  */
 static inline __attribute__((always_inline))
-enum kfree_result __kfree(void *p, bool nolock)
+enum kfree_result do_kfree(void *p, bool nolock)
 {
 	struct page *page = virt_to_page(p);
 	struct slab *slab;
@@ -543,12 +543,12 @@ enum kfree_result __kfree(void *p, bool nolock)
 
 enum kfree_result kfree(void *p)
 {
-	return __kfree(p, false);
+	return do_kfree(p, false);
 }
 
 enum kfree_result kfree_nolock(void *p)
 {
-	return __kfree(p, true);
+	return do_kfree(p, true);
 }
 
 __attribute__((noinline))
@@ -599,7 +599,7 @@ size_t ksize_check(const void *p, enum kfree_result *res)
 /*
  * Is o the block that a request of size bytes aligned to align gets (or
  * that realloc to size keeps in place)? The rules of kmalloc_site,
- * __kmalloc_aligned (memalign_fast's class: size rounded up to align) and
+ * do_kmalloc_aligned (memalign_fast's class: size rounded up to align) and
  * krealloc_in_place, run backwards:
  *   small        the class of the request is the block's;
  *   page-level   size rounded up to whole pages is the block, and the
@@ -650,7 +650,7 @@ enum kfree_result kfree_sized(void *p, size_t size, size_t align, bool nolock)
 		return KFREE_ALIGN;
 	if (!kobj_fits(&o, size, align))
 		return KFREE_SIZE;
-	return __kfree(p, nolock);
+	return do_kfree(p, nolock);
 }
 
 /* ------------------------------------------------------------ realloc */
@@ -678,7 +678,7 @@ static bool krealloc_in_place(void *p, const struct kobj *o, size_t size)
 		if (size <= KMALLOC_MAX_CACHE_SIZE || size > KMALLOC_MAX_PAGE_SIZE)
 			return false;
 		if (size >= KREALLOC_MAP_MIN && size > o->size)
-			return false;	/* it becomes a mapping (__krealloc) */
+			return false;	/* it becomes a mapping (do_krealloc) */
 		/* The same pages: nothing to change, no zone lock to take (a
 		 * buffer growing by a few bytes at a time comes here most). */
 		if (((size + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)) == o->size)
@@ -695,7 +695,7 @@ static bool krealloc_in_place(void *p, const struct kobj *o, size_t size)
 	return false;
 }
 
-static void *__krealloc(void *p, size_t size, gfp_t gfp,
+static void *do_krealloc(void *p, size_t size, gfp_t gfp,
 			const struct alloc_site *site, enum kfree_result *res)
 {
 	struct kobj o;
@@ -722,13 +722,13 @@ static void *__krealloc(void *p, size_t size, gfp_t gfp,
 
 void *krealloc(void *p, size_t size, gfp_t gfp, enum kfree_result *res)
 {
-	return __krealloc(p, size, gfp, NULL, res);
+	return do_krealloc(p, size, gfp, NULL, res);
 }
 
 void *krealloc_site(void *p, size_t size, gfp_t gfp, struct alloc_site site,
 		    enum kfree_result *res)
 {
-	return __krealloc(p, size, gfp, &site, res);
+	return do_krealloc(p, size, gfp, &site, res);
 }
 
 /* ------------------------------------------------------ trim, stats, fork */
