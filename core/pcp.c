@@ -237,7 +237,7 @@ static int __free_pcppages_bulk(struct zone *zone, int to_free,
  * is above a lowered high. Caller holds zone->grow_lock (which orders the
  * updates) and neither pcp nor zone lock.
  */
-static void __zone_set_pageset_high_and_batch(struct zone *zone, int high,
+static void zone_set_pageset_high_and_batch(struct zone *zone, int high,
 					      int batch)
 {
 	zone->pageset_high = high;
@@ -269,13 +269,13 @@ void zone_pcp_update(struct zone *zone)
 		/* The kernel's zone_pcp_disable(): high 0, batch 1, and every
 		 * block passes straight through (here: rmqueue_pcplist and
 		 * free_unref_page send it to the buddy). */
-		__zone_set_pageset_high_and_batch(zone, 0, 1);
+		zone_set_pageset_high_and_batch(zone, 0, 1);
 		return;
 	}
 	batch = core_config.pcp_batch ? (int)core_config.pcp_batch :
 					zone_batchsize(zone);
 	high = zone_highsize(zone, batch);
-	__zone_set_pageset_high_and_batch(zone, high, batch);
+	zone_set_pageset_high_and_batch(zone, high, batch);
 }
 
 #ifdef BUDDY_TEST_HOOKS
