@@ -50,7 +50,7 @@ static void violation_pair(struct check_state *st, unsigned long pfn,
 
 static bool pfn_in_zone(const struct zone *zone, unsigned long pfn)
 {
-	struct mem_section *ms = __pfn_to_section(pfn);
+	struct mem_section *ms = pfn_to_section(pfn);
 
 	return ms && ms->zone == zone;
 }

@@ -149,7 +149,7 @@ static inline struct mem_section *load_section(unsigned long nr)
 
 /* The online section holding pfn, or NULL. Lock-free: a section is fully
  * initialised before it is published with a release store. */
-static inline struct mem_section *__pfn_to_section(unsigned long pfn)
+static inline struct mem_section *pfn_to_section(unsigned long pfn)
 {
 	unsigned long nr = pfn_to_section_nr(pfn);
 
@@ -187,7 +187,7 @@ static inline void *page_address(const struct page *page)
 static inline struct page *virt_to_page(const void *addr)
 {
 	unsigned long pfn = (uintptr_t)addr >> PAGE_SHIFT;
-	struct mem_section *ms = __pfn_to_section(pfn);
+	struct mem_section *ms = pfn_to_section(pfn);
 
 	if (!ms)
 		return NULL;
