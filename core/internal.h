@@ -4,7 +4,11 @@
  * page_alloc.h (included here); types live in mm_types.h.
  *
  * Naming: kernel names where the concept is the kernel's; a leading "__"
- * means the caller holds zone->lock.
+ * means exactly "the caller holds zone->lock" (of the zone the arguments
+ * name), in every layer; a function that needs another lock held ends in
+ * "_locked" and says which lock above its definition (huge.c, slab.c,
+ * lifetime.c). A kernel name whose "__" means something else loses it
+ * here (pfn_to_section, alloc_pages_nr, alloc_pages_slowpath).
  */
 #ifndef BUDDY_INTERNAL_H
 #define BUDDY_INTERNAL_H
