@@ -152,7 +152,7 @@ static inline void publish_section(unsigned long nr, struct mem_section *ms)
 }
 
 /* A forked child gives ms up (fork.c): page_abandoned() sees it, and
- * virt_to_page_live() no longer finds its pages. */
+ * virt_to_page_live() does not find its pages. */
 void mark_section_abandoned(struct mem_section *ms);
 
 /* pfn must be in an online section. */

@@ -36,8 +36,8 @@
  * a direct mapping shrunk down to it stays one): a buffer grown to
  * megabytes is likely to grow on, and a mapping grows without a copy (into
  * the cached range after it, or by mremap), where a page-level block
- * would be copied once more when it outgrows the largest buddy block (a
- * vector growing by 1.5x to 8 MiB copied 3.6 MiB there, 80% of its time).
+ * would be copied once more when it outgrows the largest buddy block
+ * (bench/results/design-figures.md).
  */
 #define KREALLOC_MAP_MIN	(1UL << 20)
 
@@ -160,11 +160,8 @@ void *slab_alloc_zeroed(struct kmem_cache *cache, gfp_t gfp)
  * pages stay allocated while any one of its objects is live or sits in a
  * per-CPU stack; slabs scattered among page-level blocks cut the free
  * memory between those blocks into pieces too small for the next one, and
- * the heap grows while most of it is free. Two threads allocating and
- * freeing mixed sizes in bursts (bench/burst.py, "threads") reached a peak
- * resident memory of 2.6 times jemalloc's that way (184 MiB for 38 MiB
- * live), and 0.85-0.97 times (55-62 MiB) with the two kinds apart, where
- * they also ran faster (fewer new pages to fault in). The kernel keeps its
+ * the heap grows while most of it is free (bench/burst.py, "threads":
+ * bench/results/design-figures.md). The kernel keeps its
  * slab pages (UNMOVABLE) and the pages of user memory (MOVABLE) apart for
  * the same reason; a page-level block is the user memory here: it goes
  * back whole when it is freed.
@@ -180,12 +177,10 @@ static inline gfp_t large_lifetime(gfp_t gfp)
  * long-lived slabs (UNMOVABLE), short-lived ones to RECLAIMABLE, apart
  * from the short-lived slabs (MOVABLE), for the reason large_lifetime
  * gives: slabs scattered among page-level blocks cut the free memory
- * between them into pieces too small for the next block. With both
- * short-lived kinds in MOVABLE, python3 (bench/programs/alloc_heavy.py,
- * PYTHONMALLOC=malloc) peaked at 1.11 times the resident memory of the
- * allocator before the classifier; apart, at 1.00 (sqlite3 and gcc 1.00
- * either way; bench/results/lifetime.md). RECLAIMABLE is otherwise unused
- * by the malloc family, so these blocks have its pageblocks to themselves.
+ * between them into pieces too small for the next block; python3 peaks
+ * lower with them apart (bench/results/design-figures.md). RECLAIMABLE is
+ * otherwise unused by the malloc family, so these blocks have its
+ * pageblocks to themselves.
  */
 static inline gfp_t large_site_lifetime(int mt)
 {

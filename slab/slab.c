@@ -44,7 +44,7 @@ static void slab_take_deferred_locked(struct kmem_cache *cache);
  * Chunks are never returned (records are 2-8% of the memory of the slabs
  * they describe: one byte per object and about 72 bytes per slab).
  *
- * Where pointers to free memory live (issue 11's audit), and which a
+ * Where pointers to free memory live, and which a
  * program could overwrite:
  *   - free slab objects: a bitmap and a state byte per object, in the
  *     slab's record; objects held by the per-CPU layer: in its stacks and

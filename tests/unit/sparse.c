@@ -97,7 +97,7 @@ TEST_BEGIN(test_zones_start_empty)
 TEST_END
 
 /* Sections onlined, and how many of them mapped their memory while the
- * zone lock was free (issue 8: no system call under zone->lock). */
+ * zone lock was free (no system call under zone->lock). */
 static unsigned long onlined, onlined_unlocked;
 
 static void online_hook(struct zone *zone)
