@@ -74,10 +74,6 @@ void test_os_fault_set(unsigned int mask, unsigned int every);
  * range stays mapped and reads as zero afterwards. false: the OS refused. */
 bool os_release(void *addr, size_t size);
 long os_page_size(void);
-/* The contents of a small file (sysfs) in buf, NUL-terminated, cut at
- * size - 1 bytes; returns the length, or -1 if it cannot be read. errno is
- * left as it was. */
-ssize_t os_read_file(const char *path, char *buf, size_t size);
 /* Make [addr, addr + len) prefer the real NUMA node node (mbind with
  * MPOL_PREFERRED): its pages are placed there on first touch while the
  * node has memory. false: the kernel refused (no NUMA support, a node it

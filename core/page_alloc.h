@@ -129,6 +129,30 @@ void os_yield(void);
 bool os_membarrier_register_rseq(void);
 bool os_membarrier_rseq_cpu(int cpu);
 
+/* Files: open for reading (close-on-exec), read and readlink as the system
+ * calls do (-1 and errno on failure; EINTR retried by open and read). */
+int os_open_read(const char *path);
+ssize_t os_read(int fd, void *buf, size_t len);
+void os_close(int fd);
+ssize_t os_readlink(const char *path, char *buf, size_t size);
+/* The contents of a small file (sysfs) in buf, NUL-terminated, cut at
+ * size - 1 bytes; returns the length, or -1 if it cannot be read. errno is
+ * left as it was. */
+ssize_t os_read_file(const char *path, char *buf, size_t size);
+/* A close-on-exec duplicate of fd numbered min or above, or -1. */
+int os_dup_above(int fd, int min);
+/* The file fd refers to (device and inode); false if fd is not open. */
+struct os_file_id {
+	dev_t dev;
+	ino_t ino;
+};
+bool os_file_id(int fd, struct os_file_id *id);
+/* A set-user-ID or similar program (the auxiliary vector's AT_SECURE). */
+bool os_secure_exec(void);
+/* The 16 random bytes the kernel gives every process (AT_RANDOM), or
+ * NULL. No system call. */
+const unsigned char *os_auxv_random(void);
+
 /* ---------------------------------------------- addresses and pages (sparse.c) */
 /* The lock-free lookup from any address to its page descriptor. */
 

@@ -14,9 +14,7 @@
  * unless abort_conf:true asks for that.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <sys/auxv.h>
 #include <unistd.h>
 
 #include "page_alloc.h"
@@ -725,17 +723,12 @@ bool conf_proc_environ(const char **conf)
 	int fd;
 
 	*conf = NULL;
-	do
-		fd = open("/proc/self/environ", O_RDONLY | O_CLOEXEC);
-	while (fd < 0 && errno == EINTR);
+	fd = os_open_read("/proc/self/environ");
 	if (fd < 0)
 		return false;
-	while (!found && (n = read(fd, chunk, sizeof(chunk))) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
+	while (!found && (n = os_read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n < 0)
 			break;
-		}
 		for (ssize_t i = 0; i < n && !found; i++) {
 			char c = chunk[i];
 
@@ -757,7 +750,7 @@ bool conf_proc_environ(const char **conf)
 			}
 		}
 	}
-	close(fd);
+	os_close(fd);
 	if (in_value) {
 		proc_conf[vlen] = '\0';
 		*conf = proc_conf;
@@ -779,7 +772,7 @@ bool conf_boot(bool late)
 		return true;
 	/* Set-user-ID and similar programs ignore it, as glibc does
 	 * MALLOC_CHECK_: it can weaken the response to a bad free. */
-	if (getauxval(AT_SECURE)) {
+	if (os_secure_exec()) {
 		conf_done = true;
 		return true;
 	}

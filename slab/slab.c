@@ -22,7 +22,6 @@
  */
 #include <errno.h>
 #include <string.h>
-#include <sys/auxv.h>
 
 #include "cpu_cache.h"
 #include "lifetime.h"
@@ -245,7 +244,7 @@ void (*slab_junk_report)(const void *p, size_t offset, bool redzone);
  * least 16-byte aligned) is odd too, so a zeroed word is never one. */
 static void slab_secret_init(void)
 {
-	const unsigned char *r = (const unsigned char *)getauxval(AT_RANDOM);
+	const unsigned char *r = os_auxv_random();
 	uint64_t lo = 0x9e3779b97f4a7c15ULL, hi = (uintptr_t)&slab_secret;
 
 	if (r) {
