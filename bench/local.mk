@@ -83,7 +83,7 @@ bench_burst_loop_LDADD = $(PTHREAD_LIBS) -ldl -lm
 
 # A server's cache and its peaks of requests, same sizes, different call
 # sites; bench/lifetime.py runs it under each allocator and reports the
-# resident memory in the troughs between peaks (issue 9's benchmark).
+# resident memory in the troughs between peaks.
 noinst_PROGRAMS += bench/lifetime_loop
 bench_lifetime_loop_SOURCES = bench/lifetime.c bench/loop.c bench/loop.h \
 	bench/rss.c bench/rss.h

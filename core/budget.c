@@ -114,11 +114,11 @@ static unsigned long min_free_kbytes(unsigned long total)
 }
 
 /*
- * __setup_per_zone_wmarks(): the min marks share min_free_kbytes in
+ * setup_per_zone_wmarks_for(): the min marks share min_free_kbytes in
  * proportion to managed pages; low and high lie above min by a quarter of
  * min or watermark_scale_factor / 10000 of the zone, whichever is more.
  */
-static void __setup_per_zone_wmarks(unsigned long total)
+static void setup_per_zone_wmarks_for(unsigned long total)
 {
 	unsigned long pages_min = min_free_kbytes(total) >> (PAGE_SHIFT - 10);
 	unsigned long scale = core_config.watermark_scale_factor;
@@ -161,7 +161,7 @@ static void setup_per_zone_lowmem_reserve(void)
 	}
 }
 
-static void __budget_setup(void)
+static void budget_setup(void)
 {
 	const char *from;
 	unsigned long total = compute_budget(&from);
@@ -169,14 +169,14 @@ static void __budget_setup(void)
 	CMM_STORE_SHARED(budget_total_pages, total);
 	CMM_STORE_SHARED(budget_from, from);
 	setup_managed_pages(total);
-	__setup_per_zone_wmarks(total);
+	setup_per_zone_wmarks_for(total);
 	setup_per_zone_lowmem_reserve();
 }
 
 /* From core_init_once(), after the zones are set up. */
 void budget_init(void)
 {
-	__budget_setup();
+	budget_setup();
 	CMM_STORE_SHARED(budget_ready, true);
 }
 
@@ -185,7 +185,7 @@ void budget_init(void)
 void setup_per_zone_wmarks(void)
 {
 	if (CMM_LOAD_SHARED(budget_ready))
-		__budget_setup();
+		budget_setup();
 }
 
 unsigned long totalram_pages(void)

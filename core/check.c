@@ -4,9 +4,9 @@
  * that maintains them: it recounts everything from the free lists and from
  * a walk over every page descriptor, and compares.
  *
- * Used by the tests after operations, and meant for a future hardening
- * level that checks a zone now and then. It reads every descriptor of every
- * section, so it is slow: O(pages).
+ * Used by the tests after operations. It reads every descriptor of every
+ * section, so it is slow: O(pages). Built only into the test core
+ * (core/libbuddycore_test.la, -DBUDDY_TEST_HOOKS; core/local.mk).
  */
 #include "internal.h"
 #include "seq_buf.h"
@@ -50,7 +50,7 @@ static void violation_pair(struct check_state *st, unsigned long pfn,
 
 static bool pfn_in_zone(const struct zone *zone, unsigned long pfn)
 {
-	struct mem_section *ms = __pfn_to_section(pfn);
+	struct mem_section *ms = pfn_to_section(pfn);
 
 	return ms && ms->zone == zone;
 }

@@ -11,6 +11,8 @@
  * system call anyway, so a finer scheme would buy nothing. The cache of
  * freed mappings has a lock of its own (below), taken inside huge_lock
  * or alone, never the other way round.
+ * A huge_*_locked function's caller holds huge_lock (huge_cache_*_locked:
+ * huge_cache_lock).
  *
  * Huge blocks are not in the section table, so virt_to_page() says NULL for
  * them; callers ask here only after that. A pointer that is not ours costs
@@ -133,7 +135,7 @@ static size_t huge_hash(const struct huge_table *t, uintptr_t addr)
 
 /* The entry for addr in t, or NULL. The probe is bounded by the capacity
  * so that even a torn abandoned table cannot make it loop. */
-static struct huge_entry *__huge_find(struct huge_table *t, uintptr_t addr)
+static struct huge_entry *huge_find_locked(struct huge_table *t, uintptr_t addr)
 {
 	size_t mask, i;
 
@@ -150,8 +152,8 @@ static struct huge_entry *__huge_find(struct huge_table *t, uintptr_t addr)
 	return NULL;
 }
 
-/* Caller made room (__huge_reserve). */
-static void __huge_insert(struct huge_table *t, uintptr_t addr, size_t size)
+/* Caller made room (huge_reserve_locked). */
+static void huge_insert_locked(struct huge_table *t, uintptr_t addr, size_t size)
 {
 	size_t mask = t->capacity - 1, i = huge_hash(t, addr);
 
@@ -175,7 +177,7 @@ static bool huge_may_shift(size_t i, size_t j, size_t k)
 
 /* Delete by backward shift (Knuth's Algorithm R): later entries of the
  * same cluster move into the hole, so lookups never need tombstones. */
-static void __huge_remove(struct huge_table *t, struct huge_entry *e)
+static void huge_remove_locked(struct huge_table *t, struct huge_entry *e)
 {
 	size_t mask = t->capacity - 1;
 	size_t i = (size_t)(e - t->slots), j = i;
@@ -196,7 +198,7 @@ static void __huge_remove(struct huge_table *t, struct huge_entry *e)
 
 /* Rehash into a table of the given capacity; the old one is switched out
  * only once the new one is complete. false: the OS refused the mapping. */
-static bool __huge_rehash(size_t capacity)
+static bool huge_rehash_locked(size_t capacity)
 {
 	struct huge_table *old = huge_table, *t = huge_table_alloc(capacity);
 
@@ -204,7 +206,7 @@ static bool __huge_rehash(size_t capacity)
 		return false;
 	for (size_t i = 0; i < old->capacity; i++)
 		if (old->slots[i].addr)
-			__huge_insert(t, old->slots[i].addr, old->slots[i].size);
+			huge_insert_locked(t, old->slots[i].addr, old->slots[i].size);
 	t->older = old->older;
 	cmm_barrier();
 	huge_table = t;
@@ -214,7 +216,7 @@ static bool __huge_rehash(size_t capacity)
 
 /* After huge_table gained a block or bytes: new peaks? Two compares on
  * a path that has just made a system call. */
-static void __huge_update_peaks(void)
+static void huge_update_peaks_locked(void)
 {
 	if (huge_table->nr > huge_max_nr)
 		huge_max_nr = huge_table->nr;
@@ -223,7 +225,7 @@ static void __huge_update_peaks(void)
 }
 
 /* Room for one more entry in huge_table, creating or growing it. */
-static bool __huge_reserve(void)
+static bool huge_reserve_locked(void)
 {
 	if (!huge_table) {
 		/* Read without the lock by huge_usable_size()'s early out. */
@@ -233,14 +235,14 @@ static bool __huge_reserve(void)
 	}
 	if ((huge_table->nr + 1) * 2 <= huge_table->capacity)
 		return true;
-	return __huge_rehash(huge_table->capacity * 2);
+	return huge_rehash_locked(huge_table->capacity * 2);
 }
 
 /* A live block of an abandoned heap, or NULL. */
-static struct huge_entry *__huge_find_abandoned(uintptr_t addr)
+static struct huge_entry *huge_find_abandoned_locked(uintptr_t addr)
 {
 	for (struct huge_table *t = huge_abandoned; t; t = t->older) {
-		struct huge_entry *e = __huge_find(t, addr);
+		struct huge_entry *e = huge_find_locked(t, addr);
 
 		if (e && e->size)
 			return e;
@@ -331,7 +333,7 @@ static size_t huge_cache_limit(void)
 	return share < HUGE_CACHE_MAX_BYTES ? share : HUGE_CACHE_MAX_BYTES;
 }
 
-static void __huge_cache_del(unsigned int i, struct huge_unmap_list *out)
+static void huge_cache_del_locked(unsigned int i, struct huge_unmap_list *out)
 {
 	if (out)
 		out->r[out->nr++] = huge_cache[i];
@@ -340,12 +342,12 @@ static void __huge_cache_del(unsigned int i, struct huge_unmap_list *out)
 }
 
 /* Cut size bytes off the start of entry i. */
-static uintptr_t __huge_cache_cut(unsigned int i, size_t size)
+static uintptr_t huge_cache_cut_locked(unsigned int i, size_t size)
 {
 	uintptr_t addr = huge_cache[i].addr;
 
 	if (huge_cache[i].size == size) {
-		__huge_cache_del(i, NULL);
+		huge_cache_del_locked(i, NULL);
 	} else {
 		huge_cache[i].addr += size;
 		huge_cache[i].size -= size;
@@ -363,7 +365,7 @@ static uintptr_t __huge_cache_cut(unsigned int i, size_t size)
  * without its guard meanwhile); reuse of the same size, the common case,
  * costs no system call.
  */
-static uintptr_t __huge_cache_take(size_t size, size_t align)
+static uintptr_t huge_cache_take_locked(size_t size, size_t align)
 {
 	unsigned int best = HUGE_CACHE_SLOTS;
 
@@ -376,17 +378,17 @@ static uintptr_t __huge_cache_take(size_t size, size_t align)
 		    huge_cache[i].size < huge_cache[best].size)
 			best = i;
 	}
-	return best == HUGE_CACHE_SLOTS ? 0 : __huge_cache_cut(best, size);
+	return best == HUGE_CACHE_SLOTS ? 0 : huge_cache_cut_locked(best, size);
 }
 
 /* Take the cached range [addr + old, addr + size) if an entry starts at
  * addr + old and holds it: growth in place without a system call. */
-static bool __huge_cache_grow(uintptr_t addr, size_t old, size_t size)
+static bool huge_cache_grow_locked(uintptr_t addr, size_t old, size_t size)
 {
 	for (unsigned int i = 0; i < huge_cache_nr; i++)
 		if (huge_cache[i].addr == addr + old &&
 		    huge_cache[i].size >= size - old) {
-			__huge_cache_cut(i, size - old);
+			huge_cache_cut_locked(i, size - old);
 			return true;
 		}
 	return false;
@@ -399,7 +401,7 @@ static void huge_cache_register(void);
  * (the oldest entries, or the range itself when it is larger than the
  * cache may hold) is added to out.
  */
-static void __huge_cache_put(uintptr_t addr, size_t size, uint32_t now,
+static void huge_cache_put_locked(uintptr_t addr, size_t size, uint32_t now,
 			     struct huge_unmap_list *out)
 {
 	size_t limit = huge_cache_limit();
@@ -417,7 +419,7 @@ static void __huge_cache_put(uintptr_t addr, size_t size, uint32_t now,
 			if ((int32_t)(huge_cache[i].freed -
 				      huge_cache[oldest].freed) < 0)
 				oldest = i;
-		__huge_cache_del(oldest, out);
+		huge_cache_del_locked(oldest, out);
 	}
 	huge_cache[huge_cache_nr++] = (struct huge_cached){ addr, size, now };
 	huge_cache_bytes += size;
@@ -490,7 +492,7 @@ static unsigned long huge_cache_evict(uint32_t now, uint32_t decay_ms,
 	pthread_mutex_lock(&huge_cache_lock);
 	for (unsigned int i = 0; i < huge_cache_nr;) {
 		if ((uint32_t)(now - huge_cache[i].freed) >= decay_ms)
-			__huge_cache_del(i, &out);
+			huge_cache_del_locked(i, &out);
 		else
 			i++;
 	}
@@ -657,10 +659,10 @@ static bool huge_enter(uintptr_t base, const struct huge_shape *s)
 	bool ok;
 
 	pthread_mutex_lock(&huge_lock);
-	ok = __huge_reserve();
+	ok = huge_reserve_locked();
 	if (ok) {
-		__huge_insert(huge_table, base + s->pages - s->usable, s->pages);
-		__huge_update_peaks();
+		huge_insert_locked(huge_table, base + s->pages - s->usable, s->pages);
+		huge_update_peaks_locked();
 	}
 	pthread_mutex_unlock(&huge_lock);
 	return ok;
@@ -674,7 +676,7 @@ static void *huge_alloc_cached(const struct huge_shape *s, gfp_t gfp)
 	uintptr_t base;
 
 	pthread_mutex_lock(&huge_cache_lock);
-	base = huge_cache_nr ? __huge_cache_take(s->pages, s->align) : 0;
+	base = huge_cache_nr ? huge_cache_take_locked(s->pages, s->align) : 0;
 	pthread_mutex_unlock(&huge_cache_lock);
 	if (!base)
 		return NULL;
@@ -736,22 +738,22 @@ bool huge_free(void *p)
 	size_t size = 0;
 
 	pthread_mutex_lock(&huge_lock);
-	e = __huge_find(huge_table, (uintptr_t)p);
+	e = huge_find_locked(huge_table, (uintptr_t)p);
 	if (e) {
 		base = huge_entry_base(e);
 		size = e->size;
-		__huge_remove(huge_table, e);
+		huge_remove_locked(huge_table, e);
 	} else {
 		/* Abandoned: the mapping may have moved under a torn entry, so
 		 * leave it mapped; forgetting it catches a second free. */
-		e = __huge_find_abandoned((uintptr_t)p);
+		e = huge_find_abandoned_locked((uintptr_t)p);
 		if (e)
 			e->size = 0;
 	}
 	pthread_mutex_unlock(&huge_lock);
 	if (size) {
 		pthread_mutex_lock(&huge_cache_lock);
-		__huge_cache_put(base, size, decay_now_ms(), &out);
+		huge_cache_put_locked(base, size, decay_now_ms(), &out);
 		pthread_mutex_unlock(&huge_cache_lock);
 		cached = out.nr == 0 || out.r[out.nr - 1].addr != base;
 	}
@@ -771,9 +773,9 @@ size_t huge_usable_size(const void *p)
 	if (!CMM_LOAD_SHARED(huge_table) && !CMM_LOAD_SHARED(huge_abandoned))
 		return 0;
 	pthread_mutex_lock(&huge_lock);
-	e = __huge_find(huge_table, (uintptr_t)p);
+	e = huge_find_locked(huge_table, (uintptr_t)p);
 	if (!e)
-		e = __huge_find_abandoned((uintptr_t)p);
+		e = huge_find_abandoned_locked((uintptr_t)p);
 	size = e ? huge_entry_usable(e) : 0;
 	pthread_mutex_unlock(&huge_lock);
 	return size;
@@ -785,11 +787,11 @@ size_t huge_usable_size(const void *p)
  * fail after it); from then on it is an ordinary block of this process.
  * The mremap runs under the lock: it is what makes the entry true.
  */
-static void *__huge_remap(struct huge_entry *e, bool abandoned, size_t size)
+static void *huge_remap_locked(struct huge_entry *e, bool abandoned, size_t size)
 {
 	void *p = (void *)e->addr, *q = p;
 
-	if (abandoned && !__huge_reserve())
+	if (abandoned && !huge_reserve_locked())
 		return NULL;
 	if (size != e->size)
 		q = os_remap(p, e->size, size);
@@ -798,16 +800,16 @@ static void *__huge_remap(struct huge_entry *e, bool abandoned, size_t size)
 	uatomic_add(&huge_pages, (size >> PAGE_SHIFT) - (e->size >> PAGE_SHIFT));
 	if (abandoned) {
 		e->size = 0;
-		__huge_insert(huge_table, (uintptr_t)q, size);
+		huge_insert_locked(huge_table, (uintptr_t)q, size);
 	} else if (q == p) {
 		huge_table->bytes += size - e->size;	/* modulo 2^64 */
 		e->size = size;
 	} else {
 		/* One entry out, one in: no growth needed. */
-		__huge_remove(huge_table, e);
-		__huge_insert(huge_table, (uintptr_t)q, size);
+		huge_remove_locked(huge_table, e);
+		huge_insert_locked(huge_table, (uintptr_t)q, size);
 	}
-	__huge_update_peaks();
+	huge_update_peaks_locked();
 	return q;
 }
 
@@ -819,16 +821,16 @@ static bool huge_grow_cached(void *p, size_t size)
 	bool ok = false;
 
 	pthread_mutex_lock(&huge_lock);
-	e = __huge_find(huge_table, (uintptr_t)p);
+	e = huge_find_locked(huge_table, (uintptr_t)p);
 	if (e && size > e->size) {
 		pthread_mutex_lock(&huge_cache_lock);
-		ok = __huge_cache_grow((uintptr_t)p, e->size, size);
+		ok = huge_cache_grow_locked((uintptr_t)p, e->size, size);
 		pthread_mutex_unlock(&huge_cache_lock);
 	}
 	if (ok) {
 		huge_table->bytes += size - e->size;
 		e->size = size;
-		__huge_update_peaks();
+		huge_update_peaks_locked();
 	}
 	pthread_mutex_unlock(&huge_lock);
 	return ok;
@@ -868,14 +870,14 @@ static bool huge_shrink_guarded(void *p, size_t pages)
 	size_t old;
 
 	pthread_mutex_lock(&huge_lock);
-	e = __huge_find(huge_table, (uintptr_t)p);
+	e = huge_find_locked(huge_table, (uintptr_t)p);
 	old = e ? e->size : 0;
 	pthread_mutex_unlock(&huge_lock);
 	if (!old || !os_mprotect((void *)(base + pages), 2 * PAGE_SIZE, false))
 		return false;
 	/* The caller owns p: its entry is where it was. */
 	pthread_mutex_lock(&huge_lock);
-	e = __huge_find(huge_table, (uintptr_t)p);
+	e = huge_find_locked(huge_table, (uintptr_t)p);
 	huge_table->bytes -= old - pages;
 	e->size = pages;
 	pthread_mutex_unlock(&huge_lock);
@@ -940,13 +942,13 @@ void *huge_realloc(void *p, size_t size)
 	    !alloc_budget_pages((size - old) >> PAGE_SHIFT, 0))
 		return NULL;
 	pthread_mutex_lock(&huge_lock);
-	e = __huge_find(huge_table, (uintptr_t)p);
+	e = huge_find_locked(huge_table, (uintptr_t)p);
 	if (!e) {
-		e = __huge_find_abandoned((uintptr_t)p);
+		e = huge_find_abandoned_locked((uintptr_t)p);
 		abandoned = true;
 	}
 	if (e && size)
-		q = __huge_remap(e, abandoned, size);
+		q = huge_remap_locked(e, abandoned, size);
 	pthread_mutex_unlock(&huge_lock);
 	if (!q && e && !abandoned && size > old && old)
 		q = huge_realloc_copy(p, old, size);

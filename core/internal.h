@@ -4,7 +4,11 @@
  * page_alloc.h (included here); types live in mm_types.h.
  *
  * Naming: kernel names where the concept is the kernel's; a leading "__"
- * means the caller holds zone->lock.
+ * means exactly "the caller holds zone->lock" (of the zone the arguments
+ * name), in every layer; a function that needs another lock held ends in
+ * "_locked" and says which lock above its definition (huge.c, slab.c,
+ * lifetime.c). A kernel name whose "__" means something else loses it
+ * here (pfn_to_section, alloc_pages_nr, alloc_pages_slowpath).
  */
 #ifndef BUDDY_INTERNAL_H
 #define BUDDY_INTERNAL_H
@@ -77,10 +81,6 @@ void test_os_fault_set(unsigned int mask, unsigned int every);
  * range stays mapped and reads as zero afterwards. false: the OS refused. */
 bool os_release(void *addr, size_t size);
 long os_page_size(void);
-/* The contents of a small file (sysfs) in buf, NUL-terminated, cut at
- * size - 1 bytes; returns the length, or -1 if it cannot be read. errno is
- * left as it was. */
-ssize_t os_read_file(const char *path, char *buf, size_t size);
 /* Make [addr, addr + len) prefer the real NUMA node node (mbind with
  * MPOL_PREFERRED): its pages are placed there on first touch while the
  * node has memory. false: the kernel refused (no NUMA support, a node it
@@ -155,7 +155,7 @@ static inline void publish_section(unsigned long nr, struct mem_section *ms)
 }
 
 /* A forked child gives ms up (fork.c): page_abandoned() sees it, and
- * virt_to_page_live() no longer finds its pages. */
+ * virt_to_page_live() does not find its pages. */
 void mark_section_abandoned(struct mem_section *ms);
 
 /* pfn must be in an online section. */
@@ -360,7 +360,9 @@ extern uint64_t (*test_warn_clock)(void);
 void page_alloc_fork_child(void);
 
 /* The reclaim threads' watermark checks, on the budget's marks. */
+#ifdef BUDDY_TEST_HOOKS
 bool zone_below_low(const struct zone *zone);
+#endif
 bool zone_balanced(const struct zone *zone);
 /* Pages reclaim must release for zone to be balanced (0: it is). */
 unsigned long zone_reclaim_target(const struct zone *zone);
@@ -434,9 +436,12 @@ void zone_pcp_update(struct zone *zone);
 /* The kernel's zone_pcp_disable/enable: while disabled (nesting), high is
  * 0 and batch 1, and every allocation and free goes straight to the buddy
  * lists; disable drains the lists. For callers that need the buddy lists
- * exact (the tests of the buddy itself). Caller holds no lock. */
+ * exact (the tests of the buddy itself; test builds only). Caller holds no
+ * lock. */
+#ifdef BUDDY_TEST_HOOKS
 void zone_pcp_disable(struct zone *zone);
 void zone_pcp_enable(struct zone *zone);
+#endif
 
 /* A block from this CPU's list (rmqueue() tries it first for a pcp order
  * and a whole power-of-two allocation); NULL: use the buddy. */
@@ -457,10 +462,13 @@ enum pcp_free {
 enum pcp_free free_unref_page(struct page *page, unsigned int order,
 			      unsigned int owner);
 
-/* Give every page on this CPU's lists of zone (NULL: every zone) back to
- * the buddy free lists. Caller holds no lock. */
+#ifdef BUDDY_TEST_HOOKS
+/* Tests: give every page on this CPU's lists of zone (NULL: every zone)
+ * back to the buddy free lists. Caller holds no lock. */
 void drain_local_pages(struct zone *zone);
-/* The same for every CPU's lists. */
+#endif
+/* Give every page on every CPU's lists of zone (NULL: every zone) back to
+ * the buddy free lists. Caller holds no lock. */
 void drain_all_pages(struct zone *zone);
 
 /* Take (in CPU order) or release every CPU's lock of zone: the lists stand
@@ -597,12 +605,15 @@ static inline void count_vm_event(enum vm_event_item item)
 }
 
 /* -------------------------------------------------------------- check.c */
+#ifdef BUDDY_TEST_HOOKS
 /* Consistency checks of the buddy state, independent of the code that keeps
- * it. Each violation is described in s (may be NULL); returns how many. */
+ * it (test builds only: check.c is not part of the shipped library). Each
+ * violation is described in s (may be NULL); returns how many. */
 
 /* Caller holds zone->lock and every pcp lock of zone (pcp_lock_all). */
 unsigned long __check_zone(struct zone *zone, struct seq_buf *s);
 unsigned long check_all_zones(struct seq_buf *s);
+#endif
 
 /* ------------------------------------------------- decay stamps (reclaim.c) */
 

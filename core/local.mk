@@ -2,7 +2,8 @@
 #
 # The same sources are built twice:
 #   core/libbuddycore.la       linked into libbuddymalloc.so;
-#   core/libbuddycore_test.la  with -DBUDDY_TEST_HOOKS, for the unit tests
+#   core/libbuddycore_test.la  with -DBUDDY_TEST_HOOKS and the checker
+#                              (core/check.c), for the unit tests
 #                              (tests/local.mk: UNIT_LDADD), so test-only
 #                              hooks never reach the shipped library.
 # Both are libtool convenience libraries (PIC archives, not installed); the
@@ -18,7 +19,6 @@ BUDDYCORE_SRCS = \
 	core/budget.c \
 	core/vmstat.c \
 	core/seq_buf.c \
-	core/check.c \
 	core/reclaim.c \
 	core/vmscan.c \
 	core/pcp.c \
@@ -37,8 +37,11 @@ noinst_LTLIBRARIES += core/libbuddycore.la
 core_libbuddycore_la_SOURCES = $(BUDDYCORE_SRCS)
 core_libbuddycore_la_CPPFLAGS = $(BUDDYCORE_CPPFLAGS)
 
+# The test core: the same sources and the checker, which only tests use.
+BUDDYCORE_TEST_SRCS = $(BUDDYCORE_SRCS) core/check.c
+
 check_LTLIBRARIES += core/libbuddycore_test.la
-core_libbuddycore_test_la_SOURCES = $(BUDDYCORE_SRCS)
+core_libbuddycore_test_la_SOURCES = $(BUDDYCORE_TEST_SRCS)
 core_libbuddycore_test_la_CPPFLAGS = $(BUDDYCORE_CPPFLAGS) -DBUDDY_TEST_HOOKS
 
 noinst_HEADERS += $(BUDDYCORE_HDRS)

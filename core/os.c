@@ -1,7 +1,8 @@
 /*
  * os.c - the operating system under the allocator: address space from mmap,
- * text to a file descriptor, abort. The only file in core/ that makes system
- * calls; everything above asks here.
+ * text to a file descriptor, files, abort. The only file that makes system
+ * calls (tests/layers.sh checks it): the rest of core/, slab/ and preload/
+ * ask here (page_alloc.h, internal.h).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,6 +16,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdint.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -666,4 +668,65 @@ void os_signals_block(sigset_t *old)
 void os_signals_restore(const sigset_t *old)
 {
 	pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
+/* ---------------------------------------------- files and the process */
+/* For preload/ and slab/: descriptors, links and the auxiliary vector,
+ * each a plain system call or a read of memory the kernel set up (no
+ * stdio, nothing that allocates). */
+
+int os_open_read(const char *path)
+{
+	int fd;
+
+	do
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+	while (fd < 0 && errno == EINTR);
+	return fd;
+}
+
+ssize_t os_read(int fd, void *buf, size_t len)
+{
+	ssize_t n;
+
+	do
+		n = read(fd, buf, len);
+	while (n < 0 && errno == EINTR);
+	return n;
+}
+
+void os_close(int fd)
+{
+	close(fd);
+}
+
+ssize_t os_readlink(const char *path, char *buf, size_t size)
+{
+	return readlink(path, buf, size);
+}
+
+int os_dup_above(int fd, int min)
+{
+	return fcntl(fd, F_DUPFD_CLOEXEC, min);
+}
+
+bool os_file_id(int fd, struct os_file_id *id)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) != 0)
+		return false;
+	id->dev = st.st_dev;
+	id->ino = st.st_ino;
+	return true;
+}
+
+bool os_secure_exec(void)
+{
+	return getauxval(AT_SECURE) != 0;
+}
+
+const unsigned char *os_auxv_random(void)
+{
+	return (const unsigned char *)getauxval(AT_RANDOM);
 }

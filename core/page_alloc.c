@@ -870,7 +870,7 @@ static pthread_mutex_t direct_reclaim_lock = PTHREAD_MUTEX_INITIALIZER;
  * Returns the pages freed and released: the progress made. Caller holds
  * direct_reclaim_lock.
  */
-static unsigned long __perform_reclaim(const struct alloc_context *ac)
+static unsigned long perform_reclaim(const struct alloc_context *ac)
 {
 	unsigned long progress = 0;
 
@@ -897,7 +897,7 @@ static unsigned long __perform_reclaim(const struct alloc_context *ac)
 	return progress;
 }
 
-static bool __alloc_pages_direct_reclaim(gfp_t gfp, unsigned int order,
+static bool alloc_pages_direct_reclaim(gfp_t gfp, unsigned int order,
 					 struct alloc_context *ac,
 					 unsigned long *did_some_progress)
 {
@@ -910,7 +910,7 @@ static bool __alloc_pages_direct_reclaim(gfp_t gfp, unsigned int order,
 	pthread_mutex_lock(&direct_reclaim_lock);
 	ok = try_alloc(order, ac);
 	if (!ok) {
-		*did_some_progress += __perform_reclaim(ac);
+		*did_some_progress += perform_reclaim(ac);
 		ok = *did_some_progress && try_alloc(order, ac);
 	}
 	pthread_mutex_unlock(&direct_reclaim_lock);
@@ -926,7 +926,7 @@ static bool __alloc_pages_direct_reclaim(gfp_t gfp, unsigned int order,
  * (__rmqueue_fallback claims them whole) on the retry. Counted as
  * COMPACTSTALL where the kernel would compact.
  */
-static bool __alloc_pages_direct_compact(gfp_t gfp, unsigned int order,
+static bool alloc_pages_direct_compact(gfp_t gfp, unsigned int order,
 					 struct alloc_context *ac)
 {
 	count_vm_event(COMPACTSTALL);
@@ -997,7 +997,7 @@ static uint64_t warn_clock(void)
 
 /* __ratelimit(): true when this report may be printed. Caller holds
  * warn_lock. */
-static bool __warn_ratelimit(void)
+static bool warn_ratelimit_locked(void)
 {
 	uint64_t now = warn_clock();
 
@@ -1059,7 +1059,7 @@ static void warn_alloc(gfp_t gfp, unsigned int order)
 	if (!CMM_LOAD_SHARED(core_config.warn_alloc))
 		return;
 	pthread_mutex_lock(&warn_lock);
-	if (!__warn_ratelimit()) {
+	if (!warn_ratelimit_locked()) {
 		pthread_mutex_unlock(&warn_lock);
 		return;
 	}
@@ -1107,7 +1107,7 @@ void page_alloc_fork_child(void)
  * RETRY_MAYFAIL; the others retry while reclaim makes progress. There is
  * no OOM killer: what still fails, fails (ENOMEM), except NOFAIL.
  */
-static bool __alloc_pages_slowpath(gfp_t gfp, unsigned int order,
+static bool alloc_pages_slowpath(gfp_t gfp, unsigned int order,
 				   struct alloc_context *ac)
 {
 	bool costly_order = order > PAGE_ALLOC_COSTLY_ORDER;
@@ -1121,9 +1121,9 @@ static bool __alloc_pages_slowpath(gfp_t gfp, unsigned int order,
 	if (gfp & __GFP_NOWAIT)
 		goto nopage;
 retry:
-	if (__alloc_pages_direct_reclaim(gfp, order, ac, &progress))
+	if (alloc_pages_direct_reclaim(gfp, order, ac, &progress))
 		return true;
-	if (order && __alloc_pages_direct_compact(gfp, order, ac))
+	if (order && alloc_pages_direct_compact(gfp, order, ac))
 		return true;
 	if (gfp & __GFP_NORETRY)
 		goto nopage;
@@ -1170,7 +1170,7 @@ static void alloc_failed(gfp_t gfp, unsigned int order)
  * was released. The fast path tries each zone at its low mark; the slow
  * path does the rest.
  */
-static struct page *__alloc_pages(gfp_t gfp, unsigned int order,
+static struct page *alloc_pages_nr(gfp_t gfp, unsigned int order,
 				  unsigned long nr)
 {
 	struct alloc_context ac;
@@ -1194,7 +1194,7 @@ static struct page *__alloc_pages(gfp_t gfp, unsigned int order,
 	ac.zeroed = false;
 	ac.outside_zones = false;
 	ac.page = get_page_from_freelist(order, &ac, UNRESERVE_NONE);
-	if (unlikely(!ac.page) && !__alloc_pages_slowpath(gfp, order, &ac)) {
+	if (unlikely(!ac.page) && !alloc_pages_slowpath(gfp, order, &ac)) {
 		alloc_failed(gfp, order);
 		return NULL;
 	}
@@ -1215,7 +1215,7 @@ bool alloc_budget_pages(unsigned long nr, gfp_t gfp)
 
 	buddy_core_init();
 	gfp = gfp_nofail_owned(gfp);
-	if (try_alloc(0, &ac) || __alloc_pages_slowpath(gfp, 0, &ac))
+	if (try_alloc(0, &ac) || alloc_pages_slowpath(gfp, 0, &ac))
 		return true;
 	alloc_failed(gfp, get_order(nr));
 	return false;
@@ -1223,7 +1223,7 @@ bool alloc_budget_pages(unsigned long nr, gfp_t gfp)
 
 struct page *alloc_pages(gfp_t gfp, unsigned int order)
 {
-	return __alloc_pages(gfp, order, 1UL << order);
+	return alloc_pages_nr(gfp, order, 1UL << order);
 }
 
 /*
@@ -1329,7 +1329,7 @@ void *alloc_pages_exact_aligned(size_t size, unsigned int align_order,
 	order = get_order(nr);
 	if (order < align_order)
 		order = align_order;
-	page = __alloc_pages(gfp, order, nr);
+	page = alloc_pages_nr(gfp, order, nr);
 	if (!page)
 		return NULL;
 	return page_address(page);

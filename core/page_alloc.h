@@ -22,6 +22,8 @@
 
 struct seq_buf;
 
+/* Branch hints, the one definition for every layer (slab and preload reach
+ * them through this header). */
 #define likely(x)	__builtin_expect(!!(x), 1)
 #define unlikely(x)	__builtin_expect(!!(x), 0)
 
@@ -151,6 +153,30 @@ bool os_membarrier_rseq_cpu(int cpu);
 ssize_t os_read_conf_file(const char *path, char *buf, size_t size,
 			  bool owner_root);
 
+/* Files: open for reading (close-on-exec), read and readlink as the system
+ * calls do (-1 and errno on failure; EINTR retried by open and read). */
+int os_open_read(const char *path);
+ssize_t os_read(int fd, void *buf, size_t len);
+void os_close(int fd);
+ssize_t os_readlink(const char *path, char *buf, size_t size);
+/* The contents of a small file (sysfs) in buf, NUL-terminated, cut at
+ * size - 1 bytes; returns the length, or -1 if it cannot be read. errno is
+ * left as it was. */
+ssize_t os_read_file(const char *path, char *buf, size_t size);
+/* A close-on-exec duplicate of fd numbered min or above, or -1. */
+int os_dup_above(int fd, int min);
+/* The file fd refers to (device and inode); false if fd is not open. */
+struct os_file_id {
+	dev_t dev;
+	ino_t ino;
+};
+bool os_file_id(int fd, struct os_file_id *id);
+/* A set-user-ID or similar program (the auxiliary vector's AT_SECURE). */
+bool os_secure_exec(void);
+/* The 16 random bytes the kernel gives every process (AT_RANDOM), or
+ * NULL. No system call. */
+const unsigned char *os_auxv_random(void);
+
 /* ---------------------------------------------- addresses and pages (sparse.c) */
 /* The lock-free lookup from any address to its page descriptor. */
 
@@ -171,7 +197,7 @@ static inline struct mem_section *load_section(unsigned long nr)
 
 /* The online section holding pfn, or NULL. Lock-free: a section is fully
  * initialised before it is published with a release store. */
-static inline struct mem_section *__pfn_to_section(unsigned long pfn)
+static inline struct mem_section *pfn_to_section(unsigned long pfn)
 {
 	unsigned long nr = pfn_to_section_nr(pfn);
 
@@ -209,7 +235,7 @@ static inline void *page_address(const struct page *page)
 static inline struct page *virt_to_page(const void *addr)
 {
 	unsigned long pfn = (uintptr_t)addr >> PAGE_SHIFT;
-	struct mem_section *ms = __pfn_to_section(pfn);
+	struct mem_section *ms = pfn_to_section(pfn);
 
 	if (!ms)
 		return NULL;
@@ -307,8 +333,20 @@ static inline bool resize_pages_exact(void *addr, size_t old_size,
 	return resize_pages_exact_owned(addr, old_size, new_size, 0);
 }
 
-/* The migrate type a gfp mask asks for (its lifetime bits). */
-int gfp_migratetype(gfp_t gfp);
+/*
+ * The migrate type a gfp mask asks for (its lifetime bits). MIGRATE_MOVABLE
+ * == __GFP_MOVABLE and MIGRATE_RECLAIMABLE == __GFP_RECLAIMABLE, so the
+ * type is the bits themselves (the kernel's GFP_MOVABLE_SHIFT trick with a
+ * shift of 0), and a migrate type of those three is its own gfp mask.
+ * Inline: slab's fast paths use it.
+ */
+_Static_assert(__GFP_MOVABLE == MIGRATE_MOVABLE &&
+	       __GFP_RECLAIMABLE == MIGRATE_RECLAIMABLE,
+	       "gfp lifetime bits are the migrate types");
+static inline int gfp_migratetype(gfp_t gfp)
+{
+	return (int)(gfp & GFP_MOVABLE_MASK);
+}
 
 /* Idempotent, thread-safe, never calls malloc. */
 void buddy_core_init(void);

@@ -159,13 +159,9 @@ unsigned long __move_freepages_block(struct zone *zone, struct page *page,
  * Cost: the scan walks the descriptors of a pageblock block by block (a
  * free block by its order, an allocation by its pages), under zone->lock
  * RETYPE_BATCH pageblocks at a time, then drops the lock. The reclaim
- * threads run it at most every lifetime_ms / 2 per zone (vmscan.c).
- * Measured on a 1 GiB zone (512 pageblocks, best of 20 passes, a shared
- * 2-CPU machine): every page an order-0 allocation 1.9-2.5 us per
- * pageblock, about 1 ms per pass; blocks of orders 0-3 with every other
- * one free 1.1-1.9 us per pageblock; free max-order blocks 9 ns. So a
- * lock hold is 16-40 us, and the scan of a 1 GiB heap costs about 0.2%
- * of a CPU at the default lifetime_ms.
+ * threads run it at most every lifetime_ms / 2 per zone (vmscan.c). Each
+ * lock hold is tens of microseconds and a pass a small fraction of a CPU;
+ * the figures: bench/results/design-figures.md.
  */
 
 _Static_assert(PAGEBLOCKS_PER_SECTION % RETYPE_BATCH == 0,

@@ -237,7 +237,7 @@ static int __free_pcppages_bulk(struct zone *zone, int to_free,
  * is above a lowered high. Caller holds zone->grow_lock (which orders the
  * updates) and neither pcp nor zone lock.
  */
-static void __zone_set_pageset_high_and_batch(struct zone *zone, int high,
+static void zone_set_pageset_high_and_batch(struct zone *zone, int high,
 					      int batch)
 {
 	zone->pageset_high = high;
@@ -269,15 +269,16 @@ void zone_pcp_update(struct zone *zone)
 		/* The kernel's zone_pcp_disable(): high 0, batch 1, and every
 		 * block passes straight through (here: rmqueue_pcplist and
 		 * free_unref_page send it to the buddy). */
-		__zone_set_pageset_high_and_batch(zone, 0, 1);
+		zone_set_pageset_high_and_batch(zone, 0, 1);
 		return;
 	}
 	batch = core_config.pcp_batch ? (int)core_config.pcp_batch :
 					zone_batchsize(zone);
 	high = zone_highsize(zone, batch);
-	__zone_set_pageset_high_and_batch(zone, high, batch);
+	zone_set_pageset_high_and_batch(zone, high, batch);
 }
 
+#ifdef BUDDY_TEST_HOOKS
 void zone_pcp_disable(struct zone *zone)
 {
 	pthread_mutex_lock(&zone->grow_lock);
@@ -294,6 +295,7 @@ void zone_pcp_enable(struct zone *zone)
 	zone_pcp_update(zone);
 	pthread_mutex_unlock(&zone->grow_lock);
 }
+#endif
 
 /* --------------------------------------------------------------- set-up */
 
@@ -574,11 +576,13 @@ static void drain_cpu_pages(struct zone *only, unsigned int cpu)
 			drain_pages_zone(zone, zone_pcp(zone, cpu));
 }
 
+#ifdef BUDDY_TEST_HOOKS
 void drain_local_pages(struct zone *zone)
 {
 	buddy_core_init();
 	drain_cpu_pages(zone, pcp_this_cpu());
 }
+#endif
 
 /* Unlike the kernel, which asks each CPU to drain itself (IPIs), any
  * thread may take another CPU's lock here, so this drains them all in

@@ -34,7 +34,7 @@ enum released_op { RELEASED_COUNT, RELEASED_SET, RELEASED_CLEAR };
 static unsigned long released_range(unsigned long pfn, unsigned long nr,
 				    enum released_op op)
 {
-	struct mem_section *ms = __pfn_to_section(pfn);
+	struct mem_section *ms = pfn_to_section(pfn);
 	unsigned long i = pfn - ms->start_pfn, end = i + nr, count = 0;
 
 	while (i < end) {

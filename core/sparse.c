@@ -12,7 +12,7 @@
  * The section table: 2^20 pointers (8 MiB) in .bss. The OS backs it lazily,
  * so only the entries near sections in use ever become resident. Entries go
  * from NULL to a section once, with a release store after the section is
- * fully set up; readers pair it with an acquire load (__pfn_to_section()).
+ * fully set up; readers pair it with an acquire load (pfn_to_section()).
  */
 struct mem_section *mem_section[NR_MEM_SECTIONS];
 /* Its twin for virt_to_page_live(), 8 MiB in .bss as well. */

@@ -72,10 +72,12 @@ uint32_t test_decay_now_ms;
  * woken below low (the allocation path's slow path, wakeup_kswapd) and
  * works until free is back at high.
  */
+#ifdef BUDDY_TEST_HOOKS
 bool zone_below_low(const struct zone *zone)
 {
 	return zone_page_free(zone) < (long)low_wmark_pages(zone);
 }
+#endif
 
 bool zone_balanced(const struct zone *zone)
 {

@@ -85,17 +85,6 @@ enum zone_type gfp_zone(gfp_t gfp)
 	return (gfp & __GFP_LOW32) ? ZONE_LOW32 : ZONE_NORMAL;
 }
 
-/* MIGRATE_MOVABLE == __GFP_MOVABLE and MIGRATE_RECLAIMABLE ==
- * __GFP_RECLAIMABLE, so the type is the bits themselves (the kernel's
- * GFP_MOVABLE_SHIFT trick with a shift of 0). */
-int gfp_migratetype(gfp_t gfp)
-{
-	_Static_assert(__GFP_MOVABLE == MIGRATE_MOVABLE &&
-		       __GFP_RECLAIMABLE == MIGRATE_RECLAIMABLE,
-		       "gfp lifetime bits are the migrate types");
-	return (int)(gfp & GFP_MOVABLE_MASK);
-}
-
 /* low32_hint survives: the slots below 4 GiB it has passed are still
  * mapped (by old sections) or were refused. */
 void zone_reset(struct zone *zone)

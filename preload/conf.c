@@ -16,9 +16,7 @@
 #include "config.h"	/* BUDDY_CONF_FILE */
 
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <sys/auxv.h>
 #include <unistd.h>
 
 #include "page_alloc.h"
@@ -429,6 +427,7 @@ const struct conf_option *conf_find(const char *name, size_t len)
 	return NULL;
 }
 
+#ifdef BUDDY_TEST_HOOKS
 void conf_reset(void)
 {
 	buddy_opts = default_opts;
@@ -436,6 +435,7 @@ void conf_reset(void)
 		if (conf_options[i].apply)
 			conf_options[i].apply();
 }
+#endif
 
 /* ------------------------------------------------------------- values */
 
@@ -847,17 +847,12 @@ static bool proc_environ_find(const char *want, char *buf, size_t size,
 
 	*value = NULL;
 	*cut = false;
-	do
-		fd = open("/proc/self/environ", O_RDONLY | O_CLOEXEC);
-	while (fd < 0 && errno == EINTR);
+	fd = os_open_read("/proc/self/environ");
 	if (fd < 0)
 		return false;
-	while (!found && (n = read(fd, chunk, sizeof(chunk))) != 0) {
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
+	while (!found && (n = os_read(fd, chunk, sizeof(chunk))) != 0) {
+		if (n < 0)
 			break;
-		}
 		for (ssize_t i = 0; i < n && !found; i++) {
 			char c = chunk[i];
 
@@ -879,7 +874,7 @@ static bool proc_environ_find(const char *want, char *buf, size_t size,
 			}
 		}
 	}
-	close(fd);
+	os_close(fd);
 	if (in_value) {
 		buf[vlen] = '\0';
 		*value = buf;
@@ -991,7 +986,7 @@ bool conf_boot(bool late)
 	int saved_errno = errno;
 	/* Set-user-ID and similar programs ignore the environment, as glibc
 	 * does MALLOC_CHECK_: it can weaken the response to a bad free. */
-	bool secure = getauxval(AT_SECURE) != 0;
+	bool secure = os_secure_exec();
 
 	if (conf_done)
 		return true;

@@ -68,6 +68,13 @@ static void *fail_enomem(void)
 
 /* ------------------------------------------------------------- helpers */
 
+/* The smallest power of two >= x, for 1 < x <= SIZE_MAX / 2 + 1 (the
+ * kernel's roundup_pow_of_two). */
+static inline size_t roundup_pow_of_two(size_t x)
+{
+	return (size_t)1 << (64 - __builtin_clzl(x - 1));
+}
+
 bool buddy_on_memcheck;
 
 void valgrind_boot(void)
@@ -183,7 +190,7 @@ static void do_free(void *p, const char *call)
  * to 128 bytes every class is a multiple of 16; above, the classes of one
  * doubling are multiples of a quarter of it, so the class holding a
  * multiple of align is that multiple itself or a multiple of a larger
- * power of two). It is the class __kmalloc_aligned's search finds: no class
+ * power of two). It is the class do_kmalloc_aligned's search finds: no class
  * between size and its round-up is a multiple of align. size 0 gets align
  * bytes (a unique pointer, aligned).
  */
@@ -211,7 +218,7 @@ static void *do_memalign(size_t align, size_t size, struct alloc_site site)
 		return NULL;
 	}
 	if (align & (align - 1))
-		align = (size_t)1 << (64 - __builtin_clzl(align));
+		align = roundup_pow_of_two(align);
 	p = memalign_fast(align, size, site);
 	if (likely(p))
 		return p;
@@ -339,7 +346,7 @@ BUDDY_EXPORT void free_aligned_sized(void *p, size_t alignment, size_t size)
 	else if (alignment > SIZE_MAX / 2 + 1)
 		alignment = SIZE_MAX / 2 + 1;	/* no block is aligned so */
 	else if (alignment & (alignment - 1))
-		alignment = (size_t)1 << (64 - __builtin_clzl(alignment));
+		alignment = roundup_pow_of_two(alignment);
 	do_free_sized(p, size, alignment, "free_aligned_sized");
 }
 

@@ -263,8 +263,10 @@ unsigned int conf_parse_source(const char *source, const char *conf,
  * text is not a valid value (nothing changed then). */
 bool conf_set_text(const struct conf_option *opt, const char *text, size_t len);
 
-/* The options and their defaults, as after start-up (for tests). */
+#ifdef BUDDY_TEST_HOOKS
+/* Tests: the options and their defaults, as after start-up. */
 void conf_reset(void);
+#endif
 
 /* Print the options table with help text through warn (NULL: stderr). */
 void conf_print_help(conf_warn_fn warn, void *opaque);

@@ -9,10 +9,8 @@
  * for the report at exit, and the live report that a signal asks for
  * (report_signal), written to report_file by the reclaim thread.
  */
-#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "buddymalloc.h"
 #include "page_alloc.h"
@@ -36,31 +34,29 @@ void write_stderr(void *opaque, const char *text)
 #define SAVED_STDERR_MIN	100
 
 static int saved_stderr = -1;
-static dev_t saved_dev;
-static ino_t saved_ino;
+static struct os_file_id saved_id;
 
 void stderr_save(void)
 {
-	struct stat st;
+	struct os_file_id id;
 	int fd;
 
-	if (saved_stderr >= 0 || fstat(2, &st) != 0)
+	if (saved_stderr >= 0 || !os_file_id(2, &id))
 		return;
-	fd = fcntl(2, F_DUPFD_CLOEXEC, SAVED_STDERR_MIN);
+	fd = os_dup_above(2, SAVED_STDERR_MIN);
 	if (fd < 0)
 		return;
-	saved_dev = st.st_dev;
-	saved_ino = st.st_ino;
+	saved_id = id;
 	saved_stderr = fd;
 }
 
 void write_saved_stderr(void *opaque, const char *text)
 {
-	struct stat st;
+	struct os_file_id id;
 	int fd = 2;
 
-	if (saved_stderr >= 0 && fstat(saved_stderr, &st) == 0 &&
-	    st.st_dev == saved_dev && st.st_ino == saved_ino)
+	if (saved_stderr >= 0 && os_file_id(saved_stderr, &id) &&
+	    id.dev == saved_id.dev && id.ino == saved_id.ino)
 		fd = saved_stderr;
 	os_write(fd, text, strlen(text));
 }

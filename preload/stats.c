@@ -122,12 +122,12 @@ extern __typeof__(mallinfo) __libc_mallinfo
  * processes writing reports to one stderr (a shell and the programs it
  * starts), the pid and the executable say whose report it is. The tests
  * of real programs look for the report of the program they ran, not of a
- * wrapper around it (tests/programs/lib.sh). readlink is a plain system
+ * wrapper around it (tests/programs/lib.sh). os_readlink is a plain system
  * call: nothing here allocates.
  */
 const char *self_exe(char *buf, size_t size)
 {
-	ssize_t n = readlink("/proc/self/exe", buf, size - 1);
+	ssize_t n = os_readlink("/proc/self/exe", buf, size - 1);
 
 	if (n <= 0)
 		return "?";
@@ -160,7 +160,7 @@ void malloc_summary_show(struct seq_buf *s)
 	slab_free = sub_or_zero(st.small_slab_bytes,
 				st.small_allocated + st.cpu_cached_bytes +
 				st.slab_released_bytes);
-	seq_buf_printf(s, "buddymalloc (pid %d, exe %s):\n", (int)getpid(),
+	seq_buf_printf(s, "buddymalloc (pid %d, exe %s):\n", (int)os_getpid(),
 		       self_exe(exe, sizeof(exe)));
 	seq_buf_printf(s, "resident bytes   = %12zu\n", st.resident_bytes);
 	seq_buf_printf(s, "  live           = %12zu  (small objects %zu, page blocks %zu, mmap %zu in %zu regions)\n",

@@ -207,7 +207,11 @@ struct cpu_cache_state cpu_cache_state;
 #define cc cpu_cache_state
 
 static int cc_init_state;	/* 0: not started, 1: running, 2: done */
+#ifdef BUDDY_TEST_HOOKS
 static bool cc_force_fallback;
+#else
+#define cc_force_fallback false
+#endif
 static bool cc_force_off;
 
 /* rseq mode: membarrier's rseq command is ours, so any CPU's stacks can be
@@ -261,7 +265,7 @@ char *cc_refresh_cpu(void)
 
 	if (cpu < 0 || (unsigned int)cpu >= cc.ncpu)
 		cpu = 0;
-	cc_hint_base = cc.region + ((size_t)cpu << CC_REGION_SHIFT);
+	cc_hint_base = cc_cpu_region(cpu);
 	return cc_hint_base;
 }
 
@@ -532,12 +536,14 @@ static size_t barn_bytes(const struct kmem_cache *cache)
 	return (size_t)CMM_LOAD_SHARED(barn->nr_full) * barn->batch * cache->size;
 }
 
+#ifdef BUDDY_TEST_HOOKS
 unsigned int cpu_cache_barn_batches(const struct kmem_cache *cache)
 {
 	const struct cc_barn *barn = cc_barn(cache);
 
 	return barn ? CMM_LOAD_SHARED(barn->nr_full) : 0;
 }
+#endif
 
 /* How many batches the barn of a class of size bytes and batch objects
  * holds at most: CC_BARN_BYTES of objects, between CC_BARN_MIN and
@@ -715,7 +721,7 @@ static unsigned int cc_take_stack(char *base, const struct kmem_cache *cache,
  * CPU's lock, taking a batch at a time. */
 static void drain_cpu_locked(unsigned int cpu)
 {
-	char *base = cc.region + ((size_t)cpu << CC_REGION_SHIFT);
+	char *base = cc_cpu_region(cpu);
 	struct slab_object objs[CC_MAX_CAP];
 
 	for (unsigned long i = 0; i < NR_KMEM_CACHES; i++) {
@@ -755,7 +761,7 @@ static void drain_this_cpu_rseq(void)
  */
 static void drain_cpu_stopped(unsigned int cpu)
 {
-	char *base = cc.region + ((size_t)cpu << CC_REGION_SHIFT);
+	char *base = cc_cpu_region(cpu);
 	uint32_t *stopped = (uint32_t *)(base + CC_STOPPED_OFF);
 	struct slab_object objs[CC_MAX_CAP];
 
@@ -849,7 +855,7 @@ void cpu_cache_drain_idle(void)
 		return;
 	}
 	for (unsigned int cpu = 0; cpu < cc.ncpu && cpu < CC_IDLE_MAX_CPUS; cpu++) {
-		char *base = cc.region + ((size_t)cpu << CC_REGION_SHIFT);
+		char *base = cc_cpu_region(cpu);
 		uint64_t print = cc_fingerprint(base);
 
 		if (print && print == last_print[cpu]) {
@@ -871,7 +877,7 @@ size_t cpu_cache_bytes(void)
 	if (CMM_LOAD_SHARED(cc.mode) == CC_OFF)
 		return 0;
 	for (unsigned int cpu = 0; cpu < cc.ncpu; cpu++) {
-		char *base = cc.region + ((size_t)cpu << CC_REGION_SHIFT);
+		char *base = cc_cpu_region(cpu);
 
 		for (unsigned long i = 0; i < NR_KMEM_CACHES; i++) {
 			const struct kmem_cache *cache = &kmem_caches[0][0] + i;
@@ -893,8 +899,7 @@ unsigned long cpu_cache_objects(const struct kmem_cache *cache)
 	if (CMM_LOAD_SHARED(cc.mode) == CC_OFF || !cache->cc_cap)
 		return 0;
 	for (unsigned int cpu = 0; cpu < cc.ncpu; cpu++)
-		nr += CMM_LOAD_SHARED(*cc_count(cc.region +
-				((size_t)cpu << CC_REGION_SHIFT), cache));
+		nr += CMM_LOAD_SHARED(*cc_count(cc_cpu_region(cpu), cache));
 	return nr + barn_bytes(cache) / cache->size;
 }
 
@@ -906,7 +911,7 @@ unsigned int cpu_cache_cpu_bytes(size_t *out, unsigned int max_cpus)
 		return 0;
 	n = cc.ncpu < max_cpus ? cc.ncpu : max_cpus;
 	for (unsigned int cpu = 0; cpu < n; cpu++) {
-		char *base = cc.region + ((size_t)cpu << CC_REGION_SHIFT);
+		char *base = cc_cpu_region(cpu);
 
 		out[cpu] = 0;
 		for (unsigned long i = 0; i < NR_KMEM_CACHES; i++) {
@@ -920,13 +925,14 @@ unsigned int cpu_cache_cpu_bytes(size_t *out, unsigned int max_cpus)
 	return n;
 }
 
+#ifdef BUDDY_TEST_HOOKS
 unsigned int cpu_cache_count(const struct kmem_cache *cache, unsigned int cpu)
 {
 	if (CMM_LOAD_SHARED(cc.mode) == CC_OFF || cpu >= cc.ncpu || !cache->cc_cap)
 		return 0;
-	return CMM_LOAD_SHARED(*cc_count(cc.region +
-					 ((size_t)cpu << CC_REGION_SHIFT), cache));
+	return CMM_LOAD_SHARED(*cc_count(cc_cpu_region(cpu), cache));
 }
+#endif
 
 /* -------------------------------------------------------------- init */
 
@@ -967,19 +973,21 @@ static bool cc_layout(void)
 	return true;
 }
 
+#ifdef BUDDY_TEST_HOOKS
 void cpu_cache_force_fallback(void)
 {
 	cc_force_fallback = true;
 }
 
-void cpu_cache_force_off(void)
-{
-	cc_force_off = true;
-}
-
 bool cpu_cache_uses_rseq(void)
 {
 	return CMM_LOAD_SHARED(cc.mode) == CC_RSEQ;
+}
+#endif
+
+void cpu_cache_force_off(void)
+{
+	cc_force_off = true;
 }
 
 void cpu_cache_init(void)
@@ -1043,15 +1051,16 @@ fail:
 	CMM_STORE_SHARED(cc_init_state, 2);	/* stays CC_OFF */
 }
 
+#ifdef BUDDY_TEST_HOOKS
 void cpu_cache_countdown_reset(void)
 {
 	if (CMM_LOAD_SHARED(cc_init_state) != 2 || !cc.region)
 		return;
 	for (unsigned int cpu = 0; cpu < cc.ncpu; cpu++)
-		CMM_STORE_SHARED(*(int32_t *)(cc.region +
-				((size_t)cpu << CC_REGION_SHIFT) +
-				CC_COUNTDOWN_OFF), 0);
+		CMM_STORE_SHARED(*(int32_t *)(cc_cpu_region(cpu) +
+					      CC_COUNTDOWN_OFF), 0);
 }
+#endif
 
 void cpu_cache_thread_hinted(void)
 {
@@ -1080,7 +1089,7 @@ void cpu_cache_fork_child(bool abandon)
 	if (CMM_LOAD_SHARED(cc.mode) == CC_OFF)
 		return;
 	for (unsigned int cpu = 0; cpu < cc.ncpu; cpu++) {
-		char *base = cc.region + ((size_t)cpu << CC_REGION_SHIFT);
+		char *base = cc_cpu_region(cpu);
 
 		*cc_lock_word(base) = 0;
 		/* A drain that was running restarts nothing. */

@@ -40,9 +40,12 @@
  * call sees the cache not ready yet. */
 void cpu_cache_init(void);
 
+#ifdef BUDDY_TEST_HOOKS
 /* Tests only: use the per-CPU locks even where rseq works. Must be called
- * before the first allocation of the process. */
+ * before the first allocation of the process. (A preloaded library gets the
+ * same mode from GLIBC_TUNABLES=glibc.pthread.rseq=0.) */
 void cpu_cache_force_fallback(void);
+#endif
 
 /* No per-CPU caches at all (CC_OFF): every malloc and free reaches the
  * slab layer through preload's out-of-line paths. Preload calls it under
@@ -51,9 +54,11 @@ void cpu_cache_force_fallback(void);
  * called before the first allocation of the process. */
 void cpu_cache_force_off(void);
 
-/* true when the fast path is the rseq one, false for the per-CPU-lock
- * fallback or before init. */
+#ifdef BUDDY_TEST_HOOKS
+/* Tests: true when the fast path is the rseq one, false for the
+ * per-CPU-lock fallback or before init. */
 bool cpu_cache_uses_rseq(void);
+#endif
 
 /* Give the objects of every CPU's arrays back to the slab layer (in rseq
  * mode only this CPU's if membarrier's rseq command is not available:
@@ -68,17 +73,21 @@ void cpu_cache_drain_idle(void);
  * the mode is chosen later). */
 void cpu_cache_thread_hinted(void);
 
+#ifdef BUDDY_TEST_HOOKS
 /* Tests: every CPU's lifetime countdown runs out (CC_COUNTDOWN_OFF). */
 void cpu_cache_countdown_reset(void);
+#endif
 
 /* Bytes of objects sitting in the arrays (racy sum, exact when quiet). */
 size_t cpu_cache_bytes(void);
 /* Free objects of cache in every CPU's stack and in its barn (racy). */
 unsigned long cpu_cache_objects(const struct kmem_cache *cache);
 
+#ifdef BUDDY_TEST_HOOKS
 /* Tests: objects in cpu's stack for cache (0 before init or if not
  * cached). Racy unless cpu's stacks are quiet. */
 unsigned int cpu_cache_count(const struct kmem_cache *cache, unsigned int cpu);
+#endif
 
 /* In the child of fork(): re-initialise the per-CPU locks and the drain
  * state and, with abandon, empty every array without returning its objects
@@ -146,6 +155,13 @@ struct cpu_cache_state {
 	long rseq_offset;
 } __attribute__((aligned(64)));
 extern struct cpu_cache_state cpu_cache_state;
+
+/* The address of cpu's region (CC_REGION_SIZE bytes): the one place that
+ * computes it in C; the rseq sections compute the same in assembly. */
+static inline char *cc_cpu_region(unsigned int cpu)
+{
+	return cpu_cache_state.region + ((size_t)cpu << CC_REGION_SHIFT);
+}
 
 #if CC_HAVE_RSEQ
 
@@ -292,8 +308,7 @@ static inline int32_t *cc_countdown(void)
 
 	if (cpu >= cpu_cache_state.ncpu)
 		return NULL;
-	return (int32_t *)(cpu_cache_state.region +
-			   ((size_t)cpu << CC_REGION_SHIFT) + CC_COUNTDOWN_OFF);
+	return (int32_t *)(cc_cpu_region(cpu) + CC_COUNTDOWN_OFF);
 }
 
 /* Push p, whose state byte is at state, on this CPU's stack for cache,

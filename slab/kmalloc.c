@@ -39,8 +39,8 @@
  * a direct mapping shrunk down to it stays one): a buffer grown to
  * megabytes is likely to grow on, and a mapping grows without a copy (into
  * the cached range after it, or by mremap), where a page-level block
- * would be copied once more when it outgrows the largest buddy block (a
- * vector growing by 1.5x to 8 MiB copied 3.6 MiB there, 80% of its time).
+ * would be copied once more when it outgrows the largest buddy block
+ * (bench/results/design-figures.md).
  */
 #define KREALLOC_MAP_MIN	(1UL << 20)
 
@@ -51,12 +51,6 @@ static inline gfp_t lifetime(gfp_t gfp)
 {
 	return gfp & GFP_MOVABLE_MASK;
 }
-
-/* gfp_migratetype() of core/zone.c, inline for the fast path: the
- * lifetime bits are the migrate types (asserted there and here). */
-_Static_assert(__GFP_MOVABLE == MIGRATE_MOVABLE &&
-	       __GFP_RECLAIMABLE == MIGRATE_RECLAIMABLE,
-	       "gfp lifetime bits are the migrate types");
 
 /*
  * hardening:junk (slab.h): object p of size bytes still holds SLAB_JUNK
@@ -169,11 +163,8 @@ void *slab_alloc_zeroed(struct kmem_cache *cache, gfp_t gfp)
  * pages stay allocated while any one of its objects is live or sits in a
  * per-CPU stack; slabs scattered among page-level blocks cut the free
  * memory between those blocks into pieces too small for the next one, and
- * the heap grows while most of it is free. Two threads allocating and
- * freeing mixed sizes in bursts (bench/burst.py, "threads") reached a peak
- * resident memory of 2.6 times jemalloc's that way (184 MiB for 38 MiB
- * live), and 0.85-0.97 times (55-62 MiB) with the two kinds apart, where
- * they also ran faster (fewer new pages to fault in). The kernel keeps its
+ * the heap grows while most of it is free (bench/burst.py, "threads":
+ * bench/results/design-figures.md). The kernel keeps its
  * slab pages (UNMOVABLE) and the pages of user memory (MOVABLE) apart for
  * the same reason; a page-level block is the user memory here: it goes
  * back whole when it is freed.
@@ -189,12 +180,10 @@ static inline gfp_t large_lifetime(gfp_t gfp)
  * long-lived slabs (UNMOVABLE), short-lived ones to RECLAIMABLE, apart
  * from the short-lived slabs (MOVABLE), for the reason large_lifetime
  * gives: slabs scattered among page-level blocks cut the free memory
- * between them into pieces too small for the next block. With both
- * short-lived kinds in MOVABLE, python3 (bench/programs/alloc_heavy.py,
- * PYTHONMALLOC=malloc) peaked at 1.11 times the resident memory of the
- * allocator before the classifier; apart, at 1.00 (sqlite3 and gcc 1.00
- * either way; bench/results/lifetime.md). RECLAIMABLE is otherwise unused
- * by the malloc family, so these blocks have its pageblocks to themselves.
+ * between them into pieces too small for the next block; python3 peaks
+ * lower with them apart (bench/results/design-figures.md). RECLAIMABLE is
+ * otherwise unused by the malloc family, so these blocks have its
+ * pageblocks to themselves.
  */
 static inline gfp_t large_site_lifetime(int mt)
 {
@@ -220,7 +209,7 @@ int kmalloc_lifetime(const struct alloc_site *site, unsigned int class,
 	if (unlikely(!site->ret)) {
 		lifetime_count_hint();
 		req->hinted = true;
-		return (int)lifetime(gfp);
+		return gfp_migratetype(gfp);
 	}
 	mt = lifetime_predict(*site, class);
 	if (likely(mt >= 0))
@@ -432,7 +421,7 @@ void *kmalloc_nolock(size_t size, gfp_t gfp, struct alloc_site site)
  * size. So small alignments take the first such class that fits; larger
  * ones become page allocations aligned by the buddy order.
  */
-static void *__kmalloc_aligned(size_t size, size_t align, gfp_t gfp,
+static void *do_kmalloc_aligned(size_t size, size_t align, gfp_t gfp,
 			       const struct alloc_site *site)
 {
 	if (align <= KMALLOC_MIN_SIZE)
@@ -452,13 +441,13 @@ static void *__kmalloc_aligned(size_t size, size_t align, gfp_t gfp,
 
 void *kmalloc_aligned(size_t size, size_t align, gfp_t gfp)
 {
-	return __kmalloc_aligned(size, align, gfp, NULL);
+	return do_kmalloc_aligned(size, align, gfp, NULL);
 }
 
 void *kmalloc_aligned_site(size_t size, size_t align, gfp_t gfp,
 			   struct alloc_site site)
 {
-	return __kmalloc_aligned(size, align, gfp, &site);
+	return do_kmalloc_aligned(size, align, gfp, &site);
 }
 
 /* ------------------------------------------------------------- lookup */
@@ -537,7 +526,7 @@ static void cache_free_nolock(struct slab *slab, void *p, uint8_t *state)
  * goes the general way.
  */
 static inline __attribute__((always_inline))
-enum kfree_result __kfree(void *p, bool nolock)
+enum kfree_result do_kfree(void *p, bool nolock)
 {
 	struct page *page = virt_to_page(p);
 	struct slab *slab;
@@ -571,12 +560,12 @@ enum kfree_result __kfree(void *p, bool nolock)
 
 enum kfree_result kfree(void *p)
 {
-	return __kfree(p, false);
+	return do_kfree(p, false);
 }
 
 enum kfree_result kfree_nolock(void *p)
 {
-	return __kfree(p, true);
+	return do_kfree(p, true);
 }
 
 __attribute__((noinline))
@@ -632,7 +621,7 @@ size_t ksize_check(const void *p, enum kfree_result *res)
 /*
  * Is o the block that a request of size bytes aligned to align gets (or
  * that realloc to size keeps in place)? The rules of kmalloc_site,
- * __kmalloc_aligned (memalign_fast's class: size rounded up to align) and
+ * do_kmalloc_aligned (memalign_fast's class: size rounded up to align) and
  * krealloc_in_place, run backwards:
  *   small        the class of the request is the block's (with
  *                hardening:redzone, of the request and its redzone, and
@@ -702,7 +691,7 @@ enum kfree_result kfree_sized(void *p, size_t size, size_t align, bool nolock)
 		return KFREE_ALIGN;
 	if (!kobj_fits(&o, p, size, align))
 		return KFREE_SIZE;
-	return __kfree(p, nolock);
+	return do_kfree(p, nolock);
 }
 
 /* ------------------------------------------------------------ realloc */
@@ -730,7 +719,7 @@ static bool krealloc_in_place(void *p, const struct kobj *o, size_t size)
 		if (size <= KMALLOC_MAX_CACHE_SIZE || size > KMALLOC_MAX_PAGE_SIZE)
 			return false;
 		if (size >= KREALLOC_MAP_MIN && size > o->size)
-			return false;	/* it becomes a mapping (__krealloc) */
+			return false;	/* it becomes a mapping (do_krealloc) */
 		/* The same pages: nothing to change, no zone lock to take (a
 		 * buffer growing by a few bytes at a time comes here most). */
 		if (((size + PAGE_SIZE - 1) & ~(PAGE_SIZE - 1)) == o->size)
@@ -747,7 +736,7 @@ static bool krealloc_in_place(void *p, const struct kobj *o, size_t size)
 	return false;
 }
 
-static void *__krealloc(void *p, size_t size, gfp_t gfp,
+static void *do_krealloc(void *p, size_t size, gfp_t gfp,
 			const struct alloc_site *site, enum kfree_result *res)
 {
 	struct kobj o;
@@ -778,13 +767,13 @@ static void *__krealloc(void *p, size_t size, gfp_t gfp,
 
 void *krealloc(void *p, size_t size, gfp_t gfp, enum kfree_result *res)
 {
-	return __krealloc(p, size, gfp, NULL, res);
+	return do_krealloc(p, size, gfp, NULL, res);
 }
 
 void *krealloc_site(void *p, size_t size, gfp_t gfp, struct alloc_site site,
 		    enum kfree_result *res)
 {
-	return __krealloc(p, size, gfp, &site, res);
+	return do_krealloc(p, size, gfp, &site, res);
 }
 
 /* ------------------------------------------------------ trim, stats, fork */

@@ -138,7 +138,7 @@ static uint64_t lt_last_age;
 
 /*
  * What each record of lt_sites is, for the scans that recompute a
- * prediction byte (__lt_primary_update, __lt_split_update): LT_KEY_NONE
+ * prediction byte (lt_primary_update_locked, lt_split_update_locked): LT_KEY_NONE
  * for an empty slot, LT_KEY_SUB for a sub-site, else a primary record's
  * lt_index(site, 0), the first of the bytes its classes cover. A scan
  * reads these 8 KiB instead of the 160 KiB of records and looks only at
@@ -206,6 +206,7 @@ void lifetime_init(void)
 		register_shrinker(&lifetime_shrinker);
 }
 
+#ifdef BUDDY_TEST_HOOKS
 void lifetime_reset(void)
 {
 	pthread_mutex_lock(&lt_lock);
@@ -217,6 +218,7 @@ void lifetime_reset(void)
 	lifetime_countdown = 0;
 	cpu_cache_countdown_reset();
 }
+#endif
 
 /* ------------------------------------------------------------- sites */
 
@@ -234,10 +236,10 @@ static bool lt_site_is(const struct lt_site *s, const void *site,
 	       (!sub || s->depth == depth);
 }
 
-static void __lt_table_update(const struct lt_site *site);
+static void lt_table_update_locked(const struct lt_site *site);
 
 /* The record of a key, or NULL. Caller holds lt_lock. */
-static struct lt_site *__lt_site_find(const void *site, unsigned int class,
+static struct lt_site *lt_site_find_locked(const void *site, unsigned int class,
 				      bool sub, uintptr_t depth)
 {
 	unsigned int home = lt_site_home(site, class, sub, depth);
@@ -256,7 +258,7 @@ static struct lt_site *__lt_site_find(const void *site, unsigned int class,
 /* The record of a key, made if new (evicting the least sampled record of
  * its neighbourhood when that is full) with prediction mt. Caller holds
  * lt_lock. */
-static struct lt_site *__lt_site_get(const void *site, unsigned int class,
+static struct lt_site *lt_site_get_locked(const void *site, unsigned int class,
 				     bool sub, uintptr_t depth, int mt)
 {
 	unsigned int home = lt_site_home(site, class, sub, depth);
@@ -292,7 +294,7 @@ static struct lt_site *__lt_site_get(const void *site, unsigned int class,
 	 * known from now on. (A new record over all classes has no
 	 * evidence: it moves no byte.) */
 	if (sub && class != LT_CLASS_ANY)
-		__lt_table_update(victim);
+		lt_table_update_locked(victim);
 	return victim;
 }
 
@@ -307,13 +309,13 @@ static bool lt_confident(const struct lt_site *r)
 /* The type of the primary key (site, class): its own record's when that
  * has evidence enough, else its site's over all classes, else short-lived.
  * Caller holds lt_lock. */
-static int __lt_key_type(const void *site, unsigned int class)
+static int lt_key_type_locked(const void *site, unsigned int class)
 {
-	const struct lt_site *r = __lt_site_find(site, class, false, 0), *w;
+	const struct lt_site *r = lt_site_find_locked(site, class, false, 0), *w;
 
 	if (r && lt_confident(r))
 		return r->migratetype;
-	w = __lt_site_find(site, LT_CLASS_ANY, false, 0);
+	w = lt_site_find_locked(site, LT_CLASS_ANY, false, 0);
 	return w ? w->migratetype : MIGRATE_MOVABLE;
 }
 
@@ -325,7 +327,7 @@ static int __lt_key_type(const void *site, unsigned int class)
  * h + LT_NR_CLASSES - 1 at most, so only records with h in
  * (lo - LT_NR_CLASSES, lo + n) can matter; lt_site_key finds them.
  */
-static void __lt_primary_update(uintptr_t lo, unsigned int n)
+static void lt_primary_update_locked(uintptr_t lo, unsigned int n)
 {
 	bool split[LT_NR_CLASSES] = { false }, lng[LT_NR_CLASSES] = { false };
 
@@ -343,7 +345,7 @@ static void __lt_primary_update(uintptr_t lo, unsigned int n)
 			if (s->class != LT_CLASS_ANY && s->class != class)
 				continue;
 			split[idx - lo] |= s->split;
-			lng[idx - lo] |= __lt_key_type(s->site, class) ==
+			lng[idx - lo] |= lt_key_type_locked(s->site, class) ==
 					 MIGRATE_UNMOVABLE;
 		}
 	}
@@ -358,14 +360,14 @@ static void __lt_primary_update(uintptr_t lo, unsigned int n)
  * all classes when that has, else its own record's (the type it started
  * from), else -1: unknown, the primary byte's type holds. Caller holds
  * lt_lock. */
-static int __lt_sub_key_type(const void *site, unsigned int class,
+static int lt_sub_key_type_locked(const void *site, unsigned int class,
 			     uintptr_t depth)
 {
-	const struct lt_site *r = __lt_site_find(site, class, true, depth), *w;
+	const struct lt_site *r = lt_site_find_locked(site, class, true, depth), *w;
 
 	if (r && lt_confident(r))
 		return r->migratetype;
-	w = __lt_site_find(site, LT_CLASS_ANY, true, depth);
+	w = lt_site_find_locked(site, LT_CLASS_ANY, true, depth);
 	if (w && lt_confident(w))
 		return w->migratetype;
 	return r ? r->migratetype : -1;
@@ -381,7 +383,7 @@ static uint64_t lt_split_targets[(1u << LT_SPLIT_SHIFT) / 64];
  * is hashed, not contiguous), and the tracked sub-site records. One pass
  * over the sub-site records for all n bytes.
  */
-static void __lt_split_update(const unsigned int *target, unsigned int n)
+static void lt_split_update_locked(const unsigned int *target, unsigned int n)
 {
 	bool any[LT_NR_CLASSES] = { false }, lng[LT_NR_CLASSES] = { false };
 
@@ -402,7 +404,7 @@ static void __lt_split_update(const unsigned int *target, unsigned int n)
 
 			if (!(lt_split_targets[idx / 64] & (1ULL << (idx % 64))))
 				continue;
-			mt = __lt_sub_key_type(s->site, c, s->depth);
+			mt = lt_sub_key_type_locked(s->site, c, s->depth);
 			for (unsigned int k = 0; k < n; k++) {
 				if (target[k] != idx)
 					continue;
@@ -424,20 +426,20 @@ static void __lt_split_update(const unsigned int *target, unsigned int n)
 
 /* The prediction bytes a record's change may move. Caller holds
  * lt_lock. */
-static void __lt_table_update(const struct lt_site *site)
+static void lt_table_update_locked(const struct lt_site *site)
 {
 	bool any = site->class == LT_CLASS_ANY;
 	unsigned int target[LT_NR_CLASSES], n = 0;
 
 	if (!site->sub) {
-		__lt_primary_update(lt_index(site->site, any ? 0 : site->class),
+		lt_primary_update_locked(lt_index(site->site, any ? 0 : site->class),
 				    any ? LT_NR_CLASSES : 1);
 		return;
 	}
 	for (unsigned int c = any ? 0 : site->class;
 	     c < (any ? LT_NR_CLASSES : site->class + 1u); c++)
 		target[n++] = lt_split_index(site->site, c, site->depth);
-	__lt_split_update(target, n);
+	lt_split_update_locked(target, n);
 }
 
 /* The rule (top of file): the next prediction of a site predicted mt with
@@ -503,7 +505,7 @@ static bool lt_site_count(struct lt_site *s, bool survived)
 
 /* One resolved sample of site s, and of its site over all classes (for
  * a sub-site: its (site, depth) over all classes). Caller holds lt_lock. */
-static void __lt_site_account(struct lt_site *s, bool survived)
+static void lt_site_account_locked(struct lt_site *s, bool survived)
 {
 	const void *site = s->site;
 	uintptr_t depth = s->depth;
@@ -517,10 +519,10 @@ static void __lt_site_account(struct lt_site *s, bool survived)
 	if (s->split)
 		return;	/* samples born before the split */
 	if (lt_site_count(s, survived))
-		__lt_table_update(s);
-	w = __lt_site_get(site, LT_CLASS_ANY, sub, depth, MIGRATE_MOVABLE);
+		lt_table_update_locked(s);
+	w = lt_site_get_locked(site, LT_CLASS_ANY, sub, depth, MIGRATE_MOVABLE);
 	if (lt_site_count(w, survived))
-		__lt_table_update(w);
+		lt_table_update_locked(w);
 }
 
 /* ----------------------------------------------------------- samples */
@@ -532,7 +534,7 @@ static unsigned int lt_sample_home(const void *p)
 }
 
 /* The slot of p's sample, or -1. Caller holds lt_lock. */
-static long __lt_sample_find(const void *p)
+static long lt_sample_find_locked(const void *p)
 {
 	unsigned int i = lt_sample_home(p);
 
@@ -552,7 +554,7 @@ static bool lt_between(unsigned int i, unsigned int k, unsigned int j)
 
 /* Empty slot i, moving later entries of its cluster back (linear probing
  * without tombstones). Caller holds lt_lock. */
-static void __lt_sample_delete(unsigned int i)
+static void lt_sample_delete_locked(unsigned int i)
 {
 	unsigned int j = i;
 
@@ -580,7 +582,7 @@ static struct lt_site *lt_sample_site(const struct lt_sample *sm)
 	return s->site && s->id == sm->site_id ? s : NULL;
 }
 
-static void __lt_age(uint64_t now)
+static void lt_age_locked(uint64_t now)
 {
 	uint32_t threshold = CMM_LOAD_SHARED(core_config.lifetime_ms);
 
@@ -597,24 +599,24 @@ static void __lt_age(uint64_t now)
 		sm->counted = true;
 		s = lt_sample_site(sm);
 		if (s)
-			__lt_site_account(s, true);
+			lt_site_account_locked(s, true);
 	}
 }
 
 /* Make room: age, then drop the samples counted already. Caller holds
  * lt_lock. */
-static void __lt_samples_compact(uint64_t now)
+static void lt_samples_compact_locked(uint64_t now)
 {
-	__lt_age(now);
+	lt_age_locked(now);
 	for (unsigned int i = 0; i < LT_NR_SAMPLES;) {
 		if (lt_samples[i].addr && lt_samples[i].counted)
-			__lt_sample_delete(i);	/* slot i holds another now */
+			lt_sample_delete_locked(i);	/* slot i holds another now */
 		else
 			i++;
 	}
 }
 
-bool __lifetime_record(const void *p, const void *site, unsigned int class,
+bool lifetime_record_at(const void *p, const void *site, unsigned int class,
 		       uintptr_t depth, uint64_t now)
 {
 	struct lt_site *s;
@@ -627,14 +629,14 @@ bool __lifetime_record(const void *p, const void *site, unsigned int class,
 	pthread_mutex_lock(&lt_lock);
 	if ((uint32_t)now - (uint32_t)lt_last_age >=
 	    CMM_LOAD_SHARED(core_config.lifetime_ms) / LT_AGE_EVERY)
-		__lt_age(now);
+		lt_age_locked(now);
 	/* A record of p left by a lost death (lifetime.h, nolock): p was
 	 * freed since, so that sample died; count nothing, replace it. */
-	slot = __lt_sample_find(p);
+	slot = lt_sample_find_locked(p);
 	if (slot >= 0)
-		__lt_sample_delete((unsigned int)slot);
+		lt_sample_delete_locked((unsigned int)slot);
 	if (lt_nr_samples >= LT_MAX_SAMPLES)
-		__lt_samples_compact(now);
+		lt_samples_compact_locked(now);
 	if (lt_nr_samples >= LT_MAX_SAMPLES) {
 		pthread_mutex_unlock(&lt_lock);
 		return false;
@@ -645,10 +647,10 @@ bool __lifetime_record(const void *p, const void *site, unsigned int class,
 	b = lifetime_table[lt_index(site, class)];
 	if (b & LT_SPLIT) {
 		b = lt_split_lookup(b, site, class, depth);
-		s = __lt_site_get(site, class, true, depth, b);
+		s = lt_site_get_locked(site, class, true, depth, b);
 	} else {
 		b &= LT_MT_MASK;
-		s = __lt_site_get(site, class, false, 0, MIGRATE_MOVABLE);
+		s = lt_site_get_locked(site, class, false, 0, MIGRATE_MOVABLE);
 	}
 	for (i = lt_sample_home(p); lt_samples[i].addr;
 	     i = (i + 1) & (LT_NR_SAMPLES - 1))
@@ -672,41 +674,43 @@ bool __lifetime_record(const void *p, const void *site, unsigned int class,
 }
 
 /* Caller holds lt_lock. */
-static bool __lt_free(const void *p, uint64_t now)
+static bool lt_free_locked(const void *p, uint64_t now)
 {
-	long slot = __lt_sample_find(p);
+	long slot = lt_sample_find_locked(p);
 	struct lt_sample sm;
 	struct lt_site *s;
 
 	if (slot < 0)
 		return false;
 	sm = lt_samples[slot];
-	__lt_sample_delete((unsigned int)slot);
+	lt_sample_delete_locked((unsigned int)slot);
 	s = lt_sample_site(&sm);
 	if (!sm.counted && s)
-		__lt_site_account(s, (uint32_t)now - sm.birth >=
+		lt_site_account_locked(s, (uint32_t)now - sm.birth >=
 				     CMM_LOAD_SHARED(core_config.lifetime_ms));
 	return true;
 }
 
-bool __lifetime_free(const void *p, uint64_t now)
+#ifdef BUDDY_TEST_HOOKS
+bool lifetime_free_at(const void *p, uint64_t now)
 {
 	bool found;
 
 	if (!lt_sites)
 		return false;
 	pthread_mutex_lock(&lt_lock);
-	found = __lt_free(p, now);
+	found = lt_free_locked(p, now);
 	pthread_mutex_unlock(&lt_lock);
 	return found;
 }
+#endif
 
-void __lifetime_age(uint64_t now)
+void lifetime_age_at(uint64_t now)
 {
 	if (!lt_sites)
 		return;
 	pthread_mutex_lock(&lt_lock);
-	__lt_age(now);
+	lt_age_locked(now);
 	pthread_mutex_unlock(&lt_lock);
 }
 
@@ -779,7 +783,7 @@ void lifetime_count_hint(void)
 
 bool lifetime_record(const struct lifetime_req *req, const void *p)
 {
-	return __lifetime_record(p, req->site, req->class, req->depth,
+	return lifetime_record_at(p, req->site, req->class, req->depth,
 				 os_monotonic_ms());
 }
 
@@ -793,7 +797,7 @@ void lifetime_sampled_free(const void *p, bool nolock)
 	} else {
 		pthread_mutex_lock(&lt_lock);
 	}
-	__lt_free(p, os_monotonic_ms());
+	lt_free_locked(p, os_monotonic_ms());
 	pthread_mutex_unlock(&lt_lock);
 }
 
@@ -817,7 +821,7 @@ static unsigned long lifetime_shrink_scan(int nid, bool idle_only)
 {
 	(void)idle_only;
 	if (nid <= 0)
-		__lifetime_age(os_monotonic_ms());
+		lifetime_age_at(os_monotonic_ms());
 	return 0;
 }
 

@@ -229,12 +229,14 @@ void lifetime_fork_child(bool abandon);
  * and an aging pass (samples older than lifetime_ms not yet counted count
  * as survivors).
  */
-bool __lifetime_record(const void *p, const void *site, unsigned int class,
+bool lifetime_record_at(const void *p, const void *site, unsigned int class,
 		       uintptr_t depth, uint64_t now);
-bool __lifetime_free(const void *p, uint64_t now);
-void __lifetime_age(uint64_t now);
-/* Forget everything (the tables as at init; tests), and run this thread's
+void lifetime_age_at(uint64_t now);
+#ifdef BUDDY_TEST_HOOKS
+bool lifetime_free_at(const void *p, uint64_t now);
+/* Tests: forget everything (the tables as at init), and run this thread's
  * and every CPU's countdown out: the next allocation samples. */
 void lifetime_reset(void);
+#endif
 
 #endif /* BUDDY_LIFETIME_H */

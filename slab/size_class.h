@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "page_alloc.h"
+
 #define NR_SIZE_CLASSES		40
 #define KMALLOC_MAX_CACHE_SIZE	32768u	/* the largest class */
 #define KMALLOC_MIN_SIZE	16u
@@ -54,7 +56,7 @@ static inline unsigned int size_to_class_large(size_t size)
  * is served as 16): one byte load up to SIZE_CLASS_LOOKUP_MAX. */
 static inline unsigned int size_to_class(size_t size)
 {
-	if (__builtin_expect(size <= SIZE_CLASS_LOOKUP_MAX, 1))
+	if (likely(size <= SIZE_CLASS_LOOKUP_MAX))
 		return size_class_lookup[(size + 15) >> 4];
 	return size_to_class_large(size);
 }

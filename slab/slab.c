@@ -22,7 +22,6 @@
  */
 #include <errno.h>
 #include <string.h>
-#include <sys/auxv.h>
 
 #include "cpu_cache.h"
 #include "lifetime.h"
@@ -31,7 +30,7 @@
 struct kmem_cache kmem_caches[MIGRATE_PCPTYPES][NR_SIZE_CLASSES];
 bool slab_ready;
 
-static void __slab_take_deferred(struct kmem_cache *cache);
+static void slab_take_deferred_locked(struct kmem_cache *cache);
 
 /* ------------------------------------------------------ slab records */
 
@@ -44,7 +43,7 @@ static void __slab_take_deferred(struct kmem_cache *cache);
  * Chunks are never returned (records are 2-8% of the memory of the slabs
  * they describe: one byte per object and about 72 bytes per slab).
  *
- * Where pointers to free memory live (issue 11's audit), and which a
+ * Where pointers to free memory live, and which a
  * program could overwrite:
  *   - free slab objects: a bitmap and a state byte per object, in the
  *     slab's record; objects held by the per-CPU layer: in its stacks and
@@ -245,7 +244,7 @@ void (*slab_junk_report)(const void *p, size_t offset, bool redzone);
  * least 16-byte aligned) is odd too, so a zeroed word is never one. */
 static void slab_secret_init(void)
 {
-	const unsigned char *r = (const unsigned char *)getauxval(AT_RANDOM);
+	const unsigned char *r = os_auxv_random();
 	uint64_t lo = 0x9e3779b97f4a7c15ULL, hi = (uintptr_t)&slab_secret;
 
 	if (r) {
@@ -377,7 +376,7 @@ static struct slab *get_partial(struct kmem_cache *cache)
  * has nothing to keep: slab_release_free_pages() gives it back to the OS
  * (release_pages_in_use: the page stays the slab's) and sets its bit in
  * slab->released, so it is not released again. When an object on a
- * released page is handed out again (__slab_alloc, under cache->lock: the
+ * released page is handed out again (slab_alloc_locked, under cache->lock: the
  * per-CPU fast paths only see objects already taken from here), the bit
  * is cleared and the core told; the page reads as zero and the program's
  * first store faults it back in. An object across a page boundary keeps
@@ -400,7 +399,7 @@ static uint32_t object_pages(const struct kmem_cache *cache, unsigned int idx)
 
 /* Object idx is about to be handed out: its released pages are the
  * slab's own again. Caller holds cache->lock. */
-static void __reuse_object_pages(struct slab *slab, unsigned int idx)
+static void reuse_object_pages_locked(struct slab *slab, unsigned int idx)
 {
 	uint32_t pages = object_pages(slab->cache, idx) & slab->released;
 
@@ -412,7 +411,7 @@ static void __reuse_object_pages(struct slab *slab, unsigned int idx)
 
 /* Are objects first..last of slab (last < objects) all free? Caller holds
  * cache->lock. */
-static bool __objects_free(const struct slab *slab, unsigned int first,
+static bool objects_free_locked(const struct slab *slab, unsigned int first,
 			   unsigned int last)
 {
 	for (unsigned int i = first; i <= last; i++)
@@ -435,7 +434,7 @@ static uint32_t __free_pages_mask(const struct kmem_cache *cache,
 
 		if (last >= slab->objects)
 			last = slab->objects - 1u;
-		if (first > last || __objects_free(slab, first, last))
+		if (first > last || objects_free_locked(slab, first, last))
 			mask |= 1U << pg;
 	}
 	return mask;
@@ -443,7 +442,7 @@ static uint32_t __free_pages_mask(const struct kmem_cache *cache,
 
 /* Release the free pages of slab not released yet, each run of adjacent
  * pages in one call; returns how many. Caller holds cache->lock. */
-static unsigned long __release_slab_pages(struct kmem_cache *cache,
+static unsigned long release_slab_pages_locked(struct kmem_cache *cache,
 					  struct slab *slab)
 {
 	uint64_t mask = __free_pages_mask(cache, slab) & ~slab->released;
@@ -479,11 +478,11 @@ unsigned long slab_release_free_pages(void)
 		if (!cache->order)
 			continue;
 		pthread_mutex_lock(&cache->lock);
-		__slab_take_deferred(cache);
+		slab_take_deferred_locked(cache);
 		cds_list_for_each_entry(slab, &cache->partial, list)
-			released += __release_slab_pages(cache, slab);
+			released += release_slab_pages_locked(cache, slab);
 		if (cache->spare)
-			released += __release_slab_pages(cache, cache->spare);
+			released += release_slab_pages_locked(cache, cache->spare);
 		pthread_mutex_unlock(&cache->lock);
 	}
 	return released;
@@ -492,7 +491,7 @@ unsigned long slab_release_free_pages(void)
 /* Take one object, which becomes state (OBJ_LIVE for the program, or
  * OBJ_CPU for the per-CPU layer, which marks it); NULL when out of memory.
  * Caller holds cache->lock. */
-static void *__slab_alloc(struct kmem_cache *cache, enum obj_state state,
+static void *slab_alloc_locked(struct kmem_cache *cache, enum obj_state state,
 			  uint8_t **statep)
 {
 	struct slab *slab;
@@ -513,7 +512,7 @@ static void *__slab_alloc(struct kmem_cache *cache, enum obj_state state,
 		}
 	}
 	if (unlikely(slab->released))
-		__reuse_object_pages(slab, idx);
+		reuse_object_pages_locked(slab, idx);
 	if (unlikely(slab_junk))	/* hardening:junk (slab.h) */
 		memset(slab->base + (size_t)idx * cache->size + sizeof(uintptr_t),
 		       SLAB_JUNK, cache->size - sizeof(uintptr_t));
@@ -532,8 +531,8 @@ void *slab_alloc(struct kmem_cache *cache)
 	void *p;
 
 	pthread_mutex_lock(&cache->lock);
-	__slab_take_deferred(cache);
-	p = __slab_alloc(cache, OBJ_LIVE, &state);
+	slab_take_deferred_locked(cache);
+	p = slab_alloc_locked(cache, OBJ_LIVE, &state);
 	pthread_mutex_unlock(&cache->lock);
 	if (!p)
 		errno = ENOMEM;
@@ -546,9 +545,9 @@ unsigned int slab_alloc_bulk(struct kmem_cache *cache, unsigned int n,
 	unsigned int got = 0;
 
 	pthread_mutex_lock(&cache->lock);
-	__slab_take_deferred(cache);
+	slab_take_deferred_locked(cache);
 	while (got < n &&
-	       (objs[got].addr = __slab_alloc(cache, OBJ_CPU, &objs[got].state)))
+	       (objs[got].addr = slab_alloc_locked(cache, OBJ_CPU, &objs[got].state)))
 		got++;
 	pthread_mutex_unlock(&cache->lock);
 	/* Nobody else knows them yet: marked outside the lock. */
@@ -560,7 +559,7 @@ unsigned int slab_alloc_bulk(struct kmem_cache *cache, unsigned int n,
 }
 
 /* Caller holds slab->cache->lock. */
-static enum kfree_result __slab_free(struct slab *slab, void *p)
+static enum kfree_result slab_free_locked(struct slab *slab, void *p)
 {
 	struct kmem_cache *cache = slab->cache;
 	bool was_full;
@@ -598,8 +597,8 @@ enum kfree_result slab_free(struct slab *slab, void *p)
 	enum kfree_result res;
 
 	pthread_mutex_lock(&cache->lock);
-	__slab_take_deferred(cache);
-	res = __slab_free(slab, p);
+	slab_take_deferred_locked(cache);
+	res = slab_free_locked(slab, p);
 	pthread_mutex_unlock(&cache->lock);
 	return res;
 }
@@ -610,7 +609,7 @@ unsigned int slab_free_bulk(struct kmem_cache *cache,
 	unsigned int bad = 0;
 
 	pthread_mutex_lock(&cache->lock);
-	__slab_take_deferred(cache);
+	slab_take_deferred_locked(cache);
 	for (unsigned int i = 0; i < n; i++) {
 		struct slab *slab;
 
@@ -626,7 +625,7 @@ unsigned int slab_free_bulk(struct kmem_cache *cache,
 		 * freed; the slab cannot have gone while it was allocated. */
 		slab = cache_slab_of(objs[i].addr);
 		if (!slab || slab->cache != cache ||
-		    __slab_free(slab, objs[i].addr) != KFREE_OK)
+		    slab_free_locked(slab, objs[i].addr) != KFREE_OK)
 			bad++;
 	}
 	pthread_mutex_unlock(&cache->lock);
@@ -650,7 +649,7 @@ unsigned int slab_free_bulk(struct kmem_cache *cache,
  *               empty beyond the spare (discarding would take the zone
  *               lock), else parked in one of SLAB_DEFER_SLOTS slots of
  *               the cache, lock-free; the next holder of cache->lock
- *               frees the parked objects (__slab_take_deferred).
+ *               frees the parked objects (slab_take_deferred_locked).
  *
  * A parked object is OBJ_CPU and marked, like one in a per-CPU stack: free for
  * the program, allocated in its slab. A slot is claimed with a
@@ -692,7 +691,7 @@ static bool deferred_claim(void *p)
 /* Free every parked object of cache into its slab. Caller holds
  * cache->lock (and may wait for locks: not a nolock path). One load when
  * nothing is parked. */
-static void __slab_take_deferred(struct kmem_cache *cache)
+static void slab_take_deferred_locked(struct kmem_cache *cache)
 {
 	unsigned long c = cache_index(cache);
 
@@ -714,7 +713,7 @@ static void __slab_take_deferred(struct kmem_cache *cache)
 		if (idx >= 0 && slab->cache == cache &&
 		    CMM_LOAD_SHARED(slab->state[idx]) == OBJ_CPU &&
 		    obj_marked(p))
-			__slab_free(slab, p);
+			slab_free_locked(slab, p);
 	}
 }
 
@@ -738,7 +737,7 @@ void *slab_alloc_nolock(struct kmem_cache *cache)
 	if (pthread_mutex_trylock(&cache->lock) == 0) {
 		/* get_partial() makes no new slab while one of these exists. */
 		if (!cds_list_empty(&cache->partial) || cache->spare)
-			p = __slab_alloc(cache, OBJ_LIVE, &state);
+			p = slab_alloc_locked(cache, OBJ_LIVE, &state);
 		pthread_mutex_unlock(&cache->lock);
 	}
 	if (!p)
@@ -756,7 +755,7 @@ void slab_free_nolock(struct slab *slab, void *p)
 				cache->spare != slab;
 
 		if (!discards)
-			__slab_free(slab, p);
+			slab_free_locked(slab, p);
 		pthread_mutex_unlock(&cache->lock);
 		if (!discards)
 			return;
@@ -782,7 +781,7 @@ void slab_free_nolock(struct slab *slab, void *p)
 /* Give the per-CPU caches' objects back (every CPU's, or only those of
  * CPUs idle since the last idle scan), then every cache's parked objects
  * and spare empty slab; returns the pages given back to the core. */
-static unsigned long __slab_drain(bool idle_only)
+static unsigned long do_slab_drain(bool idle_only)
 {
 	unsigned long pages = 0;
 
@@ -794,7 +793,7 @@ static unsigned long __slab_drain(bool idle_only)
 		cpu_cache_drain();
 	for_each_kmem_cache(cache) {
 		pthread_mutex_lock(&cache->lock);
-		__slab_take_deferred(cache);
+		slab_take_deferred_locked(cache);
 		if (cache->spare) {
 			discard_slab(cache, cache->spare);
 			cache->spare = NULL;
@@ -805,22 +804,24 @@ static unsigned long __slab_drain(bool idle_only)
 	return pages;
 }
 
+#ifdef BUDDY_TEST_HOOKS
 unsigned long slab_drain(void)
 {
-	return __slab_drain(false);
+	return do_slab_drain(false);
 }
+#endif
 
 /* The drain, then the free pages left inside partly used slabs. */
-static unsigned long __slab_shrink(bool idle_only)
+static unsigned long do_slab_shrink(bool idle_only)
 {
-	unsigned long pages = __slab_drain(idle_only);
+	unsigned long pages = do_slab_drain(idle_only);
 
 	return pages + slab_release_free_pages();
 }
 
 unsigned long slab_shrink(void)
 {
-	return __slab_shrink(false);
+	return do_slab_shrink(false);
 }
 
 /*
@@ -834,7 +835,7 @@ unsigned long slab_shrink(void)
  */
 static unsigned long slab_shrink_scan(int nid, bool idle_only)
 {
-	return nid <= 0 ? __slab_shrink(idle_only) : 0;
+	return nid <= 0 ? do_slab_shrink(idle_only) : 0;
 }
 
 static const struct shrinker slab_shrinker = {

@@ -275,7 +275,7 @@ static inline const char *lifetime_site_type(const struct lifetime_site *site)
 
 /*
  * fork(). No lock of the allocator is held across fork(): holding them is
- * what deadlocks (issue 7). Another library's atfork handler that runs
+ * what deadlocks. Another library's atfork handler that runs
  * after ours would allocate under our locks, and glibc's fork() takes the
  * stdio list lock after every atfork handler, while a thread inside
  * malloc may hold a FILE lock that a thread holding the list lock waits

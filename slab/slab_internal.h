@@ -208,9 +208,11 @@ void slab_free_nolock(struct slab *slab, void *p);
 /* Objects that slab_free_nolock could neither free nor park. */
 extern unsigned long slab_nolock_leaked;
 unsigned long slab_shrink(void);	/* pages freed or released */
-/* slab_shrink() without releasing the free pages inside slabs: the
+#ifdef BUDDY_TEST_HOOKS
+/* Tests: slab_shrink() without releasing the free pages inside slabs: the
  * per-CPU caches drained, parked objects taken, spare slabs freed. */
 unsigned long slab_drain(void);
+#endif
 void slab_stats(size_t *allocated, size_t *slab_bytes);
 /* Bytes of the core's pages holding struct slab records (never returned). */
 size_t slab_meta_bytes(void);
@@ -219,9 +221,11 @@ size_t slab_meta_bytes(void);
 bool slab_fork_busy(void);
 void slab_fork_child(bool abandon);
 
-/* cpu_cache.c: batches held by cache's barn (its store of full batches
- * between the per-CPU stacks; racy unless quiet). For tests and stats. */
+#ifdef BUDDY_TEST_HOOKS
+/* cpu_cache.c, tests: batches held by cache's barn (its store of full
+ * batches between the per-CPU stacks; racy unless quiet). */
 unsigned int cpu_cache_barn_batches(const struct kmem_cache *cache);
+#endif
 
 /* The slab holding the page of p, or NULL if that page is not a slab's. */
 static inline struct slab *page_slab(const struct page *page)

@@ -6,6 +6,12 @@
 # include/buddymalloc.h and every name in tests/exports.allow, because a
 # malloc-family name we fail to export would run glibc's code on our
 # pointers. Run by "make check" (see tests/local.mk for the environment).
+#
+# Test-only code stays out of the library: no symbol of the full symbol
+# table (nm, local ones included) is a test-only name. Test-only names are
+# those declared between "#ifdef BUDDY_TEST_HOOKS" and its "#else" or
+# "#endif" in the headers of core/, slab/ and preload/, and every function
+# of core/check.c (the checker, built only into the test core).
 
 LC_ALL=C; export LC_ALL
 top_srcdir=${top_srcdir:-.}
@@ -14,8 +20,9 @@ NM=${NM:-nm}
 so=$top_builddir/.libs/libbuddymalloc.so
 allow=$top_srcdir/tests/exports.allow
 header=$top_srcdir/include/buddymalloc.h
+checker=$top_srcdir/core/check.c
 
-echo 1..4
+echo 1..6
 if ! test -f "$so"; then
 	echo "Bail out! $so not built"
 	exit 1
@@ -57,3 +64,40 @@ report "every function of include/buddymalloc.h is exported" "$missing"
 
 missing=$(comm -23 "$tmp.allow" "$tmp.exported")
 report "every name in tests/exports.allow is exported" "$missing"
+
+# The test-only names: in each test block of a header, the name a
+# declaration declares (a function's, a function pointer's, an extern
+# variable's); comment lines skipped.
+for h in "$top_srcdir"/core/*.h "$top_srcdir"/slab/*.h "$top_srcdir"/preload/*.h; do
+	awk '
+		/^#ifdef BUDDY_TEST_HOOKS/ { t = 1; next }
+		/^#(else|endif)/ { t = 0; next }
+		!t || /^[ \t]*(\/\*|\*)/ || /^#/ { next }
+		match($0, /\(\*[A-Za-z_][A-Za-z0-9_]*\)/) {
+			print substr($0, RSTART + 2, RLENGTH - 3); next }
+		match($0, /[A-Za-z_][A-Za-z0-9_]*\(/) {
+			print substr($0, RSTART, RLENGTH - 1); next }
+		/^extern/ && match($0, /[A-Za-z_][A-Za-z0-9_]*(\[[^]]*\])?;/) {
+			n = substr($0, RSTART, RLENGTH); sub(/[[;].*/, "", n); print n }
+	' "$h"
+done >"$tmp.testonly"
+# Every function core/check.c defines (the return type on the same line).
+sed -n 's/^[a-z][a-z0-9_ ]*[ *]\([a-z_][a-z0-9_]*\)(.*[^;]$/\1/p' "$checker" \
+	>>"$tmp.testonly"
+sort -u -o "$tmp.testonly" "$tmp.testonly"
+if grep -qx check_all_zones "$tmp.testonly" &&
+   grep -qx cpu_cache_force_fallback "$tmp.testonly"; then
+	report "the test-only names are found ($(wc -l <"$tmp.testonly") names)" ""
+else
+	report "the test-only names are found" "$(cat "$tmp.testonly")"
+fi
+
+# Every symbol of the library, local ones included.
+$NM "$so" 2>/dev/null | awk 'NF >= 2 { sub(/@.*/, "", $NF); print $NF }' |
+	sort -u >"$tmp.all"
+if ! test -s "$tmp.all"; then
+	echo "ok 6 # SKIP $so has no symbol table (stripped)"
+else
+	shipped=$(comm -12 "$tmp.testonly" "$tmp.all")
+	report "no test-only symbol is in the library (nm)" "$shipped"
+fi

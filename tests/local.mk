@@ -11,14 +11,18 @@
 #	tests_unit_NAME_CPPFLAGS = $(UNIT_CPPFLAGS)
 #	tests_unit_NAME_LDADD = $(UNIT_LDADD)
 #
-# (automake takes tests/unit/NAME.c as the source by default.) A test that
-# needs settings gets a sibling shell script that exports them and runs the
-# binary; list the script in TESTS and EXTRA_DIST, the binary in
-# check_PROGRAMS.
+# (automake takes tests/unit/NAME.c as the source by default; a test of
+# slab/ adds -I$(top_srcdir)/slab and links slab/libbuddyslab_test.la
+# first.) Adding an API or stress test (tests/api/NAME.c or
+# tests/stress/NAME.c, built linked and preloaded): one line in
+# tests/api/tests.list, then scripts/gen-api-tests >tests/api/tests.mk
+# (see "API, stress and real-program tests" below). A test that needs
+# settings gets a sibling shell script that exports them and runs the
+# binary; list the script in SCRIPT_TESTS.
 #
-# Slow tests: build them with check_PROGRAMS but list them in REGTESTS, not
-# TESTS; "make regtest" runs them (as liburcu does), so "make check" stays
-# quick. The model-based test of the page allocator belongs in TESTS.
+# Slow tests are not in TESTS: the soak ("make check-soak", below) and the
+# fuzzers ("make check-fuzz", tests/fuzz/local.mk) have targets of their
+# own; scripts/run-tests runs a short soak after "make check".
 
 # --- the TAP library ---------------------------------------------------
 
@@ -28,7 +32,7 @@ tests_lib_libtap_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/include
 noinst_HEADERS += tests/include/tap.h tests/include/test_util.h \
 	tests/stress/handler_util.h
 
-# --- what unit tests use -------------------------------------------------
+# --- what unit tests use -----------------------------------------------
 
 UNIT_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/core \
 	-I$(top_srcdir)/tests/include -DBUDDY_TEST_HOOKS
@@ -42,7 +46,7 @@ UNIT_TESTS += tests/unit/tap_selftest
 tests_unit_tap_selftest_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_tap_selftest_LDADD = tests/lib/libtap.la
 
-# --- script tests --------------------------------------------------------
+# --- script tests ------------------------------------------------------
 
 # Only the public symbols leave libbuddymalloc.so.
 SCRIPT_TESTS = tests/exports.sh
@@ -87,7 +91,7 @@ AM_TESTS_ENVIRONMENT += \
 
 EXTRA_DIST += $(SCRIPT_TESTS)
 
-# --- wiring --------------------------------------------------------------
+# --- wiring ------------------------------------------------------------
 
 check_PROGRAMS += $(UNIT_TESTS)
 TESTS += $(UNIT_TESTS) $(SCRIPT_TESTS)
@@ -104,12 +108,7 @@ AM_TESTS_ENVIRONMENT += \
 	top_builddir='$(top_builddir)'; export top_builddir; \
 	NM='$(NM)'; export NM;
 
-# make regtest: the slow tests (REGTESTS), through the same harness.
-regtest:
-	$(MAKE) $(AM_MAKEFLAGS) check TESTS="$(REGTESTS)"
-.PHONY: regtest
-
-# --- unit tests of core/ (issue 2) ---------------------------------------
+# --- unit tests of core/ -----------------------------------------------
 #
 # One program per component of core/, as jemalloc's test/unit mirrors src/.
 # Each links the model's checker (model_check.c), an independent reading of
@@ -187,7 +186,7 @@ tests_unit_page_api_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/include
 tests_unit_page_api_LDADD = libbuddymalloc.la tests/lib/libtap.la
 
 
-# --- unit tests of core/ additions (issue 3) ------------------------------
+# --- unit tests of core/ additions -------------------------------------
 # huge.c (direct mappings), resize_pages_exact/alloc_pages_exact_aligned,
 # release_free_pages (malloc_trim), core_fork_* (fork and abandon).
 
@@ -214,7 +213,7 @@ UNIT_TESTS += tests/unit/fork_child
 tests_unit_fork_child_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_fork_child_LDADD = $(UNIT_LDADD)
 
-# --- per-CPU page lists (issue 8) ----------------------------------------
+# --- per-CPU page lists ------------------------------------------------
 # pcp.c: refill and spill by batch, counts never above high with threads
 # pinned to different CPUs, drains, exact frees, high and batch following
 # the zone and the settings, fork with a pcp lock held. The tests of the
@@ -227,7 +226,7 @@ tests_unit_pcp_CPPFLAGS = $(UNIT_CPPFLAGS)
 tests_unit_pcp_LDADD = $(UNIT_LDADD)
 
 
-# --- nodes (issue 8) ------------------------------------------------------
+# --- nodes -------------------------------------------------------------
 #
 # numa: numa_fake 2; allocations come from the running CPU's node (the
 # thread pinned to a CPU of each node in turn), fall back to the other node
@@ -251,7 +250,7 @@ tests_unit_numa_topology_LDADD = $(UNIT_LDADD)
 EXTRA_DIST += tests/unit/data/sysfs
 
 
-# --- preload tests (issue 3) ---------------------------------------------
+# --- preload tests -----------------------------------------------------
 # conf: the BUDDYMALLOC_CONF parser of preload/conf.c, called directly
 # (compiled into the test with the test core; no malloc replacement).
 # bad_free: double, invalid and interior frees and reallocs, each in a
@@ -265,7 +264,7 @@ PRELOAD_TEST_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/slab \
 UNIT_TESTS += tests/preload/conf
 tests_preload_conf_SOURCES = tests/preload/conf.c preload/conf.c
 tests_preload_conf_CPPFLAGS = $(PRELOAD_TEST_CPPFLAGS)
-tests_preload_conf_LDADD = slab/libbuddyslab.la $(UNIT_LDADD)
+tests_preload_conf_LDADD = slab/libbuddyslab_test.la $(UNIT_LDADD)
 
 UNIT_TESTS += tests/preload/bad_free
 tests_preload_bad_free_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/include \
@@ -278,7 +277,7 @@ SCRIPT_TESTS += tests/preload/secure.sh
 
 
 # =========================================================================
-# API, stress and real-program tests (issue 3)
+# API, stress and real-program tests
 # =========================================================================
 #
 # tests/api/NAME.c (the public malloc API) and tests/stress/NAME.c (threads,
@@ -304,8 +303,16 @@ SCRIPT_TESTS += tests/preload/secure.sh
 # sort, perl, shell tools) with and without the library and compare their
 # output; see tests/programs/lib.sh. A missing program is a TAP SKIP.
 #
-# Adding an API or stress test NAME: list it in API_LINKED_TESTS and
-# API_PRELOAD_TESTS and give both builds their three lines below.
+# Adding an API or stress test NAME: one line in tests/api/tests.list
+# (its header says the format), then run
+#
+#	scripts/gen-api-tests >tests/api/tests.mk
+#
+# which writes both lists (API_LINKED_TESTS, API_PRELOAD_TESTS) and both
+# builds' variables: SOURCES tests/DIR/NAME.c, CPPFLAGS $(API_CPPFLAGS),
+# LDADD $(API_LINKED_LDADD) or $(API_PLAIN_LDADD) plus the line's libraries,
+# LDFLAGS -no-install for the linked build (and for the preloaded one when
+# it links a libtool library).
 
 API_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/include \
 	-I$(top_srcdir)/tests/api
@@ -318,165 +325,13 @@ check_LTLIBRARIES += tests/api/libapiutil.la
 tests_api_libapiutil_la_SOURCES = tests/api/api_util.c tests/api/api_util.h
 tests_api_libapiutil_la_CPPFLAGS = $(API_CPPFLAGS)
 
-API_LINKED_TESTS = \
-	tests/api/sizes \
-	tests/api/align \
-	tests/api/calloc \
-	tests/api/overflow \
-	tests/api/realloc \
-	tests/api/introspect \
-	tests/api/symbols \
-	tests/api/alloc_fail \
-	tests/api/malloc_stats \
-	tests/api/numa_fake \
-	tests/api/misuse \
-	tests/stress/threads \
-	tests/stress/fork \
-	tests/stress/fork_handlers \
-	tests/stress/thread_exit \
-	tests/stress/signal_malloc \
-	tests/stress/fallback_fast \
-	tests/stress/fork_reclaim \
-	tests/stress/idle_return \
-	tests/stress/rlimit_as
+# The two lists and every build's variables, from tests/api/tests.list.
+include $(srcdir)/tests/api/tests.mk
+EXTRA_DIST += tests/api/tests.list scripts/gen-api-tests
 
-API_PRELOAD_TESTS = \
-	tests/api/preload/sizes.preload \
-	tests/api/preload/align.preload \
-	tests/api/preload/calloc.preload \
-	tests/api/preload/overflow.preload \
-	tests/api/preload/realloc.preload \
-	tests/api/preload/introspect.preload \
-	tests/api/preload/symbols.preload \
-	tests/api/preload/alloc_fail.preload \
-	tests/api/preload/malloc_stats.preload \
-	tests/api/preload/limit.preload \
-	tests/api/preload/numa_fake.preload \
-	tests/api/preload/misuse.preload \
-	tests/stress/preload/threads.preload \
-	tests/stress/preload/fork.preload \
-	tests/stress/preload/fork_handlers.preload \
-	tests/stress/preload/thread_exit.preload \
-	tests/stress/preload/signal_malloc.preload \
-	tests/stress/preload/fallback_fast.preload \
-	tests/stress/preload/fork_reclaim.preload \
-	tests/stress/preload/idle_return.preload \
-	tests/stress/preload/grouping.preload \
-	tests/stress/preload/rlimit_as.preload \
-	tests/stress/preload/fork_churn.preload
-
-tests_api_sizes_SOURCES = tests/api/sizes.c
-tests_api_sizes_CPPFLAGS = $(API_CPPFLAGS)
-tests_api_sizes_LDADD = $(API_LINKED_LDADD)
-tests_api_sizes_LDFLAGS = -no-install
-# limit: BUDDYMALLOC_CONF=limit:256m (set by the program itself), preloaded
-# only: malloc until ENOMEM within the budget, alone and with 8 threads.
-tests_api_preload_limit_preload_SOURCES = tests/api/limit.c
-tests_api_preload_limit_preload_CPPFLAGS = $(API_CPPFLAGS)
-tests_api_preload_limit_preload_LDADD = $(API_PLAIN_LDADD)
-
-tests_api_preload_sizes_preload_SOURCES = tests/api/sizes.c
-tests_api_preload_sizes_preload_CPPFLAGS = $(API_CPPFLAGS)
-tests_api_preload_sizes_preload_LDADD = $(API_PLAIN_LDADD)
-
-tests_api_align_SOURCES = tests/api/align.c
-tests_api_align_CPPFLAGS = $(API_CPPFLAGS)
-tests_api_align_LDADD = $(API_LINKED_LDADD)
-tests_api_align_LDFLAGS = -no-install
-tests_api_preload_align_preload_SOURCES = tests/api/align.c
-tests_api_preload_align_preload_CPPFLAGS = $(API_CPPFLAGS)
-tests_api_preload_align_preload_LDADD = $(API_PLAIN_LDADD)
-
-tests_api_calloc_SOURCES = tests/api/calloc.c
-tests_api_calloc_CPPFLAGS = $(API_CPPFLAGS)
-tests_api_calloc_LDADD = $(API_LINKED_LDADD)
-tests_api_calloc_LDFLAGS = -no-install
-tests_api_preload_calloc_preload_SOURCES = tests/api/calloc.c
-tests_api_preload_calloc_preload_CPPFLAGS = $(API_CPPFLAGS)
-tests_api_preload_calloc_preload_LDADD = $(API_PLAIN_LDADD)
-
-tests_api_overflow_SOURCES = tests/api/overflow.c
-tests_api_overflow_CPPFLAGS = $(API_CPPFLAGS)
-tests_api_overflow_LDADD = $(API_LINKED_LDADD)
-tests_api_overflow_LDFLAGS = -no-install
-tests_api_preload_overflow_preload_SOURCES = tests/api/overflow.c
-tests_api_preload_overflow_preload_CPPFLAGS = $(API_CPPFLAGS)
-tests_api_preload_overflow_preload_LDADD = $(API_PLAIN_LDADD)
-
-tests_api_realloc_SOURCES = tests/api/realloc.c
-tests_api_realloc_CPPFLAGS = $(API_CPPFLAGS)
-tests_api_realloc_LDADD = $(API_LINKED_LDADD)
-tests_api_realloc_LDFLAGS = -no-install
-tests_api_preload_realloc_preload_SOURCES = tests/api/realloc.c
-tests_api_preload_realloc_preload_CPPFLAGS = $(API_CPPFLAGS)
-tests_api_preload_realloc_preload_LDADD = $(API_PLAIN_LDADD)
-
-tests_api_introspect_SOURCES = tests/api/introspect.c
-tests_api_introspect_CPPFLAGS = $(API_CPPFLAGS)
-tests_api_introspect_LDADD = $(API_LINKED_LDADD)
-tests_api_introspect_LDFLAGS = -no-install
-tests_api_preload_introspect_preload_SOURCES = tests/api/introspect.c
-tests_api_preload_introspect_preload_CPPFLAGS = $(API_CPPFLAGS)
-tests_api_preload_introspect_preload_LDADD = $(API_PLAIN_LDADD)
-
-tests_api_symbols_SOURCES = tests/api/symbols.c
-tests_api_symbols_CPPFLAGS = $(API_CPPFLAGS)
-tests_api_symbols_LDADD = $(API_LINKED_LDADD)
-tests_api_symbols_LDFLAGS = -no-install
-tests_api_preload_symbols_preload_SOURCES = tests/api/symbols.c
-tests_api_preload_symbols_preload_CPPFLAGS = $(API_CPPFLAGS)
-tests_api_preload_symbols_preload_LDADD = $(API_PLAIN_LDADD)
-
-tests_api_alloc_fail_SOURCES = tests/api/alloc_fail.c
-tests_api_alloc_fail_CPPFLAGS = $(API_CPPFLAGS)
-tests_api_alloc_fail_LDADD = $(API_LINKED_LDADD)
-tests_api_alloc_fail_LDFLAGS = -no-install
-tests_api_preload_alloc_fail_preload_SOURCES = tests/api/alloc_fail.c
-tests_api_preload_alloc_fail_preload_CPPFLAGS = $(API_CPPFLAGS)
-tests_api_preload_alloc_fail_preload_LDADD = $(API_PLAIN_LDADD)
-
-tests_api_malloc_stats_SOURCES = tests/api/malloc_stats.c
-tests_api_malloc_stats_CPPFLAGS = $(API_CPPFLAGS)
-tests_api_malloc_stats_LDADD = $(API_LINKED_LDADD)
-tests_api_malloc_stats_LDFLAGS = -no-install
-tests_api_preload_malloc_stats_preload_SOURCES = tests/api/malloc_stats.c
-tests_api_preload_malloc_stats_preload_CPPFLAGS = $(API_CPPFLAGS)
-tests_api_preload_malloc_stats_preload_LDADD = $(API_PLAIN_LDADD)
-
-# numa_fake re-executes itself with BUDDYMALLOC_CONF=numa_fake:2.
-tests_api_numa_fake_SOURCES = tests/api/numa_fake.c
-tests_api_numa_fake_CPPFLAGS = $(API_CPPFLAGS)
-tests_api_numa_fake_LDADD = $(API_LINKED_LDADD)
-tests_api_numa_fake_LDFLAGS = -no-install
-tests_api_preload_numa_fake_preload_SOURCES = tests/api/numa_fake.c
-tests_api_preload_numa_fake_preload_CPPFLAGS = $(API_CPPFLAGS)
-tests_api_preload_numa_fake_preload_LDADD = $(API_PLAIN_LDADD)
-
-# misuse: every call that takes a block, on every kind of block, given a
-# freed block, an interior pointer, a wrong size or alignment.
-tests_api_misuse_SOURCES = tests/api/misuse.c
-tests_api_misuse_CPPFLAGS = $(API_CPPFLAGS)
-tests_api_misuse_LDADD = $(API_LINKED_LDADD)
-tests_api_misuse_LDFLAGS = -no-install
-tests_api_preload_misuse_preload_SOURCES = tests/api/misuse.c
-tests_api_preload_misuse_preload_CPPFLAGS = $(API_CPPFLAGS)
-tests_api_preload_misuse_preload_LDADD = $(API_PLAIN_LDADD)
-
-tests_stress_threads_SOURCES = tests/stress/threads.c
-tests_stress_threads_CPPFLAGS = $(API_CPPFLAGS)
-tests_stress_threads_LDADD = $(API_LINKED_LDADD)
-tests_stress_threads_LDFLAGS = -no-install
-tests_stress_preload_threads_preload_SOURCES = tests/stress/threads.c
-tests_stress_preload_threads_preload_CPPFLAGS = $(API_CPPFLAGS)
-tests_stress_preload_threads_preload_LDADD = $(API_PLAIN_LDADD)
-
-tests_stress_fork_SOURCES = tests/stress/fork.c
-tests_stress_fork_CPPFLAGS = $(API_CPPFLAGS)
-tests_stress_fork_LDADD = $(API_LINKED_LDADD)
-tests_stress_fork_LDFLAGS = -no-install
-tests_stress_preload_fork_preload_SOURCES = tests/stress/fork.c
-tests_stress_preload_fork_preload_CPPFLAGS = $(API_CPPFLAGS)
-tests_stress_preload_fork_preload_LDADD = $(API_PLAIN_LDADD)
+# tests/generated.sh: tests/api/tests.mk is what scripts/gen-api-tests
+# makes of tests/api/tests.list.
+SCRIPT_TESTS += tests/generated.sh
 
 # A library whose atfork handlers allocate, linked into fork_handlers so
 # that its constructor runs before libbuddymalloc's (preloaded, or linked
@@ -485,115 +340,6 @@ check_LTLIBRARIES += tests/stress/libatfork_alloc.la
 tests_stress_libatfork_alloc_la_SOURCES = tests/stress/atfork_alloc.c
 tests_stress_libatfork_alloc_la_LDFLAGS = -rpath /nowhere -avoid-version
 tests_stress_libatfork_alloc_la_LIBADD = $(PTHREAD_LIBS)
-
-tests_stress_fork_handlers_SOURCES = tests/stress/fork_handlers.c
-tests_stress_fork_handlers_CPPFLAGS = $(API_CPPFLAGS)
-tests_stress_fork_handlers_LDADD = $(API_LINKED_LDADD) \
-	tests/stress/libatfork_alloc.la
-tests_stress_fork_handlers_LDFLAGS = -no-install
-tests_stress_preload_fork_handlers_preload_SOURCES = tests/stress/fork_handlers.c
-tests_stress_preload_fork_handlers_preload_CPPFLAGS = $(API_CPPFLAGS)
-tests_stress_preload_fork_handlers_preload_LDADD = $(API_PLAIN_LDADD) \
-	tests/stress/libatfork_alloc.la
-tests_stress_preload_fork_handlers_preload_LDFLAGS = -no-install
-
-tests_stress_thread_exit_SOURCES = tests/stress/thread_exit.c
-tests_stress_thread_exit_CPPFLAGS = $(API_CPPFLAGS)
-tests_stress_thread_exit_LDADD = $(API_LINKED_LDADD)
-tests_stress_thread_exit_LDFLAGS = -no-install
-tests_stress_preload_thread_exit_preload_SOURCES = tests/stress/thread_exit.c
-tests_stress_preload_thread_exit_preload_CPPFLAGS = $(API_CPPFLAGS)
-tests_stress_preload_thread_exit_preload_LDADD = $(API_PLAIN_LDADD)
-
-tests_stress_signal_malloc_SOURCES = tests/stress/signal_malloc.c
-tests_stress_signal_malloc_CPPFLAGS = $(API_CPPFLAGS)
-tests_stress_signal_malloc_LDADD = $(API_LINKED_LDADD)
-tests_stress_signal_malloc_LDFLAGS = -no-install
-tests_stress_preload_signal_malloc_preload_SOURCES = tests/stress/signal_malloc.c
-tests_stress_preload_signal_malloc_preload_CPPFLAGS = $(API_CPPFLAGS)
-tests_stress_preload_signal_malloc_preload_LDADD = $(API_PLAIN_LDADD)
-
-# fallback_fast: the fallback mode's inline malloc and free (re-executed
-# with rseq off), threads moved between CPUs, signal handlers allocating.
-tests_stress_fallback_fast_SOURCES = tests/stress/fallback_fast.c
-tests_stress_fallback_fast_CPPFLAGS = $(API_CPPFLAGS)
-tests_stress_fallback_fast_LDADD = $(API_LINKED_LDADD)
-tests_stress_fallback_fast_LDFLAGS = -no-install
-tests_stress_preload_fallback_fast_preload_SOURCES = tests/stress/fallback_fast.c
-tests_stress_preload_fallback_fast_preload_CPPFLAGS = $(API_CPPFLAGS)
-tests_stress_preload_fallback_fast_preload_LDADD = $(API_PLAIN_LDADD)
-
-tests_stress_fork_reclaim_SOURCES = tests/stress/fork_reclaim.c
-tests_stress_fork_reclaim_CPPFLAGS = $(API_CPPFLAGS)
-tests_stress_fork_reclaim_LDADD = $(API_LINKED_LDADD)
-tests_stress_fork_reclaim_LDFLAGS = -no-install
-tests_stress_preload_fork_reclaim_preload_SOURCES = tests/stress/fork_reclaim.c
-tests_stress_preload_fork_reclaim_preload_CPPFLAGS = $(API_CPPFLAGS)
-tests_stress_preload_fork_reclaim_preload_LDADD = $(API_PLAIN_LDADD)
-
-# idle_return is the suite's one real-time test (generous margins, its
-# output says so); it allocates 1 GiB.
-tests_stress_idle_return_SOURCES = tests/stress/idle_return.c
-tests_stress_idle_return_CPPFLAGS = $(API_CPPFLAGS)
-tests_stress_idle_return_LDADD = $(API_LINKED_LDADD) -lm
-tests_stress_idle_return_LDFLAGS = -no-install
-tests_stress_preload_idle_return_preload_SOURCES = tests/stress/idle_return.c
-tests_stress_preload_idle_return_preload_CPPFLAGS = $(API_CPPFLAGS)
-tests_stress_preload_idle_return_preload_LDADD = $(API_PLAIN_LDADD) -lm
-# rlimit_as: RLIMIT_AS exhaustion with 9 threads (glibc's
-# tst-malloc-thread-fail): NULL with ENOMEM, no crash, recovery.
-tests_stress_rlimit_as_SOURCES = tests/stress/rlimit_as.c
-tests_stress_rlimit_as_CPPFLAGS = $(API_CPPFLAGS)
-tests_stress_rlimit_as_LDADD = $(API_LINKED_LDADD)
-tests_stress_rlimit_as_LDFLAGS = -no-install
-tests_stress_preload_rlimit_as_preload_SOURCES = tests/stress/rlimit_as.c
-tests_stress_preload_rlimit_as_preload_CPPFLAGS = $(API_CPPFLAGS)
-tests_stress_preload_rlimit_as_preload_LDADD = $(API_PLAIN_LDADD)
-# fork_churn: 500 forks while 6 threads use every path of the allocator
-# under a budget (limit:96m, set by the program itself); each child checks
-# what it inherited and allocates on its own. Preloaded only, as the soak.
-tests_stress_preload_fork_churn_preload_SOURCES = tests/stress/fork_churn.c
-tests_stress_preload_fork_churn_preload_CPPFLAGS = $(API_CPPFLAGS)
-tests_stress_preload_fork_churn_preload_LDADD = $(API_PLAIN_LDADD)
-# grouping: lifetime grouping, measured by the OS (preloaded only: the
-# classifier keys on the return address of the exported malloc).
-tests_stress_preload_grouping_preload_SOURCES = tests/stress/grouping.c
-tests_stress_preload_grouping_preload_CPPFLAGS = $(API_CPPFLAGS)
-tests_stress_preload_grouping_preload_LDADD = $(API_PLAIN_LDADD) -lm -ldl
-# guard: hardening:guard (the program re-executes itself with it): a byte
-# past the end or before the start of page-level blocks and direct
-# mappings (fresh, reallocated, reused from the cache, a forked child's)
-# faults in a forked child, and nothing inside does; usable sizes, stats,
-# malloc_trim, free_sized, a double free's report.
-API_LINKED_TESTS += tests/api/guard
-API_PRELOAD_TESTS += tests/api/preload/guard.preload
-tests_api_guard_SOURCES = tests/api/guard.c
-tests_api_guard_CPPFLAGS = $(API_CPPFLAGS)
-tests_api_guard_LDADD = $(API_LINKED_LDADD)
-tests_api_guard_LDFLAGS = -no-install
-tests_api_preload_guard_preload_SOURCES = tests/api/guard.c
-tests_api_preload_guard_preload_CPPFLAGS = $(API_CPPFLAGS)
-tests_api_preload_guard_preload_LDADD = $(API_PLAIN_LDADD)
-
-# --- live inspection (issue 12) -------------------------------------------
-# live_report: report_signal makes the reclaim thread write the full
-# report to report_file, in children re-executed with BUDDYMALLOC_CONF:
-# idle, busy with 4 threads and signalled 30 times, reclaim_threads:0,
-# no handler without the setting, a forked child's own report.
-API_LINKED_TESTS += tests/api/live_report
-API_PRELOAD_TESTS += tests/api/preload/live_report.preload
-tests_api_live_report_SOURCES = tests/api/live_report.c
-tests_api_live_report_CPPFLAGS = $(API_CPPFLAGS)
-tests_api_live_report_LDADD = $(API_LINKED_LDADD)
-tests_api_live_report_LDFLAGS = -no-install
-tests_api_preload_live_report_preload_SOURCES = tests/api/live_report.c
-tests_api_preload_live_report_preload_CPPFLAGS = $(API_CPPFLAGS)
-tests_api_preload_live_report_preload_LDADD = $(API_PLAIN_LDADD)
-# inspect_tree: every buddymalloc_stats_print layout, the JSON form, and
-# the mallctl tree against doc/man/inspection.roff (python3, preloaded).
-# attach: buddymalloc --attach PID, and kill + cat, on a running cat.
-SCRIPT_TESTS += tests/api/inspect_tree.sh tests/attach.sh
-EXTRA_DIST += tests/api/inspect_tree.py doc/man/inspection.roff
 
 check_PROGRAMS += $(API_LINKED_TESTS) $(API_PRELOAD_TESTS)
 TESTS += $(API_LINKED_TESTS) $(API_PRELOAD_TESTS)
@@ -633,28 +379,35 @@ EXTRA_DIST += $(PROGRAM_TESTS) \
 # built above).
 SCRIPT_TESTS += tests/api/hardening.sh
 
-# --- unit tests of slab/ (issue 3) ----------------------------------------
+# --- live inspection ---------------------------------------------------
+# inspect_tree: every buddymalloc_stats_print layout, the JSON form, and
+# the mallctl tree against doc/man/inspection.roff (python3, preloaded).
+# attach: buddymalloc --attach PID, and kill + cat, on a running cat.
+SCRIPT_TESTS += tests/api/inspect_tree.sh tests/attach.sh
+EXTRA_DIST += tests/api/inspect_tree.py doc/man/inspection.roff
+
+# --- unit tests of slab/ -----------------------------------------------
 
 UNIT_TESTS += tests/unit/slab
 tests_unit_slab_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/slab
-tests_unit_slab_LDADD = slab/libbuddyslab.la $(UNIT_LDADD)
+tests_unit_slab_LDADD = slab/libbuddyslab_test.la $(UNIT_LDADD)
 
 UNIT_TESTS += tests/unit/slab_meta
 tests_unit_slab_meta_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/slab
-tests_unit_slab_meta_LDADD = slab/libbuddyslab.la $(UNIT_LDADD)
+tests_unit_slab_meta_LDADD = slab/libbuddyslab_test.la $(UNIT_LDADD)
 
 # slab_release: the free pages inside partly used slabs go back to the OS
 # (slab_release_free_pages) and come back when their objects are reused.
 UNIT_TESTS += tests/unit/slab_release
 tests_unit_slab_release_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/slab
-tests_unit_slab_release_LDADD = slab/libbuddyslab.la $(UNIT_LDADD)
+tests_unit_slab_release_LDADD = slab/libbuddyslab_test.la $(UNIT_LDADD)
 
 # lifetime: the lifetime classifier (slab/lifetime.c) on synthetic sites
 # with a clock the test drives: short and long sites, a site that flips,
 # stability under noise, a mixed (wrapper) site split by call depth.
 UNIT_TESTS += tests/unit/lifetime
 tests_unit_lifetime_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/slab
-tests_unit_lifetime_LDADD = slab/libbuddyslab.la $(UNIT_LDADD)
+tests_unit_lifetime_LDADD = slab/libbuddyslab_test.la $(UNIT_LDADD)
 
 # lifetime_malloc: the classifier through malloc (built as cpu_cache_step
 # below: preload/'s sources with the shipped libraries, so the test reads
@@ -665,12 +418,12 @@ UNIT_TESTS += tests/unit/lifetime_malloc
 tests_unit_lifetime_malloc_SOURCES = tests/unit/lifetime_malloc.c \
 	$(PRELOAD_SOURCES)
 tests_unit_lifetime_malloc_CPPFLAGS = $(libbuddymalloc_la_CPPFLAGS) \
-	-I$(top_srcdir)/tests/include
+	-I$(top_srcdir)/tests/include -DBUDDY_TEST_HOOKS
 tests_unit_lifetime_malloc_CFLAGS = $(libbuddymalloc_la_CFLAGS)
-tests_unit_lifetime_malloc_LDADD = slab/libbuddyslab.la core/libbuddycore.la \
+tests_unit_lifetime_malloc_LDADD = slab/libbuddyslab_test.la core/libbuddycore.la \
 	tests/lib/libtap.la $(PTHREAD_LIBS)
 
-# --- per-CPU object caches ------------------------------------------------
+# --- per-CPU object caches ---------------------------------------------
 # cpu_cache: slab/cpu_cache.c in the mode this process gets (rseq where
 # glibc registered it). cpu_cache_fallback.sh: the same test with rseq off
 # and with the fallback forced, plus unit/slab and stress/threads with rseq
@@ -678,7 +431,7 @@ tests_unit_lifetime_malloc_LDADD = slab/libbuddyslab.la core/libbuddycore.la \
 
 UNIT_TESTS += tests/unit/cpu_cache
 tests_unit_cpu_cache_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/slab
-tests_unit_cpu_cache_LDADD = slab/libbuddyslab.la $(UNIT_LDADD)
+tests_unit_cpu_cache_LDADD = slab/libbuddyslab_test.la $(UNIT_LDADD)
 
 SCRIPT_TESTS += tests/unit/cpu_cache_fallback.sh
 
@@ -686,9 +439,9 @@ SCRIPT_TESTS += tests/unit/cpu_cache_fallback.sh
 # against the slow paths' (every address of a slab of every class).
 UNIT_TESTS += tests/unit/kfree_fast
 tests_unit_kfree_fast_CPPFLAGS = $(UNIT_CPPFLAGS) -I$(top_srcdir)/slab
-tests_unit_kfree_fast_LDADD = slab/libbuddyslab.la $(UNIT_LDADD)
+tests_unit_kfree_fast_LDADD = slab/libbuddyslab_test.la $(UNIT_LDADD)
 
-# --- valgrind -------------------------------------------------------------
+# --- valgrind ----------------------------------------------------------
 # valgrind.sh: API tests (built above) under memcheck with
 # --soname-synonyms=somalloc=nouserintercepts, so that our malloc serves
 # them, not memcheck's; and one run without it, which their
@@ -713,12 +466,12 @@ UNIT_TESTS += tests/unit/cpu_cache_step
 tests_unit_cpu_cache_step_SOURCES = tests/unit/cpu_cache_step.c \
 	$(PRELOAD_SOURCES)
 tests_unit_cpu_cache_step_CPPFLAGS = $(libbuddymalloc_la_CPPFLAGS) \
-	-I$(top_srcdir)/tests/include
+	-I$(top_srcdir)/tests/include -DBUDDY_TEST_HOOKS
 tests_unit_cpu_cache_step_CFLAGS = $(libbuddymalloc_la_CFLAGS)
-tests_unit_cpu_cache_step_LDADD = slab/libbuddyslab.la core/libbuddycore.la \
+tests_unit_cpu_cache_step_LDADD = slab/libbuddyslab_test.la core/libbuddycore.la \
 	tests/lib/libtap.la $(PTHREAD_LIBS)
 
-# --- reclaim threads and decay (issue 8) ---------------------------------
+# --- reclaim threads and decay -----------------------------------------
 # kswapd: the thread woken below low and stopping at high, decay on a
 # driven clock, a fork while the thread has pageblocks isolated.
 # kswapd_inline: the same source with reclaim_threads 0 (decay inline).
@@ -732,7 +485,7 @@ tests_unit_kswapd_inline_SOURCES = tests/unit/kswapd.c
 tests_unit_kswapd_inline_CPPFLAGS = $(UNIT_CPPFLAGS) -DKSWAPD_THREADS=0
 tests_unit_kswapd_inline_LDADD = $(UNIT_LDADD)
 
-# --- re-typing pageblocks (issue 9) --------------------------------------
+# --- re-typing pageblocks ----------------------------------------------
 # retype: the scan's rules on a driven clock, the checker after each
 # re-type, and the reclaim thread running the scan by itself.
 # retype_inline: the same source with reclaim_threads 0 (the scan inline).
@@ -747,7 +500,7 @@ tests_unit_retype_inline_SOURCES = tests/unit/retype.c $(UNIT_CORE_SOURCES)
 tests_unit_retype_inline_CPPFLAGS = $(UNIT_CPPFLAGS) -DRETYPE_THREADS=0
 tests_unit_retype_inline_LDADD = $(UNIT_LDADD)
 
-# --- the soak (issue 11) ---------------------------------------------------
+# --- the soak ----------------------------------------------------------
 # tests/stress/soak.c: 16 threads, mixed sizes up to direct mappings,
 # realloc chains, the memalign family, frees across threads, forks, threads
 # replaced, the budget (limit:512m) making allocations fail, the reclaim
@@ -772,7 +525,7 @@ check-soak:
 		TEST_SUITE_LOG=tests/soak-suite.log
 .PHONY: check-soak
 
-# --- fault injection (issue 11) ---------------------------------------------
+# --- fault injection ---------------------------------------------------
 # os_fault: mmap, munmap, madvise and mremap fail every Nth call (core/os.c,
 # test builds: test_os_fault_set); malloc and friends return NULL with
 # ENOMEM or keep the memory, blocks keep their contents, the zones stay
@@ -785,10 +538,10 @@ tests_unit_os_fault_SOURCES = tests/unit/os_fault.c $(UNIT_CORE_SOURCES) \
 tests_unit_os_fault_CPPFLAGS = $(libbuddymalloc_la_CPPFLAGS) \
 	-I$(top_srcdir)/tests/include -DBUDDY_TEST_HOOKS
 tests_unit_os_fault_CFLAGS = $(libbuddymalloc_la_CFLAGS)
-tests_unit_os_fault_LDADD = slab/libbuddyslab.la core/libbuddycore_test.la \
+tests_unit_os_fault_LDADD = slab/libbuddyslab_test.la core/libbuddycore_test.la \
 	tests/lib/libtap.la $(PTHREAD_LIBS)
 
-# --- sanitizer builds (issue 11) -----------------------------------------
+# --- sanitizer builds --------------------------------------------------
 # In a build directory configured with --enable-asan or --enable-tsan
 # (scripts/run-tests makes build-san/asan and build-san/tsan), "make
 # check-sanitizer" builds and runs only these programs: the tests that link

@@ -24,7 +24,7 @@ FUZZ_FLAGS =
 
 FUZZ_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/core -I$(top_srcdir)/slab \
 	-I$(top_srcdir)/preload -I$(top_srcdir)/tests/fuzz \
-	-I$(top_srcdir)/tests/unit
+	-I$(top_srcdir)/tests/unit -DBUDDY_TEST_HOOKS
 
 # --- the malloc family under other names ---------------------------------
 
@@ -57,19 +57,19 @@ TESTS += $(FUZZ_REPLAY)
 tests_fuzz_replay_malloc_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz.h \
 	tests/fuzz/fuzz_malloc.c
 tests_fuzz_replay_malloc_CPPFLAGS = $(FUZZ_CPPFLAGS) -DFUZZ_TARGET='"malloc"'
-tests_fuzz_replay_malloc_LDADD = tests/fuzz/libbm.a slab/libbuddyslab.la \
-	core/libbuddycore.la $(PTHREAD_LIBS)
+tests_fuzz_replay_malloc_LDADD = tests/fuzz/libbm.a slab/libbuddyslab_test.la \
+	core/libbuddycore_test.la $(PTHREAD_LIBS)
 
 tests_fuzz_replay_conf_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz.h \
 	tests/fuzz/fuzz_conf.c preload/conf.c
 tests_fuzz_replay_conf_CPPFLAGS = $(FUZZ_CPPFLAGS) -DFUZZ_TARGET='"conf"'
-tests_fuzz_replay_conf_LDADD = slab/libbuddyslab.la core/libbuddycore.la \
+tests_fuzz_replay_conf_LDADD = slab/libbuddyslab_test.la core/libbuddycore_test.la \
 	$(PTHREAD_LIBS)
 
 tests_fuzz_replay_pages_SOURCES = tests/fuzz/replay.c tests/fuzz/fuzz.h \
 	tests/fuzz/fuzz_pages.c tests/unit/model_check.c
 tests_fuzz_replay_pages_CPPFLAGS = $(FUZZ_CPPFLAGS) -DFUZZ_TARGET='"pages"'
-tests_fuzz_replay_pages_LDADD = core/libbuddycore.la $(PTHREAD_LIBS)
+tests_fuzz_replay_pages_LDADD = core/libbuddycore_test.la $(PTHREAD_LIBS)
 
 EXTRA_DIST += tests/fuzz/README.md tests/fuzz/Makefile.fuzz tests/fuzz/corpus \
 	tests/fuzz/seeds.py
@@ -91,7 +91,7 @@ check-fuzz: tests/fuzz/bm.syms
 		srcdir='$(srcdir)' \
 		FUZZ_CC='$(FUZZ_CC)' OBJCOPY='$(OBJCOPY)' \
 		BUDDY_CPPFLAGS='$(BUDDY_CPPFLAGS)' PTHREAD_LIBS='$(PTHREAD_LIBS)' \
-		CORE_SOURCES='$(BUDDYCORE_SRCS)' SLAB_SOURCES='$(SLAB_SOURCES)' \
+		CORE_SOURCES='$(BUDDYCORE_TEST_SRCS)' SLAB_SOURCES='$(SLAB_SOURCES)' \
 		PRELOAD_SOURCES='$(PRELOAD_SOURCES)' \
 		FUZZ_TARGETS='$(FUZZ_TARGETS)' FUZZ_TIME='$(FUZZ_TIME)' \
 		FUZZ_FLAGS='$(FUZZ_FLAGS)' FUZZ_SANITIZE='$(FUZZ_SANITIZE)' \
@@ -105,7 +105,7 @@ fuzz-build: tests/fuzz/bm.syms
 		srcdir='$(srcdir)' \
 		FUZZ_CC='$(FUZZ_CC)' OBJCOPY='$(OBJCOPY)' \
 		BUDDY_CPPFLAGS='$(BUDDY_CPPFLAGS)' PTHREAD_LIBS='$(PTHREAD_LIBS)' \
-		CORE_SOURCES='$(BUDDYCORE_SRCS)' SLAB_SOURCES='$(SLAB_SOURCES)' \
+		CORE_SOURCES='$(BUDDYCORE_TEST_SRCS)' SLAB_SOURCES='$(SLAB_SOURCES)' \
 		PRELOAD_SOURCES='$(PRELOAD_SOURCES)' \
 		FUZZ_TARGETS='$(FUZZ_TARGETS)' FUZZ_SANITIZE='$(FUZZ_SANITIZE)' \
 		all

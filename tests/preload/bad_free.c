@@ -876,7 +876,7 @@ TEST_END
 
 /* free(a); free(b); free(a), and the same with 300 frees between, with
  * the stack flushed in between, and with malloc_trim between: each
- * caught at the second free of a, naming a (issue 7). */
+ * caught at the second free of a, naming a. */
 TEST_BEGIN(test_double_free_not_last)
 {
 	check_case("double_free_aba", "free", DOUBLE, NULL);

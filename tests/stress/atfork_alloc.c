@@ -8,7 +8,7 @@
  * libbuddymalloc's (preloaded, or linked before it): its prepare handler
  * runs after ours and its child handler before ours. With an allocator
  * that holds its locks across fork, the prepare handler's allocation
- * deadlocks (issue 7).
+ * deadlocks.
  */
 #include <pthread.h>
 #include <stdlib.h>

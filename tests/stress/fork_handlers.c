@@ -1,6 +1,5 @@
 /*
- * fork_handlers.c - fork() completes whatever other code does around it
- * (issue 7):
+ * fork_handlers.c - fork() completes whatever other code does around it:
  *
  *  - other libraries' atfork handlers allocate: this program links
  *    tests/stress/atfork_alloc.c, whose constructor runs before

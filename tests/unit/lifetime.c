@@ -37,9 +37,9 @@ static void sample(const void *site, unsigned int class, uintptr_t depth,
 {
 	const void *p = new_object();
 
-	assert_true(__lifetime_record(p, site, class, depth, clk), "recorded");
+	assert_true(lifetime_record_at(p, site, class, depth, clk), "recorded");
 	clk += survives ? LT_MS + 1 : 1;
-	assert_true(__lifetime_free(p, clk), "its death found");
+	assert_true(lifetime_free_at(p, clk), "its death found");
 }
 
 static unsigned long reclassified(void)
@@ -109,17 +109,17 @@ TEST_BEGIN(test_long_site_turns_long)
 	born = clk;
 	for (int i = 0; i < 8; i++) {
 		live[i] = new_object();
-		assert_true(__lifetime_record(live[i], aged, 4, 0, born), "recorded");
+		assert_true(lifetime_record_at(live[i], aged, 4, 0, born), "recorded");
 	}
-	__lifetime_age(born + LT_MS - 1);
+	lifetime_age_at(born + LT_MS - 1);
 	expect_d_eq(lifetime_lookup(aged, 4, 0), MIGRATE_MOVABLE,
 		    "not aged before lifetime_ms");
-	__lifetime_age(born + LT_MS);
+	lifetime_age_at(born + LT_MS);
 	expect_d_eq(lifetime_lookup(aged, 4, 0), MIGRATE_UNMOVABLE,
 		    "8 aged samples make it long-lived");
 	/* Their frees count nothing more. */
 	for (int i = 0; i < 8; i++)
-		expect_true(__lifetime_free(live[i], born + 5 * LT_MS), "freed");
+		expect_true(lifetime_free_at(live[i], born + 5 * LT_MS), "freed");
 	n = lifetime_sites_read(sites, 4);
 	assert_u_eq(n, 4, "two keys, and their sites over all classes");
 	for (unsigned int i = 0; i < n; i++) {

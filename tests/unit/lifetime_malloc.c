@@ -95,7 +95,7 @@ static void learn(size_t size)
 		free(short_site(size));
 	}
 	sleep_ms(2 * LIFETIME_MS + 50);
-	__lifetime_age(os_monotonic_ms());
+	lifetime_age_at(os_monotonic_ms());
 	for (int i = 0; i < NR_LONG; i++)
 		free(keep[i]);
 }

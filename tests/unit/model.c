@@ -472,7 +472,7 @@ static int core_block_type(int i, unsigned long b)
 {
 	struct zone *zone = zones[m.sec[i].zone];
 	struct mem_section *ms =
-		__pfn_to_section(m.sec[i].section_nr << PFN_SECTION_SHIFT);
+		pfn_to_section(m.sec[i].section_nr << PFN_SECTION_SHIFT);
 	int mt;
 
 	zone_lock(zone);
@@ -780,8 +780,8 @@ static void op_alloc(void)
 			   head_order, align_order);
 		return;
 	}
-	ms = __pfn_to_section(pfn);
-	if (!ms || __pfn_to_section(pfn + nr - 1) != ms) {
+	ms = pfn_to_section(pfn);
+	if (!ms || pfn_to_section(pfn + nr - 1) != ms) {
 		model_fail("%p + %lu pages is not inside one online section",
 			   addr, nr);
 		return;

@@ -596,7 +596,7 @@ unsigned long mc_check_counters(struct zone *zone, unsigned long live_pages,
 /* The stored type of pfn's pageblock, read from its section. */
 static int pfn_block_type(unsigned long pfn)
 {
-	struct mem_section *ms = __pfn_to_section(pfn);
+	struct mem_section *ms = pfn_to_section(pfn);
 
 	return ms->pageblock_flags[(pfn - ms->start_pfn) >> pageblock_order];
 }

@@ -288,7 +288,7 @@ TEST_BEGIN(test_grow_stops_at_section_end)
 	zone_counts(zone, &c);
 	assert_lu_eq(c.nr_sections, 1, "still one section");
 	test_diag("next section %s",
-		  __pfn_to_section(page_to_pfn(last) + MAX_ORDER_NR_PAGES) ?
+		  pfn_to_section(page_to_pfn(last) + MAX_ORDER_NR_PAGES) ?
 		  "is online and adjacent" : "is not adjacent");
 
 	assert_true(free_pages_checked(last, MAX_PAGE_ORDER));

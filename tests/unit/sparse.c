@@ -43,8 +43,8 @@ static void expect_sections_sane(struct zone *zone)
 			     "%s: section_nr", zone->name);
 		expect_ptr_eq(mem_section[ms->section_nr], ms,
 			      "%s: published in mem_section[]", zone->name);
-		expect_ptr_eq(__pfn_to_section(ms->start_pfn + 12345), ms,
-			      "%s: __pfn_to_section", zone->name);
+		expect_ptr_eq(pfn_to_section(ms->start_pfn + 12345), ms,
+			      "%s: pfn_to_section", zone->name);
 		expect_ptr_eq(ms->zone, zone, "%s: owner", zone->name);
 		expect_ptr_eq(page_section(&ms->mem_map[PAGES_PER_SECTION - 1]), ms,
 			      "%s: page_section() of the last descriptor",
@@ -97,7 +97,7 @@ TEST_BEGIN(test_zones_start_empty)
 TEST_END
 
 /* Sections onlined, and how many of them mapped their memory while the
- * zone lock was free (issue 8: no system call under zone->lock). */
+ * zone lock was free (no system call under zone->lock). */
 static unsigned long onlined, onlined_unlocked;
 
 static void online_hook(struct zone *zone)
@@ -312,10 +312,10 @@ TEST_BEGIN(test_virt_to_page_for_any_pointer)
 			break;
 		}
 	}
-	expect_ptr_eq(__pfn_to_section(ms->start_pfn), ms, "__pfn_to_section");
-	expect_ptr_null(__pfn_to_section(NR_MEM_SECTIONS << PFN_SECTION_SHIFT),
+	expect_ptr_eq(pfn_to_section(ms->start_pfn), ms, "pfn_to_section");
+	expect_ptr_null(pfn_to_section(NR_MEM_SECTIONS << PFN_SECTION_SHIFT),
 			"a pfn past the table");
-	expect_ptr_null(__pfn_to_section(~0UL), "pfn ~0");
+	expect_ptr_null(pfn_to_section(~0UL), "pfn ~0");
 	expect_true(free_pages_checked(page, 2), "free");
 }
 TEST_END
