@@ -71,21 +71,24 @@ static void check_free_lists(struct check_state *st)
 
 			cds_list_for_each_entry(page, &area->free_list[mt], lru) {
 				unsigned long pfn = page_to_pfn(page);
+				uint32_t flags = READ_ONCE(page->flags);
+				uint8_t page_order = READ_ONCE(page->order);
+				uint8_t page_mt = READ_ONCE(page->migratetype);
 
 				blocks++;
 				per_type[mt] += 1UL << order;
 				if (!pfn_in_zone(zone, pfn))
 					violation_pfn(st, "free block outside its zone",
 						      pfn, 0, 0);
-				if (!(page->flags & PG_buddy) || (page->flags & PG_head))
+				if (!(flags & PG_buddy) || (flags & PG_head))
 					violation_pfn(st, "listed block not marked free",
-						      pfn, page->flags, PG_buddy);
-				if (page->order != order)
+						      pfn, flags, PG_buddy);
+				if (page_order != order)
 					violation_pfn(st, "listed block of the wrong order",
-						      pfn, page->order, order);
-				if (page->migratetype != mt)
+						      pfn, page_order, order);
+				if (page_mt != mt)
 					violation_pfn(st, "listed block of the wrong type",
-						      pfn, page->migratetype, mt);
+						      pfn, page_mt, mt);
 				if (pfn & ((1UL << order) - 1))
 					violation_pfn(st, "free block misaligned",
 						      pfn, pfn, order);
@@ -131,17 +134,20 @@ static void check_pcp_lists(struct check_state *st)
 				order = pageblock_order;
 			cds_list_for_each_entry(page, &pcp->lists[i], lru) {
 				unsigned long pfn = page_to_pfn(page);
+				uint32_t flags = READ_ONCE(page->flags);
+				uint8_t page_order = READ_ONCE(page->order);
+				uint8_t page_mt = READ_ONCE(page->migratetype);
 
 				pages += 1UL << order;
 				if (!pfn_in_zone(zone, pfn))
 					violation_pfn(st, "pcp block outside its zone",
 						      pfn, cpu, 0);
-				if (page->flags != PG_pcp)
+				if (flags != PG_pcp)
 					violation_pfn(st, "pcp block not marked PG_pcp",
-						      pfn, page->flags, PG_pcp);
-				if (page->order != order || page->migratetype != mt)
+						      pfn, flags, PG_pcp);
+				if (page_order != order || page_mt != mt)
 					violation_pfn(st, "pcp block on the wrong list",
-						      pfn, page->order * 16UL + page->migratetype,
+						      pfn, page_order * 16UL + page_mt,
 						      order * 16UL + (unsigned long)mt);
 				if (pfn & ((1UL << order) - 1))
 					violation_pfn(st, "pcp block misaligned",
@@ -203,36 +209,37 @@ static void check_sections(struct check_state *st)
 				      ms->start_pfn, 0, 0);
 		for (unsigned long pfn = ms->start_pfn; pfn < end;) {
 			struct page *page = pfn_to_page(pfn);
+			uint32_t flags = READ_ONCE(page->flags);
 			unsigned long nr;
 
-			if (page->flags & PG_buddy) {
-				unsigned int order = page->order;
+			if (flags & PG_buddy) {
+				unsigned int order = READ_ONCE(page->order);
 
-				if (page->flags & PG_OWNER_MASK)
+				if (flags & PG_OWNER_MASK)
 					violation_pfn(st, "free block with an owner",
-						      pfn, page->flags, 0);
+						      pfn, flags, 0);
 				nr = 1UL << order;
 				free_pages += nr;
 				if (order < MAX_PAGE_ORDER) {
 					unsigned long buddy_pfn = pfn ^ nr;
 					struct page *buddy = pfn_to_page(buddy_pfn);
 
-					if ((buddy->flags & PG_buddy) &&
-					    buddy->order == order &&
+					if ((READ_ONCE(buddy->flags) & PG_buddy) &&
+					    READ_ONCE(buddy->order) == order &&
 					    !unmerged_pair_allowed(pfn, buddy_pfn, order))
 						violation_pair(st, pfn, buddy_pfn, order);
 				}
-			} else if (page->flags & PG_pcp) {
-				if (page->flags != PG_pcp)
+			} else if (flags & PG_pcp) {
+				if (flags != PG_pcp)
 					violation_pfn(st, "pcp block with other flags",
-						      pfn, page->flags, PG_pcp);
-				nr = 1UL << page->order;
+						      pfn, flags, PG_pcp);
+				nr = 1UL << READ_ONCE(page->order);
 				pcp_pages += nr;
-			} else if (page->flags & PG_head) {
-				if ((page->flags & PG_OWNER_MASK) == PG_OWNER_MASK)
+			} else if (flags & PG_head) {
+				if ((flags & PG_OWNER_MASK) == PG_OWNER_MASK)
 					violation_pfn(st, "allocation with two owners",
-						      pfn, page->flags, 0);
-				nr = page->nr_pages;
+						      pfn, flags, 0);
+				nr = READ_ONCE(page->nr_pages);
 				if (nr == 0 || nr > MAX_ORDER_NR_PAGES)
 					violation_pfn(st, "allocation of impossible size",
 						      pfn, nr, 0);
@@ -240,7 +247,7 @@ static void check_sections(struct check_state *st)
 					nr = 1;
 			} else {
 				violation_pfn(st, "page neither free nor allocated",
-					      pfn, page->flags, 0);
+					      pfn, flags, 0);
 				nr = 1;
 			}
 			if (pfn + nr > end) {
@@ -251,7 +258,7 @@ static void check_sections(struct check_state *st)
 			/* The pages inside a block carry no flags of the
 			 * core's (PG_slab is slab/'s). */
 			for (unsigned long i = 1; i < nr; i++)
-				if (pfn_to_page(pfn + i)->flags &
+				if (READ_ONCE(pfn_to_page(pfn + i)->flags) &
 				    (PG_buddy | PG_head | PG_pcp | PG_OWNER_MASK)) {
 					violation_pfn(st, "block overlaps another",
 						      pfn, pfn + i, nr);
@@ -261,9 +268,9 @@ static void check_sections(struct check_state *st)
 				if (!page_released_bit(ms, pfn + i))
 					continue;
 				released++;
-				if (!(page->flags & PG_buddy)) {
+				if (!(flags & PG_buddy)) {
 					violation_pfn(st, "allocated page marked released",
-						      pfn + i, page->flags, 0);
+						      pfn + i, flags, 0);
 					break;
 				}
 			}

@@ -117,6 +117,23 @@ typedef unsigned int gfp_t;
 				 __GFP_NORETRY | __GFP_RETRY_MAYFAIL | \
 				 __GFP_NOFAIL)
 
+/* ---------------------------------------------------- shared accesses */
+
+/*
+ * READ_ONCE and WRITE_ONCE (the kernel's, include/asm-generic/rwonce.h):
+ * one load or store of a whole field that another thread may access at the
+ * same moment, with one of them writing. Relaxed C11 atomics: the access is
+ * never torn, merged with another, repeated or invented by the compiler,
+ * and two such accesses are no data race (ThreadSanitizer reports none);
+ * they order nothing else, so a reader gets a value that was stored, maybe
+ * an old one, and must not conclude more from it than the protocol of the
+ * field allows (struct page says what). On x86-64 each is one mov, as the
+ * plain access was; what is lost is only that gcc folds no atomic load
+ * into another instruction (test of a flag in memory: mov + test).
+ */
+#define READ_ONCE(x)		__atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define WRITE_ONCE(x, val)	__atomic_store_n(&(x), (val), __ATOMIC_RELAXED)
+
 /* ---------------------------------------------------------- struct page */
 
 /* page->flags bits. */
@@ -171,6 +188,27 @@ enum pageflags {
  * The head flags of an allocation change from PG_head to free (PG_pcp or
  * PG_buddy) only by an atomic compare-and-swap (page_head_claim()), so that
  * of two frees of one block exactly one wins, with or without zone->lock.
+ *
+ * Concurrency. flags, order, migratetype and nr_pages are read by threads
+ * that do not own the page: under zone->lock the buddy's merge
+ * (page_is_buddy) and the walks over a range of page frames (reclaim.c,
+ * pageblock.c) read any page, while its owner rewrites it under another
+ * lock (a per-CPU list's, a slab cache's) or none (the claim above, the
+ * slab pages' marks); free() reads flags of a page it does not own yet.
+ * So every access to these four fields, reads under a lock included, is
+ * READ_ONCE/WRITE_ONCE (or the claim's compare-and-swap): one rule, no
+ * data race in C11 terms. What a reader may conclude is the kernel's:
+ * PG_buddy is set and cleared only under zone->lock, so a reader holding
+ * it that finds PG_buddy set sees a free block whose order and migratetype
+ * stay as read; a page outside the buddy is rewritten only with PG_buddy
+ * clear, so such a reader reads its other fields only to step over the
+ * block (a value a moment old still describes the same pages, see
+ * pcp.c) or to count it approximately. A read-modify-write of flags is a
+ * WRITE_ONCE of a value computed from a READ_ONCE where one writer at a
+ * time is certain (said at each), else an atomic read-modify-write (the
+ * claim). lru and slab are written only by the page's owner, before the
+ * page (on a list) or its objects (a slab's) reach another thread through
+ * the owner's locks, and read after that.
  */
 struct page {
 	uint32_t flags;

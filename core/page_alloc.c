@@ -46,9 +46,9 @@ void __add_to_free_list(struct page *page, struct zone *zone,
 {
 	struct free_area *area = &zone->free_area[order];
 
-	page->flags = PG_buddy;
-	page->order = (uint8_t)order;
-	page->migratetype = (uint8_t)migratetype;
+	WRITE_ONCE(page->flags, PG_buddy);
+	WRITE_ONCE(page->order, (uint8_t)order);
+	WRITE_ONCE(page->migratetype, (uint8_t)migratetype);
 	if (tail)
 		cds_list_add_tail(&page->lru, &area->free_list[migratetype]);
 	else
@@ -64,10 +64,13 @@ void __del_page_from_free_list(struct page *page, struct zone *zone,
 	struct free_area *area = &zone->free_area[order];
 
 	cds_list_del(&page->lru);
-	page->flags &= ~PG_buddy;
+	/* Not an atomic read-modify-write: the flags of a PG_buddy page are
+	 * written only under zone->lock, which is held (a claim, the one
+	 * write without it, fails on anything but PG_head). */
+	WRITE_ONCE(page->flags, READ_ONCE(page->flags) & ~PG_buddy);
 	area->nr_free--;
 	zone->nr_free_pages -= 1UL << order;
-	zone->nr_free_type[page->migratetype] -= 1UL << order;
+	zone->nr_free_type[READ_ONCE(page->migratetype)] -= 1UL << order;
 }
 
 /* To the tail, as the kernel does: the moved block is the last choice. */
@@ -78,9 +81,9 @@ void __move_to_free_list(struct page *page, struct zone *zone,
 
 	cds_list_del(&page->lru);
 	cds_list_add_tail(&page->lru, &area->free_list[migratetype]);
-	zone->nr_free_type[page->migratetype] -= 1UL << order;
+	zone->nr_free_type[READ_ONCE(page->migratetype)] -= 1UL << order;
 	zone->nr_free_type[migratetype] += 1UL << order;
-	page->migratetype = (uint8_t)migratetype;
+	WRITE_ONCE(page->migratetype, (uint8_t)migratetype);
 }
 
 static struct page *get_page_from_free_area(struct free_area *area,
@@ -97,7 +100,8 @@ static struct page *get_page_from_free_area(struct free_area *area,
 
 static inline bool page_is_buddy(const struct page *buddy, unsigned int order)
 {
-	return (buddy->flags & PG_buddy) && buddy->order == order;
+	return (READ_ONCE(buddy->flags) & PG_buddy) &&
+	       READ_ONCE(buddy->order) == order;
 }
 
 static inline bool migratetype_is_mergeable(int mt)
@@ -503,10 +507,10 @@ struct page *__rmqueue(struct zone *zone, unsigned int order,
 static void __prep_new_page(struct page *page, unsigned int order,
 			    int migratetype, unsigned int owner)
 {
-	page->flags = PG_head | owner;
-	page->order = (uint8_t)order;
-	page->nr_pages = 1u << order;
-	page->migratetype = (uint8_t)migratetype;
+	WRITE_ONCE(page->flags, PG_head | owner);
+	WRITE_ONCE(page->order, (uint8_t)order);
+	WRITE_ONCE(page->nr_pages, 1u << order);
+	WRITE_ONCE(page->migratetype, (uint8_t)migratetype);
 }
 
 static void __trim_exact(struct zone *zone, struct page *page,
@@ -1235,7 +1239,9 @@ struct page *alloc_pages(gfp_t gfp, unsigned int order)
  */
 static bool page_head_owned(const struct page *page, unsigned int owner)
 {
-	return (page->flags & (PG_buddy | PG_head | PG_slab | PG_OWNER_MASK)) ==
+	uint32_t flags = READ_ONCE(page->flags);
+
+	return (flags & (PG_buddy | PG_head | PG_slab | PG_OWNER_MASK)) ==
 	       (PG_head | owner);
 }
 
@@ -1261,8 +1267,8 @@ bool free_pages_owned(struct page *page, unsigned int order,
 	/* An exact allocation resized to 2^order pages may sit at any pfn;
 	 * only an aligned one may go back as one block. The claim is atomic:
 	 * a free to a per-CPU list takes no zone->lock. */
-	if (page->nr_pages != (1u << order) || (pfn & ((1UL << order) - 1)) ||
-	    !page_head_claim(page, owner, 0)) {
+	if (READ_ONCE(page->nr_pages) != (1u << order) ||
+	    (pfn & ((1UL << order) - 1)) || !page_head_claim(page, owner, 0)) {
 		zone_unlock(zone);
 		return false;
 	}
@@ -1292,7 +1298,7 @@ static bool exact_size_valid(size_t size)
 static bool __exact_head_valid(const struct page *page, unsigned long nr,
 			       unsigned int owner)
 {
-	return page_head_owned(page, owner) && page->nr_pages == nr;
+	return page_head_owned(page, owner) && READ_ONCE(page->nr_pages) == nr;
 }
 
 /* Make page, the head of an allocated block, an exact allocation of nr
@@ -1302,8 +1308,8 @@ static void __trim_exact(struct zone *zone, struct page *page,
 {
 	unsigned long pfn = page_to_pfn(page);
 
-	page->nr_pages = (uint32_t)nr;
-	page->order = (uint8_t)get_order(nr);
+	WRITE_ONCE(page->nr_pages, (uint32_t)nr);
+	WRITE_ONCE(page->order, (uint8_t)get_order(nr));
 	__free_pages_range(zone, pfn + nr, pfn + end_nr);
 }
 
@@ -1389,7 +1395,7 @@ static struct page *__block_head(unsigned long pfn)
 	for (unsigned int k = 0; k <= MAX_PAGE_ORDER; k++) {
 		struct page *head = pfn_to_page(pfn & ~((1UL << k) - 1));
 
-		if (head->flags & (PG_buddy | PG_head | PG_pcp))
+		if (READ_ONCE(head->flags) & (PG_buddy | PG_head | PG_pcp))
 			return head;
 	}
 	return NULL;
@@ -1401,8 +1407,8 @@ static struct page *__find_free_block(unsigned long pfn)
 {
 	struct page *head = __block_head(pfn);
 
-	if (!head || !(head->flags & PG_buddy) ||
-	    page_to_pfn(head) + (1UL << head->order) <= pfn)
+	if (!head || !(READ_ONCE(head->flags) & PG_buddy) ||
+	    page_to_pfn(head) + (1UL << READ_ONCE(head->order)) <= pfn)
 		return NULL;
 	return head;
 }
@@ -1415,7 +1421,7 @@ static struct page *__find_free_block(unsigned long pfn)
  */
 static bool growth_may_take(const struct page *free_block)
 {
-	return migratetype_is_mergeable(free_block->migratetype);
+	return migratetype_is_mergeable(READ_ONCE(free_block->migratetype));
 }
 
 /* Is every page of [start, end) free and takeable? Nothing is changed.
@@ -1427,10 +1433,10 @@ static bool __range_free(unsigned long start, unsigned long end, bool *on_pcp)
 
 		if (!head || !growth_may_take(head)) {
 			head = __block_head(pfn);
-			*on_pcp = head && (head->flags & PG_pcp);
+			*on_pcp = head && (READ_ONCE(head->flags) & PG_pcp);
 			return false;
 		}
-		pfn = page_to_pfn(head) + (1UL << head->order);
+		pfn = page_to_pfn(head) + (1UL << READ_ONCE(head->order));
 	}
 	return true;
 }
@@ -1447,9 +1453,10 @@ static void __take_free_range(struct zone *zone, unsigned long start,
 	for (unsigned long pfn = start; pfn < end;) {
 		struct page *head = __find_free_block(pfn);
 		unsigned long head_pfn = page_to_pfn(head);
-		unsigned long block_end = head_pfn + (1UL << head->order);
+		unsigned int order = READ_ONCE(head->order);
+		unsigned long block_end = head_pfn + (1UL << order);
 
-		__del_page_from_free_list(head, zone, head->order);
+		__del_page_from_free_list(head, zone, order);
 		__clear_pages_released(zone, pfn,
 				       (block_end < end ? block_end : end) - pfn);
 		if (head_pfn < start)
@@ -1487,8 +1494,8 @@ static bool __grow_exact(struct zone *zone, struct page *page,
 	if (!__range_free(start, end, on_pcp))
 		return false;
 	__take_free_range(zone, start, end);
-	page->nr_pages = (uint32_t)new_nr;
-	page->order = (uint8_t)get_order(new_nr);
+	WRITE_ONCE(page->nr_pages, (uint32_t)new_nr);
+	WRITE_ONCE(page->order, (uint8_t)get_order(new_nr));
 	return true;
 }
 

@@ -259,7 +259,7 @@ extern uintptr_t section_mem_map[NR_MEM_SECTIONS];
 static inline struct page *virt_to_page_live(const void *addr)
 {
 	unsigned long nr = (uintptr_t)addr >> SECTION_SIZE_BITS;
-	uintptr_t base;
+	uintptr_t base, page;
 
 	if (unlikely(nr >= NR_MEM_SECTIONS))
 		return NULL;
@@ -268,8 +268,14 @@ static inline struct page *virt_to_page_live(const void *addr)
 		return NULL;
 	/* pfn * 64: the address shifted by PAGE_SHIFT - 6, low bits off. */
 	_Static_assert(sizeof(struct page) == 1u << 6, "page descriptor size");
-	return (struct page *)(base + (((uintptr_t)addr >> (PAGE_SHIFT - 6)) &
-				       ~(uintptr_t)(sizeof(struct page) - 1)));
+	page = base + (((uintptr_t)addr >> (PAGE_SHIFT - 6)) &
+		       ~(uintptr_t)(sizeof(struct page) - 1));
+	/* A descriptor of an online section is never at address 0: said to
+	 * gcc, a caller's NULL check costs nothing on this path (the inline
+	 * free tests the result for NULL after the test of base above). */
+	if (page == 0)
+		__builtin_unreachable();
+	return (struct page *)page;
 }
 
 /* ---------------------------------------------------- page allocation */

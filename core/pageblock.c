@@ -56,22 +56,24 @@ static unsigned long walk_pageblock(struct zone *zone, struct page *page,
 
 	for (unsigned long pfn = start; pfn < end;) {
 		struct page *p = pfn_to_page(pfn);
+		uint32_t flags = READ_ONCE(p->flags);
 
-		if (p->flags & PG_buddy) {
-			unsigned long nr = 1UL << p->order;
+		if (flags & PG_buddy) {
+			unsigned int order = READ_ONCE(p->order);
+			unsigned long nr = 1UL << order;
 
 			if (move_to >= 0)
-				__move_to_free_list(p, zone, p->order, move_to);
+				__move_to_free_list(p, zone, order, move_to);
 			free += nr < end - pfn ? nr : end - pfn;
 			pfn += nr;
-		} else if (p->flags & PG_head) {
-			unsigned long nr = p->nr_pages;
+		} else if (flags & PG_head) {
+			unsigned long nr = READ_ONCE(p->nr_pages);
 
-			if (p->migratetype == MIGRATE_MOVABLE)
+			if (READ_ONCE(p->migratetype) == MIGRATE_MOVABLE)
 				movable += nr < end - pfn ? nr : end - pfn;
 			pfn += nr;
-		} else if (p->flags & PG_pcp) {	/* on a per-CPU list */
-			pfn += 1UL << p->order;
+		} else if (flags & PG_pcp) {	/* on a per-CPU list */
+			pfn += 1UL << READ_ONCE(p->order);
 		} else {
 			pfn++;
 		}
@@ -187,15 +189,17 @@ static unsigned long __block_start(const struct mem_section *ms,
 	unsigned long low = pfn - ms->start_pfn < MAX_ORDER_NR_PAGES ?
 		ms->start_pfn : pfn - MAX_ORDER_NR_PAGES + 1;
 
-	if (pfn_to_page(pfn)->flags & heads)
+	if (READ_ONCE(pfn_to_page(pfn)->flags) & heads)
 		return pfn;
 	for (unsigned long p = pfn; p-- > low;) {
 		const struct page *page = pfn_to_page(p);
+		uint32_t flags = READ_ONCE(page->flags);
 		unsigned long nr;
 
-		if (!(page->flags & heads))
+		if (!(flags & heads))
 			continue;
-		nr = page->flags & PG_head ? page->nr_pages : 1UL << page->order;
+		nr = flags & PG_head ? READ_ONCE(page->nr_pages) :
+				       1UL << READ_ONCE(page->order);
 		return p + nr > pfn ? p : pfn;
 	}
 	return pfn;
@@ -239,6 +243,7 @@ static void __count_usage(const struct mem_section *ms, unsigned long start,
 		u[i] = (struct pageblock_usage){ 0 };
 	for (unsigned long pfn = __block_start(ms, start); pfn < end;) {
 		const struct page *page = &ms->mem_map[pfn - ms->start_pfn];
+		uint32_t flags;
 		unsigned long nr = 1;
 
 		/* The walk's strides vary with the block sizes, which the
@@ -247,13 +252,17 @@ static void __count_usage(const struct mem_section *ms, unsigned long start,
 		 * about fivefold (the measurement under "Cost" above). */
 		__builtin_prefetch(page + 32);
 
-		if (page->flags & (PG_buddy | PG_pcp)) {
-			nr = 1UL << page->order;
-		} else if ((page->flags & PG_head) && page->nr_pages) {
-			nr = page->nr_pages;
-			if (page->migratetype < MIGRATE_TYPES)
-				account_in_use(u, start, end, pfn, nr,
-					       page->migratetype);
+		flags = READ_ONCE(page->flags);
+		if (flags & (PG_buddy | PG_pcp)) {
+			nr = 1UL << READ_ONCE(page->order);
+		} else if (flags & PG_head) {
+			unsigned int mt = READ_ONCE(page->migratetype);
+
+			nr = READ_ONCE(page->nr_pages);
+			if (!nr)	/* a head without its size: one page */
+				nr = 1;
+			else if (mt < MIGRATE_TYPES)
+				account_in_use(u, start, end, pfn, nr, (int)mt);
 		}
 		pfn += nr;
 	}

@@ -350,10 +350,10 @@ static int rmqueue_bulk(struct zone *zone, unsigned int order, int count,
 		if (!page)
 			break;
 		__clear_pages_released(zone, page_to_pfn(page), 1UL << order);
-		page->order = (uint8_t)order;
-		page->nr_pages = 1u << order;
-		page->migratetype = (uint8_t)migratetype;
-		page->flags = PG_pcp;
+		WRITE_ONCE(page->order, (uint8_t)order);
+		WRITE_ONCE(page->nr_pages, 1u << order);
+		WRITE_ONCE(page->migratetype, (uint8_t)migratetype);
+		WRITE_ONCE(page->flags, PG_pcp);
 		cds_list_add_tail(&page->lru, list);
 	}
 	zone_unlock(zone);
@@ -379,11 +379,11 @@ static int __free_pcppages_bulk(struct zone *zone, int to_free,
 		while (!cds_list_empty(list) && to_free > 0) {
 			struct page *page = cds_list_entry(list->prev,
 							   struct page, lru);
-			unsigned int order = page->order;
+			unsigned int order = READ_ONCE(page->order);
 			unsigned long pfn = page_to_pfn(page);
 
 			cds_list_del(&page->lru);
-			page->flags = 0;
+			WRITE_ONCE(page->flags, 0);
 			count -= 1 << order;
 			to_free -= 1 << order;
 			__free_one_page(page, pfn, zone, order,
@@ -485,13 +485,13 @@ struct page *rmqueue_pcplist(struct zone *zone, unsigned int order,
 		if (likely(mt < MIGRATE_PCPTYPES))
 			break;
 		zone_lock(zone);
-		page->flags = 0;
+		WRITE_ONCE(page->flags, 0);
 		__free_one_page(page, pfn, zone, order, mt);
 		zone_unlock(zone);
 	}
 	CMM_STORE_SHARED(pcp->count, count);
-	page->migratetype = (uint8_t)ac->migratetype;
-	page->flags = PG_head | ac->page_owner;
+	WRITE_ONCE(page->migratetype, (uint8_t)ac->migratetype);
+	WRITE_ONCE(page->flags, PG_head | ac->page_owner);
 	pcp_spin_unlock(pcp);
 	return page;
 }
@@ -513,7 +513,8 @@ enum pcp_free free_unref_page(struct page *page, unsigned int order,
 	/* Read without a lock: a block that is not such an allocation fails
 	 * the claim below, and nr_pages of one being freed does not change
 	 * (only the owner resizes it). */
-	if (page->nr_pages != (1u << order) || (pfn & ((1UL << order) - 1)))
+	if (READ_ONCE(page->nr_pages) != (1u << order) ||
+	    (pfn & ((1UL << order) - 1)))
 		return PCP_FREE_REFUSED;
 	if (unlikely(!zone->per_cpu_pageset))
 		return PCP_FREE_BUSY;
@@ -533,8 +534,8 @@ enum pcp_free free_unref_page(struct page *page, unsigned int order,
 		pcp_spin_unlock(pcp);
 		return PCP_FREE_REFUSED;
 	}
-	page->order = (uint8_t)order;
-	page->migratetype = (uint8_t)migratetype;
+	WRITE_ONCE(page->order, (uint8_t)order);
+	WRITE_ONCE(page->migratetype, (uint8_t)migratetype);
 	pindex = order_to_pindex(migratetype, order);
 	cds_list_add(&page->lru, &pcp->lists[pindex]);
 	count = pcp->count + (1 << order);

@@ -117,9 +117,10 @@ static inline uint32_t *pageblock_stamp(struct mem_section *ms,
 static unsigned int unit_pageblocks(unsigned long pfn)
 {
 	struct page *page = pfn_to_page(pfn);
+	unsigned int order = READ_ONCE(page->order);
 
-	if ((page->flags & PG_buddy) && page->order >= pageblock_order)
-		return 1u << (page->order - pageblock_order);
+	if ((READ_ONCE(page->flags) & PG_buddy) && order >= pageblock_order)
+		return 1u << (order - pageblock_order);
 	return 1;
 }
 
@@ -127,7 +128,8 @@ static bool unit_is_whole(unsigned long pfn)
 {
 	struct page *page = pfn_to_page(pfn);
 
-	return (page->flags & PG_buddy) && page->order >= pageblock_order;
+	return (READ_ONCE(page->flags) & PG_buddy) &&
+	       READ_ONCE(page->order) >= pageblock_order;
 }
 
 /*
@@ -142,10 +144,11 @@ static unsigned int __collect_ranges(unsigned long pfn, unsigned long end,
 
 	while (pfn < end) {
 		struct page *page = pfn_to_page(pfn);
+		uint32_t flags = READ_ONCE(page->flags);
 		unsigned long nr = 1;
 
-		if (page->flags & PG_buddy) {
-			nr = 1UL << page->order;
+		if (flags & PG_buddy) {
+			nr = 1UL << READ_ONCE(page->order);
 			if (__pages_released(pfn, nr) != nr) {
 				/* Only formed once a range exists: no pointer
 				 * before the array (undefined even unread). */
@@ -162,10 +165,12 @@ static unsigned int __collect_ranges(unsigned long pfn, unsigned long end,
 				}
 				b->nr_pages += nr - __pages_released(pfn, nr);
 			}
-		} else if ((page->flags & PG_head) && page->nr_pages) {
-			nr = page->nr_pages;
-		} else if (page->flags & PG_pcp) {	/* on a per-CPU list */
-			nr = 1UL << page->order;
+		} else if (flags & PG_head) {
+			nr = READ_ONCE(page->nr_pages);
+			if (!nr)	/* a head without its size: one page */
+				nr = 1;
+		} else if (flags & PG_pcp) {	/* on a per-CPU list */
+			nr = 1UL << READ_ONCE(page->order);
 		}
 		pfn += nr;
 	}
@@ -181,7 +186,7 @@ static void __set_unit_migratetype(struct zone *zone, unsigned long pfn,
 	for (unsigned int i = 0; i < nr_pageblocks; i++)
 		set_pageblock_migratetype(page + i * pageblock_nr_pages, mt);
 	if (unit_is_whole(pfn))
-		__move_to_free_list(page, zone, page->order, mt);
+		__move_to_free_list(page, zone, READ_ONCE(page->order), mt);
 	else
 		__move_freepages_block(zone, page, mt);
 }
@@ -195,7 +200,7 @@ static void __remerge_block(struct zone *zone, struct mem_section *ms,
 			    unsigned long pfn, int mt)
 {
 	struct page *page = pfn_to_page(pfn);
-	unsigned int order = page->order;
+	unsigned int order = READ_ONCE(page->order);
 	unsigned long nr_pb = 1UL << (order - pageblock_order);
 	uint32_t stamps[1UL << (MAX_PAGE_ORDER - pageblock_order)];
 

@@ -306,7 +306,8 @@ static void *kmalloc_large(size_t size, size_t align, gfp_t gfp,
 		page = virt_to_page(p);
 		page->slab.private = req.sample && lifetime_record(&req, p) ?
 				     LT_PAGE_SAMPLED : 0;
-		uatomic_add(&large_allocated, page->nr_pages << PAGE_SHIFT);
+		uatomic_add(&large_allocated,
+			    READ_ONCE(page->nr_pages) << PAGE_SHIFT);
 		return p;
 	}
 	return huge_alloc(size, align < PAGE_SIZE ? PAGE_SIZE : align, flags);
@@ -495,13 +496,13 @@ static enum kfree_result kobj_lookup(const void *p, struct kobj *o)
 	o->kind = KOBJ_LARGE;
 	if (p != page_address(page))
 		return KFREE_INVALID;
-	if ((page->flags & (PG_head | PG_large_kmalloc)) ==
+	if ((READ_ONCE(page->flags) & (PG_head | PG_large_kmalloc)) ==
 	    (PG_head | PG_large_kmalloc)) {
-		o->size = (size_t)page->nr_pages << PAGE_SHIFT;
+		o->size = (size_t)READ_ONCE(page->nr_pages) << PAGE_SHIFT;
 		return KFREE_OK;
 	}
 	/* The first page of a free block: most likely freed before. */
-	return (page->flags & PG_buddy) ? KFREE_DOUBLE : KFREE_INVALID;
+	return READ_ONCE(page->flags) & PG_buddy ? KFREE_DOUBLE : KFREE_INVALID;
 }
 
 static enum kfree_result kfree_slow(void *p);
@@ -533,7 +534,8 @@ enum kfree_result do_kfree(void *p, bool nolock)
 	uint8_t *state;
 	long idx;
 
-	if (unlikely(!page || !(page->flags & PG_slab) || page_abandoned(page)))
+	if (unlikely(!page || !(READ_ONCE(page->flags) & PG_slab) ||
+		     page_abandoned(page)))
 		return kfree_slow(p);
 	slab = page_slab(page);
 	idx = object_index(slab, p);
@@ -727,8 +729,8 @@ static bool krealloc_in_place(void *p, const struct kobj *o, size_t size)
 		if (!resize_pages_exact_owned(p, o->size, size, PG_large_kmalloc))
 			return false;
 		uatomic_add(&large_allocated,
-			    (long)(virt_to_page(p)->nr_pages << PAGE_SHIFT) -
-			    (long)o->size);
+			    (long)(READ_ONCE(virt_to_page(p)->nr_pages) <<
+				   PAGE_SHIFT) - (long)o->size);
 		return true;
 	case KOBJ_HUGE:
 		return false;

@@ -118,7 +118,7 @@ uint8_t *kfree_fast_claim(void *p, struct page **pagep)
 	uint8_t s;
 
 	page = virt_to_page_live(p);
-	if (unlikely(!page || !(page->flags & PG_slab)))
+	if (unlikely(!page || !(READ_ONCE(page->flags) & PG_slab)))
 		return NULL;
 	state = page_object_state(page, p);
 	if (unlikely(!state))

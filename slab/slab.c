@@ -114,7 +114,8 @@ static struct slab *meta_link_decode(struct slab *slab)
 	if (!next)
 		return NULL;
 	page = virt_to_page((void *)next);
-	if (!(next & 7) && page && !(page->flags & (PG_slab | PG_buddy)))
+	if (!(next & 7) && page &&
+	    !(READ_ONCE(page->flags) & (PG_slab | PG_buddy)))
 		return (struct slab *)next;
 	os_write(2, "buddymalloc: slab metadata corrupted (free record "
 		 "list)\n", 56);
@@ -291,7 +292,7 @@ static void set_slab_pages(struct page *head, struct kmem_cache *cache,
 		struct page *page = head + i;
 
 		slab_page_init(page, i, slab, cache);
-		CMM_STORE_SHARED(page->flags, i ? PG_slab : PG_head | PG_slab);
+		WRITE_ONCE(page->flags, i ? PG_slab : PG_head | PG_slab);
 	}
 }
 
@@ -338,8 +339,11 @@ static void discard_slab(struct kmem_cache *cache, struct slab *slab)
 	struct page *head = virt_to_page(slab->base);
 
 	for (unsigned long i = 1; i < (1UL << cache->order); i++)
-		head[i].flags = 0;
-	head->flags &= ~PG_slab;
+		WRITE_ONCE(head[i].flags, 0);
+	/* Not an atomic read-modify-write: the slab's pages are allocated
+	 * to it, and only this cache (under its lock) writes their flags;
+	 * the core's claim fails on a head with PG_slab. */
+	WRITE_ONCE(head->flags, READ_ONCE(head->flags) & ~PG_slab);
 	/* Its released pages go back to the core as if resident: the core
 	 * releases them again when it gives free memory back. */
 	if (slab->released)

@@ -230,7 +230,7 @@ unsigned int cpu_cache_barn_batches(const struct kmem_cache *cache);
 /* The slab holding the page of p, or NULL if that page is not a slab's. */
 static inline struct slab *page_slab(const struct page *page)
 {
-	if (!(page->flags & PG_slab))
+	if (!(READ_ONCE(page->flags) & PG_slab))
 		return NULL;
 	return (struct slab *)page->slab.private;
 }

@@ -581,14 +581,10 @@ SANITIZER_TESTS = \
 # its reason.
 #
 # Not here: unit/kswapd, which counts the process's threads (TSan's
-# runtime adds one of its own); unit/pcp, where TSan reports the store of
-# page->flags in rmqueue_pcplist against a read whose stack it cannot
-# restore (so no suppression matches it): the page-descriptor reads under
-# zone->lock that tsan.supp explains, until page->flags is accessed with
-# relaxed atomics. unit/pcp runs with rseq off in cpu_cache_fallback.sh.
+# runtime adds one of its own).
 TSAN_TESTS = \
 	tests/unit/page_owner tests/unit/trim tests/unit/fork_child \
-	tests/unit/numa tests/unit/cpu_cache \
+	tests/unit/numa tests/unit/pcp tests/unit/cpu_cache \
 	tests/unit/kfree_fast tests/unit/kswapd_inline \
 	tests/unit/retype tests/unit/retype_inline
 

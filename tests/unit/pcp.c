@@ -4,8 +4,10 @@
  * threads pinned to different CPUs allocate and free at random, a drain
  * empties every CPU's lists and leaves each zone whole, frees stay exact
  * (a double free of a block on a list, or a free by the wrong owner, is
- * refused), high and batch follow the zone's size and the settings, and a
- * fork that finds a pcp lock held abandons the heap.
+ * refused), a walk under zone->lock reads a list's heads while their
+ * owner writes them (atomically: checked under ThreadSanitizer), high and
+ * batch follow the zone's size and the settings, and a fork that finds a
+ * pcp lock held abandons the heap.
  *
  * Deterministic: single-CPU steps run in one thread pinned to one CPU;
  * the threaded test checks invariants, not timings.
@@ -273,6 +275,58 @@ TEST_BEGIN(test_racing_double_free)
 }
 TEST_END
 
+/*
+ * A walk under zone->lock reads the head of a block that another thread
+ * has just freed to its CPU's list, under that list's lock alone: the
+ * free's stores of the head's flags and order and the walk's loads share
+ * no lock. They are no data race only as atomics (READ_ONCE/WRITE_ONCE,
+ * core/mm_types.h): under ThreadSanitizer (make check-sanitizer) plain
+ * accesses are reported and the test fails. The hand-off between the two
+ * threads is a relaxed flag, which orders nothing in TSan's model, so the
+ * accesses are concurrent there whatever the timing. The walk itself must
+ * step over the block as free or on a list (PG_pcp), never inside it.
+ */
+static int walk_handoff;	/* 1: freed, 2: the free was refused */
+
+static void *free_for_walk(void *arg)
+{
+	bool ok = free_pages_checked(arg, 0);
+
+	__atomic_store_n(&walk_handoff, ok ? 1 : 2, __ATOMIC_RELAXED);
+	return NULL;
+}
+
+TEST_BEGIN(test_walk_reads_list_heads)
+{
+	struct zone *zone = zone_normal();
+	unsigned long movable = ~0UL;
+	struct page *page;
+	pthread_t t;
+	int freed;
+
+	settle(zone);
+	page = alloc_pages(0, 0);
+	expect_ptr_not_null(page, "an order-0 block");
+	if (!page)
+		return;
+	__atomic_store_n(&walk_handoff, 0, __ATOMIC_RELAXED);
+	pthread_create(&t, NULL, free_for_walk, page);
+	while (!(freed = __atomic_load_n(&walk_handoff, __ATOMIC_RELAXED)))
+		sched_yield();
+	zone_lock(zone);
+	__count_pageblock_pages(page, &movable);
+	zone_unlock(zone);
+	pthread_join(t, NULL);
+	expect_d_eq(freed, 1, "the other thread's free");
+	expect_true(READ_ONCE(page->flags) & (PG_pcp | PG_buddy),
+		    "the block is free (flags %#x)", READ_ONCE(page->flags));
+	expect_lu_lt(movable, pageblock_nr_pages, "the walk counted");
+	expect_lu_eq(core_check_diag(), 0);
+	drain_all_pages(NULL);
+	expect_pristine(zone, "after the walk");
+}
+TEST_END
+
 /* Threads pinned to different CPUs allocate and free blocks of every pcp
  * order at random; after each step every CPU's count is at most its high.
  * Then everything is freed and drained: every list is empty and the zone
@@ -521,6 +575,7 @@ int main(void)
 			test_spill_at_high,
 			test_double_free_refused,
 			test_racing_double_free,
+			test_walk_reads_list_heads,
 			test_random_threads_respect_high,
 			test_drain_all_empties_every_cpu,
 			test_drain_local,
