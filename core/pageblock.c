@@ -69,6 +69,11 @@ static unsigned long walk_pageblock(struct zone *zone, struct page *page,
 		} else if (flags & PG_head) {
 			unsigned long nr = READ_ONCE(p->nr_pages);
 
+			/* Read without the owner's lock: a head being set up
+			 * may not have its size yet; step one page, as
+			 * __collect_ranges and __count_usage do. */
+			if (!nr)
+				nr = 1;
 			if (READ_ONCE(p->migratetype) == MIGRATE_MOVABLE)
 				movable += nr < end - pfn ? nr : end - pfn;
 			pfn += nr;
