@@ -768,29 +768,22 @@ static void json_vmstat(struct json *j)
 static void json_classifier(struct json *j)
 {
 	struct lifetime_site sites[CTL_SITES_MAX];
-	struct zone_stats zones[MAX_ZONE_STATS];
-	unsigned long events[NR_VM_EVENT_ITEMS], wrong = 0;
-	struct lifetime_stats st;
-	unsigned int n, nr;
+	struct classifier_snapshot snap;
+	const struct lifetime_stats *st = &snap.st;
+	unsigned int n;
 
-	allocator_enter();
-	lifetime_stats_read(&st);
-	n = lifetime_sites_read(sites, CTL_SITES_MAX);
-	nr = zone_stats_read(zones, MAX_ZONE_STATS);
-	allocator_leave();
-	vm_events_read(events);
-	for (unsigned int z = 0; z < nr; z++)
-		wrong += zones[z].nr_wrong_type_pageblocks;
+	classifier_snapshot_read(&snap, sites, CTL_SITES_MAX);
+	n = snap.nr_sites;
 	json_open(j, "classifier", '{');
 	for (size_t i = 0; i < NR_LIFETIME_FIELDS; i++) {
 		unsigned long v;
 
-		memcpy(&v, (char *)&st + lifetime_fields[i].offset, sizeof(v));
+		memcpy(&v, (const char *)st + lifetime_fields[i].offset, sizeof(v));
 		json_size(j, lifetime_fields[i].name, v);
 	}
-	json_size(j, "retyped_majority", events[PAGEBLOCK_RETYPE_MAJORITY]);
-	json_size(j, "retyped_pinned", events[PAGEBLOCK_RETYPE_PINNED]);
-	json_size(j, "wrong_type_pageblocks", wrong);
+	json_size(j, "retyped_majority", snap.retyped_majority);
+	json_size(j, "retyped_pinned", snap.retyped_pinned);
+	json_size(j, "wrong_type_pageblocks", snap.wrong_type_pageblocks);
 	json_open(j, "site", '[');
 	for (unsigned int i = 0; i < n; i++) {
 		struct site_symbol sym;

@@ -28,6 +28,7 @@
 #include <urcu/uatomic.h>
 
 #include "page_alloc.h"
+#include "slab.h"	/* struct lifetime_stats, lifetime_site */
 
 struct seq_buf;
 
@@ -367,6 +368,20 @@ struct site_symbol {
 	size_t offset;
 };
 void site_symbol(const void *site, struct site_symbol *sym);
+
+/* The classifier's state as one snapshot, for the text report and the
+ * JSON one (stats.c): its counters, up to max of its sites into sites, the
+ * pageblock re-typing events and the pageblocks holding mostly the other
+ * lifetime now. */
+struct classifier_snapshot {
+	struct lifetime_stats st;
+	unsigned int nr_sites;
+	unsigned long retyped_majority, retyped_pinned;
+	unsigned long wrong_type_pageblocks;
+};
+
+void classifier_snapshot_read(struct classifier_snapshot *snap,
+			      struct lifetime_site *sites, unsigned int max);
 
 /* -------------------------------------------------------------- ctl.c */
 

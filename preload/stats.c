@@ -194,33 +194,46 @@ void malloc_summary_show(struct seq_buf *s)
  */
 #define LIFETIME_SITES_SHOWN	32
 
-static void lifetime_show(struct seq_buf *s)
+void classifier_snapshot_read(struct classifier_snapshot *snap,
+			      struct lifetime_site *sites, unsigned int max)
 {
-	struct lifetime_site sites[LIFETIME_SITES_SHOWN];
 	struct zone_stats zones[MAX_ZONE_STATS];
-	unsigned long events[NR_VM_EVENT_ITEMS], wrong = 0;
-	struct lifetime_stats st;
-	unsigned int n, nr;
+	unsigned long events[NR_VM_EVENT_ITEMS];
+	unsigned int nr;
 
 	allocator_enter();
-	lifetime_stats_read(&st);
-	n = lifetime_sites_read(sites, LIFETIME_SITES_SHOWN);
+	lifetime_stats_read(&snap->st);
+	snap->nr_sites = lifetime_sites_read(sites, max);
 	nr = zone_stats_read(zones, MAX_ZONE_STATS);
 	allocator_leave();
 	vm_events_read(events);
+	snap->retyped_majority = events[PAGEBLOCK_RETYPE_MAJORITY];
+	snap->retyped_pinned = events[PAGEBLOCK_RETYPE_PINNED];
+	snap->wrong_type_pageblocks = 0;
 	for (unsigned int z = 0; z < nr; z++)
-		wrong += zones[z].nr_wrong_type_pageblocks;
+		snap->wrong_type_pageblocks += zones[z].nr_wrong_type_pageblocks;
+}
 
-	seq_buf_printf(s, "lifetime classifier: %s\n", st.enabled ? "on" : "off");
+static void lifetime_show(struct seq_buf *s)
+{
+	struct lifetime_site sites[LIFETIME_SITES_SHOWN];
+	struct classifier_snapshot snap;
+	const struct lifetime_stats *st = &snap.st;
+	unsigned int n;
+
+	classifier_snapshot_read(&snap, sites, LIFETIME_SITES_SHOWN);
+	n = snap.nr_sites;
+
+	seq_buf_printf(s, "lifetime classifier: %s\n", st->enabled ? "on" : "off");
 	seq_buf_printf(s, "samples %lu (predicted short %lu, long %lu), died young %lu, survived %lu\n",
-		       st.samples, st.sampled_short, st.sampled_long,
-		       st.died_young, st.survived);
+		       st->samples, st->sampled_short, st->sampled_long,
+		       st->died_young, st->survived);
 	seq_buf_printf(s, "sites %lu (long %lu, split by depth %lu), reclassified %lu, hinted allocations %lu\n",
-		       st.sites, st.sites_long, st.sites_split,
-		       st.reclassified, st.hinted);
+		       st->sites, st->sites_long, st->sites_split,
+		       st->reclassified, st->hinted);
 	seq_buf_printf(s, "pageblocks re-typed: majority %lu, pinned %lu; holding mostly the other lifetime now %lu\n",
-		       events[PAGEBLOCK_RETYPE_MAJORITY],
-		       events[PAGEBLOCK_RETYPE_PINNED], wrong);
+		       snap.retyped_majority,
+		       snap.retyped_pinned, snap.wrong_type_pageblocks);
 	if (!n)
 		return;
 	seq_buf_printf(s, "%18s %6s %6s %8s %8s %5s  %s\n", "site", "size",
