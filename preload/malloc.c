@@ -377,20 +377,23 @@ __attribute__((noinline, cold))
 static void *valgrind_realloc(void *p, size_t size, struct alloc_site site,
 			      enum kfree_result *res)
 {
+	enum kfree_result live;
 	size_t usable, old = 0;
 	void *q;
 
+	/* Whether p is a live block: ksize() alone cannot say, a live block
+	 * may have usable size 0 (malloc(0) under hardening:redzone). */
 	allocator_enter();
-	usable = ksize(p);
+	usable = ksize_check(p, &live);
 	allocator_leave();
-	if (usable)
+	if (live == KFREE_OK)
 		old = valgrind_block_size(p, usable);
 	VALGRIND_DISABLE_ERROR_REPORTING;
 	allocator_enter();
 	q = krealloc_site(p, size, 0, site, res);
 	allocator_leave();
 	VALGRIND_ENABLE_ERROR_REPORTING;
-	if (!q || *res != KFREE_OK || !usable)
+	if (!q || *res != KFREE_OK || live != KFREE_OK)
 		return q;
 	allocator_enter();
 	usable = ksize(q);

@@ -197,6 +197,29 @@ TEST_BEGIN(test_realloc_zero_frees)
 }
 TEST_END
 
+/* realloc of malloc(0), whose usable size may be 0 (hardening:redzone):
+ * a block like any other, its contents none, the new one whole. Under
+ * memcheck (tests/valgrind.sh) the new block must be one memcheck knows,
+ * or the free at the end is an invalid free. */
+TEST_BEGIN(test_realloc_from_zero)
+{
+	static const size_t sizes[] = { 1, 100, 5000, MiB };
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		void *p = malloc(0);
+		unsigned char *q;
+
+		assert_ptr_not_null(p);
+		q = realloc(p, sizes[i]);
+		assert_ptr_not_null(q, "realloc(malloc(0), %zu)", sizes[i]);
+		memset(q, 7, sizes[i]);
+		expect_zu_ge(malloc_usable_size(q), sizes[i]);
+		expect_d_eq(q[sizes[i] - 1], 7);
+		free(q);
+	}
+}
+TEST_END
+
 TEST_BEGIN(test_realloc_null_is_malloc)
 {
 	static const size_t sizes[] = { 0, 1, 17, 4096, 100000, 8 * MiB };
@@ -351,6 +374,7 @@ int main(void)
 			test_realloc_interleaved_chains,
 			test_realloc_random_walk,
 			test_realloc_zero_frees,
+			test_realloc_from_zero,
 			test_realloc_null_is_malloc,
 			test_reallocarray,
 			test_realloc_aligned_blocks,
