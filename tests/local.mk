@@ -384,6 +384,8 @@ SCRIPT_TESTS += tests/api/hardening.sh
 # the mallctl tree against doc/man/inspection.roff (python3, preloaded).
 # attach: buddymalloc --attach PID, and kill + cat, on a running cat.
 SCRIPT_TESTS += tests/api/inspect_tree.sh tests/attach.sh
+# top: scripts/buddymalloc-top samples a running cat (python3).
+SCRIPT_TESTS += tests/top.sh
 EXTRA_DIST += tests/api/inspect_tree.py doc/man/inspection.roff
 
 # --- unit tests of slab/ -----------------------------------------------
