@@ -235,7 +235,7 @@ TEST_BEGIN(test_double_and_bad_frees)
 TEST_END
 
 /*
- * Issue 7: a double free that is not the most recent free is caught at the
+ * A double free that is not the most recent free is caught at the
  * second free, whatever came in between: other frees of the class (a
  * few, or enough to flush the stack to the slab layer), or a drain of
  * every stack. Nothing changes, and the block is handed out once.

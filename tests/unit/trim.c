@@ -56,8 +56,8 @@ TEST_END
 
 #define NR_BIG	16	/* 16 max-order blocks: 64 MiB */
 
-/* Batches released, and how many of them with the zone lock free (issue
- * 8: no system call under zone->lock). */
+/* Batches released, and how many of them with the zone lock free (no
+ * system call under zone->lock). */
 static unsigned long batches, batches_unlocked;
 
 static void release_hook(struct zone *zone)
