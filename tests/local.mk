@@ -29,6 +29,7 @@
 check_LTLIBRARIES += tests/lib/libtap.la
 tests_lib_libtap_la_SOURCES = tests/lib/tap.c
 tests_lib_libtap_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tests/include
+EXTRA_DIST += tests/include/tap_run.sh
 noinst_HEADERS += tests/include/tap.h tests/include/test_util.h \
 	tests/stress/handler_util.h
 

@@ -27,20 +27,7 @@ stress="threads thread_exit"
 levels="junk redzone guard"
 n=0
 
-run() {
-	name=$1
-	shift
-	n=$((n + 1))
-	out=$("$@" 2>&1)
-	rc=$?
-	printf '%s\n' "$out" | sed 's/^/# /'
-	if test $rc -eq 0 &&
-	   ! printf '%s\n' "$out" | grep -q -e '^not ok' -e '^Bail out'; then
-		echo "ok $n - $name"
-	else
-		echo "not ok $n - $name (exit status $rc)"
-	fi
-}
+. "$(dirname "$0")/../include/tap_run.sh"
 
 set -- $programs $stress
 echo "1..$(($# * 3 - 2 + 2))"

@@ -247,6 +247,16 @@ static bool report_wait(const char *path, ino_t old, char *buf, size_t size)
 	return false;
 }
 
+/* Signal pid for a new report at path (whose inode differs from the one
+ * there now) and wait for it into buf. false if the signal failed or no
+ * new report came. */
+static bool report_ask(pid_t pid, const char *path, char *buf, size_t size)
+{
+	ino_t old = inode_of(path);
+
+	return kill(pid, SIGUSR2) == 0 && report_wait(path, old, buf, size);
+}
+
 /* Every part of the full report, the last one (lifetime) included. */
 static void expect_full_report(const char *text, pid_t pid)
 {
@@ -348,7 +358,6 @@ TEST_BEGIN(test_report_on_signal)
 	static char text[1 << 20];
 	char path[256];
 	struct child c;
-	ino_t first;
 
 	child_start(&c, "idle", conf_with(""), false);
 	assert_d_eq(child_read(&c), 'r');
@@ -361,9 +370,7 @@ TEST_BEGIN(test_report_on_signal)
 	expect_full_report(text, c.pid);
 	expect_true(has_reclaim_thread(c.pid));
 	/* A second signal, a second (new) file. */
-	first = inode_of(path);
-	assert_d_eq(kill(c.pid, SIGUSR2), 0);
-	expect_true(report_wait(path, first, text, sizeof(text)));
+	expect_true(report_ask(c.pid, path, text, sizeof(text)));
 	expect_full_report(text, c.pid);
 	expect_d_eq(child_finish(&c), 0);
 	unlink(path);
@@ -383,10 +390,7 @@ TEST_BEGIN(test_report_writer)
 	assert_d_eq(child_read(&c), 'r');
 	report_path(path, sizeof(path), c.pid);
 	for (int i = 0; i < 3; i++) {
-		ino_t old = inode_of(path);
-
-		assert_d_eq(kill(c.pid, SIGUSR2), 0);
-		assert_true(report_wait(path, old, text, sizeof(text)));
+		assert_true(report_ask(c.pid, path, text, sizeof(text)));
 		expect_writer(text, true);
 	}
 	expect_d_eq(child_finish(&c), 0);
@@ -418,10 +422,7 @@ TEST_BEGIN(test_report_while_busy)
 	assert_d_eq(child_read(&c), 'r');
 	report_path(path, sizeof(path), c.pid);
 	for (int i = 0; i < BUSY_SIGNALS; i++) {
-		ino_t old = inode_of(path);
-
-		assert_d_eq(kill(c.pid, SIGUSR2), 0);
-		assert_true(report_wait(path, old, text, sizeof(text)),
+		assert_true(report_ask(c.pid, path, text, sizeof(text)),
 			    "signal %d: no new report after %d s", i,
 			    REPORT_WAIT_S);
 		expect_full_report(text, c.pid);

@@ -21,20 +21,7 @@ so=${BUDDYMALLOC_SO:-$(pwd)/.libs/libbuddymalloc.so}
 norseq="glibc.pthread.rseq=0${GLIBC_TUNABLES:+:$GLIBC_TUNABLES}"
 n=0
 
-run() {
-	name=$1
-	shift
-	n=$((n + 1))
-	out=$("$@" 2>&1)
-	rc=$?
-	printf '%s\n' "$out" | sed 's/^/# /'
-	if test $rc -eq 0 &&
-	   ! printf '%s\n' "$out" | grep -q -e '^not ok' -e '^Bail out'; then
-		echo "ok $n - $name"
-	else
-		echo "not ok $n - $name (exit status $rc)"
-	fi
-}
+. "$(dirname "$0")/../include/tap_run.sh"
 
 echo "1..11"
 run "unit/cpu_cache, rseq off" \
